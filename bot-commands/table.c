@@ -1,0 +1,22 @@
+/*
+ * table.c - the registry: every slash command and card action the bot knows.
+ *
+ * Adding a command is adding its file and one line here.  The help text and
+ * the dispatcher read only this table.  Order is the order of /帮助.
+ */
+#include "collabd/command.h"
+
+extern const struct bot_command cmd_help;
+extern const struct bot_command cmd_status;
+extern const struct bot_action action_status_refresh;
+
+const struct bot_command *const bot_commands[] = {
+	&cmd_help,
+	&cmd_status,
+};
+const size_t bot_command_count = sizeof bot_commands / sizeof bot_commands[0];
+
+const struct bot_action *const bot_actions[] = {
+	&action_status_refresh,
+};
+const size_t bot_action_count = sizeof bot_actions / sizeof bot_actions[0];

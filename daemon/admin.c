@@ -1,0 +1,147 @@
+/*
+ * admin.c - the small local HTTP interface: /healthz, /debug/stats and, in
+ * test mode only, /debug/clock (read, set or advance the daemon's clock).
+ *
+ * It listens on admin.listen:admin.port (127.0.0.1 by default) and answers
+ * JSON.  Bodies are tiny; anything over 4 KiB is refused.
+ */
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/clock.h"
+#include "collabd/daemon.h"
+#include "collabd/feishu.h"
+#include "collabd/store.h"
+#include "collabd/util.h"
+
+#define ADMIN_MAX_BODY 4096
+
+struct admin_session {
+	char path[128];
+	int is_post;
+	struct buf body;
+	int status;
+	char *response; /* owned */
+};
+
+static struct daemon *daemon_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+static void respond(struct admin_session *s, int status, json_t *body)
+{
+	s->status = status;
+	free(s->response);
+	s->response = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+}
+
+static void route(struct daemon *d, struct admin_session *s)
+{
+	if (!strcmp(s->path, "/healthz") && !s->is_post) {
+		int up = d->feishu_ws && feishu_ws_connected(d->feishu_ws);
+		int64_t pending = store_outbox_pending(d->store);
+		respond(s, up ? 200 : 503,
+			json_pack("{s:s,s:s,s:I}", "status", up ? "ok" : "degraded",
+				  "feishu", up ? "connected" : "disconnected", "outbox_pending", (json_int_t)pending));
+		return;
+	}
+	if (!strcmp(s->path, "/debug/stats") && !s->is_post) {
+		respond(s, 200, daemon_stats_json(d));
+		return;
+	}
+	if (!strcmp(s->path, "/debug/clock")) {
+		if (!clock_test_enabled()) {
+			respond(s, 403, json_pack("{s:s}", "error", "the clock can be moved only with testing.clock_control"));
+			return;
+		}
+		if (s->is_post) {
+			json_t *req = json_loadb((const char *)s->body.data, s->body.len, 0, NULL);
+			json_t *set = json_object_get(req, "set_ms"), *adv = json_object_get(req, "advance_ms");
+			int rc = -1;
+			if (json_is_integer(set))
+				rc = clock_test_set(json_integer_value(set));
+			else if (json_is_integer(adv))
+				rc = clock_test_advance(json_integer_value(adv));
+			json_decref(req);
+			if (rc) {
+				respond(s, 400, json_pack("{s:s}", "error", "send {\"set_ms\": N} or {\"advance_ms\": N >= 0}"));
+				return;
+			}
+		}
+		respond(s, 200, json_pack("{s:I}", "now_ms", (json_int_t)clock_now_ms()));
+		return;
+	}
+	respond(s, 404, json_pack("{s:s}", "error", "not found"));
+}
+
+static int write_response(struct lws *wsi, struct admin_session *s)
+{
+	size_t blen = strlen(s->response);
+	unsigned char *buf = xmalloc(LWS_PRE + 1024 + blen);
+	unsigned char *start = buf + LWS_PRE, *p = start, *end = start + 1024;
+	int rc = 0;
+	if (lws_add_http_common_headers(wsi, (unsigned int)s->status, "application/json", (lws_filepos_t)blen, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:", (const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end)) {
+		rc = -1;
+	} else {
+		memcpy(buf + LWS_PRE, s->response, blen);
+		if (lws_write(wsi, buf + LWS_PRE, blen, LWS_WRITE_HTTP_FINAL) != (int)blen)
+			rc = -1;
+	}
+	free(buf);
+	free(s->response);
+	s->response = NULL;
+	if (rc || lws_http_transaction_completed(wsi))
+		return -1;
+	return 0;
+}
+
+static int admin_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct admin_session *s = user;
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		memset(s, 0, sizeof *s);
+		snprintf(s->path, sizeof s->path, "%s", (const char *)in);
+		s->is_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+		if (!s->is_post) {
+			route(daemon_of(wsi), s);
+			lws_callback_on_writable(wsi);
+		}
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY:
+		if (s->body.len + len > ADMIN_MAX_BODY)
+			return -1;
+		buf_append(&s->body, in, len);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		route(daemon_of(wsi), s);
+		buf_free(&s->body);
+		lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (!s->response)
+			return 0;
+		return write_response(wsi, s);
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		if (s) {
+			buf_free(&s->body);
+			free(s->response);
+			s->response = NULL;
+		}
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+const struct lws_protocols admin_protocol = {
+	.name = "collabd-admin",
+	.callback = admin_cb,
+	.per_session_data_size = sizeof(struct admin_session),
+};

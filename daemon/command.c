@@ -1,0 +1,280 @@
+/*
+ * command.c - the command-line parser, the dispatcher, and the reply helpers.
+ *
+ * Dispatch order (shared checks live here, never in handlers): only text;
+ * parse; look up by name or alias; run; turn the handler's code into a reply.
+ * Every path that the user can see ends in an answer -- unknown commands and
+ * bad arguments included -- never silence.
+ */
+#include "collabd/command.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "collabd/log.h"
+#include "collabd/store.h"
+
+/* Length of a blank (ASCII blank or the ideographic space U+3000) at p, or 0. */
+static size_t blank_len(const char *p)
+{
+	if (*p == ' ' || *p == '\t' || *p == '\r')
+		return 1;
+	if (!strncmp(p, "\xE3\x80\x80", 3))
+		return 3;
+	return 0;
+}
+
+static const char *skip_blanks(const char *p)
+{
+	size_t n;
+	while ((n = blank_len(p)))
+		p += n;
+	return p;
+}
+
+/* Copies [p, end) without leading and trailing blanks. */
+static char *trimmed_copy(const char *p, const char *end)
+{
+	p = skip_blanks(p);
+	while (end > p) {
+		if (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r')
+			end--;
+		else if (end - p >= 3 && !strncmp(end - 3, "\xE3\x80\x80", 3))
+			end -= 3;
+		else
+			break;
+	}
+	return xstrndup(p, (size_t)(end - p));
+}
+
+/* Finds the first ':' or '：' in [p, end); sets *seplen. */
+static const char *find_colon(const char *p, const char *end, size_t *seplen)
+{
+	for (; p < end; p++) {
+		if (*p == ':') {
+			*seplen = 1;
+			return p;
+		}
+		if (end - p >= 3 && !strncmp(p, "\xEF\xBC\x9A", 3)) {
+			*seplen = 3;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static void push_word(struct cmd_args *a, char *w)
+{
+	a->words = xrealloc(a->words, (a->nwords + 1) * sizeof *a->words);
+	a->words[a->nwords++] = w;
+}
+
+static void parse_line(struct cmd_args *a, const char *p, const char *end)
+{
+	size_t seplen;
+	const char *colon = find_colon(p, end, &seplen);
+	if (colon) {
+		char *key = trimmed_copy(p, colon);
+		/* A key is a short label; anything else (e.g. a URL) is a plain line. */
+		if (*key && strlen(key) <= 40 && !strpbrk(key, " \t/")) {
+			a->fields = xrealloc(a->fields, (a->nfields + 1) * sizeof *a->fields);
+			a->fields[a->nfields].key = key;
+			a->fields[a->nfields].value = trimmed_copy(colon + seplen, end);
+			a->nfields++;
+			return;
+		}
+		free(key);
+	}
+	char *line = trimmed_copy(p, end);
+	if (!*line) {
+		free(line);
+		return;
+	}
+	a->lines = xrealloc(a->lines, (a->nlines + 1) * sizeof *a->lines);
+	a->lines[a->nlines++] = line;
+}
+
+int cmd_parse(const char *text, struct cmd_args *out)
+{
+	const char *p = text;
+	/* Leading mentions ("@collabd /帮助") are not part of the command. */
+	for (;;) {
+		p = skip_blanks(p);
+		while (*p == '\n')
+			p = skip_blanks(p + 1);
+		if (*p != '@')
+			break;
+		while (*p && *p != '\n' && !blank_len(p))
+			p++;
+	}
+	if (*p == '/')
+		p += 1;
+	else if (!strncmp(p, "\xEF\xBC\x8F", 3)) /* full-width solidus */
+		p += 3;
+	else
+		return 0;
+
+	memset(out, 0, sizeof *out);
+	const char *name = p;
+	while (*p && *p != '\n' && !blank_len(p))
+		p++;
+	out->name = xstrndup(name, (size_t)(p - name));
+
+	/* The rest of the first line: blank-separated words. */
+	for (;;) {
+		p = skip_blanks(p);
+		if (!*p || *p == '\n')
+			break;
+		const char *w = p;
+		while (*p && *p != '\n' && !blank_len(p))
+			p++;
+		push_word(out, xstrndup(w, (size_t)(p - w)));
+	}
+	/* Further lines: "key：value" fields or free lines. */
+	while (*p == '\n') {
+		const char *line = ++p;
+		while (*p && *p != '\n')
+			p++;
+		parse_line(out, line, p);
+	}
+	return 1;
+}
+
+void cmd_args_free(struct cmd_args *a)
+{
+	free(a->name);
+	for (size_t i = 0; i < a->nwords; i++)
+		free(a->words[i]);
+	free(a->words);
+	for (size_t i = 0; i < a->nfields; i++) {
+		free(a->fields[i].key);
+		free(a->fields[i].value);
+	}
+	free(a->fields);
+	for (size_t i = 0; i < a->nlines; i++)
+		free(a->lines[i]);
+	free(a->lines);
+	memset(a, 0, sizeof *a);
+}
+
+const char *cmd_field(const struct cmd_args *a, const char *key, const char *alias)
+{
+	for (size_t i = 0; i < a->nfields; i++)
+		if (!strcmp(a->fields[i].key, key) || (alias && !strcasecmp(a->fields[i].key, alias)))
+			return a->fields[i].value;
+	return NULL;
+}
+
+const struct bot_command *cmd_find(const char *name)
+{
+	for (size_t i = 0; i < bot_command_count; i++) {
+		const struct bot_command *c = bot_commands[i];
+		if (!strcmp(c->name, name) || !strcasecmp(c->alias, name))
+			return c;
+	}
+	return NULL;
+}
+
+int cmd_table_check(void)
+{
+	int ok = 0;
+	for (size_t i = 0; i < bot_command_count; i++)
+		for (size_t j = i + 1; j < bot_command_count; j++) {
+			const struct bot_command *a = bot_commands[i], *b = bot_commands[j];
+			if (!strcmp(a->name, b->name) || !strcasecmp(a->alias, b->alias) ||
+			    !strcmp(a->name, b->alias) || !strcasecmp(a->alias, b->name)) {
+				log_error("msg=\"command table clash\" a=%s b=%s", a->name, b->name);
+				ok = -1;
+			}
+		}
+	return ok;
+}
+
+char *cmd_help_text(void)
+{
+	struct buf b;
+	buf_init(&b);
+	buf_append_str(&b, "collabd 跨部门协作助手 · 可用命令\n");
+	for (size_t i = 0; i < bot_command_count; i++) {
+		const struct bot_command *c = bot_commands[i];
+		buf_printf(&b, "/%s（/%s）  %s\n    用法：%s\n", c->name, c->alias, c->summary, c->usage);
+	}
+	buf_append_str(&b, "命令与参数之间用空格分隔；多项内容可每行写一项「字段：内容」。");
+	return buf_steal(&b);
+}
+
+void cmd_notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *update_of)
+{
+	const struct event *ev = ctx->ev;
+	char *json = json_dumps(body, JSON_COMPACT);
+	const char *reply_to = update_of ? NULL : ev->message_id;
+	if (!json || store_outbox_add(ctx->store, ev->platform, ev->chat_id, reply_to, update_of,
+				      kind, json, ctx->now, NULL) != STORE_OK)
+		ctx->failed = 1;
+	free(json);
+}
+
+void cmd_reply_text(struct cmd_ctx *ctx, const char *text)
+{
+	json_t *body = json_pack("{s:s}", "text", text);
+	cmd_notice(ctx, "text", body, NULL);
+	json_decref(body);
+}
+
+void cmd_toast(struct cmd_ctx *ctx, const char *type, const char *text)
+{
+	json_decref(ctx->card_response);
+	ctx->card_response = json_pack("{s:{s:s,s:s}}", "toast", "type", type, "content", text);
+}
+
+static const char *const hint_text =
+	"你好，我是跨部门协作助手 collabd。发送 /帮助 查看可用命令。";
+
+enum cmd_rc cmd_dispatch_message(struct cmd_ctx *ctx)
+{
+	const struct event *ev = ctx->ev;
+	int addressed = ev->mentions_bot || (ev->chat_type && !strcmp(ev->chat_type, "p2p"));
+	if (!ev->text) {
+		if (addressed)
+			cmd_reply_text(ctx, "目前只能处理文字消息。发送 /帮助 查看可用命令。");
+		return ctx->failed ? CMD_EINTERNAL : CMD_OK;
+	}
+	struct cmd_args args;
+	if (!cmd_parse(ev->text, &args)) {
+		if (addressed)
+			cmd_reply_text(ctx, hint_text);
+		return ctx->failed ? CMD_EINTERNAL : CMD_OK;
+	}
+	const struct bot_command *c = cmd_find(args.name);
+	enum cmd_rc rc = CMD_OK;
+	if (!c) {
+		char *msg = xasprintf("未知命令：/%s\n发送 /帮助 查看可用命令。", args.name);
+		cmd_reply_text(ctx, msg);
+		free(msg);
+	} else {
+		log_debug("msg=\"command\" name=%s user=%s chat=%s", c->alias, ev->user_id, ev->chat_id);
+		rc = c->run(ctx, &args);
+		if (rc == CMD_EUSAGE) {
+			char *msg = xasprintf("参数不正确。用法：%s\n发送 /帮助 查看全部命令。", c->usage);
+			cmd_reply_text(ctx, msg);
+			free(msg);
+		}
+	}
+	cmd_args_free(&args);
+	return ctx->failed ? CMD_EINTERNAL : rc;
+}
+
+enum cmd_rc cmd_dispatch_action(struct cmd_ctx *ctx)
+{
+	json_t *value = ctx->ev->action_value;
+	const char *name = json_string_value(json_object_get(value, "action"));
+	for (size_t i = 0; name && i < bot_action_count; i++) {
+		if (!strcmp(bot_actions[i]->name, name)) {
+			enum cmd_rc rc = bot_actions[i]->run(ctx, value);
+			return ctx->failed ? CMD_EINTERNAL : rc;
+		}
+	}
+	cmd_toast(ctx, "error", "这个按钮已失效或无法识别，请发送 /帮助 查看可用命令。");
+	return CMD_OK;
+}

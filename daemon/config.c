@@ -1,0 +1,358 @@
+/*
+ * config.c - the option table, JSON loading, environment overrides, checks.
+ *
+ * Every option is one row of config_options[]: adding an option is adding a
+ * row (and a line in deploy/collabd.example.json's documentation).
+ */
+#include "collabd/config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "collabd/log.h"
+#include "collabd/util.h"
+
+enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL, OPT_URL, OPT_LOGLEVEL };
+
+struct config_option {
+	const char *path;     /* dotted JSON path */
+	enum opt_type type;
+	size_t offset;        /* into struct config */
+	const char *def;      /* default, as text; NULL = empty */
+	long min, max;        /* for OPT_INT */
+	const char *env;      /* environment variable that overrides, or NULL */
+	int secret;
+};
+
+#define OFF(field) offsetof(struct config, field)
+
+static const struct config_option config_options[] = {
+	{ "database", OPT_STRING, OFF(database), "/var/lib/collabd/collabd.db", 0, 0, "COLLABD_DATABASE", 0 },
+	{ "timezone", OPT_STRING, OFF(timezone), "Asia/Shanghai", 0, 0, NULL, 0 },
+	{ "log_level", OPT_LOGLEVEL, OFF(log_level), "info", 0, 0, "COLLABD_LOG_LEVEL", 0 },
+	{ "admin.listen", OPT_STRING, OFF(admin_listen), "127.0.0.1", 0, 0, NULL, 0 },
+	{ "admin.port", OPT_INT, OFF(admin_port), "0", 0, 65535, "COLLABD_ADMIN_PORT", 0 },
+	{ "testing.clock_control", OPT_BOOL, OFF(test_clock_control), "false", 0, 0, NULL, 0 },
+	{ "feishu.enabled", OPT_BOOL, OFF(feishu.enabled), "true", 0, 0, NULL, 0 },
+	{ "feishu.base_url", OPT_URL, OFF(feishu.base_url), "https://open.feishu.cn", 0, 0, "COLLABD_FEISHU_BASE_URL", 0 },
+	{ "feishu.app_id", OPT_STRING, OFF(feishu.app_id), NULL, 0, 0, "COLLABD_FEISHU_APP_ID", 0 },
+	{ "feishu.app_secret", OPT_STRING, OFF(feishu.app_secret), NULL, 0, 0, "COLLABD_FEISHU_APP_SECRET", 1 },
+	{ "feishu.bot_open_id", OPT_STRING, OFF(feishu.bot_open_id), NULL, 0, 0, NULL, 0 },
+	{ "outbox.max_attempts", OPT_INT, OFF(outbox.max_attempts), "12", 1, 1000, NULL, 0 },
+	{ "outbox.backoff_base_ms", OPT_INT, OFF(outbox.backoff_base_ms), "1000", 10, 3600000, NULL, 0 },
+	{ "outbox.backoff_max_ms", OPT_INT, OFF(outbox.backoff_max_ms), "300000", 10, 86400000, NULL, 0 },
+	{ "outbox.max_inflight", OPT_INT, OFF(outbox.max_inflight), "8", 1, 256, NULL, 0 },
+};
+
+static void problem(struct config_problems *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void problem(struct config_problems *pr, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = xstrdup("(out of memory formatting a problem)");
+	va_end(ap);
+	pr->items = xrealloc(pr->items, (pr->count + 1) * sizeof *pr->items);
+	pr->items[pr->count++] = msg;
+}
+
+static char **str_field(struct config *cfg, const struct config_option *o)
+{
+	return (char **)((char *)cfg + o->offset);
+}
+
+static int *int_field(struct config *cfg, const struct config_option *o)
+{
+	return (int *)((char *)cfg + o->offset);
+}
+
+/* Sets one option from text (a default or an environment value). */
+static void set_from_text(struct config *cfg, const struct config_option *o, const char *text,
+			  const char *origin, struct config_problems *pr)
+{
+	switch (o->type) {
+	case OPT_STRING:
+	case OPT_URL:
+		free(*str_field(cfg, o));
+		*str_field(cfg, o) = text ? xstrdup(text) : NULL;
+		return;
+	case OPT_BOOL:
+		if (!strcmp(text, "true") || !strcmp(text, "1"))
+			*int_field(cfg, o) = 1;
+		else if (!strcmp(text, "false") || !strcmp(text, "0"))
+			*int_field(cfg, o) = 0;
+		else
+			problem(pr, "%s (from %s): expected true or false, got \"%s\"", o->path, origin, text);
+		return;
+	case OPT_INT: {
+		char *end;
+		errno = 0;
+		long v = strtol(text, &end, 10);
+		if (errno || *end || end == text)
+			problem(pr, "%s (from %s): expected a whole number, got \"%s\"", o->path, origin, text);
+		else if (v < o->min || v > o->max)
+			problem(pr, "%s (from %s): %ld is outside %ld..%ld", o->path, origin, v, o->min, o->max);
+		else
+			*int_field(cfg, o) = (int)v;
+		return;
+	}
+	case OPT_LOGLEVEL: {
+		int lv = log_level_parse(text);
+		if (lv < 0)
+			problem(pr, "%s (from %s): expected debug, info, warn or error, got \"%s\"", o->path, origin, text);
+		else
+			*int_field(cfg, o) = lv;
+		return;
+	}
+	}
+}
+
+void config_defaults(struct config *cfg)
+{
+	struct config_problems ignored = { 0 };
+	memset(cfg, 0, sizeof *cfg);
+	for (size_t i = 0; i < ARRAY_LEN(config_options); i++)
+		if (config_options[i].def)
+			set_from_text(cfg, &config_options[i], config_options[i].def, "default", &ignored);
+	config_problems_free(&ignored);
+}
+
+static const struct config_option *find_option(const char *path)
+{
+	for (size_t i = 0; i < ARRAY_LEN(config_options); i++)
+		if (!strcmp(config_options[i].path, path))
+			return &config_options[i];
+	return NULL;
+}
+
+static int is_section(const char *path)
+{
+	size_t n = strlen(path);
+	for (size_t i = 0; i < ARRAY_LEN(config_options); i++)
+		if (!strncmp(config_options[i].path, path, n) && config_options[i].path[n] == '.')
+			return 1;
+	return 0;
+}
+
+static const char *json_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "a number";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "true/false";
+	case JSON_NULL: return "null";
+	}
+	return "a value";
+}
+
+static void set_from_json(struct config *cfg, const struct config_option *o, json_t *v,
+			  struct config_problems *pr)
+{
+	switch (o->type) {
+	case OPT_STRING:
+	case OPT_URL:
+	case OPT_LOGLEVEL:
+		if (!json_is_string(v)) {
+			problem(pr, "%s: expected a string, got %s", o->path, json_type_name(v));
+			return;
+		}
+		if (o->secret)
+			pr->secret_in_file = 1;
+		set_from_text(cfg, o, json_string_value(v), "file", pr);
+		return;
+	case OPT_BOOL:
+		if (!json_is_boolean(v)) {
+			problem(pr, "%s: expected true or false, got %s", o->path, json_type_name(v));
+			return;
+		}
+		*int_field(cfg, o) = json_is_true(v);
+		return;
+	case OPT_INT:
+		if (!json_is_integer(v)) {
+			problem(pr, "%s: expected a whole number, got %s", o->path, json_type_name(v));
+			return;
+		}
+		json_int_t n = json_integer_value(v);
+		if (n < o->min || n > o->max)
+			problem(pr, "%s: %lld is outside %ld..%ld", o->path, (long long)n, o->min, o->max);
+		else
+			*int_field(cfg, o) = (int)n;
+		return;
+	}
+}
+
+/* Walks the JSON object, setting known options and reporting unknown keys. */
+static void walk(struct config *cfg, json_t *obj, const char *prefix, struct config_problems *pr)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v) {
+		char *path = prefix ? xasprintf("%s.%s", prefix, key) : xstrdup(key);
+		const struct config_option *o = find_option(path);
+		if (o)
+			set_from_json(cfg, o, v, pr);
+		else if (is_section(path) && json_is_object(v))
+			walk(cfg, v, path, pr);
+		else if (is_section(path))
+			problem(pr, "%s: expected an object, got %s", path, json_type_name(v));
+		else if (key[0] != '_') /* "_comment" style keys are allowed anywhere */
+			problem(pr, "%s: unknown option", path);
+		free(path);
+	}
+}
+
+static void apply_env(struct config *cfg, struct config_problems *pr)
+{
+	for (size_t i = 0; i < ARRAY_LEN(config_options); i++) {
+		const struct config_option *o = &config_options[i];
+		const char *v = o->env ? getenv(o->env) : NULL;
+		if (v && *v)
+			set_from_text(cfg, o, v, o->env, pr);
+	}
+}
+
+static int empty(const char *s) { return !s || !*s; }
+
+static void validate(struct config *cfg, struct config_problems *pr)
+{
+	for (size_t i = 0; i < ARRAY_LEN(config_options); i++) {
+		const struct config_option *o = &config_options[i];
+		if (o->type != OPT_URL)
+			continue;
+		char **s = str_field(cfg, o);
+		if (empty(*s) || (strncmp(*s, "http://", 7) && strncmp(*s, "https://", 8))) {
+			problem(pr, "%s: must be an http:// or https:// URL", o->path);
+			continue;
+		}
+		size_t n = strlen(*s);
+		while (n > 0 && (*s)[n - 1] == '/') /* one canonical form: no trailing slash */
+			(*s)[--n] = '\0';
+	}
+	if (empty(cfg->database))
+		problem(pr, "database: must name the SQLite file");
+	if (cfg->feishu.enabled) {
+		const char *id = cfg->feishu.app_id;
+		if (empty(id))
+			problem(pr, "feishu.app_id: required when feishu.enabled (or set COLLABD_FEISHU_APP_ID)");
+		else if (strncmp(id, "cli_", 4) || strlen(id) < 5)
+			problem(pr, "feishu.app_id: \"%s\" does not look like a Feishu app id (cli_...)", id);
+		if (empty(cfg->feishu.app_secret))
+			problem(pr, "feishu.app_secret: required when feishu.enabled; "
+				    "prefer the environment variable COLLABD_FEISHU_APP_SECRET");
+	} else {
+		problem(pr, "no platform is enabled: set feishu.enabled to true");
+	}
+	if (cfg->outbox.backoff_base_ms > cfg->outbox.backoff_max_ms)
+		problem(pr, "outbox.backoff_base_ms: must not exceed outbox.backoff_max_ms");
+	if (cfg->admin_port && empty(cfg->admin_listen))
+		problem(pr, "admin.listen: required when admin.port is set");
+	if (cfg->test_clock_control && !cfg->admin_port)
+		problem(pr, "testing.clock_control: needs admin.port (the clock is moved through it)");
+}
+
+static int load_json(struct config *cfg, json_t *root, struct config_problems *pr)
+{
+	if (!json_is_object(root))
+		problem(pr, "the configuration must be a JSON object");
+	else
+		walk(cfg, root, NULL, pr);
+	apply_env(cfg, pr);
+	validate(cfg, pr);
+	return (int)pr->count;
+}
+
+int config_load_text(struct config *cfg, const char *json_text, struct config_problems *pr)
+{
+	memset(pr, 0, sizeof *pr);
+	config_defaults(cfg);
+	json_error_t jerr;
+	json_t *root = json_loads(json_text, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		problem(pr, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+		return (int)pr->count;
+	}
+	int n = load_json(cfg, root, pr);
+	json_decref(root);
+	return n;
+}
+
+int config_load(struct config *cfg, const char *path, struct config_problems *pr)
+{
+	memset(pr, 0, sizeof *pr);
+	config_defaults(cfg);
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		if (jerr.line < 0 || jerr.position == 0)
+			problem(pr, "cannot read: %s", jerr.text);
+		else
+			problem(pr, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+		return (int)pr->count;
+	}
+	int n = load_json(cfg, root, pr);
+	json_decref(root);
+	struct stat st;
+	if (pr->secret_in_file && stat(path, &st) == 0 && (st.st_mode & 077))
+		log_warn("msg=\"configuration file holds a secret but is readable by group or others; "
+			 "chmod 600 it or move the secret to the environment\" file=%s mode=%03o",
+			 path, (unsigned)(st.st_mode & 0777));
+	return n;
+}
+
+void config_print_problems(FILE *out, const char *path, const struct config_problems *pr)
+{
+	for (size_t i = 0; i < pr->count; i++)
+		fprintf(out, "collabd: %s: %s\n", path, pr->items[i]);
+	if (pr->count)
+		fprintf(out, "collabd: %s: %zu problem%s\n", path, pr->count, pr->count == 1 ? "" : "s");
+}
+
+void config_problems_free(struct config_problems *pr)
+{
+	for (size_t i = 0; i < pr->count; i++)
+		free(pr->items[i]);
+	free(pr->items);
+	memset(pr, 0, sizeof *pr);
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < ARRAY_LEN(config_options); i++) {
+		const struct config_option *o = &config_options[i];
+		if (o->type == OPT_STRING || o->type == OPT_URL) {
+			free(*str_field(cfg, o));
+			*str_field(cfg, o) = NULL;
+		}
+	}
+}
+
+void config_dump(FILE *out, const struct config *cfg)
+{
+	static const char *const levels[] = { "debug", "info", "warn", "error" };
+	for (size_t i = 0; i < ARRAY_LEN(config_options); i++) {
+		const struct config_option *o = &config_options[i];
+		const char *p = (const char *)cfg + o->offset;
+		fprintf(out, "%s = ", o->path);
+		switch (o->type) {
+		case OPT_STRING:
+		case OPT_URL: {
+			const char *s = *(char *const *)p;
+			fprintf(out, "%s\n", !s ? "(unset)" : o->secret ? "(set, hidden)" : s);
+			break;
+		}
+		case OPT_INT: fprintf(out, "%d\n", *(const int *)p); break;
+		case OPT_BOOL: fprintf(out, "%s\n", *(const int *)p ? "true" : "false"); break;
+		case OPT_LOGLEVEL: fprintf(out, "%s\n", levels[*(const int *)p]); break;
+		}
+	}
+}

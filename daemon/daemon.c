@@ -1,0 +1,220 @@
+/*
+ * daemon.c - wiring and the main loop.
+ *
+ * The loop is libwebsockets' own: it polls the gateway socket, the admin
+ * listener and every curl socket, and runs every timer (pings, reconnects,
+ * outbox retries, curl timeouts).  Signal handlers only set a flag.
+ */
+#include "collabd/daemon.h"
+
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/clock.h"
+#include "collabd/feishu.h"
+#include "collabd/http.h"
+#include "collabd/log.h"
+#include "collabd/outbox.h"
+#include "collabd/store.h"
+
+#define EXIT_CONFIG 78        /* sysexits EX_CONFIG: systemd should not restart */
+#define INBOX_KEEP_MS (7LL * 24 * 3600 * 1000) /* dedupe window; the platform's is ~7 h */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+void daemon_status_get(struct daemon *d, struct daemon_status *s)
+{
+	s->version = COLLABD_VERSION;
+	s->started_at = d->started_at;
+	s->feishu_connected = d->feishu_ws && feishu_ws_connected(d->feishu_ws);
+	s->outbox_pending = store_outbox_pending(d->store);
+	s->events_applied = d->inbox.applied;
+}
+
+json_t *daemon_stats_json(struct daemon *d)
+{
+	const struct feishu_ws_stats *w = feishu_ws_stats(d->feishu_ws);
+	const struct feishu_api_stats *a = feishu_api_stats(d->feishu_api);
+	const struct outbox_stats *o = outbox_stats(d->outbox);
+	return json_pack("{s:{s:I,s:I,s:I,s:I},"
+			 "s:{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},"
+			 "s:{s:I,s:I,s:I,s:I},"
+			 "s:{s:I,s:I,s:I,s:I,s:i}}",
+			 "inbox", "applied", (json_int_t)d->inbox.applied, "duplicates", (json_int_t)d->inbox.duplicates,
+			 "rejected", (json_int_t)d->inbox.rejected, "failed", (json_int_t)d->inbox.failed,
+			 "feishu_ws", "connected", feishu_ws_connected(d->feishu_ws),
+			 "connects", (json_int_t)w->connects, "reconnects", (json_int_t)w->reconnects,
+			 "frames_in", (json_int_t)w->frames_in, "frames_bad", (json_int_t)w->frames_bad,
+			 "events", (json_int_t)w->events, "acks", (json_int_t)w->acks,
+			 "pings", (json_int_t)w->pings, "pongs", (json_int_t)w->pongs,
+			 "ack_latency_us_total", (json_int_t)w->ack_latency_us_total,
+			 "ack_latency_us_max", (json_int_t)w->ack_latency_us_max,
+			 "feishu_api", "token_fetches", (json_int_t)a->token_fetches, "sends_ok", (json_int_t)a->sends_ok,
+			 "sends_throttled", (json_int_t)a->sends_throttled, "sends_error", (json_int_t)a->sends_error,
+			 "outbox", "sent", (json_int_t)o->sent, "retried", (json_int_t)o->retried,
+			 "failed", (json_int_t)o->failed, "pending", (json_int_t)store_outbox_pending(d->store),
+			 "inflight", outbox_inflight(d->outbox));
+}
+
+/* The Feishu adapter hands us each complete event here. */
+static enum feishu_ack on_feishu_event(void *arg, const char *payload, size_t len, json_t **card_response)
+{
+	struct daemon *d = arg;
+	struct event ev;
+	char why[256];
+	if (feishu_event_parse(payload, len, feishu_api_bot_id(d->feishu_api), &ev, why, sizeof why)) {
+		/* It will never parse, however often it comes: ack and move on. */
+		d->inbox.rejected++;
+		log_warn("msg=\"unusable event dropped\" reason=\"%s\" bytes=%zu", why, len);
+		return FEISHU_ACK_OK;
+	}
+	struct daemon_status status;
+	daemon_status_get(d, &status);
+	enum inbox_rc rc = inbox_apply(d->store, &status, &ev, card_response);
+	event_free(&ev);
+	switch (rc) {
+	case INBOX_APPLIED:
+		d->inbox.applied++;
+		outbox_kick(d->outbox);
+		return FEISHU_ACK_OK;
+	case INBOX_DUPLICATE:
+		d->inbox.duplicates++;
+		return FEISHU_ACK_OK;
+	case INBOX_FAILED:
+		break;
+	}
+	d->inbox.failed++;
+	return FEISHU_ACK_NONE;
+}
+
+static void on_feishu_fatal(void *arg, const char *why)
+{
+	struct daemon *d = arg;
+	(void)why;
+	d->exit_code = EXIT_CONFIG;
+	d->stopping = 1;
+}
+
+static lws_sorted_usec_list_t prune_timer;
+static struct daemon *prune_daemon;
+
+static void prune_inbox(lws_sorted_usec_list_t *sul)
+{
+	struct daemon *d = prune_daemon;
+	int n = store_inbox_prune(d->store, clock_now_ms() - INBOX_KEEP_MS);
+	if (n > 0)
+		log_info("msg=\"pruned old inbox records\" count=%d", n);
+	lws_sul_schedule(d->ctx, 0, sul, prune_inbox, 3600 * LWS_USEC_PER_SEC);
+}
+
+static int create_context(struct daemon *d)
+{
+	static const struct lws_protocols *client_protocols[] = { &feishu_ws_protocol, &http_client_protocol, NULL };
+	static const struct lws_protocols *admin_protocols[] = { &admin_protocol, NULL };
+
+	/* lws logs through us: errors and warnings only, its info is too chatty. */
+	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.user = d;
+	d->ctx = lws_create_context(&info);
+	if (!d->ctx)
+		return -1;
+
+	memset(&info, 0, sizeof info);
+	info.vhost_name = "client";
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.pprotocols = client_protocols;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	d->client_vhost = lws_create_vhost(d->ctx, &info);
+	if (!d->client_vhost)
+		return -1;
+
+	if (d->cfg.admin_port) {
+		memset(&info, 0, sizeof info);
+		info.vhost_name = "admin";
+		info.port = d->cfg.admin_port;
+		info.iface = d->cfg.admin_listen;
+		info.pprotocols = admin_protocols;
+		if (!lws_create_vhost(d->ctx, &info)) {
+			log_error("msg=\"cannot listen for the admin interface\" listen=%s port=%d",
+				  d->cfg.admin_listen, d->cfg.admin_port);
+			return -1;
+		}
+		log_info("msg=\"admin interface listening\" listen=%s port=%d", d->cfg.admin_listen, d->cfg.admin_port);
+	}
+	return 0;
+}
+
+int daemon_run(struct daemon *d)
+{
+	char err[512];
+	d->started_at = clock_now_ms();
+	d->exit_code = 0;
+	if (cmd_table_check())
+		return 1;
+	clock_test_enable(d->cfg.test_clock_control);
+	if (d->cfg.test_clock_control)
+		log_warn("msg=\"TEST MODE: the clock can be moved through the admin interface\"");
+
+	if (store_open(d->cfg.database, &d->store, err, sizeof err) != STORE_OK) {
+		log_error("msg=\"cannot open the database\" path=%s error=\"%s\"", d->cfg.database, err);
+		return 1;
+	}
+	log_info("msg=\"database ready\" path=%s schema_version=%d", d->cfg.database, store_schema_version());
+
+	if (create_context(d)) {
+		log_error("msg=\"cannot start the event loop\"");
+		store_close(d->store);
+		return 1;
+	}
+	d->http = http_client_new(d->ctx, d->client_vhost);
+	d->outbox = outbox_new(d->store, d->ctx, &d->cfg.outbox);
+	d->feishu_api = feishu_api_new(&d->cfg.feishu, d->http);
+	outbox_add_sender(d->outbox, feishu_api_sender(d->feishu_api));
+	d->feishu_ws = feishu_ws_new(&d->cfg.feishu, d->ctx, d->client_vhost, d->http,
+				     on_feishu_event, on_feishu_fatal, d);
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	prune_daemon = d;
+	lws_sul_schedule(d->ctx, 0, &prune_timer, prune_inbox, LWS_USEC_PER_SEC);
+	feishu_api_learn_bot_id(d->feishu_api);
+	feishu_ws_start(d->feishu_ws);
+	outbox_kick(d->outbox); /* whatever a previous run left pending */
+	log_info("msg=\"collabd started\" version=%s pending_outbox=%lld", COLLABD_VERSION,
+		 (long long)store_outbox_pending(d->store));
+
+	while (!stop_signal && !d->stopping)
+		if (lws_service(d->ctx, 0) < 0)
+			break;
+
+	log_info("msg=\"stopping\" signal=%d", (int)stop_signal);
+	feishu_ws_stop(d->feishu_ws);
+	/* Give sends already on the wire a moment to be confirmed, so they are
+	 * not resent after the restart (harmless, but noisy). */
+	ms_t deadline = clock_mono_ms() + 2000;
+	while (outbox_inflight(d->outbox) > 0 && clock_mono_ms() < deadline)
+		lws_service(d->ctx, 0);
+
+	lws_sul_cancel(&prune_timer);
+	feishu_ws_free(d->feishu_ws);
+	feishu_api_free(d->feishu_api);
+	outbox_free(d->outbox);
+	http_client_free(d->http);
+	lws_context_destroy(d->ctx);
+	store_close(d->store);
+	log_info("msg=\"stopped\" exit_code=%d", d->exit_code);
+	return d->exit_code;
+}

@@ -1,0 +1,358 @@
+/*
+ * feishu_api.c - tenant token, send / reply / patch, and send-error handling.
+ *
+ * Sends wait in a queue while a token is being fetched; one fetch serves all
+ * of them.  A token error (99991661/3/4/71) drops the token and retries that
+ * send once with a fresh one.  Throttling (HTTP 429, codes 99991400 and
+ * 230020) waits x-ogw-ratelimit-reset seconds; network errors and 5xx back
+ * off; any other error is permanent for that message and is logged with the
+ * platform's code.
+ */
+#include "collabd/feishu.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/clock.h"
+#include "collabd/http.h"
+#include "collabd/log.h"
+#include "collabd/render.h"
+#include "collabd/util.h"
+
+#define API_TIMEOUT_MS 15000
+
+struct delivery {
+	struct feishu_api *api;
+	struct outbox *ob;
+	int64_t id;
+	char *url;
+	char *method;
+	char *body;
+	int token_retried;
+};
+
+/* Someone waiting for a token: a send, or the bot-info request. */
+struct token_waiter {
+	void (*ready)(void *arg, const char *error); /* error NULL = token is there */
+	void *arg;
+	struct token_waiter *next;
+};
+
+struct feishu_api {
+	const struct feishu_config *cfg;
+	struct http_client *http;
+	struct outbox_sender sender;
+	char *token;
+	ms_t token_refresh_at;  /* monotonic */
+	int fetching;
+	struct token_waiter *waiting;
+	char *bot_id;
+	struct feishu_api_stats stats;
+};
+
+static void delivery_free(struct delivery *d)
+{
+	free(d->url);
+	free(d->method);
+	free(d->body);
+	free(d);
+}
+
+static void finish(struct delivery *d, enum outbox_outcome outcome, long retry_after_ms,
+		   const char *message_id, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void finish(struct delivery *d, enum outbox_outcome outcome, long retry_after_ms,
+		   const char *message_id, const char *fmt, ...)
+{
+	struct outbox_result res = { .outcome = outcome, .retry_after_ms = retry_after_ms };
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(res.error, sizeof res.error, fmt, ap);
+	va_end(ap);
+	if (message_id)
+		snprintf(res.message_id, sizeof res.message_id, "%s", message_id);
+	outbox_delivered(d->ob, d->id, &res);
+	delivery_free(d);
+}
+
+static int token_is_fresh(const struct feishu_api *api)
+{
+	return api->token && clock_mono_ms() < api->token_refresh_at;
+}
+
+static void fetch_token(struct feishu_api *api);
+
+/* Calls ready() once a fresh token is there (at once if it already is). */
+static void with_token(struct feishu_api *api, void (*ready)(void *, const char *), void *arg)
+{
+	if (token_is_fresh(api)) {
+		ready(arg, NULL);
+		return;
+	}
+	struct token_waiter *w = xcalloc(1, sizeof *w);
+	w->ready = ready;
+	w->arg = arg;
+	w->next = api->waiting;
+	api->waiting = w;
+	fetch_token(api);
+}
+
+static void send_when_ready(void *arg, const char *error);
+
+static int is_token_error(long code)
+{
+	return code == 99991661 || code == 99991663 || code == 99991664 || code == 99991671;
+}
+
+static void send_done(void *arg, const struct http_response *resp)
+{
+	struct delivery *d = arg;
+	struct feishu_api *api = d->api;
+	if (resp->status == 0) {
+		api->stats.sends_error++;
+		finish(d, OUTBOX_RETRY, -1, NULL, "network: %s", resp->error);
+		return;
+	}
+	json_t *root = json_loads(resp->body, 0, NULL);
+	json_t *jcode = json_object_get(root, "code");
+	long code = json_is_integer(jcode) ? (long)json_integer_value(jcode) : -1;
+	const char *msg = json_string_value(json_object_get(root, "msg"));
+	char msgbuf[128];
+	snprintf(msgbuf, sizeof msgbuf, "%s", msg ? msg : "");
+
+	if (resp->status == 200 && code == 0) {
+		const char *mid = json_string_value(json_object_get(json_object_get(root, "data"), "message_id"));
+		api->stats.sends_ok++;
+		json_decref(root);
+		finish(d, OUTBOX_SENT, 0, mid, "ok");
+		return;
+	}
+	json_decref(root);
+	if (is_token_error(code) && !d->token_retried) {
+		/* Drop the token and retry this send once with a new one. */
+		log_info("msg=\"feishu token rejected; refreshing\" code=%ld", code);
+		free(api->token);
+		api->token = NULL;
+		d->token_retried = 1;
+		with_token(api, send_when_ready, d);
+		return;
+	}
+	if (resp->status == 429 || code == 99991400 || code == 230020) {
+		long wait_s = resp->ratelimit_reset >= 0 ? resp->ratelimit_reset : resp->retry_after;
+		api->stats.sends_throttled++;
+		finish(d, OUTBOX_RETRY, wait_s >= 0 ? wait_s * 1000 + 50 : -1, NULL,
+		       "throttled: http=%ld code=%ld", resp->status, code);
+		return;
+	}
+	api->stats.sends_error++;
+	if (resp->status >= 500 || code == -1)
+		finish(d, OUTBOX_RETRY, -1, NULL, "server error: http=%ld code=%ld", resp->status, code);
+	else
+		finish(d, OUTBOX_FAILED, 0, NULL, "rejected: http=%ld code=%ld msg=%s", resp->status, code, msgbuf);
+}
+
+static void send_when_ready(void *arg, const char *error)
+{
+	struct delivery *d = arg;
+	struct feishu_api *api = d->api;
+	if (error) {
+		finish(d, OUTBOX_RETRY, -1, NULL, "no token: %s", error);
+		return;
+	}
+	char *auth = xasprintf("Authorization: Bearer %s", api->token);
+	const char *headers[] = { auth, "Content-Type: application/json; charset=utf-8", NULL };
+	int rc = http_request(api->http, d->method, d->url, headers, d->body, API_TIMEOUT_MS, send_done, d);
+	free(auth);
+	if (rc)
+		finish(d, OUTBOX_RETRY, -1, NULL, "could not start the HTTP request");
+}
+
+static void token_done(void *arg, const struct http_response *resp)
+{
+	struct feishu_api *api = arg;
+	api->fetching = 0;
+	api->stats.token_fetches++;
+	json_t *root = resp->status ? json_loads(resp->body, 0, NULL) : NULL;
+	json_t *jcode = json_object_get(root, "code");
+	const char *token = json_string_value(json_object_get(root, "tenant_access_token"));
+	json_t *expire = json_object_get(root, "expire");
+	char why[200] = "";
+	if (json_is_integer(jcode) && json_integer_value(jcode) == 0 && token && json_is_integer(expire)) {
+		long long secs = json_integer_value(expire);
+		/* Refresh 5 minutes early (or at half-life for short-lived tokens):
+		 * the platform hands out a new token when < 30 min remain. */
+		long long margin = secs > 600 ? 300 : secs / 2;
+		free(api->token);
+		api->token = xstrdup(token);
+		api->token_refresh_at = clock_mono_ms() + (secs - margin) * 1000;
+		log_info("msg=\"feishu tenant token obtained\" expires_in_s=%lld", secs);
+	} else if (resp->status == 0) {
+		snprintf(why, sizeof why, "network: %s", resp->error);
+	} else {
+		snprintf(why, sizeof why, "http=%ld code=%lld msg=%s", resp->status,
+			 json_is_integer(jcode) ? (long long)json_integer_value(jcode) : -1LL,
+			 json_string_value(json_object_get(root, "msg")) ? json_string_value(json_object_get(root, "msg")) : "");
+	}
+	json_decref(root);
+
+	struct token_waiter *list = api->waiting;
+	api->waiting = NULL;
+	if (why[0])
+		log_error("msg=\"feishu tenant token request failed; check app_id/app_secret\" %s", why);
+	while (list) {
+		struct token_waiter *w = list;
+		list = list->next;
+		w->ready(w->arg, why[0] ? why : NULL);
+		free(w);
+	}
+}
+
+static void fetch_token(struct feishu_api *api)
+{
+	if (api->fetching)
+		return;
+	char *url = xasprintf("%s/open-apis/auth/v3/tenant_access_token/internal", api->cfg->base_url);
+	json_t *body = json_pack("{s:s,s:s}", "app_id", api->cfg->app_id, "app_secret", api->cfg->app_secret);
+	char *text = json_dumps(body, JSON_COMPACT);
+	const char *headers[] = { "Content-Type: application/json; charset=utf-8", NULL };
+	api->fetching = 1;
+	if (http_request(api->http, "POST", url, headers, text, API_TIMEOUT_MS, token_done, api)) {
+		/* Cannot even start: fail the waiters through the normal path. */
+		struct http_response r = { .status = 0, .error = "could not start the HTTP request", .body = "" };
+		token_done(api, &r);
+	}
+	free(text);
+	json_decref(body);
+	free(url);
+}
+
+static void deliver(void *impl, const struct outbox_row *row, struct outbox *ob)
+{
+	struct feishu_api *api = impl;
+	struct delivery *d = xcalloc(1, sizeof *d);
+	d->api = api;
+	d->ob = ob;
+	d->id = row->id;
+
+	struct feishu_message m;
+	if (render_feishu(row->kind, row->body, &m)) {
+		finish(d, OUTBOX_FAILED, 0, NULL, "cannot render notice kind %s", row->kind);
+		return;
+	}
+	json_t *body;
+	if (row->update_of) {
+		/* Update a card in place; only interactive messages can be patched. */
+		d->method = xstrdup("PATCH");
+		d->url = xasprintf("%s/open-apis/im/v1/messages/%s", api->cfg->base_url, row->update_of);
+		body = json_pack("{s:s}", "content", m.content);
+	} else if (row->reply_to) {
+		d->method = xstrdup("POST");
+		d->url = xasprintf("%s/open-apis/im/v1/messages/%s/reply", api->cfg->base_url, row->reply_to);
+		body = json_pack("{s:s,s:s,s:s}", "msg_type", m.msg_type, "content", m.content, "uuid", row->idem_key);
+	} else {
+		d->method = xstrdup("POST");
+		d->url = xasprintf("%s/open-apis/im/v1/messages?receive_id_type=chat_id", api->cfg->base_url);
+		body = json_pack("{s:s,s:s,s:s,s:s}", "receive_id", row->chat_id, "msg_type", m.msg_type,
+				 "content", m.content, "uuid", row->idem_key);
+	}
+	d->body = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	feishu_message_free(&m);
+
+	with_token(api, send_when_ready, d);
+}
+
+struct feishu_api *feishu_api_new(const struct feishu_config *cfg, struct http_client *http)
+{
+	struct feishu_api *api = xcalloc(1, sizeof *api);
+	api->cfg = cfg;
+	api->http = http;
+	api->sender.platform = "feishu";
+	api->sender.deliver = deliver;
+	api->sender.impl = api;
+	if (cfg->bot_open_id && *cfg->bot_open_id)
+		api->bot_id = xstrdup(cfg->bot_open_id);
+	return api;
+}
+
+void feishu_api_free(struct feishu_api *api)
+{
+	if (!api)
+		return;
+	/* Waiters own their args (deliveries, requests): free them with the list. */
+	while (api->waiting) {
+		struct token_waiter *w = api->waiting;
+		api->waiting = w->next;
+		w->ready(w->arg, "shutting down");
+		free(w);
+	}
+	free(api->token);
+	free(api->bot_id);
+	free(api);
+}
+
+const struct outbox_sender *feishu_api_sender(struct feishu_api *api) { return &api->sender; }
+const char *feishu_api_bot_id(const struct feishu_api *api) { return api->bot_id; }
+const struct feishu_api_stats *feishu_api_stats(const struct feishu_api *api) { return &api->stats; }
+
+/* Learning the bot's id: GET /bot/v3/info with a token, once more after a
+ * token error. */
+struct bot_info_req {
+	struct feishu_api *api;
+	int tries;
+};
+
+static void bot_info_ready(void *arg, const char *error);
+
+static void bot_info_done(void *arg, const struct http_response *resp)
+{
+	struct bot_info_req *r = arg;
+	struct feishu_api *api = r->api;
+	json_t *root = resp->status ? json_loads(resp->body, 0, NULL) : NULL;
+	const char *id = json_string_value(json_object_get(json_object_get(root, "bot"), "open_id"));
+	long code = (long)json_integer_value(json_object_get(root, "code"));
+	if (id) {
+		free(api->bot_id);
+		api->bot_id = xstrdup(id);
+		log_info("msg=\"feishu bot identity learned\" bot_open_id=%s", id);
+		free(r);
+	} else if (is_token_error(code) && r->tries++ < 1) {
+		free(api->token);
+		api->token = NULL;
+		with_token(api, bot_info_ready, r);
+	} else {
+		log_warn("msg=\"could not learn the bot's open_id; @-mentions of the bot without a "
+			 "slash command will not be answered (set feishu.bot_open_id)\" http=%ld code=%ld",
+			 resp->status, code);
+		free(r);
+	}
+	json_decref(root);
+}
+
+static void bot_info_ready(void *arg, const char *error)
+{
+	struct bot_info_req *r = arg;
+	struct feishu_api *api = r->api;
+	if (error) {
+		log_warn("msg=\"could not learn the bot's open_id\" error=\"%s\"", error);
+		free(r);
+		return;
+	}
+	char *url = xasprintf("%s/open-apis/bot/v3/info", api->cfg->base_url);
+	char *auth = xasprintf("Authorization: Bearer %s", api->token);
+	const char *headers[] = { auth, NULL };
+	if (http_request(api->http, "GET", url, headers, NULL, API_TIMEOUT_MS, bot_info_done, r))
+		free(r);
+	free(auth);
+	free(url);
+}
+
+void feishu_api_learn_bot_id(struct feishu_api *api)
+{
+	if (api->bot_id)
+		return;
+	struct bot_info_req *r = xcalloc(1, sizeof *r);
+	r->api = api;
+	with_token(api, bot_info_ready, r);
+}

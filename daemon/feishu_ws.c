@@ -1,0 +1,723 @@
+/*
+ * feishu_ws.c - the Feishu long connection (长连接) over libwebsockets.
+ *
+ * States:  IDLE -> BOOTSTRAP (POST /callback/ws/endpoint) -> CONNECTING (ws
+ * upgrade) -> UP -> (closed) -> WAIT -> BOOTSTRAP ...; FATAL on client errors
+ * (bad credentials, handshake 403, 514/1000040350 too many connections), where
+ * retrying cannot help.  Every (re)connect fetches a fresh URL: its ticket is
+ * single-use.
+ *
+ * Data frames are merged from their fragments, handed to the event handler,
+ * and acked with the handler's answer.  The handler commits the event's
+ * effects before it returns, so an ack always follows a commit; when the
+ * handler cannot commit, no ack is sent and the platform redelivers.
+ */
+#include "collabd/feishu.h"
+
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/clock.h"
+#include "collabd/http.h"
+#include "collabd/log.h"
+#include "collabd/pbbp2.h"
+#include "collabd/util.h"
+
+#define MAX_MESSAGE_BYTES (1u << 20)   /* one WebSocket message (a frame) */
+#define MAX_FRAGMENTS 64               /* a sane upper bound for `sum` */
+#define MAX_MERGED_BYTES (4u << 20)    /* a merged event payload */
+#define MAX_PARTIALS 64                /* events being merged at once */
+#define FRAGMENT_TTL_MS 5000           /* refreshed by each new fragment */
+#define ENDPOINT_TIMEOUT_MS 15000
+
+enum ws_state { WS_IDLE, WS_BOOTSTRAP, WS_CONNECTING, WS_UP, WS_WAIT, WS_STOPPED, WS_FATAL };
+
+static const char *const state_names[] = { "idle", "bootstrap", "connecting", "up", "wait", "stopped", "fatal" };
+
+struct partial {
+	char *message_id;
+	int sum;
+	int filled;
+	struct buf *parts;
+	size_t total;
+	ms_t expires_at;  /* monotonic */
+	struct partial *next;
+};
+
+struct outframe {
+	struct outframe *next;
+	size_t len;
+	unsigned char data[]; /* LWS_PRE bytes of head room, then the frame */
+};
+
+struct feishu_ws {
+	const struct feishu_config *cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vhost;
+	struct http_client *http;
+	feishu_event_fn on_event;
+	feishu_fatal_fn on_fatal;
+	void *arg;
+
+	enum ws_state state;
+	struct lws *wsi;
+	int32_t service_id;
+	char device_id[64];
+	int failures;               /* consecutive failed attempts */
+
+	/* ClientConfig, in seconds; the server may change it in any pong. */
+	int ping_interval, reconnect_count, reconnect_interval, reconnect_nonce;
+
+	lws_sorted_usec_list_t ping_timer, retry_timer, watchdog_timer;
+	ms_t last_rx;               /* monotonic */
+	struct buf rx;
+	int rx_too_big;
+	struct partial *partials;
+	int npartials;
+	struct outframe *out_head, *out_tail;
+	struct feishu_ws_stats stats;
+};
+
+static void schedule_attempt(struct feishu_ws *ws, ms_t delay_ms);
+
+static void enter_state(struct feishu_ws *ws, enum ws_state s)
+{
+	if (ws->state != s)
+		log_debug("msg=\"feishu connection state\" from=%s to=%s", state_names[ws->state], state_names[s]);
+	ws->state = s;
+}
+
+/* ---- ClientConfig ---- */
+
+static void apply_client_config(struct feishu_ws *ws, json_t *cc)
+{
+	json_t *v;
+	if (json_is_integer(v = json_object_get(cc, "PingInterval")) && json_integer_value(v) > 0)
+		ws->ping_interval = (int)json_integer_value(v);
+	if (json_is_integer(v = json_object_get(cc, "ReconnectCount")))
+		ws->reconnect_count = (int)json_integer_value(v);
+	if (json_is_integer(v = json_object_get(cc, "ReconnectInterval")) && json_integer_value(v) >= 0)
+		ws->reconnect_interval = (int)json_integer_value(v);
+	if (json_is_integer(v = json_object_get(cc, "ReconnectNonce")) && json_integer_value(v) >= 0)
+		ws->reconnect_nonce = (int)json_integer_value(v);
+}
+
+/* ---- sending ---- */
+
+static void queue_frame(struct feishu_ws *ws, const struct pbbp2_frame *f)
+{
+	if (!ws->wsi || ws->state != WS_UP)
+		return; /* an unsent ack is simply redelivered by the platform */
+	struct buf b;
+	buf_init(&b);
+	pbbp2_encode(f, &b);
+	struct outframe *o = xmalloc(sizeof *o + LWS_PRE + b.len);
+	o->next = NULL;
+	o->len = b.len;
+	memcpy(o->data + LWS_PRE, b.data, b.len);
+	buf_free(&b);
+	if (ws->out_tail)
+		ws->out_tail->next = o;
+	else
+		ws->out_head = o;
+	ws->out_tail = o;
+	lws_callback_on_writable(ws->wsi);
+}
+
+static void drop_queue(struct feishu_ws *ws)
+{
+	while (ws->out_head) {
+		struct outframe *o = ws->out_head;
+		ws->out_head = o->next;
+		free(o);
+	}
+	ws->out_tail = NULL;
+}
+
+static void send_ping(lws_sorted_usec_list_t *sul)
+{
+	struct feishu_ws *ws = lws_container_of(sul, struct feishu_ws, ping_timer);
+	if (ws->state != WS_UP)
+		return;
+	struct pbbp2_frame f = { .service = ws->service_id, .method = PBBP2_METHOD_CONTROL };
+	pbbp2_add_header(&f, "type", "ping");
+	queue_frame(ws, &f);
+	pbbp2_frame_free(&f);
+	ws->stats.pings++;
+	lws_sul_schedule(ws->ctx, 0, &ws->ping_timer, send_ping, (lws_usec_t)ws->ping_interval * LWS_USEC_PER_SEC);
+}
+
+/* Closes a live connection from our side; CLIENT_CLOSED follows. */
+static void close_connection(struct feishu_ws *ws, const char *why)
+{
+	if (ws->wsi) {
+		log_warn("msg=\"closing feishu connection\" reason=\"%s\" device_id=%s", why, ws->device_id);
+		lws_set_timeout(ws->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	}
+}
+
+static void watchdog(lws_sorted_usec_list_t *sul)
+{
+	struct feishu_ws *ws = lws_container_of(sul, struct feishu_ws, watchdog_timer);
+	if (ws->state != WS_UP)
+		return;
+	/* The server answers every ping; silence for two intervals means the
+	 * path is dead even if TCP has not noticed. */
+	ms_t limit = (ms_t)ws->ping_interval * 2000 + 5000;
+	ms_t idle = clock_mono_ms() - ws->last_rx;
+	if (idle > limit) {
+		close_connection(ws, "nothing received for two ping intervals");
+		return;
+	}
+	lws_sul_schedule(ws->ctx, 0, &ws->watchdog_timer, watchdog, (lws_usec_t)(limit - idle + 10) * LWS_US_PER_MS);
+}
+
+/* ---- receiving ---- */
+
+static void partial_free(struct partial *p)
+{
+	for (int i = 0; i < p->sum; i++)
+		buf_free(&p->parts[i]);
+	free(p->parts);
+	free(p->message_id);
+	free(p);
+}
+
+static void partial_unlink(struct feishu_ws *ws, struct partial *p)
+{
+	for (struct partial **pp = &ws->partials; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			ws->npartials--;
+			return;
+		}
+}
+
+static void drop_partials(struct feishu_ws *ws)
+{
+	while (ws->partials) {
+		struct partial *p = ws->partials;
+		ws->partials = p->next;
+		partial_free(p);
+	}
+	ws->npartials = 0;
+}
+
+static void expire_partials(struct feishu_ws *ws, ms_t now)
+{
+	struct partial **pp = &ws->partials;
+	while (*pp) {
+		struct partial *p = *pp;
+		if (p->expires_at <= now) {
+			log_warn("msg=\"dropping an event whose fragments never completed\" frame_message_id=%s got=%d sum=%d",
+				 p->message_id, p->filled, p->sum);
+			*pp = p->next;
+			ws->npartials--;
+			partial_free(p);
+		} else {
+			pp = &p->next;
+		}
+	}
+}
+
+/* Parses a decimal header value in [lo, hi]; -1 when absent or out of range. */
+static int header_int(const struct pbbp2_frame *f, const char *key, int lo, int hi)
+{
+	const char *s = pbbp2_header(f, key);
+	if (!s || !*s || strlen(s) > 9)
+		return -1;
+	for (const char *p = s; *p; p++)
+		if (*p < '0' || *p > '9')
+			return -1;
+	int v = atoi(s);
+	return v < lo || v > hi ? -1 : v;
+}
+
+static void send_ack(struct feishu_ws *ws, const struct pbbp2_frame *in, json_t *card_response, ms_t started_us)
+{
+	struct pbbp2_frame ack = {
+		.seq_id = in->seq_id, .log_id = in->log_id, .service = in->service, .method = in->method,
+		.payload_encoding = in->payload_encoding, .payload_type = in->payload_type,
+		.log_id_new = in->log_id_new,
+	};
+	/* Borrow the inbound headers and strings; only what we add is ours. */
+	struct pbbp2_header *headers = xcalloc(in->nheaders + 1, sizeof *headers);
+	memcpy(headers, in->headers, in->nheaders * sizeof *headers);
+	ack.headers = headers;
+	ack.nheaders = in->nheaders;
+
+	json_t *payload = json_pack("{s:i}", "code", 200);
+	if (card_response) {
+		char *resp = json_dumps(card_response, JSON_COMPACT);
+		size_t n = strlen(resp);
+		size_t b64sz = 4 * ((n + 2) / 3) + 1;
+		char *b64 = xmalloc(b64sz);
+		lws_b64_encode_string(resp, (int)n, b64, (int)b64sz);
+		json_object_set_new(payload, "data", json_string(b64));
+		free(b64);
+		free(resp);
+	}
+	char *text = json_dumps(payload, JSON_COMPACT);
+	json_decref(payload);
+	ack.payload = (unsigned char *)text;
+	ack.payload_len = strlen(text);
+
+	ms_t elapsed_us = (ms_t)lws_now_usecs() - started_us;
+	char rt[32];
+	snprintf(rt, sizeof rt, "%lld", (long long)(elapsed_us / 1000));
+	headers[ack.nheaders].key = (char *)"biz_rt";
+	headers[ack.nheaders].value = rt;
+	ack.nheaders++;
+
+	queue_frame(ws, &ack);
+	free(headers);
+	free(text);
+	ws->stats.acks++;
+	ws->stats.ack_latency_us_total += elapsed_us;
+	if (elapsed_us > ws->stats.ack_latency_us_max)
+		ws->stats.ack_latency_us_max = elapsed_us;
+}
+
+/* A complete event: let the handler apply it, then ack. */
+static void deliver_event(struct feishu_ws *ws, const struct pbbp2_frame *f, const char *payload, size_t len)
+{
+	ms_t started = (ms_t)lws_now_usecs();
+	json_t *card_response = NULL;
+	ws->stats.events++;
+	enum feishu_ack a = ws->on_event(ws->arg, payload, len, &card_response);
+	if (a == FEISHU_ACK_OK)
+		send_ack(ws, f, card_response, started);
+	else
+		log_warn("msg=\"event not acknowledged; the platform will redeliver it\" frame_message_id=%s",
+			 pbbp2_header(f, "message_id") ? pbbp2_header(f, "message_id") : "-");
+	json_decref(card_response);
+}
+
+static void handle_data(struct feishu_ws *ws, struct pbbp2_frame *f)
+{
+	const char *type = pbbp2_header(f, "type");
+	const char *mid = pbbp2_header(f, "message_id");
+	if (!type || (strcmp(type, "event") && strcmp(type, "card"))) {
+		log_warn("msg=\"data frame of unknown type ignored\" type=%s", type ? type : "-");
+		return;
+	}
+	int sum = header_int(f, "sum", 1, MAX_FRAGMENTS);
+	int seq = header_int(f, "seq", 0, MAX_FRAGMENTS - 1);
+	if (!mid || sum < 0 || seq < 0 || seq >= sum) {
+		ws->stats.frames_bad++;
+		log_warn("msg=\"data frame with bad message_id/sum/seq dropped\" sum=%s seq=%s",
+			 pbbp2_header(f, "sum") ? pbbp2_header(f, "sum") : "-",
+			 pbbp2_header(f, "seq") ? pbbp2_header(f, "seq") : "-");
+		return;
+	}
+	const char *payload = f->payload ? (const char *)f->payload : "";
+	if (sum == 1) {
+		deliver_event(ws, f, payload, f->payload_len);
+		return;
+	}
+
+	ms_t now = clock_mono_ms();
+	struct partial *p;
+	for (p = ws->partials; p; p = p->next)
+		if (!strcmp(p->message_id, mid))
+			break;
+	if (p && p->sum != sum) {
+		ws->stats.frames_bad++;
+		log_warn("msg=\"fragment disagrees with the first one's sum; event dropped\" frame_message_id=%s", mid);
+		partial_unlink(ws, p);
+		partial_free(p);
+		return;
+	}
+	if (!p) {
+		if (ws->npartials >= MAX_PARTIALS) {
+			/* Evict the one closest to expiry rather than grow without bound. */
+			struct partial *old = ws->partials;
+			for (struct partial *q = ws->partials; q; q = q->next)
+				if (q->expires_at < old->expires_at)
+					old = q;
+			log_warn("msg=\"too many incomplete events; dropping one\" frame_message_id=%s", old->message_id);
+			partial_unlink(ws, old);
+			partial_free(old);
+		}
+		p = xcalloc(1, sizeof *p);
+		p->message_id = xstrdup(mid);
+		p->sum = sum;
+		p->parts = xcalloc((size_t)sum, sizeof *p->parts);
+		p->next = ws->partials;
+		ws->partials = p;
+		ws->npartials++;
+	}
+	p->expires_at = now + FRAGMENT_TTL_MS;
+	if (p->parts[seq].data)
+		return; /* a repeated fragment: keep the first */
+	if (p->total + f->payload_len > MAX_MERGED_BYTES) {
+		ws->stats.frames_bad++;
+		log_warn("msg=\"fragmented event too large; dropped\" frame_message_id=%s", mid);
+		partial_unlink(ws, p);
+		partial_free(p);
+		return;
+	}
+	buf_append(&p->parts[seq], payload, f->payload_len);
+	p->total += f->payload_len;
+	if (++p->filled < p->sum)
+		return;
+
+	struct buf merged;
+	buf_init(&merged);
+	for (int i = 0; i < p->sum; i++)
+		buf_append(&merged, p->parts[i].data, p->parts[i].len);
+	partial_unlink(ws, p);
+	partial_free(p);
+	/* Acked once, with the frame that completed the set, as the SDKs do. */
+	deliver_event(ws, f, (const char *)merged.data, merged.len);
+	buf_free(&merged);
+}
+
+static void handle_message(struct feishu_ws *ws, const unsigned char *data, size_t len)
+{
+	struct pbbp2_frame f;
+	enum pbbp2_err err = pbbp2_decode(data, len, &f);
+	ws->stats.frames_in++;
+	expire_partials(ws, clock_mono_ms());
+	if (err) {
+		ws->stats.frames_bad++;
+		log_warn("msg=\"malformed frame dropped\" error=\"%s\" bytes=%zu", pbbp2_strerror(err), len);
+		return;
+	}
+	if (f.method == PBBP2_METHOD_CONTROL) {
+		const char *type = pbbp2_header(&f, "type");
+		if (type && !strcmp(type, "pong")) {
+			ws->stats.pongs++;
+			json_t *cc = f.payload ? json_loadb((const char *)f.payload, f.payload_len, 0, NULL) : NULL;
+			if (json_is_object(cc))
+				apply_client_config(ws, cc);
+			json_decref(cc);
+		}
+	} else if (f.method == PBBP2_METHOD_DATA) {
+		handle_data(ws, &f);
+	} else {
+		log_warn("msg=\"frame with unknown method ignored\" method=%d", f.method);
+	}
+	pbbp2_frame_free(&f);
+}
+
+/* ---- connecting ---- */
+
+static int query_param(const char *url, const char *name, char *out, size_t outsz)
+{
+	const char *q = strchr(url, '?');
+	size_t n = strlen(name);
+	while (q) {
+		q++;
+		if (!strncmp(q, name, n) && q[n] == '=') {
+			const char *v = q + n + 1;
+			size_t len = strcspn(v, "&#");
+			if (len >= outsz)
+				len = outsz - 1;
+			memcpy(out, v, len);
+			out[len] = '\0';
+			return 0;
+		}
+		q = strchr(q, '&');
+	}
+	return -1;
+}
+
+static void fatal(struct feishu_ws *ws, const char *why)
+{
+	enter_state(ws, WS_FATAL);
+	log_error("msg=\"feishu long connection cannot work; not retrying\" reason=\"%s\"", why);
+	if (ws->on_fatal)
+		ws->on_fatal(ws->arg, why);
+}
+
+/* A failed attempt: wait, then try again (unless the count is used up). */
+static void attempt_failed(struct feishu_ws *ws, const char *why)
+{
+	ws->failures++;
+	if (ws->reconnect_count >= 0 && ws->failures > ws->reconnect_count) {
+		fatal(ws, "reconnect attempts used up (ReconnectCount)");
+		return;
+	}
+	/* Quick first retries (1 s, 2 s, 4 s ...) capped at ReconnectInterval. */
+	ms_t wait = 1000;
+	for (int i = 1; i < ws->failures && wait < (ms_t)ws->reconnect_interval * 1000; i++)
+		wait *= 2;
+	if (wait > (ms_t)ws->reconnect_interval * 1000)
+		wait = (ms_t)ws->reconnect_interval * 1000;
+	log_warn("msg=\"feishu connect attempt failed\" reason=\"%s\" failures=%d retry_in_ms=%lld",
+		 why, ws->failures, (long long)wait);
+	schedule_attempt(ws, wait);
+}
+
+static void connect_ws(struct feishu_ws *ws, const char *url)
+{
+	char redacted[1024];
+	log_redact_url(url, redacted, sizeof redacted);
+	char sid[16] = "", copy[2048];
+	if (query_param(url, "service_id", sid, sizeof sid) == 0)
+		ws->service_id = (int32_t)strtol(sid, NULL, 10);
+	if (query_param(url, "device_id", ws->device_id, sizeof ws->device_id))
+		snprintf(ws->device_id, sizeof ws->device_id, "-");
+
+	if (strlen(url) >= sizeof copy) {
+		attempt_failed(ws, "endpoint URL too long");
+		return;
+	}
+	snprintf(copy, sizeof copy, "%s", url);
+	const char *proto = NULL, *address = NULL, *path = NULL;
+	int port = 0;
+	if (lws_parse_uri(copy, &proto, &address, &port, &path)) {
+		attempt_failed(ws, "endpoint URL cannot be parsed");
+		return;
+	}
+	int tls = !strcmp(proto, "wss") || !strcmp(proto, "https");
+	char fullpath[2048];
+	snprintf(fullpath, sizeof fullpath, "/%s", path); /* lws_parse_uri drops the leading slash */
+
+	struct lws_client_connect_info ci;
+	memset(&ci, 0, sizeof ci);
+	ci.context = ws->ctx;
+	ci.vhost = ws->vhost;
+	ci.address = address;
+	ci.port = port;
+	ci.path = fullpath;
+	ci.host = address;
+	ci.origin = address;
+	ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
+	ci.local_protocol_name = feishu_ws_protocol.name;
+	ci.opaque_user_data = ws;
+	ci.pwsi = &ws->wsi;
+	enter_state(ws, WS_CONNECTING);
+	log_info("msg=\"connecting feishu long connection\" url=%s", redacted);
+	if (!lws_client_connect_via_info(&ci)) {
+		ws->wsi = NULL;
+		attempt_failed(ws, "could not start the WebSocket connection");
+	}
+}
+
+static void endpoint_done(void *arg, const struct http_response *resp)
+{
+	struct feishu_ws *ws = arg;
+	if (ws->state != WS_BOOTSTRAP)
+		return; /* stopped meanwhile */
+	if (resp->status == 0) {
+		char why[300];
+		snprintf(why, sizeof why, "endpoint unreachable: %s", resp->error);
+		attempt_failed(ws, why);
+		return;
+	}
+	json_t *root = json_loads(resp->body, 0, NULL);
+	json_t *jcode = json_object_get(root, "code");
+	long code = json_is_integer(jcode) ? (long)json_integer_value(jcode) : -1;
+	const char *msg = json_string_value(json_object_get(root, "msg"));
+	json_t *data = json_object_get(root, "data");
+	const char *url = json_string_value(json_object_get(data, "URL"));
+	char why[300];
+	if (resp->status != 200 || !root) {
+		snprintf(why, sizeof why, "endpoint answered http=%ld", resp->status);
+		attempt_failed(ws, why);
+	} else if (code == 0 && url) {
+		apply_client_config(ws, json_object_get(data, "ClientConfig"));
+		connect_ws(ws, url);
+	} else if (code == 1 || code == 1000040343 || code == 1000040345) {
+		snprintf(why, sizeof why, "endpoint busy: code=%ld msg=%s", code, msg ? msg : "");
+		attempt_failed(ws, why);
+	} else {
+		snprintf(why, sizeof why,
+			 "endpoint refused the app: code=%ld msg=%s (check feishu.app_id / app_secret, and that "
+			 "the app uses the long connection for events)", code, msg ? msg : "");
+		fatal(ws, why);
+	}
+	json_decref(root);
+}
+
+static void attempt(lws_sorted_usec_list_t *sul)
+{
+	struct feishu_ws *ws = lws_container_of(sul, struct feishu_ws, retry_timer);
+	if (ws->state == WS_STOPPED || ws->state == WS_FATAL)
+		return;
+	enter_state(ws, WS_BOOTSTRAP);
+	char *url = xasprintf("%s/callback/ws/endpoint", ws->cfg->base_url);
+	json_t *body = json_pack("{s:s,s:s}", "AppID", ws->cfg->app_id, "AppSecret", ws->cfg->app_secret);
+	char *text = json_dumps(body, JSON_COMPACT);
+	const char *headers[] = { "Content-Type: application/json", "locale: zh", NULL };
+	if (http_request(ws->http, "POST", url, headers, text, ENDPOINT_TIMEOUT_MS, endpoint_done, ws))
+		attempt_failed(ws, "could not start the endpoint request");
+	free(text);
+	json_decref(body);
+	free(url);
+}
+
+static void schedule_attempt(struct feishu_ws *ws, ms_t delay_ms)
+{
+	enter_state(ws, WS_WAIT);
+	lws_sul_schedule(ws->ctx, 0, &ws->retry_timer, attempt, (lws_usec_t)(delay_ms > 0 ? delay_ms : 0) * LWS_US_PER_MS + 1);
+}
+
+/* Reads the gateway's verdict from a refused upgrade. */
+static void handshake_failed(struct feishu_ws *ws, struct lws *wsi, const char *lws_reason)
+{
+	char status[16] = "", autherr[24] = "", msg[128] = "";
+	int st = 0;
+	if (lws_hdr_custom_copy(wsi, status, sizeof status, "handshake-status:", 17) > 0)
+		st = atoi(status);
+	else
+		st = (int)lws_http_client_http_response(wsi);
+	lws_hdr_custom_copy(wsi, autherr, sizeof autherr, "handshake-autherrcode:", 22);
+	lws_hdr_custom_copy(wsi, msg, sizeof msg, "handshake-msg:", 14);
+	char why[400];
+	snprintf(why, sizeof why, "handshake refused: status=%d autherrcode=%s msg=%s (%s)", st,
+		 autherr[0] ? autherr : "-", msg[0] ? msg : "-", lws_reason ? lws_reason : "-");
+	if (st == 403 || (st == 514 && !strcmp(autherr, "1000040350")))
+		fatal(ws, why);
+	else
+		attempt_failed(ws, why);
+}
+
+static void connection_lost(struct feishu_ws *ws)
+{
+	lws_sul_cancel(&ws->ping_timer);
+	lws_sul_cancel(&ws->watchdog_timer);
+	drop_queue(ws);
+	drop_partials(ws);
+	buf_reset(&ws->rx);
+	ws->wsi = NULL;
+	if (ws->state == WS_STOPPED || ws->state == WS_FATAL)
+		return;
+	ws->stats.reconnects++;
+	ms_t nonce = ws->reconnect_nonce > 0 ? (ms_t)(random() % ((long)ws->reconnect_nonce * 1000)) : 0;
+	log_warn("msg=\"feishu connection closed; reconnecting\" device_id=%s wait_ms=%lld", ws->device_id,
+		 (long long)nonce);
+	schedule_attempt(ws, nonce);
+}
+
+static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	(void)user;
+	struct feishu_ws *ws = lws_get_opaque_user_data(wsi);
+	if (!ws)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		ws->wsi = NULL;
+		if (ws->state == WS_CONNECTING)
+			handshake_failed(ws, wsi, in ? (const char *)in : NULL);
+		break;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		enter_state(ws, WS_UP);
+		ws->failures = 0;
+		ws->stats.connects++;
+		ws->last_rx = clock_mono_ms();
+		log_info("msg=\"feishu long connection up\" device_id=%s service_id=%d ping_interval_s=%d",
+			 ws->device_id, ws->service_id, ws->ping_interval);
+		lws_sul_schedule(ws->ctx, 0, &ws->ping_timer, send_ping, 1);
+		lws_sul_schedule(ws->ctx, 0, &ws->watchdog_timer, watchdog,
+				 (lws_usec_t)(ws->ping_interval * 2 + 5) * LWS_USEC_PER_SEC);
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		ws->last_rx = clock_mono_ms();
+		if (lws_is_first_fragment(wsi)) {
+			buf_reset(&ws->rx);
+			ws->rx_too_big = 0;
+		}
+		if (!ws->rx_too_big && ws->rx.len + len > MAX_MESSAGE_BYTES) {
+			ws->rx_too_big = 1;
+			ws->stats.frames_bad++;
+			log_warn("msg=\"oversized frame dropped\" limit=%u", MAX_MESSAGE_BYTES);
+		}
+		if (!ws->rx_too_big)
+			buf_append(&ws->rx, in, len);
+		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+			if (!ws->rx_too_big)
+				handle_message(ws, ws->rx.data, ws->rx.len);
+			buf_reset(&ws->rx);
+			ws->rx_too_big = 0;
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+		ws->last_rx = clock_mono_ms();
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE: {
+		struct outframe *o = ws->out_head;
+		if (!o)
+			break;
+		ws->out_head = o->next;
+		if (!ws->out_head)
+			ws->out_tail = NULL;
+		int n = lws_write(wsi, o->data + LWS_PRE, o->len, LWS_WRITE_BINARY);
+		free(o);
+		if (n < 0)
+			return -1;
+		if (ws->out_head)
+			lws_callback_on_writable(wsi);
+		break;
+	}
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		connection_lost(ws);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+const struct lws_protocols feishu_ws_protocol = {
+	.name = "collabd-feishu",
+	.callback = protocol_cb,
+	.rx_buffer_size = 0,
+};
+
+struct feishu_ws *feishu_ws_new(const struct feishu_config *cfg, struct lws_context *ctx,
+				struct lws_vhost *vhost, struct http_client *http,
+				feishu_event_fn on_event, feishu_fatal_fn on_fatal, void *arg)
+{
+	struct feishu_ws *ws = xcalloc(1, sizeof *ws);
+	ws->cfg = cfg;
+	ws->ctx = ctx;
+	ws->vhost = vhost;
+	ws->http = http;
+	ws->on_event = on_event;
+	ws->on_fatal = on_fatal;
+	ws->arg = arg;
+	/* The SDKs' defaults, used until the server says otherwise. */
+	ws->ping_interval = 120;
+	ws->reconnect_count = -1;
+	ws->reconnect_interval = 120;
+	ws->reconnect_nonce = 30;
+	buf_init(&ws->rx);
+	return ws;
+}
+
+void feishu_ws_start(struct feishu_ws *ws)
+{
+	schedule_attempt(ws, 0);
+}
+
+void feishu_ws_stop(struct feishu_ws *ws)
+{
+	enter_state(ws, WS_STOPPED);
+	lws_sul_cancel(&ws->retry_timer);
+	lws_sul_cancel(&ws->ping_timer);
+	lws_sul_cancel(&ws->watchdog_timer);
+	if (ws->wsi) {
+		lws_set_opaque_user_data(ws->wsi, NULL);
+		lws_set_timeout(ws->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		ws->wsi = NULL;
+	}
+	drop_queue(ws);
+	drop_partials(ws);
+}
+
+void feishu_ws_free(struct feishu_ws *ws)
+{
+	if (!ws)
+		return;
+	feishu_ws_stop(ws);
+	buf_free(&ws->rx);
+	free(ws);
+}
+
+int feishu_ws_connected(const struct feishu_ws *ws) { return ws->state == WS_UP; }
+const struct feishu_ws_stats *feishu_ws_stats(const struct feishu_ws *ws) { return &ws->stats; }

@@ -1,0 +1,360 @@
+/*
+ * http.c - libcurl multi on the libwebsockets loop.
+ *
+ * curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to
+ * call it back (CURLMOPT_TIMERFUNCTION).  We adopt a dup() of each socket into
+ * lws as a raw file descriptor: lws then polls it with everything else and
+ * calls http_client_protocol's callback when it is ready, and we hand that to
+ * curl_multi_socket_action().  Because lws owns only the duplicate, its close
+ * never races curl's.  Finished transfers are reaped after every action.
+ */
+#include "collabd/http.h"
+
+#include <curl/curl.h>
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "collabd/clock.h"
+#include "collabd/log.h"
+#include "collabd/util.h"
+
+#define HTTP_MAX_BODY (8u << 20) /* a platform answer larger than this is refused */
+
+struct http_client {
+	CURLM *multi;
+	struct lws_context *ctx;
+	struct lws_vhost *vhost;
+	lws_sorted_usec_list_t timer;
+	int inflight;
+	int reaping;
+	struct transfer *transfers; /* every transfer in flight, for shutdown */
+};
+
+/* One per socket curl asked us to watch. */
+struct sock_watch {
+	struct http_client *hc;
+	curl_socket_t fd;
+	struct lws *wsi;   /* lws's handle on our dup of fd; NULL once lws closed it */
+	int want_out;
+};
+
+struct transfer {
+	struct http_client *hc;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *body;
+	struct buf response;
+	long ratelimit_reset;
+	long retry_after;
+	ms_t started;
+	http_done_fn done;
+	void *arg;
+	int too_big;
+	char errbuf[CURL_ERROR_SIZE];
+	struct transfer *prev, *next;
+};
+
+static void reap(struct http_client *hc);
+
+static void socket_action(struct http_client *hc, curl_socket_t fd, int ev_bitmask)
+{
+	int running;
+	curl_multi_socket_action(hc->multi, fd, ev_bitmask, &running);
+	reap(hc);
+}
+
+static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	struct sock_watch *w = lws_get_opaque_user_data(wsi);
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (w && w->wsi == wsi)
+			socket_action(w->hc, w->fd, CURL_CSELECT_IN);
+		break;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		if (w && w->wsi == wsi) {
+			struct http_client *hc = w->hc;
+			socket_action(hc, w->fd, CURL_CSELECT_OUT);
+			/* POLLOUT in lws is one-shot: ask again while curl still wants it.
+			 * w may have been released by the action, so look it up afresh. */
+			struct sock_watch *again = lws_get_opaque_user_data(wsi);
+			if (again && again->wsi == wsi && again->want_out)
+				lws_callback_on_writable(wsi);
+		}
+		break;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (w && w->wsi == wsi) {
+			/* lws gave up on the descriptor (e.g. hang-up): let curl find out. */
+			w->wsi = NULL;
+			socket_action(w->hc, w->fd, CURL_CSELECT_ERR);
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+const struct lws_protocols http_client_protocol = {
+	.name = "collabd-curl",
+	.callback = protocol_cb,
+};
+
+static void detach_wsi(struct sock_watch *w)
+{
+	if (w->wsi) {
+		lws_set_opaque_user_data(w->wsi, NULL);
+		/* Closing from inside curl's callback is not safe: kill it on the
+		 * next service pass instead. */
+		lws_set_timeout(w->wsi, PENDING_TIMEOUT_AWAITING_PROXY_RESPONSE, LWS_TO_KILL_ASYNC);
+		w->wsi = NULL;
+	}
+}
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	(void)easy;
+	struct http_client *hc = userp;
+	struct sock_watch *w = socketp;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (w) {
+			detach_wsi(w);
+			curl_multi_assign(hc->multi, fd, NULL);
+			free(w);
+		}
+		return 0;
+	}
+	if (!w) {
+		w = xcalloc(1, sizeof *w);
+		w->hc = hc;
+		w->fd = fd;
+		curl_multi_assign(hc->multi, fd, w);
+	}
+	if (!w->wsi) {
+		int dupfd = dup(fd);
+		if (dupfd < 0) {
+			log_error("msg=\"dup of curl socket failed\"");
+			return -1;
+		}
+		lws_sock_file_fd_type desc;
+		desc.filefd = dupfd;
+		w->wsi = lws_adopt_descriptor_vhost(hc->vhost, LWS_ADOPT_RAW_FILE_DESC, desc,
+						    http_client_protocol.name, NULL);
+		if (!w->wsi) {
+			close(dupfd);
+			log_error("msg=\"lws could not adopt curl socket\"");
+			return -1;
+		}
+		lws_set_opaque_user_data(w->wsi, w);
+	}
+	w->want_out = (what == CURL_POLL_OUT || what == CURL_POLL_INOUT);
+	/* Raw file descriptors are always polled for input; output is on demand. */
+	if (w->want_out)
+		lws_callback_on_writable(w->wsi);
+	return 0;
+}
+
+static void timer_fired(lws_sorted_usec_list_t *sul)
+{
+	struct http_client *hc = lws_container_of(sul, struct http_client, timer);
+	socket_action(hc, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	(void)multi;
+	struct http_client *hc = userp;
+	if (timeout_ms < 0)
+		lws_sul_cancel(&hc->timer);
+	else
+		lws_sul_schedule(hc->ctx, 0, &hc->timer, timer_fired, (lws_usec_t)timeout_ms * LWS_US_PER_MS);
+	return 0;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct transfer *t = userp;
+	size_t n = size * nmemb;
+	if (t->response.len + n > HTTP_MAX_BODY) {
+		t->too_big = 1;
+		return 0; /* makes curl fail the transfer */
+	}
+	buf_append(&t->response, data, n);
+	return n;
+}
+
+static long header_number(const char *line, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+	if (n <= k || strncasecmp(line, name, k) != 0)
+		return -1;
+	return strtol(line + k, NULL, 10);
+}
+
+static size_t header_cb(char *line, size_t size, size_t nmemb, void *userp)
+{
+	struct transfer *t = userp;
+	size_t n = size * nmemb;
+	long v;
+	if ((v = header_number(line, n, "x-ogw-ratelimit-reset:")) >= 0)
+		t->ratelimit_reset = v;
+	else if ((v = header_number(line, n, "retry-after:")) >= 0)
+		t->retry_after = v;
+	return n;
+}
+
+static void transfer_free(struct transfer *t)
+{
+	if (t->prev)
+		t->prev->next = t->next;
+	else if (t->hc->transfers == t)
+		t->hc->transfers = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	curl_slist_free_all(t->headers);
+	free(t->body);
+	buf_free(&t->response);
+	free(t);
+}
+
+static void reap(struct http_client *hc)
+{
+	/* A done callback may start new transfers whose completion is found by
+	 * the loop below; it must not recurse into another reap. */
+	if (hc->reaping)
+		return;
+	hc->reaping = 1;
+	CURLMsg *msg;
+	int left;
+	while ((msg = curl_multi_info_read(hc->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		CURL *easy = msg->easy_handle;
+		CURLcode result = msg->data.result;
+		struct transfer *t = NULL;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+		curl_multi_remove_handle(hc->multi, easy);
+		hc->inflight--;
+
+		struct http_response resp = { 0 };
+		resp.ratelimit_reset = t->ratelimit_reset;
+		resp.retry_after = t->retry_after;
+		resp.elapsed_ms = (long)(clock_mono_ms() - t->started);
+		if (result == CURLE_OK) {
+			curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp.status);
+		} else {
+			resp.status = 0;
+			resp.error = t->too_big ? "response too large" : (t->errbuf[0] ? t->errbuf : curl_easy_strerror(result));
+		}
+		if (!t->response.data)
+			buf_append(&t->response, "", 0);
+		resp.body = (const char *)t->response.data;
+		resp.body_len = t->response.len;
+		t->done(t->arg, &resp);
+		curl_easy_cleanup(easy);
+		transfer_free(t);
+	}
+	hc->reaping = 0;
+}
+
+struct http_client *http_client_new(struct lws_context *ctx, struct lws_vhost *vhost)
+{
+	static int global_init;
+	if (!global_init) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT))
+			return NULL;
+		global_init = 1;
+	}
+	struct http_client *hc = xcalloc(1, sizeof *hc);
+	hc->ctx = ctx;
+	hc->vhost = vhost;
+	hc->multi = curl_multi_init();
+	if (!hc->multi) {
+		free(hc);
+		return NULL;
+	}
+	curl_multi_setopt(hc->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(hc->multi, CURLMOPT_SOCKETDATA, hc);
+	curl_multi_setopt(hc->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(hc->multi, CURLMOPT_TIMERDATA, hc);
+	return hc;
+}
+
+void http_client_free(struct http_client *hc)
+{
+	if (!hc)
+		return;
+	lws_sul_cancel(&hc->timer);
+	while (hc->transfers) {
+		struct transfer *t = hc->transfers;
+		curl_multi_remove_handle(hc->multi, t->easy);
+		curl_easy_cleanup(t->easy);
+		transfer_free(t);
+	}
+	curl_multi_cleanup(hc->multi);
+	free(hc);
+}
+
+int http_request(struct http_client *hc, const char *method, const char *url,
+		 const char *const *headers, const char *body, long timeout_ms,
+		 http_done_fn done, void *arg)
+{
+	CURL *easy = curl_easy_init();
+	if (!easy)
+		return -1;
+	struct transfer *t = xcalloc(1, sizeof *t);
+	t->hc = hc;
+	t->easy = easy;
+	t->done = done;
+	t->arg = arg;
+	t->ratelimit_reset = -1;
+	t->retry_after = -1;
+	t->started = clock_mono_ms();
+	buf_init(&t->response);
+	for (size_t i = 0; headers && headers[i]; i++)
+		t->headers = curl_slist_append(t->headers, headers[i]);
+	/* curl adds "Expect: 100-continue" to larger POSTs; it only costs a round trip. */
+	t->headers = curl_slist_append(t->headers, "Expect:");
+
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "collabd/" COLLABD_VERSION);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+	if (body) {
+		t->body = xstrdup(body);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, t->body);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(t->body));
+	} else if (strcmp(method, "GET") != 0) {
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+	}
+	if (curl_multi_add_handle(hc->multi, easy) != CURLM_OK) {
+		curl_easy_cleanup(easy);
+		transfer_free(t);
+		return -1;
+	}
+	hc->inflight++;
+	t->next = hc->transfers;
+	if (t->next)
+		t->next->prev = t;
+	hc->transfers = t;
+	return 0;
+}
+
+int http_inflight(const struct http_client *hc) { return hc->inflight; }

@@ -1,0 +1,82 @@
+/*
+ * main.c - command line: run the daemon, or check a configuration.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collabd/config.h"
+#include "collabd/daemon.h"
+#include "collabd/log.h"
+
+#define DEFAULT_CONFIG "/etc/collabd/collabd.json"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: collabd [--config FILE]        run the daemon (default " DEFAULT_CONFIG ")\n"
+		"       collabd --check-config FILE    check a configuration, print every problem\n"
+		"       collabd --version | --help\n"
+		"\n"
+		"Secrets may come from the environment instead of the file:\n"
+		"  COLLABD_FEISHU_APP_SECRET, COLLABD_FEISHU_APP_ID, COLLABD_DATABASE, ...\n"
+		"(see deploy/collabd.example.json for every option).\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, 'n' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = DEFAULT_CONFIG;
+	int check_only = 0, c;
+	while ((c = getopt_long(argc, argv, "c:n:Vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		case 'n': config_path = optarg; check_only = 1; break;
+		case 'V': printf("collabd %s\n", COLLABD_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "collabd: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	struct daemon d;
+	memset(&d, 0, sizeof d);
+	struct config_problems problems;
+	int n = config_load(&d.cfg, config_path, &problems);
+	if (n) {
+		config_print_problems(stderr, config_path, &problems);
+		config_problems_free(&problems);
+		config_free(&d.cfg);
+		return check_only ? 1 : 78;
+	}
+	config_problems_free(&problems);
+	if (check_only) {
+		printf("collabd: %s: configuration ok\n", config_path);
+		config_dump(stdout, &d.cfg);
+		config_free(&d.cfg);
+		return 0;
+	}
+
+	log_set_level((enum log_level)d.cfg.log_level);
+	/* Every local time the daemon shows is in the configured zone. */
+	setenv("TZ", d.cfg.timezone, 1);
+	tzset();
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+
+	int rc = daemon_run(&d);
+	config_free(&d.cfg);
+	return rc;
+}

@@ -1,0 +1,201 @@
+/*
+ * outbox.c - the drain loop of the durable outbox.
+ */
+#include "collabd/outbox.h"
+
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/clock.h"
+#include "collabd/log.h"
+#include "collabd/util.h"
+
+#define OUTBOX_MAX_SENDERS 4
+#define OUTBOX_BATCH 64
+
+struct inflight {
+	int64_t id;
+	int attempts; /* attempts made before this one */
+};
+
+struct outbox {
+	struct store *st;
+	struct lws_context *ctx;
+	const struct outbox_config *cfg;
+	lws_sorted_usec_list_t kick_timer;  /* "drain soon" */
+	lws_sorted_usec_list_t due_timer;   /* the next pending row's retry time */
+	const struct outbox_sender *senders[OUTBOX_MAX_SENDERS];
+	int nsenders;
+	struct inflight *inflight;
+	int ninflight;
+	struct outbox_stats stats;
+};
+
+static void drain(struct outbox *ob);
+
+static void kick_fired(lws_sorted_usec_list_t *sul)
+{
+	drain(lws_container_of(sul, struct outbox, kick_timer));
+}
+
+static void due_fired(lws_sorted_usec_list_t *sul)
+{
+	drain(lws_container_of(sul, struct outbox, due_timer));
+}
+
+static void clock_jumped(void *arg) { outbox_kick(arg); }
+
+struct outbox *outbox_new(struct store *st, struct lws_context *ctx, const struct outbox_config *cfg)
+{
+	struct outbox *ob = xcalloc(1, sizeof *ob);
+	ob->st = st;
+	ob->ctx = ctx;
+	ob->cfg = cfg;
+	ob->inflight = xcalloc((size_t)cfg->max_inflight, sizeof *ob->inflight);
+	clock_on_jump(clock_jumped, ob);
+	return ob;
+}
+
+void outbox_free(struct outbox *ob)
+{
+	if (!ob)
+		return;
+	lws_sul_cancel(&ob->kick_timer);
+	lws_sul_cancel(&ob->due_timer);
+	free(ob->inflight);
+	free(ob);
+}
+
+void outbox_add_sender(struct outbox *ob, const struct outbox_sender *sender)
+{
+	if (ob->nsenders < OUTBOX_MAX_SENDERS)
+		ob->senders[ob->nsenders++] = sender;
+}
+
+void outbox_kick(struct outbox *ob)
+{
+	lws_sul_schedule(ob->ctx, 0, &ob->kick_timer, kick_fired, 1);
+}
+
+int outbox_inflight(const struct outbox *ob) { return ob->ninflight; }
+const struct outbox_stats *outbox_stats(const struct outbox *ob) { return &ob->stats; }
+
+static const struct outbox_sender *sender_for(struct outbox *ob, const char *platform)
+{
+	for (int i = 0; i < ob->nsenders; i++)
+		if (!strcmp(ob->senders[i]->platform, platform))
+			return ob->senders[i];
+	return NULL;
+}
+
+static int is_inflight(struct outbox *ob, int64_t id)
+{
+	for (int i = 0; i < ob->ninflight; i++)
+		if (ob->inflight[i].id == id)
+			return 1;
+	return 0;
+}
+
+static void arm_due_timer(struct outbox *ob)
+{
+	ms_t next = store_outbox_next_due(ob->st);
+	if (next < 0) {
+		lws_sul_cancel(&ob->due_timer);
+		return;
+	}
+	ms_t wait = next - clock_now_ms();
+	if (wait < 1)
+		wait = 1;
+	/* Bound the wait so a frozen test clock or a jumped system clock is
+	 * looked at again before long. */
+	if (wait > 60000)
+		wait = 60000;
+	lws_sul_schedule(ob->ctx, 0, &ob->due_timer, due_fired, (lws_usec_t)wait * LWS_US_PER_MS);
+}
+
+static void drain(struct outbox *ob)
+{
+	struct outbox_row rows[OUTBOX_BATCH];
+	ms_t now = clock_now_ms();
+	size_t n = store_outbox_due(ob->st, now, rows, ARRAY_LEN(rows));
+	for (size_t i = 0; i < n; i++) {
+		struct outbox_row *r = &rows[i];
+		if (ob->ninflight < ob->cfg->max_inflight && !is_inflight(ob, r->id)) {
+			const struct outbox_sender *s = sender_for(ob, r->platform);
+			if (!s) {
+				log_error("msg=\"outbox row for a platform that is not enabled\" id=%lld platform=%s",
+					  (long long)r->id, r->platform);
+				store_outbox_failed(ob->st, r->id, "platform not enabled");
+				ob->stats.failed++;
+			} else {
+				ob->inflight[ob->ninflight].id = r->id;
+				ob->inflight[ob->ninflight].attempts = r->attempts;
+				ob->ninflight++;
+				s->deliver(s->impl, r, ob);
+			}
+		}
+		outbox_row_free(r);
+	}
+	arm_due_timer(ob);
+}
+
+static ms_t backoff_ms(const struct outbox_config *cfg, int attempts)
+{
+	ms_t wait = cfg->backoff_base_ms;
+	for (int i = 0; i < attempts && wait < cfg->backoff_max_ms; i++)
+		wait *= 2;
+	if (wait > cfg->backoff_max_ms)
+		wait = cfg->backoff_max_ms;
+	/* +-20% jitter, so that many rows failing together do not retry together. */
+	ms_t jitter = wait / 5;
+	if (jitter > 0)
+		wait += (ms_t)(random() % (2 * jitter + 1)) - jitter;
+	return wait;
+}
+
+void outbox_delivered(struct outbox *ob, int64_t id, const struct outbox_result *res)
+{
+	int attempts = 0, found = 0;
+	for (int i = 0; i < ob->ninflight; i++) {
+		if (ob->inflight[i].id == id) {
+			attempts = ob->inflight[i].attempts + 1;
+			ob->inflight[i] = ob->inflight[--ob->ninflight];
+			found = 1;
+			break;
+		}
+	}
+	if (!found) {
+		log_error("msg=\"delivery report for a row not in flight\" id=%lld", (long long)id);
+		return;
+	}
+	ms_t now = clock_now_ms();
+	switch (res->outcome) {
+	case OUTBOX_SENT:
+		store_outbox_sent(ob->st, id, res->message_id[0] ? res->message_id : NULL, now);
+		ob->stats.sent++;
+		log_debug("msg=\"outbox sent\" id=%lld attempts=%d message_id=%s", (long long)id, attempts,
+			  res->message_id);
+		break;
+	case OUTBOX_RETRY:
+		if (attempts >= ob->cfg->max_attempts) {
+			store_outbox_failed(ob->st, id, res->error);
+			ob->stats.failed++;
+			log_error("msg=\"outbox gave up\" id=%lld attempts=%d error=\"%s\"", (long long)id, attempts,
+				  res->error);
+			break;
+		}
+		ms_t wait = res->retry_after_ms >= 0 ? res->retry_after_ms : backoff_ms(ob->cfg, attempts - 1);
+		store_outbox_retry(ob->st, id, now + wait, res->error);
+		ob->stats.retried++;
+		log_warn("msg=\"outbox send will be retried\" id=%lld attempts=%d wait_ms=%lld error=\"%s\"",
+			 (long long)id, attempts, (long long)wait, res->error);
+		break;
+	case OUTBOX_FAILED:
+		store_outbox_failed(ob->st, id, res->error);
+		ob->stats.failed++;
+		log_error("msg=\"outbox send failed for good\" id=%lld error=\"%s\"", (long long)id, res->error);
+		break;
+	}
+	outbox_kick(ob);
+}

@@ -1,0 +1,149 @@
+/*
+ * render_feishu.c - notices as Feishu text messages and JSON 2.0 cards.
+ *
+ * Mentions are produced only from a notice's "mentions" list, never from text:
+ * every piece of text that could have come from a user goes through
+ * render_feishu_escape(), which turns '<' into the full-width '＜' (so no
+ * "<at id=all>" can be smuggled in) and neutralises markdown emphasis.
+ */
+#include "collabd/render.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collabd/util.h"
+
+char *render_feishu_escape(const char *text)
+{
+	struct buf b;
+	buf_init(&b);
+	for (const char *p = text; *p; p++) {
+		switch (*p) {
+		case '<': buf_append_str(&b, "\xEF\xBC\x9C"); break; /* ＜ */
+		case '>': buf_append_str(&b, "\xEF\xBC\x9E"); break; /* ＞ */
+		case '*': buf_append_str(&b, "\xEF\xBC\x8A"); break; /* ＊ */
+		default: buf_append(&b, p, 1); break;
+		}
+	}
+	return buf_steal(&b);
+}
+
+static void append_mentions(struct buf *b, json_t *mentions, const char *fmt)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(mentions, i, m) {
+		const char *id = json_string_value(json_object_get(m, "id"));
+		const char *name = json_string_value(json_object_get(m, "name"));
+		if (!id)
+			continue;
+		char *safe_id = render_feishu_escape(id);
+		char *safe_name = render_feishu_escape(name ? name : "");
+		buf_printf(b, fmt, safe_id, safe_name);
+		free(safe_id);
+		free(safe_name);
+	}
+}
+
+static int render_text(json_t *body, struct feishu_message *out)
+{
+	const char *text = json_string_value(json_object_get(body, "text"));
+	if (!text)
+		return -1;
+	struct buf b;
+	buf_init(&b);
+	append_mentions(&b, json_object_get(body, "mentions"), "<at user_id=\"%s\">%s</at> ");
+	char *safe = render_feishu_escape(text);
+	buf_append_str(&b, safe);
+	free(safe);
+	json_t *content = json_pack("{s:s}", "text", (const char *)b.data);
+	buf_free(&b);
+	out->msg_type = "text";
+	out->content = json_dumps(content, JSON_COMPACT);
+	json_decref(content);
+	return 0;
+}
+
+static void format_time(json_int_t ms, char *out, size_t outsz)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(out, outsz, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* A JSON 2.0 card: header, markdown body, optional callback buttons. */
+static json_t *card(const char *title, const char *template, const char *markdown)
+{
+	return json_pack("{s:s,s:{s:b},s:{s:{s:s,s:s},s:s},s:{s:[{s:s,s:s}]}}",
+			 "schema", "2.0",
+			 "config", "update_multi", 1,
+			 "header", "title", "tag", "plain_text", "content", title, "template", template,
+			 "body", "elements", "tag", "markdown", "content", markdown);
+}
+
+static void card_add_button(json_t *c, const char *label, const char *type, json_t *value)
+{
+	json_t *elements = json_object_get(json_object_get(c, "body"), "elements");
+	json_array_append_new(elements,
+			      json_pack("{s:s,s:{s:s,s:s},s:s,s:[{s:s,s:o}]}",
+					"tag", "button",
+					"text", "tag", "plain_text", "content", label,
+					"type", type,
+					"behaviors", "type", "callback", "value", value));
+}
+
+static int render_status(json_t *body, struct feishu_message *out)
+{
+	const char *version = json_string_value(json_object_get(body, "version"));
+	json_t *at = json_object_get(body, "at");
+	json_t *started = json_object_get(body, "started_at");
+	if (!version || !json_is_integer(at) || !json_is_integer(started))
+		return -1;
+	char at_text[32], started_text[32];
+	format_time(json_integer_value(at), at_text, sizeof at_text);
+	format_time(json_integer_value(started), started_text, sizeof started_text);
+	int up = json_is_true(json_object_get(body, "feishu_connected"));
+	char *md = xasprintf("**版本**：%s\n**启动时间**：%s\n**飞书长连接**：%s\n"
+			     "**待发消息**：%lld 条\n**已处理事件**：%lld 个\n更新于 %s",
+			     version, started_text, up ? "已连接" : "未连接",
+			     (long long)json_integer_value(json_object_get(body, "outbox_pending")),
+			     (long long)json_integer_value(json_object_get(body, "events_applied")),
+			     at_text);
+	json_t *c = card("collabd 运行状态", up ? "green" : "orange", md);
+	free(md);
+	card_add_button(c, "刷新", "default", json_pack("{s:s}", "action", "status.refresh"));
+	out->msg_type = "interactive";
+	out->content = json_dumps(c, JSON_COMPACT);
+	json_decref(c);
+	return 0;
+}
+
+static const struct {
+	const char *kind;
+	int (*render)(json_t *body, struct feishu_message *out);
+} renderers[] = {
+	{ "text", render_text },
+	{ "status", render_status },
+};
+
+int render_feishu(const char *kind, const char *body_json, struct feishu_message *out)
+{
+	memset(out, 0, sizeof *out);
+	json_t *body = json_loads(body_json, 0, NULL);
+	int rc = -1;
+	for (size_t i = 0; body && i < ARRAY_LEN(renderers); i++)
+		if (!strcmp(renderers[i].kind, kind))
+			rc = renderers[i].render(body, out);
+	json_decref(body);
+	if (rc == 0 && !out->content)
+		rc = -1;
+	return rc;
+}
+
+void feishu_message_free(struct feishu_message *m)
+{
+	free(m->content);
+	m->content = NULL;
+}

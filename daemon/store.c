@@ -1,0 +1,361 @@
+/*
+ * store.c - SQLite: schema migrations, prepared statements, the records.
+ */
+#include "collabd/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/log.h"
+#include "collabd/util.h"
+
+/*
+ * Migrations, oldest first.  Never edit a shipped step: add a new one.  Each
+ * runs in its own transaction together with its schema_migrations row.
+ */
+static const char *const migrations[] = {
+	/* 1: inbox (dedupe of applied events) and the durable outbox. */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"INSERT INTO meta (key, value) VALUES ('instance_id', lower(hex(randomblob(6))));"
+	"CREATE TABLE inbox ("
+	"  platform TEXT NOT NULL, dedupe_key TEXT NOT NULL, event_type TEXT NOT NULL,"
+	"  received_at INTEGER NOT NULL, PRIMARY KEY (platform, dedupe_key)) WITHOUT ROWID;"
+	"CREATE INDEX inbox_received ON inbox (received_at);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY, platform TEXT NOT NULL, chat_id TEXT NOT NULL,"
+	"  reply_to TEXT, kind TEXT NOT NULL, body TEXT NOT NULL,"
+	"  idem_key TEXT NOT NULL UNIQUE, state TEXT NOT NULL DEFAULT 'pending',"
+	"  attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+	"  next_attempt_at INTEGER NOT NULL, sent_at INTEGER, last_error TEXT);"
+	"CREATE INDEX outbox_due ON outbox (state, next_attempt_at);",
+
+	/* 2: the timeline, the platform's message id of what we sent, in-place
+	 *    card updates, and a per-chat index so head-of-line ordering stays cheap. */
+	"CREATE TABLE timeline ("
+	"  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT, kind TEXT NOT NULL,"
+	"  subject TEXT, detail TEXT);"
+	"CREATE INDEX timeline_subject ON timeline (subject, at);"
+	"ALTER TABLE outbox ADD COLUMN platform_message_id TEXT;"
+	"ALTER TABLE outbox ADD COLUMN update_of TEXT;"
+	"CREATE INDEX outbox_chat ON outbox (chat_id, state, id);",
+};
+
+enum stmt_id {
+	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_INBOX_ADD, S_INBOX_PRUNE,
+	S_TIMELINE_ADD,
+	S_OUTBOX_ADD, S_OUTBOX_DUE, S_OUTBOX_SENT, S_OUTBOX_RETRY, S_OUTBOX_FAILED,
+	S_OUTBOX_NEXT, S_OUTBOX_PENDING,
+	S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_INBOX_ADD] = "INSERT OR IGNORE INTO inbox (platform, dedupe_key, event_type, received_at) "
+			"VALUES (?1, ?2, ?3, ?4)",
+	[S_INBOX_PRUNE] = "DELETE FROM inbox WHERE received_at < ?1",
+	[S_TIMELINE_ADD] = "INSERT INTO timeline (at, actor, kind, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_OUTBOX_ADD] = "INSERT INTO outbox (platform, chat_id, reply_to, update_of, kind, body, idem_key, "
+			 "created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?7, ?4, ?5, "
+			 "  'cd' || (SELECT value FROM meta WHERE key = 'instance_id') || '-' || "
+			 "  lower(hex(randomblob(8))), ?6, ?6)",
+	[S_OUTBOX_DUE] = "SELECT o.id, o.platform, o.chat_id, o.reply_to, o.kind, o.body, o.idem_key, o.attempts, "
+			 "o.next_attempt_at, o.update_of FROM outbox o "
+			 "WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 "
+			 "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = o.chat_id "
+			 "  AND p.state = 'pending' AND p.id < o.id) "
+			 "ORDER BY o.id LIMIT ?2",
+	[S_OUTBOX_SENT] = "UPDATE outbox SET state = 'sent', sent_at = ?2, platform_message_id = ?3, "
+			  "attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+	[S_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 "
+			   "WHERE id = ?1 AND state = 'pending'",
+	[S_OUTBOX_FAILED] = "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 "
+			    "WHERE id = ?1",
+	[S_OUTBOX_NEXT] = "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'",
+	[S_OUTBOX_PENDING] = "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT];
+	int version_found;
+};
+
+int store_schema_version(void) { return (int)ARRAY_LEN(migrations); }
+const char *store_errmsg(struct store *st) { return sqlite3_errmsg(st->db); }
+int store_version_found(struct store *st) { return st->version_found; }
+
+static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errsz)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "%s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int current_version(sqlite3 *db, int *version, char *err, size_t errsz)
+{
+	if (exec_sql(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			 "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)", err, errsz))
+		return -1;
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(db, "SELECT IFNULL(MAX(version), 0) FROM schema_migrations", -1, &s, NULL)) {
+		snprintf(err, errsz, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	*version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static enum store_rc migrate(sqlite3 *db, int from, char *err, size_t errsz)
+{
+	int newest = store_schema_version();
+	if (from > newest) {
+		snprintf(err, errsz,
+			 "database schema version %d is newer than this collabd understands (%d); "
+			 "run a newer collabd or restore a backup made by this version", from, newest);
+		return STORE_TOONEW;
+	}
+	for (int v = from + 1; v <= newest; v++) {
+		char ins[128];
+		snprintf(ins, sizeof ins,
+			 "INSERT INTO schema_migrations (version, applied_at) VALUES (%d, %lld)",
+			 v, (long long)clock_now_ms());
+		if (exec_sql(db, "BEGIN IMMEDIATE", err, errsz))
+			return STORE_ERR;
+		if (exec_sql(db, migrations[v - 1], err, errsz) || exec_sql(db, ins, err, errsz)) {
+			char tmp[256];
+			snprintf(tmp, sizeof tmp, "%s", err);
+			snprintf(err, errsz, "migration to schema version %d failed: %s", v, tmp);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return STORE_ERR;
+		}
+		if (exec_sql(db, "COMMIT", err, errsz))
+			return STORE_ERR;
+		if (from > 0)
+			log_info("msg=\"database schema upgraded\" version=%d", v);
+	}
+	return STORE_OK;
+}
+
+enum store_rc store_open(const char *path, struct store **out, char *err, size_t errsz)
+{
+	struct store *st = xcalloc(1, sizeof *st);
+	enum store_rc rc = STORE_ERR;
+	*out = NULL;
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		goto fail;
+	}
+	/* A busy timeout only matters for outside readers (sqlite3 shell, backups):
+	 * the daemon itself is the only writer. */
+	sqlite3_busy_timeout(st->db, 2000);
+	if (exec_sql(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+		     err, errsz))
+		goto fail;
+	if (current_version(st->db, &st->version_found, err, errsz))
+		goto fail;
+	if ((rc = migrate(st->db, st->version_found, err, errsz)) != STORE_OK)
+		goto fail;
+	for (int i = 0; i < S_COUNT; i++) {
+		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL)) {
+			snprintf(err, errsz, "preparing statement %d: %s", i, sqlite3_errmsg(st->db));
+			rc = STORE_ERR;
+			goto fail;
+		}
+	}
+	*out = st;
+	return STORE_OK;
+fail:
+	if (rc == STORE_OK)
+		rc = STORE_ERR;
+	store_close(st);
+	return rc;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+/* Resets and returns the prepared statement id, ready for binding. */
+static sqlite3_stmt *stmt(struct store *st, enum stmt_id id)
+{
+	sqlite3_stmt *s = st->stmt[id];
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+/* Steps a statement that returns no rows. */
+static enum store_rc step_done(struct store *st, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	log_error("msg=\"sqlite step failed\" error=\"%s\"", sqlite3_errmsg(st->db));
+	return STORE_ERR;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+enum store_rc store_begin(struct store *st) { return step_done(st, stmt(st, S_BEGIN)); }
+enum store_rc store_commit(struct store *st) { return step_done(st, stmt(st, S_COMMIT)); }
+
+void store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		step_done(st, stmt(st, S_ROLLBACK));
+}
+
+enum store_rc store_inbox_record(struct store *st, const char *platform, const char *dedupe_key,
+				 const char *event_type, ms_t now)
+{
+	sqlite3_stmt *s = stmt(st, S_INBOX_ADD);
+	bind_text(s, 1, platform);
+	bind_text(s, 2, dedupe_key);
+	bind_text(s, 3, event_type);
+	sqlite3_bind_int64(s, 4, now);
+	enum store_rc rc = step_done(st, s);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		return STORE_DUP;
+	return rc;
+}
+
+int store_inbox_prune(struct store *st, ms_t cutoff)
+{
+	sqlite3_stmt *s = stmt(st, S_INBOX_PRUNE);
+	sqlite3_bind_int64(s, 1, cutoff);
+	return step_done(st, s) == STORE_OK ? sqlite3_changes(st->db) : -1;
+}
+
+enum store_rc store_timeline_add(struct store *st, ms_t at, const char *actor, const char *kind,
+				 const char *subject, const char *detail_json)
+{
+	sqlite3_stmt *s = stmt(st, S_TIMELINE_ADD);
+	sqlite3_bind_int64(s, 1, at);
+	bind_text(s, 2, actor);
+	bind_text(s, 3, kind);
+	bind_text(s, 4, subject);
+	bind_text(s, 5, detail_json);
+	return step_done(st, s);
+}
+
+enum store_rc store_outbox_add(struct store *st, const char *platform, const char *chat_id,
+			       const char *reply_to, const char *update_of, const char *kind,
+			       const char *body_json, ms_t now, int64_t *id_out)
+{
+	sqlite3_stmt *s = stmt(st, S_OUTBOX_ADD);
+	bind_text(s, 7, update_of);
+	bind_text(s, 1, platform);
+	bind_text(s, 2, chat_id);
+	bind_text(s, 3, reply_to);
+	bind_text(s, 4, kind);
+	bind_text(s, 5, body_json);
+	sqlite3_bind_int64(s, 6, now);
+	enum store_rc rc = step_done(st, s);
+	if (rc == STORE_OK && id_out)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+static char *col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+size_t store_outbox_due(struct store *st, ms_t now, struct outbox_row *rows, size_t max)
+{
+	sqlite3_stmt *s = stmt(st, S_OUTBOX_DUE);
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	size_t n = 0;
+	int rc;
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct outbox_row *r = &rows[n++];
+		r->id = sqlite3_column_int64(s, 0);
+		r->platform = col_text(s, 1);
+		r->chat_id = col_text(s, 2);
+		r->reply_to = col_text(s, 3);
+		r->kind = col_text(s, 4);
+		r->body = col_text(s, 5);
+		r->idem_key = col_text(s, 6);
+		r->attempts = sqlite3_column_int(s, 7);
+		r->next_attempt_at = sqlite3_column_int64(s, 8);
+		r->update_of = col_text(s, 9);
+	}
+	sqlite3_reset(s);
+	return n;
+}
+
+void outbox_row_free(struct outbox_row *r)
+{
+	free(r->platform);
+	free(r->chat_id);
+	free(r->reply_to);
+	free(r->update_of);
+	free(r->kind);
+	free(r->body);
+	free(r->idem_key);
+	memset(r, 0, sizeof *r);
+}
+
+enum store_rc store_outbox_sent(struct store *st, int64_t id, const char *platform_message_id, ms_t now)
+{
+	sqlite3_stmt *s = stmt(st, S_OUTBOX_SENT);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	bind_text(s, 3, platform_message_id);
+	return step_done(st, s);
+}
+
+enum store_rc store_outbox_retry(struct store *st, int64_t id, ms_t next_attempt_at, const char *error)
+{
+	sqlite3_stmt *s = stmt(st, S_OUTBOX_RETRY);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, next_attempt_at);
+	bind_text(s, 3, error);
+	return step_done(st, s);
+}
+
+enum store_rc store_outbox_failed(struct store *st, int64_t id, const char *error)
+{
+	sqlite3_stmt *s = stmt(st, S_OUTBOX_FAILED);
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, error);
+	return step_done(st, s);
+}
+
+static int64_t scalar(struct store *st, enum stmt_id id, int64_t if_null)
+{
+	sqlite3_stmt *s = stmt(st, id);
+	int64_t v = if_null;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return v;
+}
+
+ms_t store_outbox_next_due(struct store *st) { return scalar(st, S_OUTBOX_NEXT, -1); }
+int64_t store_outbox_pending(struct store *st) { return scalar(st, S_OUTBOX_PENDING, 0); }

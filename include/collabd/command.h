@@ -1,0 +1,114 @@
+/*
+ * command.h - slash commands and card actions: parsing, the registry, dispatch.
+ *
+ * Each command is one `const struct bot_command` in its own file under
+ * bot-commands/; bot_commands[] lists them all, and the help text is made from
+ * that table.  The dispatcher does the shared work (parse, look up, run, turn
+ * the handler's code into a reply) so handlers only do their command's job.
+ * Card buttons are routed the same way through bot_actions[].
+ */
+#ifndef COLLABD_COMMAND_H
+#define COLLABD_COMMAND_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "collabd/clock.h"
+#include "collabd/event.h"
+#include "collabd/util.h"
+
+struct store;
+
+/* A parsed command line:  "/需求 查看 2026-Q4-JSB-003\n名称：xxx\n背景: yyy" */
+struct cmd_field {
+	char *key;   /* owned */
+	char *value; /* owned */
+};
+
+struct cmd_args {
+	char *name;              /* the command word without its slash; owned */
+	char **words;            /* the rest of the first line, split on blanks; owned */
+	size_t nwords;
+	struct cmd_field *fields; /* "key：value" / "key: value" lines; owned */
+	size_t nfields;
+	char **lines;            /* further lines that are not key/value; owned */
+	size_t nlines;
+};
+
+/* Parses text.  Returns 1 and fills *out when text is a command (its first
+ * non-blank character is '/' or the full-width '／'), 0 when it is not (out
+ * untouched).  Free with cmd_args_free(). */
+int cmd_parse(const char *text, struct cmd_args *out);
+void cmd_args_free(struct cmd_args *args);
+/* The value of the first field named key (or its alias), borrowed, or NULL. */
+const char *cmd_field(const struct cmd_args *args, const char *key, const char *alias);
+
+/* What the daemon tells commands about itself (for /状态). */
+struct daemon_status {
+	const char *version;
+	ms_t started_at;
+	int feishu_connected;
+	long long outbox_pending;
+	long long events_applied;
+};
+
+/* Everything a handler may touch.  Handlers add notices through cmd_reply_*()
+ * and cmd_notice(); those rows join the caller's transaction. */
+struct cmd_ctx {
+	struct store *store;
+	const struct event *ev;
+	const struct daemon_status *status;
+	ms_t now;
+	int failed;             /* a notice could not be stored: the event must not be acked */
+	json_t *card_response;  /* card actions: the reply shown to the clicker (new ref) */
+};
+
+enum cmd_rc {
+	CMD_OK = 0,
+	CMD_EUSAGE,     /* wrong arguments: the dispatcher answers with the usage line */
+	CMD_EPERM,      /* not allowed: the handler has already said who may */
+	CMD_ENOTFOUND,  /* the handler has already said what was not found */
+	CMD_EINTERNAL,  /* a store error: the event is not acknowledged */
+};
+
+struct bot_command {
+	const char *name;      /* Chinese name, without the slash */
+	const char *alias;     /* English alias */
+	const char *usage;     /* one line, e.g. "/帮助 [命令]" */
+	const char *summary;   /* one line for the help list */
+	enum cmd_rc (*run)(struct cmd_ctx *ctx, const struct cmd_args *args);
+};
+
+struct bot_action {
+	const char *name;      /* the "action" value carried by the button */
+	enum cmd_rc (*run)(struct cmd_ctx *ctx, json_t *value);
+};
+
+extern const struct bot_command *const bot_commands[];
+extern const size_t bot_command_count;
+extern const struct bot_action *const bot_actions[];
+extern const size_t bot_action_count;
+
+/* Finds a command by name or alias (case-insensitive for the alias). */
+const struct bot_command *cmd_find(const char *name);
+/* Returns 0 when no two commands share a name or alias, else -1 (logged). */
+int cmd_table_check(void);
+
+/* Runs a message event's command, if it is one, or answers a mention of the
+ * bot with a hint.  Returns CMD_EINTERNAL when the store failed. */
+enum cmd_rc cmd_dispatch_message(struct cmd_ctx *ctx);
+/* Runs a card action.  Sets ctx->card_response. */
+enum cmd_rc cmd_dispatch_action(struct cmd_ctx *ctx);
+
+/* Enqueues a text reply to the event's message (mentions may be NULL). */
+void cmd_reply_text(struct cmd_ctx *ctx, const char *text);
+/* Enqueues a notice of kind with body (body is borrowed).  update_of, when
+ * set, names a card message to update in place instead of sending anew. */
+void cmd_notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *update_of);
+/* Sets the toast shown to whoever clicked (card actions). */
+void cmd_toast(struct cmd_ctx *ctx, const char *type, const char *text);
+
+/* The help text, made from the table; caller frees. */
+char *cmd_help_text(void);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * config.h - the daemon's configuration: one declarative table of options.
+ *
+ * A JSON file holds the settings; environment variables may supply any option
+ * that names one (secrets especially, so no secret need sit in the file).
+ * Loading collects *every* problem instead of stopping at the first, so
+ * `collabd --check-config FILE` and a refused start both list them all.
+ */
+#ifndef COLLABD_CONFIG_H
+#define COLLABD_CONFIG_H
+
+#include <stdio.h>
+
+struct feishu_config {
+	int enabled;
+	char *base_url;    /* e.g. https://open.feishu.cn, no trailing slash */
+	char *app_id;
+	char *app_secret;  /* secret: never logged */
+	char *bot_open_id; /* optional; learned from /bot/v3/info when empty */
+};
+
+struct outbox_config {
+	int max_attempts;
+	int backoff_base_ms;
+	int backoff_max_ms;
+	int max_inflight;
+};
+
+struct config {
+	char *database;
+	char *timezone;
+	int log_level;
+	char *admin_listen;
+	int admin_port;        /* 0 = no admin HTTP listener */
+	int test_clock_control;
+	struct feishu_config feishu;
+	struct outbox_config outbox;
+};
+
+struct config_problems {
+	char **items; /* owned */
+	size_t count;
+	int secret_in_file;    /* the file holds at least one secret */
+};
+
+/* Fills *cfg with defaults. */
+void config_defaults(struct config *cfg);
+
+/*
+ * Loads path over the defaults, applies environment overrides and validates.
+ * Returns 0 when there is no problem.  Otherwise returns the number of
+ * problems, each described in *problems (which the caller frees with
+ * config_problems_free()).  Warnings (e.g. a secret in a group/world readable
+ * file) are logged, not counted as problems.
+ */
+int config_load(struct config *cfg, const char *path, struct config_problems *problems);
+
+/* Same, from a JSON text (used by the unit tests). */
+int config_load_text(struct config *cfg, const char *json_text, struct config_problems *problems);
+
+void config_print_problems(FILE *out, const char *path, const struct config_problems *problems);
+void config_problems_free(struct config_problems *problems);
+void config_free(struct config *cfg);
+
+/* Writes the effective configuration, one "key = value" line per option,
+ * secrets shown only as "(set, hidden)". */
+void config_dump(FILE *out, const struct config *cfg);
+
+#endif

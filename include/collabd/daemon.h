@@ -1,0 +1,53 @@
+/*
+ * daemon.h - the daemon as a whole: what it owns and its main loop.
+ *
+ * One struct daemon is passed to whoever needs the daemon's parts; there are
+ * no globals beyond the signal flags.
+ */
+#ifndef COLLABD_DAEMON_H
+#define COLLABD_DAEMON_H
+
+#include "collabd/command.h"
+#include "collabd/config.h"
+#include "collabd/inbox.h"
+
+struct lws_context;
+struct lws_vhost;
+struct store;
+struct http_client;
+struct feishu_api;
+struct feishu_ws;
+struct outbox;
+struct admin;
+
+struct daemon {
+	struct config cfg;
+	struct store *store;
+	struct lws_context *ctx;
+	struct lws_vhost *client_vhost;
+	struct http_client *http;
+	struct feishu_api *feishu_api;
+	struct feishu_ws *feishu_ws;
+	struct outbox *outbox;
+	struct admin *admin;
+	struct inbox_stats inbox;
+	ms_t started_at;
+	int exit_code;
+	int stopping;
+};
+
+/* Runs the daemon with a loaded, valid configuration until SIGTERM/SIGINT or a
+ * fatal error.  Returns the process exit code. */
+int daemon_run(struct daemon *d);
+
+/* Fills *s with the daemon's current status. */
+void daemon_status_get(struct daemon *d, struct daemon_status *s);
+
+/* Writes the daemon's counters as a JSON object (new reference). */
+json_t *daemon_stats_json(struct daemon *d);
+
+/* ---- admin HTTP (health, stats, the test clock) ---- */
+
+extern const struct lws_protocols admin_protocol;
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * event.h - a platform event in platform-neutral form.
+ *
+ * Adapters decode their wire format into a struct event; everything after
+ * (inbox, router, commands, workflow) sees only this.  The event owns all of
+ * its strings and JSON references; event_free() releases them.
+ */
+#ifndef COLLABD_EVENT_H
+#define COLLABD_EVENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "collabd/clock.h"
+
+enum event_kind {
+	EVENT_MESSAGE,     /* a chat message (text) */
+	EVENT_CARD_ACTION, /* a button click or form submit on a card we sent */
+	EVENT_OTHER,       /* acknowledged and recorded, nothing else */
+};
+
+struct mention {
+	char *key;  /* the placeholder in the text, e.g. "@_user_1" */
+	char *id;   /* the platform user id (Feishu open_id) */
+	char *name;
+};
+
+struct event {
+	const char *platform;   /* static string: "feishu" */
+	enum event_kind kind;
+	char *event_id;
+	char *event_type;
+	char *dedupe_key;       /* what the inbox dedupes on */
+	ms_t create_time;       /* milliseconds, 0 when unknown */
+
+	/* The conversation and the person. */
+	char *chat_id;
+	char *chat_type;        /* "group" or "p2p" */
+	char *user_id;          /* sender (message) or operator (card action) */
+
+	/* EVENT_MESSAGE */
+	char *message_id;
+	char *message_type;     /* "text", "post", "image", ... */
+	char *text;             /* text with mention placeholders resolved to "@name" */
+	int mentions_bot;       /* the bot was @-mentioned */
+	struct mention *mentions;
+	size_t nmentions;
+
+	/* EVENT_CARD_ACTION */
+	char *card_message_id;  /* the card's message id */
+	json_t *action_value;   /* new reference, or NULL */
+	json_t *form_value;     /* new reference, or NULL */
+};
+
+void event_free(struct event *ev);
+
+/* Parse results: EVENT_PARSE_OK, or a reason the payload is unusable. */
+enum event_parse_rc { EVENT_PARSE_OK = 0, EVENT_PARSE_BADJSON, EVENT_PARSE_BADSHAPE };
+
+/*
+ * Parses a Feishu event payload (schema 2.0) into *ev (zeroed first).  bot_id
+ * is the bot's own open_id (may be NULL) to recognise mentions of the bot.  On
+ * failure *ev holds nothing and why (size whysz) says what was wrong.
+ */
+enum event_parse_rc feishu_event_parse(const char *payload, size_t len, const char *bot_id,
+				       struct event *ev, char *why, size_t whysz);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * feishu.h - the Feishu (Lark) adapter: OpenAPI client and long connection.
+ *
+ * feishu_api_*: tenant_access_token (cached, refreshed early and once more on
+ * a token error), sending, replying to and patching messages -- the outbox's
+ * sender for platform "feishu".
+ *
+ * feishu_ws_*: the long connection.  Fetches a fresh URL from
+ * /callback/ws/endpoint before every connect, speaks pbbp2 frames, pings,
+ * merges fragments, hands complete events to a handler and sends the ack the
+ * handler returns -- only after the handler has committed the event's effects.
+ */
+#ifndef COLLABD_FEISHU_H
+#define COLLABD_FEISHU_H
+
+#include <jansson.h>
+
+#include "collabd/config.h"
+#include "collabd/outbox.h"
+
+struct lws_context;
+struct lws_vhost;
+struct lws_protocols;
+struct http_client;
+struct event;
+
+/* ---- OpenAPI ---- */
+
+struct feishu_api;
+
+struct feishu_api_stats {
+	long long token_fetches;
+	long long sends_ok, sends_throttled, sends_error;
+};
+
+struct feishu_api *feishu_api_new(const struct feishu_config *cfg, struct http_client *http);
+void feishu_api_free(struct feishu_api *api);
+/* The outbox sender for "feishu" (borrowed from api). */
+const struct outbox_sender *feishu_api_sender(struct feishu_api *api);
+/* The bot's open_id (from config, or learned at start); NULL until known. */
+const char *feishu_api_bot_id(const struct feishu_api *api);
+/* Asks /bot/v3/info for the bot's open_id when config did not give it. */
+void feishu_api_learn_bot_id(struct feishu_api *api);
+const struct feishu_api_stats *feishu_api_stats(const struct feishu_api *api);
+
+/* ---- long connection ---- */
+
+struct feishu_ws;
+
+/* What the event handler decided: ack with code 200 (and, for card actions,
+ * the response in data), or leave the frame unacked so it is redelivered. */
+enum feishu_ack { FEISHU_ACK_OK, FEISHU_ACK_NONE };
+
+/* Called with each complete event payload (len bytes, NUL-terminated).  Sets
+ * *card_response (a new reference) for card callbacks that have a reply. */
+typedef enum feishu_ack (*feishu_event_fn)(void *arg, const char *payload, size_t len,
+					  json_t **card_response);
+/* Called when the connection fails for good (bad credentials, 403, too many
+ * connections): the daemon cannot work and should stop. */
+typedef void (*feishu_fatal_fn)(void *arg, const char *why);
+
+struct feishu_ws_stats {
+	long long connects, reconnects, frames_in, frames_bad, events, acks, pings, pongs;
+	long long ack_latency_us_total, ack_latency_us_max;
+};
+
+/* The lws protocol the connection needs on its vhost. */
+extern const struct lws_protocols feishu_ws_protocol;
+
+struct feishu_ws *feishu_ws_new(const struct feishu_config *cfg, struct lws_context *ctx,
+				struct lws_vhost *vhost, struct http_client *http,
+				feishu_event_fn on_event, feishu_fatal_fn on_fatal, void *arg);
+void feishu_ws_start(struct feishu_ws *ws);
+/* Closes the connection and stops reconnecting. */
+void feishu_ws_stop(struct feishu_ws *ws);
+void feishu_ws_free(struct feishu_ws *ws);
+int feishu_ws_connected(const struct feishu_ws *ws);
+const struct feishu_ws_stats *feishu_ws_stats(const struct feishu_ws *ws);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * store.h - the SQLite store: every line of SQL in the daemon lives behind this.
+ *
+ * The database runs in WAL mode.  Its schema is versioned by the table
+ * schema_migrations; opening a database made by an older collabd upgrades it
+ * step by step, and one made by a newer collabd is refused.  All statements
+ * are prepared once at open.
+ *
+ * This interface is also the seam for a future shared PostgreSQL store: keep
+ * it about the daemon's records, not about SQL.
+ */
+#ifndef COLLABD_STORE_H
+#define COLLABD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collabd/clock.h"
+
+struct store;
+
+enum store_rc {
+	STORE_OK = 0,
+	STORE_DUP,      /* the record already exists (e.g. a redelivered event) */
+	STORE_NOTFOUND,
+	STORE_ERR,      /* SQLite failed: see store_errmsg() */
+	STORE_TOONEW,   /* the database was made by a newer collabd */
+};
+
+/* The newest schema version this build knows. */
+int store_schema_version(void);
+
+/* Opens (creating if needed) and migrates the database at path.  On failure
+ * returns non-zero and writes a message into err (size errsz). */
+enum store_rc store_open(const char *path, struct store **out, char *err, size_t errsz);
+void store_close(struct store *st);
+/* The last SQLite error message (borrowed, valid until the next call). */
+const char *store_errmsg(struct store *st);
+/* The version the database was at before store_open() migrated it. */
+int store_version_found(struct store *st);
+
+enum store_rc store_begin(struct store *st);
+enum store_rc store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* Inbox: records that an event was applied.  STORE_DUP when it already was. */
+enum store_rc store_inbox_record(struct store *st, const char *platform, const char *dedupe_key,
+				 const char *event_type, ms_t now);
+/* Deletes inbox records older than cutoff; returns how many. */
+int store_inbox_prune(struct store *st, ms_t cutoff);
+
+/* Timeline: an append-only record of what happened, for audits and reports. */
+enum store_rc store_timeline_add(struct store *st, ms_t at, const char *actor, const char *kind,
+				 const char *subject, const char *detail_json);
+
+/* Outbox rows: notices waiting to be sent. */
+struct outbox_row {
+	int64_t id;
+	char *platform;     /* owned by the row */
+	char *chat_id;      /* owned */
+	char *reply_to;     /* owned; NULL when the notice is not a reply */
+	char *update_of;    /* owned; a card message to update in place, or NULL */
+	char *kind;         /* owned; the notice kind, e.g. "text" */
+	char *body;         /* owned; the notice as JSON */
+	char *idem_key;     /* owned; the platform idempotency key (Feishu uuid) */
+	int attempts;
+	ms_t next_attempt_at;
+};
+
+void outbox_row_free(struct outbox_row *row);
+
+/* Adds a notice to the outbox inside the caller's transaction.  reply_to and
+ * update_of may be NULL; id_out may be NULL. */
+enum store_rc store_outbox_add(struct store *st, const char *platform, const char *chat_id,
+			       const char *reply_to, const char *update_of, const char *kind,
+			       const char *body_json, ms_t now, int64_t *id_out);
+/* Loads up to max pending rows due at now, oldest first.  Only the oldest
+ * pending row of each chat is eligible, so a chat's messages go out in order
+ * even when one of them is waiting to be retried.  Returns how many rows were
+ * written to rows (the caller frees each with outbox_row_free()). */
+size_t store_outbox_due(struct store *st, ms_t now, struct outbox_row *rows, size_t max);
+enum store_rc store_outbox_sent(struct store *st, int64_t id, const char *platform_message_id, ms_t now);
+enum store_rc store_outbox_retry(struct store *st, int64_t id, ms_t next_attempt_at, const char *error);
+enum store_rc store_outbox_failed(struct store *st, int64_t id, const char *error);
+/* Earliest next_attempt_at among pending rows, or -1 when none is pending. */
+ms_t store_outbox_next_due(struct store *st);
+/* Number of pending rows. */
+int64_t store_outbox_pending(struct store *st);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * util.h - memory policy and a growable byte buffer.
+ *
+ * Out-of-memory policy, stated once: small internal allocations go through
+ * xmalloc()/xcalloc()/xrealloc()/xstrdup(), which abort with a message when the
+ * allocator fails -- a daemon that cannot allocate a few hundred bytes cannot
+ * keep any promise anyway.  Sizes driven by untrusted input (frames, fragment
+ * sums, message lengths) are checked against limits *before* allocating and are
+ * refused, never aborted on.
+ */
+#ifndef COLLABD_UTIL_H
+#define COLLABD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+/* Returns a new copy the caller frees; NULL in, NULL out. */
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* printf into a new string the caller frees. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable byte buffer.  The buffer owns data; buf_free() releases it.
+ * data is always NUL-terminated (the NUL is not counted in len). */
+struct buf {
+	unsigned char *data;
+	size_t len;
+	size_t cap;
+};
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_append_str(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hands the data to the caller (who frees it) and leaves b empty. */
+char *buf_steal(struct buf *b);
+
+/* Counts UTF-8 characters (code points); returns -1 for invalid UTF-8. */
+long utf8_count(const char *s);
+int utf8_valid(const char *s, size_t len);
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""Local Feishu (Lark) platform simulator for collabd tests.
+
+Runs two listeners on 127.0.0.1: an HTTP port with the OpenAPI subset the
+daemon calls plus the /_sim/ control API, and a WebSocket port with the
+long-connection gateway (/ws/v2, pbbp2 frames).  Behaviour follows
+/work/shared/spec/PLATFORMS.md Part 1.  Once both listen it prints exactly one
+line, {"http_port": N, "ws_port": M}, to stdout; all logging goes to stderr.
+
+    /usr/bin/python3 tests/sim/feishu_sim.py --port 0 --ws-port 0 \
+        --app-id cli_0123456789abcdef --app-secret simsecret [--bot-open-id ou_bot]
+"""
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+
+import websockets
+
+import sim_http
+from sim_control import Control
+from sim_openapi import OpenApi
+from sim_state import Store
+from sim_ws import WsHub
+
+HOST = "127.0.0.1"  # never reachable from outside the machine
+log = logging.getLogger("sim")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--port", type=int, default=0, help="HTTP port (0 = pick a free one)")
+    p.add_argument("--ws-port", type=int, default=0, help="WebSocket port (0 = free one)")
+    p.add_argument("--app-id", required=True)
+    p.add_argument("--app-secret", required=True)
+    p.add_argument("--bot-open-id", default="ou_bot")
+    p.add_argument("--tenant-key", default="sim_tenant_key")
+    p.add_argument("--ws-keepalive", type=float, default=20,
+                   help="seconds between RFC 6455 pings from the server; the client "
+                        "must answer within the same time (0 = off)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return p.parse_args(argv)
+
+
+async def run(args) -> None:
+    store = Store(args.app_id, args.app_secret, args.bot_open_id, tenant_key=args.tenant_key)
+    hub = WsHub(store)
+    openapi = OpenApi(store)
+    control = Control(store, hub)
+
+    async def route(req):
+        if req.path.startswith("/_sim/"):
+            return await control.handle(req)
+        return await openapi.handle(req)
+
+    keepalive = args.ws_keepalive or None
+    ws_server = await websockets.serve(
+        hub.handler, HOST, args.ws_port, process_request=hub.process_request,
+        ping_interval=keepalive, ping_timeout=keepalive,
+        close_timeout=2,  # a drop must not hang on a client that never answers close
+        max_size=4 * 1024 * 1024)
+    store.ws_port = ws_server.sockets[0].getsockname()[1]
+    http_server = await sim_http.serve(route, HOST, args.port)
+    http_port = http_server.sockets[0].getsockname()[1]
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    sys.stdout.write(json.dumps({"http_port": http_port, "ws_port": store.ws_port}) + "\n")
+    sys.stdout.flush()
+    log.info("listening: http %s:%d ws %s:%d app_id=%s", HOST, http_port, HOST,
+             store.ws_port, store.app_id)
+
+    redelivery = asyncio.create_task(hub.redelivery_loop())
+    await stop.wait()
+    log.info("shutting down")
+    redelivery.cancel()
+    http_server.close()
+    ws_server.close()  # closes open connections with 1001 going away
+    try:
+        await asyncio.wait_for(asyncio.gather(ws_server.wait_closed(),
+                                              http_server.wait_closed()), 5)
+    except asyncio.TimeoutError:
+        log.warning("shutdown timed out; exiting anyway")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # websockets logs every refused handshake at INFO; ours are deliberate.
+    logging.getLogger("websockets").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    asyncio.run(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
