@@ -124,8 +124,8 @@ static void send_done(void *arg, const struct http_response *resp)
 	if (resp->status == 200 && code == 0) {
 		const char *mid = json_string_value(json_object_get(json_object_get(root, "data"), "message_id"));
 		api->stats.sends_ok++;
+		finish(d, OUTBOX_SENT, 0, mid, "ok"); /* copies mid: call before the decref */
 		json_decref(root);
-		finish(d, OUTBOX_SENT, 0, mid, "ok");
 		return;
 	}
 	json_decref(root);

@@ -157,7 +157,7 @@ enum store_rc store_open(const char *path, struct store **out, char *err, size_t
 	}
 	/* A busy timeout only matters for outside readers (sqlite3 shell, backups):
 	 * the daemon itself is the only writer. */
-	sqlite3_busy_timeout(st->db, 2000);
+	sqlite3_busy_timeout(st->db, 250);
 	if (exec_sql(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
 		     err, errsz))
 		goto fail;

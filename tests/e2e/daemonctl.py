@@ -1,0 +1,136 @@
+"""Test-side control of the real collabd binary: config, start, stop, kill, restart.
+
+The daemon runs as a subprocess with a config written into a temporary
+directory, talking only to the simulator on 127.0.0.1.  Its log goes to a file
+so a failing test can show it.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+COLLABD_BIN = os.environ.get(
+    "COLLABD_BIN",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "collabd"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    """One collabd process (restartable) over one database and config."""
+
+    def __init__(self, sim, workdir, clock_control=False, extra=None, secret_in_env=True):
+        self.sim = sim
+        self.workdir = str(workdir)
+        self.db = os.path.join(self.workdir, "collabd.db")
+        self.admin_port = free_port()
+        self.log_path = os.path.join(self.workdir, "collabd.log")
+        self.config_path = os.path.join(self.workdir, "collabd.json")
+        self.secret_in_env = secret_in_env
+        cfg = {
+            "database": self.db,
+            "log_level": "debug",
+            "admin": {"listen": "127.0.0.1", "port": self.admin_port},
+            "testing": {"clock_control": clock_control},
+            "feishu": {"base_url": sim.base_url, "app_id": sim.app_id},
+            "outbox": {"backoff_base_ms": 200, "backoff_max_ms": 2000},
+        }
+        if not secret_in_env:
+            cfg["feishu"]["app_secret"] = sim.app_secret
+        for section, values in (extra or {}).items():
+            if isinstance(values, dict):
+                cfg.setdefault(section, {}).update(values)
+            else:
+                cfg[section] = values
+        with open(self.config_path, "w", encoding="utf-8") as f:
+            json.dump(cfg, f, ensure_ascii=False, indent=2)
+        os.chmod(self.config_path, 0o600)
+        self.proc = None
+        self._log = None
+
+    def env(self):
+        env = dict(os.environ)
+        if self.secret_in_env:
+            env["COLLABD_FEISHU_APP_SECRET"] = self.sim.app_secret
+        return env
+
+    def start(self, wait=True):
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([COLLABD_BIN, "--config", self.config_path],
+                                     stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=self._log, env=self.env())
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"collabd exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if self.admin("/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"collabd did not become healthy:\n{self.log()}")
+
+    def admin(self, path, body=None):
+        """Calls the admin interface; returns (status, parsed JSON)."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}{path}", data=data,
+                                     method="POST" if data is not None else "GET")
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def stats(self):
+        return self.admin("/debug/stats")[1]
+
+    def stop(self, timeout=10.0):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._log:
+            self._log.close()
+            self._log = None
+        return self.proc.returncode if self.proc else None
+
+    def kill(self):
+        """SIGKILL: no chance to flush or say goodbye."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def log(self) -> str:
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def sql(self, query, *args):
+        """Reads the daemon's database with Python's own sqlite3 (WAL allows it)."""
+        import sqlite3
+        con = sqlite3.connect(self.db, timeout=5)
+        try:
+            return con.execute(query, args).fetchall()
+        finally:
+            con.close()
