@@ -111,13 +111,28 @@ static void prune_inbox(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(d->ctx, 0, sul, prune_inbox, 3600 * LWS_USEC_PER_SEC);
 }
 
+/* libwebsockets' own log lines, reshaped into ours. */
+static void lws_log_line(int level, const char *line)
+{
+	char text[512];
+	size_t n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (n >= sizeof text)
+		n = sizeof text - 1;
+	for (size_t i = 0; i < n; i++)
+		text[i] = line[i] == '"' ? '\'' : line[i];
+	text[n] = '\0';
+	log_msg(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "msg=\"libwebsockets\" detail=\"%s\"", text);
+}
+
 static int create_context(struct daemon *d)
 {
 	static const struct lws_protocols *client_protocols[] = { &feishu_ws_protocol, &http_client_protocol, NULL };
 	static const struct lws_protocols *admin_protocols[] = { &admin_protocol, NULL };
 
 	/* lws logs through us: errors and warnings only, its info is too chatty. */
-	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
 
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);

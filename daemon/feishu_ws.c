@@ -90,11 +90,19 @@ static void enter_state(struct feishu_ws *ws, enum ws_state s)
 
 /* ---- ClientConfig ---- */
 
+static void send_ping(lws_sorted_usec_list_t *sul);
+
 static void apply_client_config(struct feishu_ws *ws, json_t *cc)
 {
 	json_t *v;
-	if (json_is_integer(v = json_object_get(cc, "PingInterval")) && json_integer_value(v) > 0)
+	if (json_is_integer(v = json_object_get(cc, "PingInterval")) && json_integer_value(v) > 0 &&
+	    json_integer_value(v) != ws->ping_interval) {
 		ws->ping_interval = (int)json_integer_value(v);
+		/* Applied at once: the next ping is one new interval from now. */
+		if (ws->state == WS_UP)
+			lws_sul_schedule(ws->ctx, 0, &ws->ping_timer, send_ping,
+					 (lws_usec_t)ws->ping_interval * LWS_USEC_PER_SEC);
+	}
 	if (json_is_integer(v = json_object_get(cc, "ReconnectCount")))
 		ws->reconnect_count = (int)json_integer_value(v);
 	if (json_is_integer(v = json_object_get(cc, "ReconnectInterval")) && json_integer_value(v) >= 0)

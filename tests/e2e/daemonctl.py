@@ -55,6 +55,7 @@ class Daemon:
         os.chmod(self.config_path, 0o600)
         self.proc = None
         self._log = None
+        self.allowed_exit = set()  # exit codes a test expects (e.g. 78 for a fatal refusal)
 
     def env(self):
         env = dict(os.environ)

@@ -1,0 +1,62 @@
+"""Outbound: 429 storms, expired tokens, server errors, permanent errors, ordering."""
+
+import time
+
+from helpers import replies_to
+
+
+def test_429_storm_still_delivers_exactly_once(sim, daemon):
+    sim.fail("/open-apis/im/v1/messages", status=429, count=4, reset=1)
+    r = sim.inject_message("oc_g", "ou_alice", "/帮助")
+    msgs = sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=15)
+    assert len(msgs) == 1
+    throttled = [q for q in sim.requests() if q["status"] == 429]
+    assert len(throttled) == 4
+    # Retries waited for x-ogw-ratelimit-reset (1 s) rather than hammering.
+    assert throttled[-1]["time"] - throttled[0]["time"] >= 2.5
+    assert daemon.sql("SELECT state, attempts FROM outbox") == [("sent", 5)]
+
+
+def test_expired_token_is_refreshed_and_the_send_retried(sim, daemon):
+    r = sim.inject_message("oc_g", "ou_alice", "/帮助")
+    sim.wait_for(lambda: replies_to(sim, r["message_id"]))
+    fetches = sim.state()["token_fetches"]
+    sim.expire_tokens()
+    r2 = sim.inject_message("oc_g", "ou_alice", "/帮助")
+    sim.wait_for(lambda: replies_to(sim, r2["message_id"]), timeout=10)
+    assert sim.state()["token_fetches"] == fetches + 1
+    codes = [q.get("code") for q in sim.requests() if q["path"].startswith("/open-apis/im/")]
+    assert 99991663 in codes
+    assert daemon.sql("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")[0][0] == 2
+
+
+def test_server_errors_are_retried_with_backoff(sim, daemon):
+    sim.fail("/open-apis/im/v1/messages", status=503, count=2)
+    r = sim.inject_message("oc_g", "ou_alice", "/帮助")
+    assert len(sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=15)) == 1
+
+
+def test_permanent_error_is_recorded_and_does_not_block_the_chat(sim, daemon):
+    sim.fail("/open-apis/im/v1/messages", status=400, code=230002, count=1, msg="Bot is not in the chat")
+    r1 = sim.inject_message("oc_g", "ou_alice", "/帮助")
+    r2 = sim.inject_message("oc_g", "ou_alice", "/状态")
+    sim.wait_for(lambda: replies_to(sim, r2["message_id"]), timeout=10)
+    assert replies_to(sim, r1["message_id"]) == []
+    rows = daemon.sql("SELECT state, last_error FROM outbox ORDER BY id")
+    assert rows[0][0] == "failed" and "230002" in rows[0][1]
+    assert rows[1][0] == "sent"
+
+
+def test_messages_to_one_chat_keep_their_order_across_retries(sim, daemon):
+    sim.fail("/open-apis/im/v1/messages", status=503, count=1)
+    ids = [sim.inject_message("oc_order", "ou_alice", "/帮助")["message_id"] for _ in range(5)]
+    sim.wait_for(lambda: len(sim.messages()) == 5, timeout=15)
+    assert [m["reply_to"] for m in sim.messages()] == ids
+
+
+def test_idempotency_key_is_sent_with_every_message(sim, daemon):
+    r = sim.inject_message("oc_g", "ou_alice", "/帮助")
+    msgs = sim.wait_for(lambda: replies_to(sim, r["message_id"]))
+    key = daemon.sql("SELECT idem_key FROM outbox")[0][0]
+    assert msgs[0]["uuid"] == key and 0 < len(key) <= 50
+    time.sleep(0.1)
