@@ -259,9 +259,10 @@ static void send_ack(struct feishu_ws *ws, const struct pbbp2_frame *in, json_t 
 	if (card_response) {
 		char *resp = json_dumps(card_response, JSON_COMPACT);
 		size_t n = strlen(resp);
-		size_t b64sz = 4 * ((n + 2) / 3) + 1;
+		size_t b64sz = 4 * ((n + 2) / 3) + 4;
 		char *b64 = xmalloc(b64sz);
-		lws_b64_encode_string(resp, (int)n, b64, (int)b64sz);
+		int m = lws_b64_encode_string(resp, (int)n, b64, (int)b64sz);
+		b64[m > 0 ? m : 0] = '\0'; /* the length is what counts, not a terminator */
 		json_object_set_new(payload, "data", json_string(b64));
 		free(b64);
 		free(resp);

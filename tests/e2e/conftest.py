@@ -19,7 +19,12 @@ def sim():
     # Fast reconnects and pings so that a test sees them within seconds.
     s.set_config(ping_interval=2, reconnect_interval=1, reconnect_nonce=1, redeliver_after=2)
     yield s
+    # Whatever the test did, every frame the daemon sent must have been well formed.
+    bad = [a for a in s.acks() if a["problems"]]
+    frames = s.bad_frames()
     s.stop()
+    assert not bad, f"malformed acks: {bad[:3]}"
+    assert not frames, f"malformed frames from the daemon: {frames[:3]}"
 
 
 @pytest.fixture
