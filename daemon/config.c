@@ -223,6 +223,16 @@ static void apply_env(struct config *cfg, struct config_problems *pr)
 
 static int empty(const char *s) { return !s || !*s; }
 
+/* True when a problem about key was already reported (one message per key). */
+static int reported(const struct config_problems *pr, const char *key)
+{
+	size_t n = strlen(key);
+	for (size_t i = 0; i < pr->count; i++)
+		if (!strncmp(pr->items[i], key, n) && (pr->items[i][n] == ':' || pr->items[i][n] == ' '))
+			return 1;
+	return 0;
+}
+
 static void validate(struct config *cfg, struct config_problems *pr)
 {
 	for (size_t i = 0; i < ARRAY_LEN(config_options); i++) {
@@ -231,7 +241,8 @@ static void validate(struct config *cfg, struct config_problems *pr)
 			continue;
 		char **s = str_field(cfg, o);
 		if (empty(*s) || (strncmp(*s, "http://", 7) && strncmp(*s, "https://", 8))) {
-			problem(pr, "%s: must be an http:// or https:// URL", o->path);
+			if (!reported(pr, o->path))
+				problem(pr, "%s: must be an http:// or https:// URL", o->path);
 			continue;
 		}
 		size_t n = strlen(*s);
@@ -242,8 +253,10 @@ static void validate(struct config *cfg, struct config_problems *pr)
 		problem(pr, "database: must name the SQLite file");
 	if (cfg->feishu.enabled) {
 		const char *id = cfg->feishu.app_id;
-		if (empty(id))
-			problem(pr, "feishu.app_id: required when feishu.enabled (or set COLLABD_FEISHU_APP_ID)");
+		if (empty(id)) {
+			if (!reported(pr, "feishu.app_id"))
+				problem(pr, "feishu.app_id: required when feishu.enabled (or set COLLABD_FEISHU_APP_ID)");
+		}
 		else if (strncmp(id, "cli_", 4) || strlen(id) < 5)
 			problem(pr, "feishu.app_id: \"%s\" does not look like a Feishu app id (cli_...)", id);
 		if (empty(cfg->feishu.app_secret))

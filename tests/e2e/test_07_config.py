@@ -1,0 +1,90 @@
+"""The binary's configuration handling: --check-config, refusal to start, warnings."""
+
+import json
+import os
+import sqlite3
+import subprocess
+
+from daemonctl import COLLABD_BIN
+
+
+def run(args, env_extra=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLABD_")}
+    env.update(env_extra or {})
+    return subprocess.run([COLLABD_BIN, *args], capture_output=True, text=True, env=env, timeout=20)
+
+
+def write(tmp_path, cfg, mode=0o600):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cfg, ensure_ascii=False) if not isinstance(cfg, str) else cfg)
+    os.chmod(path, mode)
+    return str(path)
+
+
+def test_check_config_lists_every_problem_at_once(tmp_path):
+    path = write(tmp_path, {
+        "databse": "/tmp/x.db",                       # typo: unknown option
+        "log_level": "loud",                          # bad value
+        "admin": {"port": 70000},                     # out of range
+        "feishu": {"base_url": "ftp://x", "app_id": 5},
+        "outbox": {"max_attempts": "ten"},
+    })
+    p = run(["--check-config", path])
+    assert p.returncode == 1
+    err = p.stderr
+    for needle in ("databse: unknown option", "log_level", "admin.port: 70000 is outside",
+                   "feishu.base_url: must be an http", "feishu.app_id: expected a string",
+                   "outbox.max_attempts: expected a whole number", "feishu.app_secret: required"):
+        assert needle in err, (needle, err)
+    assert "7 problems" in err
+
+
+def test_check_config_ok_and_secret_from_environment(tmp_path):
+    path = write(tmp_path, {"database": str(tmp_path / "db"), "feishu": {"app_id": "cli_0123456789abcdef"}})
+    p = run(["--check-config", path], {"COLLABD_FEISHU_APP_SECRET": "s3cr3t-value"})
+    assert p.returncode == 0, p.stderr
+    assert "configuration ok" in p.stdout
+    assert "s3cr3t-value" not in p.stdout + p.stderr
+    assert "feishu.app_secret = (set, hidden)" in p.stdout
+
+
+def test_invalid_json_is_reported_with_its_position(tmp_path):
+    path = write(tmp_path, '{"database": "/tmp/x",\n  "feishu": {,}}')
+    p = run(["--check-config", path])
+    assert p.returncode == 1 and "line 2" in p.stderr
+
+
+def test_daemon_refuses_to_start_on_bad_config_with_the_same_messages(tmp_path):
+    path = write(tmp_path, {"feishu": {"app_id": "nope"}})
+    p = run(["--config", path])
+    assert p.returncode == 78
+    assert "feishu.app_id" in p.stderr and "feishu.app_secret: required" in p.stderr
+
+
+def test_secret_in_a_world_readable_file_is_warned_about(tmp_path, sim):
+    path = write(tmp_path, {"database": str(tmp_path / "db"),
+                            "feishu": {"app_id": "cli_0123456789abcdef", "app_secret": "x"}}, mode=0o644)
+    p = run(["--check-config", path])
+    assert p.returncode == 0
+    assert "readable by group or others" in p.stderr and "x" not in p.stdout.split("app_secret = ")[1][:12]
+
+
+def test_database_from_a_newer_collabd_is_refused(tmp_path, sim):
+    db = tmp_path / "new.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+    con.execute("INSERT INTO schema_migrations VALUES (999, 0)")
+    con.commit()
+    con.close()
+    path = write(tmp_path, {"database": str(db), "feishu": {"base_url": sim.base_url,
+                                                             "app_id": "cli_0123456789abcdef"}})
+    p = run(["--config", path], {"COLLABD_FEISHU_APP_SECRET": sim.app_secret})
+    assert p.returncode == 1
+    assert "newer than this collabd" in p.stderr
+
+
+def test_help_and_version(tmp_path):
+    assert run(["--version"]).stdout.startswith("collabd ")
+    h = run(["--help"])
+    assert h.returncode == 0 and "--check-config" in h.stdout
+    assert run(["--bogus"]).returncode == 2

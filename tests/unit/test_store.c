@@ -1,0 +1,350 @@
+/*
+ * test_store.c - the SQLite store: schema migrations (fresh, from version 1,
+ * refusing a newer schema), WAL mode, inbox dedupe and pruning, and the
+ * outbox's ordering rules (oldest first, one head row per chat, retries and
+ * failures), counters and idempotency keys.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "collabd/store.h"
+
+/* Exactly migration 1 of daemon/store.c (shipped steps never change). */
+static const char migration1[] =
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"INSERT INTO meta (key, value) VALUES ('instance_id', lower(hex(randomblob(6))));"
+	"CREATE TABLE inbox ("
+	"  platform TEXT NOT NULL, dedupe_key TEXT NOT NULL, event_type TEXT NOT NULL,"
+	"  received_at INTEGER NOT NULL, PRIMARY KEY (platform, dedupe_key)) WITHOUT ROWID;"
+	"CREATE INDEX inbox_received ON inbox (received_at);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY, platform TEXT NOT NULL, chat_id TEXT NOT NULL,"
+	"  reply_to TEXT, kind TEXT NOT NULL, body TEXT NOT NULL,"
+	"  idem_key TEXT NOT NULL UNIQUE, state TEXT NOT NULL DEFAULT 'pending',"
+	"  attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+	"  next_attempt_at INTEGER NOT NULL, sent_at INTEGER, last_error TEXT);"
+	"CREATE INDEX outbox_due ON outbox (state, next_attempt_at);";
+
+struct fixture {
+	char dir[64];
+	char path[96];
+	struct store *st;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof *fx);
+	if (!fx)
+		return -1;
+	snprintf(fx->dir, sizeof fx->dir, "/tmp/collabd-test-store-XXXXXX");
+	if (!mkdtemp(fx->dir))
+		return -1;
+	snprintf(fx->path, sizeof fx->path, "%s/collabd.db", fx->dir);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+	store_close(fx->st);
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	for (size_t i = 0; i < 4; i++) {
+		char p[128];
+		snprintf(p, sizeof p, "%s%s", fx->path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static void open_ok(struct fixture *fx)
+{
+	char err[512] = "";
+	enum store_rc rc = store_open(fx->path, &fx->st, err, sizeof err);
+	if (rc != STORE_OK)
+		fail_msg("store_open: %s", err);
+	assert_non_null(fx->st);
+}
+
+/* Runs sql on a separate connection (as the sqlite3 shell would). */
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("sql failed: %s", msg);
+	sqlite3_close(db);
+}
+
+/* The first column of the first row of sql, as text (caller frees), or NULL. */
+static char *raw_query(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	char *out = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		out = strdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return out;
+}
+
+static void assert_query(const char *path, const char *sql, const char *want)
+{
+	char *got = raw_query(path, sql);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_fresh_database(void **state)
+{
+	struct fixture *fx = *state;
+	assert_true(store_schema_version() >= 2);
+	open_ok(fx);
+	assert_int_equal(store_version_found(fx->st), 0);
+	char want[16];
+	snprintf(want, sizeof want, "%d", store_schema_version());
+	assert_query(fx->path, "SELECT MAX(version) FROM schema_migrations", want);
+	assert_query(fx->path, "SELECT COUNT(*) FROM schema_migrations", want);
+	assert_query(fx->path, "PRAGMA journal_mode", "wal");
+	assert_query(fx->path, "SELECT length(value) FROM meta WHERE key = 'instance_id'", "12");
+	store_close(fx->st);
+	fx->st = NULL;
+	open_ok(fx); /* reopening finds the current version and migrates nothing */
+	assert_int_equal(store_version_found(fx->st), store_schema_version());
+	assert_query(fx->path, "SELECT COUNT(*) FROM schema_migrations", want);
+}
+
+static void test_upgrade_from_v1(void **state)
+{
+	struct fixture *fx = *state;
+	raw_exec(fx->path, migration1);
+	raw_exec(fx->path,
+		 "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);"
+		 "INSERT INTO schema_migrations VALUES (1, 1700000000000);"
+		 "INSERT INTO inbox VALUES ('feishu', 'msg:om_old', 'im.message.receive_v1', 100);"
+		 "INSERT INTO outbox (platform, chat_id, reply_to, kind, body, idem_key, created_at, next_attempt_at)"
+		 " VALUES ('feishu', 'oc_a', 'om_old', 'text', '{\"text\":\"hi\"}', 'cdold-1', 100, 100);");
+	open_ok(fx);
+	assert_int_equal(store_version_found(fx->st), 1);
+	char want[16];
+	snprintf(want, sizeof want, "%d", store_schema_version());
+	assert_query(fx->path, "SELECT MAX(version) FROM schema_migrations", want);
+	assert_query(fx->path, "SELECT applied_at FROM schema_migrations WHERE version = 1", "1700000000000");
+
+	struct outbox_row rows[4];
+	assert_int_equal(store_outbox_due(fx->st, 1000, rows, 4), 1);
+	assert_string_equal(rows[0].platform, "feishu");
+	assert_string_equal(rows[0].chat_id, "oc_a");
+	assert_string_equal(rows[0].reply_to, "om_old");
+	assert_null(rows[0].update_of); /* the column added by migration 2 */
+	assert_string_equal(rows[0].kind, "text");
+	assert_string_equal(rows[0].body, "{\"text\":\"hi\"}");
+	assert_string_equal(rows[0].idem_key, "cdold-1");
+	assert_int_equal(rows[0].attempts, 0);
+	assert_int_equal(rows[0].next_attempt_at, 100);
+	outbox_row_free(&rows[0]);
+	/* the old inbox row still dedupes; the new tables and columns work */
+	assert_int_equal(store_inbox_record(fx->st, "feishu", "msg:om_old", "x", 2000), STORE_DUP);
+	assert_int_equal(store_timeline_add(fx->st, 2000, "ou_a", "message", "oc_a", "{}"), STORE_OK);
+	assert_int_equal(store_outbox_sent(fx->st, 1, "om_sent", 2000), STORE_OK);
+	assert_query(fx->path, "SELECT platform_message_id FROM outbox WHERE id = 1", "om_sent");
+}
+
+static void test_refuses_newer_schema(void **state)
+{
+	struct fixture *fx = *state;
+	raw_exec(fx->path, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);"
+			   "INSERT INTO schema_migrations VALUES (999, 0);");
+	char err[512] = "";
+	struct store *st = (struct store *)&err; /* must be reset to NULL */
+	assert_int_equal(store_open(fx->path, &st, err, sizeof err), STORE_TOONEW);
+	assert_null(st);
+	assert_non_null(strstr(err, "newer"));
+	assert_non_null(strstr(err, "999"));
+	/* nothing was migrated */
+	assert_query(fx->path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'outbox'", "0");
+}
+
+static void test_open_errors(void **state)
+{
+	struct fixture *fx = *state;
+	char err[512] = "";
+	struct store *st;
+	assert_int_equal(store_open("/nonexistent-dir/x/collabd.db", &st, err, sizeof err), STORE_ERR);
+	assert_null(st);
+	assert_true(err[0] != '\0');
+	FILE *f = fopen(fx->path, "w");
+	assert_non_null(f);
+	fputs("this is not an SQLite database, not even close; it is plain text padding.....", f);
+	fclose(f);
+	err[0] = '\0';
+	assert_int_equal(store_open(fx->path, &st, err, sizeof err), STORE_ERR);
+	assert_null(st);
+	assert_true(err[0] != '\0');
+}
+
+static void test_inbox(void **state)
+{
+	struct fixture *fx = *state;
+	open_ok(fx);
+	struct store *st = fx->st;
+	assert_int_equal(store_inbox_record(st, "feishu", "msg:om_1", "im.message.receive_v1", 1000), STORE_OK);
+	assert_int_equal(store_inbox_record(st, "feishu", "msg:om_1", "im.message.receive_v1", 1001), STORE_DUP);
+	assert_int_equal(store_inbox_record(st, "dingtalk", "msg:om_1", "x", 1002), STORE_OK);
+	assert_int_equal(store_inbox_record(st, "feishu", "evt:e2", "x", 5000), STORE_OK);
+	assert_int_equal(store_inbox_prune(st, 1002), 1); /* strictly older than the cutoff */
+	assert_int_equal(store_inbox_prune(st, 1002), 0);
+	assert_int_equal(store_inbox_record(st, "feishu", "msg:om_1", "x", 6000), STORE_OK);
+	assert_int_equal(store_inbox_record(st, "dingtalk", "msg:om_1", "x", 6000), STORE_DUP);
+	assert_int_equal(store_inbox_prune(st, 5001), 2);
+	assert_int_equal(store_inbox_record(st, "dingtalk", "msg:om_1", "x", 6000), STORE_OK);
+	assert_int_equal(store_inbox_record(st, "feishu", "evt:e2", "x", 6000), STORE_OK); /* pruned too */
+	assert_int_equal(store_inbox_record(st, "feishu", "msg:om_1", "x", 6000), STORE_DUP);
+
+	/* rolled back records are gone */
+	assert_int_equal(store_begin(st), STORE_OK);
+	assert_int_equal(store_inbox_record(st, "feishu", "evt:tx", "x", 7000), STORE_OK);
+	store_rollback(st);
+	assert_int_equal(store_inbox_record(st, "feishu", "evt:tx", "x", 7000), STORE_OK);
+}
+
+static int64_t add(struct store *st, const char *chat, const char *text, ms_t now)
+{
+	int64_t id = -1;
+	char body[64];
+	snprintf(body, sizeof body, "{\"text\":\"%s\"}", text);
+	assert_int_equal(store_outbox_add(st, "feishu", chat, "om_x", NULL, "text", body, now, &id), STORE_OK);
+	assert_true(id > 0);
+	return id;
+}
+
+/* Loads the due rows at now and checks their ids, in order. */
+static void expect_due(struct store *st, ms_t now, const int64_t *ids, size_t n)
+{
+	struct outbox_row rows[8];
+	size_t got = store_outbox_due(st, now, rows, 8);
+	assert_int_equal(got, n);
+	for (size_t i = 0; i < got; i++) {
+		assert_int_equal(rows[i].id, ids[i]);
+		outbox_row_free(&rows[i]);
+	}
+}
+
+static void test_outbox_order(void **state)
+{
+	struct fixture *fx = *state;
+	open_ok(fx);
+	struct store *st = fx->st;
+	assert_int_equal(store_outbox_next_due(st), -1);
+	assert_int_equal(store_outbox_pending(st), 0);
+	int64_t a1 = add(st, "oc_A", "A1", 100);
+	int64_t a2 = add(st, "oc_A", "A2", 110);
+	int64_t b1 = add(st, "oc_B", "B1", 120);
+	assert_int_equal(store_outbox_pending(st), 3);
+	assert_int_equal(store_outbox_next_due(st), 100);
+	expect_due(st, 1000, (int64_t[]){ a1, b1 }, 2);
+	expect_due(st, 100, (int64_t[]){ a1 }, 1);   /* B1 is not due yet */
+	expect_due(st, 99, NULL, 0);
+
+	struct outbox_row one[1];
+	assert_int_equal(store_outbox_due(st, 1000, one, 1), 1); /* max is honoured */
+	assert_string_equal(one[0].body, "{\"text\":\"A1\"}");
+	outbox_row_free(&one[0]);
+
+	assert_int_equal(store_outbox_sent(st, a1, "om_sent_a1", 1000), STORE_OK);
+	expect_due(st, 1000, (int64_t[]){ a2, b1 }, 2);
+	assert_int_equal(store_outbox_pending(st), 2);
+	/* a sent row cannot be put back into retry */
+	assert_int_equal(store_outbox_retry(st, a1, 0, "late"), STORE_OK);
+	expect_due(st, 1000, (int64_t[]){ a2, b1 }, 2);
+
+	/* retry in the future hides A2 -- and keeps A3 behind it */
+	int64_t a3 = add(st, "oc_A", "A3", 130);
+	assert_int_equal(store_outbox_retry(st, a2, 5000, "http 500"), STORE_OK);
+	expect_due(st, 1000, (int64_t[]){ b1 }, 1);
+	assert_int_equal(store_outbox_next_due(st), 120);
+	struct outbox_row rows[4];
+	assert_int_equal(store_outbox_due(st, 5000, rows, 4), 2);
+	assert_int_equal(rows[0].id, a2);
+	assert_int_equal(rows[0].attempts, 1);
+	assert_int_equal(rows[0].next_attempt_at, 5000);
+	assert_int_equal(rows[1].id, b1);
+	outbox_row_free(&rows[0]);
+	outbox_row_free(&rows[1]);
+
+	/* a failed row is not due and no longer blocks its chat */
+	assert_int_equal(store_outbox_failed(st, a2, "gave up"), STORE_OK);
+	expect_due(st, 1000, (int64_t[]){ b1, a3 }, 2); /* oldest (lowest id) first */
+	assert_int_equal(store_outbox_pending(st), 2);
+	assert_int_equal(store_outbox_sent(st, b1, NULL, 1000), STORE_OK);
+	assert_int_equal(store_outbox_sent(st, a3, "om_a3", 1000), STORE_OK);
+	expect_due(st, 1000000, NULL, 0);
+	assert_int_equal(store_outbox_pending(st), 0);
+	assert_int_equal(store_outbox_next_due(st), -1);
+}
+
+static void test_outbox_fields_and_idem_keys(void **state)
+{
+	struct fixture *fx = *state;
+	open_ok(fx);
+	struct store *st = fx->st;
+	enum { N = 8 };
+	for (int i = 0; i < N; i++) {
+		char chat[16];
+		snprintf(chat, sizeof chat, "oc_%d", i);
+		assert_int_equal(store_outbox_add(st, "feishu", chat, NULL, i ? NULL : "om_card", "status",
+						  "{}", 100 + i, NULL), STORE_OK);
+	}
+	struct outbox_row rows[N];
+	assert_int_equal(store_outbox_due(st, 1000, rows, N), N);
+	assert_null(rows[0].reply_to);
+	assert_string_equal(rows[0].update_of, "om_card");
+	assert_null(rows[1].update_of);
+	for (int i = 0; i < N; i++) {
+		assert_non_null(rows[i].idem_key);
+		size_t len = strlen(rows[i].idem_key);
+		assert_true(len > 0 && len <= 50);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(rows[i].idem_key, rows[j].idem_key);
+	}
+	for (int i = 0; i < N; i++)
+		outbox_row_free(&rows[i]);
+
+	/* a rolled-back add leaves nothing behind */
+	assert_int_equal(store_begin(st), STORE_OK);
+	add(st, "oc_tx", "gone", 100);
+	store_rollback(st);
+	assert_int_equal(store_outbox_pending(st), N);
+	store_rollback(st); /* no transaction open: harmless */
+	assert_non_null(store_errmsg(st));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fresh_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_fields_and_idem_keys, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
