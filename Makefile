@@ -25,6 +25,13 @@ SANFLAGS   :=
 OPT        := -O2
 endif
 
+# Quiet by default; `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CFLAGS     ?= $(OPT) -g
@@ -41,27 +48,36 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all test unit e2e test-asan demo bench install clean
+.PHONY: all deps test check unit e2e test-asan demo bench install clean
+
+# Debian packages for building, testing and the demo (run as root or with sudo).
+DEB_PKGS   := build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev libjansson-dev \
+              libsqlite3-dev libcmocka-dev python3 python3-pytest python3-websockets python3-protobuf
+SUDO       := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 all: $(BUILD)/collabd
 
 $(BUILD)/obj/%.o: %.c $(wildcard include/collabd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libcollabd.a: $(LIB_OBJS)
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/collabd: $(MAIN_OBJ) $(BUILD)/libcollabd.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcollabd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcollabd.a $(LDLIBS) -lcmocka
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcollabd.a $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libcollabd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcollabd.a $(LDLIBS)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcollabd.a $(LDLIBS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -73,6 +89,13 @@ test: unit e2e
 
 test-asan:
 	$(MAKE) SAN=1 test
+
+# Everything CI runs: the suites on the normal build and under ASan+UBSan.
+check: test test-asan
+
+deps:
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEB_PKGS)
 
 bench: $(BUILD)/collabd $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do $$b; done

@@ -76,8 +76,10 @@ static void parse_line(struct cmd_args *a, const char *p, const char *end)
 	const char *colon = find_colon(p, end, &seplen);
 	if (colon) {
 		char *key = trimmed_copy(p, colon);
-		/* A key is a short label; anything else (e.g. a URL) is a plain line. */
-		if (*key && strlen(key) <= 40 && !strpbrk(key, " \t/")) {
+		/* A key is a short label; anything else (e.g. a URL, whose ':' is
+		 * followed by "//") is a plain line. */
+		int url = seplen == 1 && !strncmp(colon + 1, "//", 2);
+		if (*key && !url && strlen(key) <= 40 && !strpbrk(key, " \t/")) {
 			a->fields = xrealloc(a->fields, (a->nfields + 1) * sizeof *a->fields);
 			a->fields[a->nfields].key = key;
 			a->fields[a->nfields].value = trimmed_copy(colon + seplen, end);

@@ -240,7 +240,10 @@ static void validate(struct config *cfg, struct config_problems *pr)
 		if (o->type != OPT_URL)
 			continue;
 		char **s = str_field(cfg, o);
-		if (empty(*s) || (strncmp(*s, "http://", 7) && strncmp(*s, "https://", 8))) {
+		const char *host = empty(*s) ? NULL : !strncmp(*s, "http://", 7) ? *s + 7
+						  : !strncmp(*s, "https://", 8) ? *s + 8 : NULL;
+		/* A host must follow the scheme, and a URL has no blanks. */
+		if (!host || !*host || *host == '/' || strpbrk(*s, " \t\r\n")) {
 			if (!reported(pr, o->path))
 				problem(pr, "%s: must be an http:// or https:// URL", o->path);
 			continue;

@@ -224,10 +224,12 @@ int daemon_run(struct daemon *d)
 		lws_service(d->ctx, 0);
 
 	lws_sul_cancel(&prune_timer);
+	/* The HTTP client goes first: its last callbacks still reach the
+	 * adapter and the outbox, which record what did not finish. */
+	http_client_free(d->http);
 	feishu_ws_free(d->feishu_ws);
 	feishu_api_free(d->feishu_api);
 	outbox_free(d->outbox);
-	http_client_free(d->http);
 	lws_context_destroy(d->ctx);
 	store_close(d->store);
 	log_info("msg=\"stopped\" exit_code=%d", d->exit_code);

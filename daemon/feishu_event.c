@@ -79,7 +79,7 @@ static char *resolve_mentions(const char *text, const struct event *ev)
 		}
 		if (hit) {
 			buf_append_str(&out, "@");
-			buf_append_str(&out, hit->name ? hit->name : hit->id);
+			buf_append_str(&out, hit->name && *hit->name ? hit->name : hit->id);
 			p += hitlen;
 		} else {
 			buf_append(&out, p, 1);

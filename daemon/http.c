@@ -30,6 +30,7 @@ struct http_client {
 	lws_sorted_usec_list_t timer;
 	int inflight;
 	int reaping;
+	int closing;                /* no new requests once shutdown has begun */
 	struct transfer *transfers; /* every transfer in flight, for shutdown */
 };
 
@@ -292,9 +293,15 @@ void http_client_free(struct http_client *hc)
 	if (!hc)
 		return;
 	lws_sul_cancel(&hc->timer);
+	/* Every callback runs exactly once, even now: owners free what they gave. */
+	hc->closing = 1;
 	while (hc->transfers) {
 		struct transfer *t = hc->transfers;
 		curl_multi_remove_handle(hc->multi, t->easy);
+		hc->inflight--;
+		struct http_response resp = { .status = 0, .error = "shutting down", .body = "",
+					      .ratelimit_reset = -1, .retry_after = -1 };
+		t->done(t->arg, &resp);
 		curl_easy_cleanup(t->easy);
 		transfer_free(t);
 	}
@@ -306,6 +313,8 @@ int http_request(struct http_client *hc, const char *method, const char *url,
 		 const char *const *headers, const char *body, long timeout_ms,
 		 http_done_fn done, void *arg)
 {
+	if (hc->closing)
+		return -1;
 	CURL *easy = curl_easy_init();
 	if (!easy)
 		return -1;

@@ -70,11 +70,11 @@ static const char *const stmt_sql[S_COUNT] = {
 			 "  AND p.state = 'pending' AND p.id < o.id) "
 			 "ORDER BY o.id LIMIT ?2",
 	[S_OUTBOX_SENT] = "UPDATE outbox SET state = 'sent', sent_at = ?2, platform_message_id = ?3, "
-			  "attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+			  "attempts = attempts + 1, last_error = NULL WHERE id = ?1 AND state = 'pending'",
 	[S_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 "
 			   "WHERE id = ?1 AND state = 'pending'",
 	[S_OUTBOX_FAILED] = "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 "
-			    "WHERE id = ?1",
+			    "WHERE id = ?1 AND state = 'pending'",
 	[S_OUTBOX_NEXT] = "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'",
 	[S_OUTBOX_PENDING] = "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
 };

@@ -34,7 +34,9 @@ extern const struct lws_protocols http_client_protocol;
 
 /* Creates the client on ctx/vhost; returns NULL when curl cannot start. */
 struct http_client *http_client_new(struct lws_context *ctx, struct lws_vhost *vhost);
-/* Aborts every transfer (their callbacks are not called) and frees the client. */
+/* Aborts every transfer -- each callback still runs once, with status 0 and
+ * error "shutting down", so owners can release what they passed -- and frees
+ * the client.  Requests started from those callbacks are refused. */
 void http_client_free(struct http_client *hc);
 
 /*

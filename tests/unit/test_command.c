@@ -111,8 +111,8 @@ static void test_parse_fields_and_lines(void **state)
 	cmd_args_free(&a);
 }
 
-/* A line holding only a URL must stay a plain line (see the report: today it
- * becomes the field "https" = "//example.com/x"). */
+/* A line holding only a URL must stay a plain line, not the field
+ * "https" = "//example.com/x". */
 static void test_parse_bare_url_line(void **state)
 {
 	(void)state;
@@ -122,10 +122,7 @@ static void test_parse_bare_url_line(void **state)
 	int nlines = (int)a.nlines;
 	char *line = nlines ? xstrdup(a.lines[0]) : NULL;
 	cmd_args_free(&a);
-	if (nfields != 0) {
-		free(line);
-		skip(); /* KNOWN BUG (daemon/command.c parse_line): remove this skip once fixed */
-	}
+	assert_int_equal(nfields, 0);
 	assert_int_equal(nlines, 1);
 	assert_string_equal(line, "https://example.com/x");
 	free(line);

@@ -220,6 +220,21 @@ static void test_env_overrides(void **state)
 	clear_env();
 }
 
+/* A URL with no host must be refused, not "canonicalised" to "https:". */
+static void test_base_url_without_host(void **state)
+{
+	(void)state;
+	struct config cfg;
+	struct config_problems pr;
+	int n = config_load_text(&cfg, "{\"feishu\": {\"app_id\": \"cli_a\", \"app_secret\": \"s\","
+				 " \"base_url\": \"https://\"}}", &pr);
+	int found = find_problem(&pr, "feishu.base_url", NULL) >= 0;
+	config_problems_free(&pr);
+	config_free(&cfg);
+	assert_int_equal(n, 1);
+	assert_true(found);
+}
+
 static char *dump(const struct config *cfg)
 {
 	char *text = NULL;
@@ -290,6 +305,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_more_problems, env_clean, env_clean),
 		cmocka_unit_test_setup_teardown(test_invalid_json, env_clean, env_clean),
 		cmocka_unit_test_setup_teardown(test_env_overrides, env_clean, env_clean),
+		cmocka_unit_test_setup_teardown(test_base_url_without_host, env_clean, env_clean),
 		cmocka_unit_test_setup_teardown(test_dump_hides_secret, env_clean, env_clean),
 		cmocka_unit_test_setup_teardown(test_load_file, env_clean, env_clean),
 	};
