@@ -52,7 +52,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 # Debian packages for building, testing and the demo (run as root or with sudo).
 DEB_PKGS   := build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev libjansson-dev \
-              libsqlite3-dev libcmocka-dev python3 python3-pytest python3-websockets python3-protobuf
+              libsqlite3-dev libcmocka-dev tzdata python3 python3-pytest python3-websockets python3-protobuf
 SUDO       := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 all: $(BUILD)/collabd

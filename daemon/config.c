@@ -254,6 +254,13 @@ static void validate(struct config *cfg, struct config_problems *pr)
 	}
 	if (empty(cfg->database))
 		problem(pr, "database: must name the SQLite file");
+	/* A zone glibc cannot find silently becomes UTC: refuse it instead. */
+	char zonefile[300];
+	struct stat zst;
+	snprintf(zonefile, sizeof zonefile, "/usr/share/zoneinfo/%s", cfg->timezone ? cfg->timezone : "");
+	if (empty(cfg->timezone) || strstr(cfg->timezone, "..") || stat(zonefile, &zst) || !S_ISREG(zst.st_mode))
+		problem(pr, "timezone: \"%s\" is not a known time zone (e.g. Asia/Shanghai; is tzdata installed?)",
+			cfg->timezone ? cfg->timezone : "");
 	if (cfg->feishu.enabled) {
 		const char *id = cfg->feishu.app_id;
 		if (empty(id)) {
