@@ -36,7 +36,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CFLAGS     ?= $(OPT) -g
 CFLAGS     += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-              -Iinclude -DCOLLABD_VERSION=\"$(VERSION)\" $(PKG_CFLAGS) $(SANFLAGS)
+              -Iinclude -DCOLLABD_VERSION=\"$(VERSION)\" -DCOLLABD_DATADIR=\"$(PREFIX)/share/collabd\" \
+              $(PKG_CFLAGS) $(SANFLAGS)
 LDFLAGS    += $(SANFLAGS)
 LDLIBS     += $(PKG_LIBS)
 
@@ -108,6 +109,8 @@ install: $(BUILD)/collabd
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/collabd
 	install -m 0755 $(BUILD)/collabd $(DESTDIR)$(PREFIX)/bin/collabd
 	install -m 0644 deploy/collabd.example.json $(DESTDIR)$(PREFIX)/share/collabd/collabd.example.json
+	install -d $(DESTDIR)$(PREFIX)/share/collabd/calendar
+	install -m 0644 deploy/calendar/*.json $(DESTDIR)$(PREFIX)/share/collabd/calendar/
 
 clean:
 	rm -rf build

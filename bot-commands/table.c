@@ -9,6 +9,7 @@
 extern const struct bot_command cmd_help;
 extern const struct bot_command cmd_status;
 extern const struct bot_action action_status_refresh;
+extern const struct bot_action action_sched_snooze;
 
 const struct bot_command *const bot_commands[] = {
 	&cmd_help,
@@ -18,5 +19,6 @@ const size_t bot_command_count = sizeof bot_commands / sizeof bot_commands[0];
 
 const struct bot_action *const bot_actions[] = {
 	&action_status_refresh,
+	&action_sched_snooze,
 };
 const size_t bot_action_count = sizeof bot_actions / sizeof bot_actions[0];

@@ -12,6 +12,7 @@
 #include "collabd/clock.h"
 #include "collabd/daemon.h"
 #include "collabd/feishu.h"
+#include "collabd/sched.h"
 #include "collabd/store.h"
 #include "collabd/util.h"
 
@@ -36,6 +37,49 @@ static void respond(struct admin_session *s, int status, json_t *body)
 	free(s->response);
 	s->response = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
+}
+
+/*
+ * Test hook: set or close a deadline as the workflow would, in its own
+ * transaction.  POST /debug/deadline {key, policy, chat_id, subject, people,
+ * start_ms?, due_ms?}; POST /debug/deadline/done {key, state}.
+ */
+static void respond_deadline(struct daemon *d, struct admin_session *s, json_t *req)
+{
+	const char *key = json_string_value(json_object_get(req, "key"));
+	if (!key) {
+		respond(s, 400, json_pack("{s:s}", "error", "key required"));
+		return;
+	}
+	ms_t due = 0;
+	enum store_rc rc = store_begin(d->store);
+	if (rc == STORE_OK && !strcmp(s->path, "/debug/deadline/done")) {
+		const char *state = json_string_value(json_object_get(req, "state"));
+		rc = sched_deadline_done(d->sched, key, state ? state : "met");
+	} else if (rc == STORE_OK) {
+		json_t *start = json_object_get(req, "start_ms");
+		struct sched_deadline dl = {
+			.key = key,
+			.policy = json_string_value(json_object_get(req, "policy")),
+			.platform = "feishu",
+			.chat_id = json_string_value(json_object_get(req, "chat_id")),
+			.subject = json_string_value(json_object_get(req, "subject")),
+			.people = json_object_get(req, "people"),
+			.start = json_is_integer(start) ? json_integer_value(start) : clock_now_ms(),
+			.due = json_integer_value(json_object_get(req, "due_ms")),
+		};
+		rc = dl.policy && dl.chat_id && dl.subject && json_is_object(dl.people)
+			     ? sched_deadline_set(d->sched, &dl, &due) : STORE_ERR;
+	}
+	if (rc == STORE_OK)
+		rc = store_commit(d->store);
+	if (rc != STORE_OK) {
+		store_rollback(d->store);
+		respond(s, 400, json_pack("{s:s,s:i}", "error", "not applied", "rc", rc));
+		return;
+	}
+	sched_kick(d->sched);
+	respond(s, 200, json_pack("{s:I}", "due_ms", (json_int_t)due));
 }
 
 static void route(struct daemon *d, struct admin_session *s)
@@ -72,6 +116,16 @@ static void route(struct daemon *d, struct admin_session *s)
 			}
 		}
 		respond(s, 200, json_pack("{s:I}", "now_ms", (json_int_t)clock_now_ms()));
+		return;
+	}
+	if (!strncmp(s->path, "/debug/deadline", 15) && s->is_post) {
+		if (!clock_test_enabled()) {
+			respond(s, 403, json_pack("{s:s}", "error", "deadlines can be set here only with testing.clock_control"));
+			return;
+		}
+		json_t *req = json_loadb((const char *)s->body.data, s->body.len, 0, NULL);
+		respond_deadline(d, s, req);
+		json_decref(req);
 		return;
 	}
 	respond(s, 404, json_pack("{s:s}", "error", "not found"));

@@ -13,10 +13,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "collabd/calendar.h"
 #include "collabd/log.h"
+#include "collabd/sla.h"
 #include "collabd/util.h"
 
-enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL, OPT_URL, OPT_LOGLEVEL };
+enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL, OPT_URL, OPT_LOGLEVEL, OPT_JSON };
 
 struct config_option {
 	const char *path;     /* dotted JSON path */
@@ -46,6 +48,13 @@ static const struct config_option config_options[] = {
 	{ "outbox.backoff_base_ms", OPT_INT, OFF(outbox.backoff_base_ms), "1000", 10, 3600000, NULL, 0 },
 	{ "outbox.backoff_max_ms", OPT_INT, OFF(outbox.backoff_max_ms), "300000", 10, 86400000, NULL, 0 },
 	{ "outbox.max_inflight", OPT_INT, OFF(outbox.max_inflight), "8", 1, 256, NULL, 0 },
+	{ "calendar.dir", OPT_STRING, OFF(calendar.dir), COLLABD_DATADIR "/calendar", 0, 0, "COLLABD_CALENDAR_DIR", 0 },
+	{ "calendar.work_start", OPT_STRING, OFF(calendar.work_start), "09:00", 0, 0, NULL, 0 },
+	{ "calendar.work_end", OPT_STRING, OFF(calendar.work_end), "18:00", 0, 0, NULL, 0 },
+	{ "calendar.lunch_start", OPT_STRING, OFF(calendar.lunch_start), "", 0, 0, NULL, 0 },
+	{ "calendar.lunch_end", OPT_STRING, OFF(calendar.lunch_end), "", 0, 0, NULL, 0 },
+	{ "calendar.extra_days_off", OPT_JSON, OFF(calendar.extra_days_off), NULL, 0, 0, NULL, 0 },
+	{ "sla", OPT_JSON, OFF(sla), NULL, 0, 0, NULL, 0 },
 };
 
 static void problem(struct config_problems *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -65,6 +74,11 @@ static void problem(struct config_problems *pr, const char *fmt, ...)
 static char **str_field(struct config *cfg, const struct config_option *o)
 {
 	return (char **)((char *)cfg + o->offset);
+}
+
+static json_t **json_field(struct config *cfg, const struct config_option *o)
+{
+	return (json_t **)((char *)cfg + o->offset);
 }
 
 static int *int_field(struct config *cfg, const struct config_option *o)
@@ -102,6 +116,8 @@ static void set_from_text(struct config *cfg, const struct config_option *o, con
 			*int_field(cfg, o) = (int)v;
 		return;
 	}
+	case OPT_JSON:
+		return; /* no text form: only from the file */
 	case OPT_LOGLEVEL: {
 		int lv = log_level_parse(text);
 		if (lv < 0)
@@ -159,6 +175,10 @@ static void set_from_json(struct config *cfg, const struct config_option *o, jso
 			  struct config_problems *pr)
 {
 	switch (o->type) {
+	case OPT_JSON:
+		json_decref(*json_field(cfg, o));
+		*json_field(cfg, o) = json_incref(v);
+		return;
 	case OPT_STRING:
 	case OPT_URL:
 	case OPT_LOGLEVEL:
@@ -223,6 +243,61 @@ static void apply_env(struct config *cfg, struct config_problems *pr)
 
 static int empty(const char *s) { return !s || !*s; }
 
+static void problem_text(void *arg, const char *text) { problem(arg, "%s", text); }
+
+int config_calendar_hours(const struct config *cfg, struct calendar_hours *h)
+{
+	struct calendar_hours d = CALENDAR_HOURS_DEFAULT;
+	*h = d;
+	const struct calendar_config *c = &cfg->calendar;
+	if (calendar_parse_hhmm(c->work_start, &h->start_min) || calendar_parse_hhmm(c->work_end, &h->end_min))
+		return -1;
+	if (empty(c->lunch_start) != empty(c->lunch_end))
+		return -1;
+	if (!empty(c->lunch_start) &&
+	    (calendar_parse_hhmm(c->lunch_start, &h->lunch_start_min) || calendar_parse_hhmm(c->lunch_end, &h->lunch_end_min)))
+		return -1;
+	return calendar_hours_check(h, NULL, 0);
+}
+
+int config_calendar_load(const struct config *cfg, struct calendar *cal, char *err, size_t errsz)
+{
+	if (calendar_load_dir(cal, cfg->calendar.dir, err, errsz))
+		return -1;
+	size_t i;
+	json_t *v;
+	json_array_foreach(cfg->calendar.extra_days_off, i, v) {
+		int y, m, d;
+		if (!json_is_string(v) || calendar_parse_date(json_string_value(v), &y, &m, &d)) {
+			snprintf(err, errsz, "calendar.extra_days_off[%zu]: expected a date YYYY-MM-DD", i);
+			return -1;
+		}
+		calendar_add_day_off(cal, y, m, d);
+	}
+	return 0;
+}
+
+/* The working hours parse, the data files load, the extra days are dates. */
+static void validate_calendar(struct config *cfg, struct config_problems *pr)
+{
+	struct calendar_hours h;
+	char err[300];
+	if (config_calendar_hours(cfg, &h)) {
+		calendar_hours_check(&h, err, sizeof err);
+		problem(pr, "calendar: working hours must be HH:MM with work_start < work_end (and lunch_start < "
+			    "lunch_end inside them, both set or both empty)");
+		return;
+	}
+	if (cfg->calendar.extra_days_off && !json_is_array(cfg->calendar.extra_days_off)) {
+		problem(pr, "calendar.extra_days_off: expected an array of dates YYYY-MM-DD");
+		return;
+	}
+	struct calendar *cal = calendar_new(&h);
+	if (config_calendar_load(cfg, cal, err, sizeof err))
+		problem(pr, "calendar: %s", err);
+	calendar_free(cal);
+}
+
 /* True when a problem about key was already reported (one message per key). */
 static int reported(const struct config_problems *pr, const char *key)
 {
@@ -281,6 +356,9 @@ static void validate(struct config *cfg, struct config_problems *pr)
 		problem(pr, "admin.listen: required when admin.port is set");
 	if (cfg->test_clock_control && !cfg->admin_port)
 		problem(pr, "testing.clock_control: needs admin.port (the clock is moved through it)");
+	validate_calendar(cfg, pr);
+	struct sla_policies *sla = sla_policies_new(cfg->sla, problem_text, pr);
+	sla_policies_free(sla);
 }
 
 static int load_json(struct config *cfg, json_t *root, struct config_problems *pr)
@@ -355,6 +433,9 @@ void config_free(struct config *cfg)
 		if (o->type == OPT_STRING || o->type == OPT_URL) {
 			free(*str_field(cfg, o));
 			*str_field(cfg, o) = NULL;
+		} else if (o->type == OPT_JSON) {
+			json_decref(*json_field(cfg, o));
+			*json_field(cfg, o) = NULL;
 		}
 	}
 }
@@ -376,6 +457,12 @@ void config_dump(FILE *out, const struct config *cfg)
 		case OPT_INT: fprintf(out, "%d\n", *(const int *)p); break;
 		case OPT_BOOL: fprintf(out, "%s\n", *(const int *)p ? "true" : "false"); break;
 		case OPT_LOGLEVEL: fprintf(out, "%s\n", levels[*(const int *)p]); break;
+		case OPT_JSON: {
+			char *j = *(json_t *const *)p ? json_dumps(*(json_t *const *)p, JSON_COMPACT) : NULL;
+			fprintf(out, "%s\n", j ? j : "(default)");
+			free(j);
+			break;
+		}
 		}
 	}
 }

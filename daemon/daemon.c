@@ -12,8 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collabd/calendar.h"
 #include "collabd/clock.h"
 #include "collabd/feishu.h"
+#include "collabd/sched.h"
+#include "collabd/sla.h"
 #include "collabd/http.h"
 #include "collabd/log.h"
 #include "collabd/outbox.h"
@@ -40,10 +43,15 @@ json_t *daemon_stats_json(struct daemon *d)
 	const struct feishu_ws_stats *w = feishu_ws_stats(d->feishu_ws);
 	const struct feishu_api_stats *a = feishu_api_stats(d->feishu_api);
 	const struct outbox_stats *o = outbox_stats(d->outbox);
-	return json_pack("{s:{s:I,s:I,s:I,s:I},"
+	const struct sched_stats *t = sched_stats(d->sched);
+	json_t *stats = json_pack("{s:I,s:I,s:I,s:I,s:I}", "fired", (json_int_t)t->fired, "late", (json_int_t)t->late,
+				  "messages", (json_int_t)t->notices, "batches", (json_int_t)t->batches,
+				  "pending", (json_int_t)store_timers_pending(d->store));
+	return json_pack("{s:o,s:{s:I,s:I,s:I,s:I},"
 			 "s:{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},"
 			 "s:{s:I,s:I,s:I,s:I},"
 			 "s:{s:I,s:I,s:I,s:I,s:i}}",
+			 "timers", stats,
 			 "inbox", "applied", (json_int_t)d->inbox.applied, "duplicates", (json_int_t)d->inbox.duplicates,
 			 "rejected", (json_int_t)d->inbox.rejected, "failed", (json_int_t)d->inbox.failed,
 			 "feishu_ws", "connected", feishu_ws_connected(d->feishu_ws),
@@ -74,12 +82,13 @@ static enum feishu_ack on_feishu_event(void *arg, const char *payload, size_t le
 	}
 	struct daemon_status status;
 	daemon_status_get(d, &status);
-	enum inbox_rc rc = inbox_apply(d->store, &status, &ev, card_response);
+	enum inbox_rc rc = inbox_apply(d->store, d->sched, &status, &ev, card_response);
 	event_free(&ev);
 	switch (rc) {
 	case INBOX_APPLIED:
 		d->inbox.applied++;
 		outbox_kick(d->outbox);
+		sched_kick(d->sched);
 		return FEISHU_ACK_OK;
 	case INBOX_DUPLICATE:
 		d->inbox.duplicates++;
@@ -184,6 +193,23 @@ int daemon_run(struct daemon *d)
 	}
 	log_info("msg=\"database ready\" path=%s schema_version=%d", d->cfg.database, store_schema_version());
 
+	struct calendar_hours hours;
+	config_calendar_hours(&d->cfg, &hours);
+	d->calendar = calendar_new(&hours);
+	if (config_calendar_load(&d->cfg, d->calendar, err, sizeof err)) {
+		log_error("msg=\"cannot load the calendar\" error=\"%s\"", err);
+		calendar_free(d->calendar);
+		store_close(d->store);
+		return 78;
+	}
+	int year, month, day, minute;
+	calendar_local_date(clock_now_ms(), &year, &month, &day, &minute);
+	for (int y = year; y <= year + 1; y++)
+		if (!calendar_has_year(d->calendar, y) && (y == year || month >= 11))
+			log_warn("msg=\"no holiday data for this year; counting Monday to Friday as working days "
+				 "until a calendar file is added\" year=%d dir=%s", y, d->cfg.calendar.dir);
+	d->policies = sla_policies_new(d->cfg.sla, NULL, NULL); /* validated with the config */
+
 	if (create_context(d)) {
 		log_error("msg=\"cannot start the event loop\"");
 		store_close(d->store);
@@ -193,6 +219,7 @@ int daemon_run(struct daemon *d)
 	d->outbox = outbox_new(d->store, d->ctx, &d->cfg.outbox);
 	d->feishu_api = feishu_api_new(&d->cfg.feishu, d->http);
 	outbox_add_sender(d->outbox, feishu_api_sender(d->feishu_api));
+	d->sched = sched_new(d->store, d->ctx, d->calendar, d->policies, d->outbox);
 	d->feishu_ws = feishu_ws_new(&d->cfg.feishu, d->ctx, d->client_vhost, d->http,
 				     on_feishu_event, on_feishu_fatal, d);
 
@@ -208,6 +235,7 @@ int daemon_run(struct daemon *d)
 	feishu_api_learn_bot_id(d->feishu_api);
 	feishu_ws_start(d->feishu_ws);
 	outbox_kick(d->outbox); /* whatever a previous run left pending */
+	sched_kick(d->sched);   /* timers that came due while we were down fire now, marked late */
 	log_info("msg=\"collabd started\" version=%s pending_outbox=%lld", COLLABD_VERSION,
 		 (long long)store_outbox_pending(d->store));
 
@@ -229,9 +257,12 @@ int daemon_run(struct daemon *d)
 	http_client_free(d->http);
 	feishu_ws_free(d->feishu_ws);
 	feishu_api_free(d->feishu_api);
+	sched_free(d->sched);
 	outbox_free(d->outbox);
 	lws_context_destroy(d->ctx);
 	store_close(d->store);
+	sla_policies_free(d->policies);
+	calendar_free(d->calendar);
 	log_info("msg=\"stopped\" exit_code=%d", d->exit_code);
 	return d->exit_code;
 }

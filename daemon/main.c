@@ -11,6 +11,7 @@
 #include "collabd/config.h"
 #include "collabd/daemon.h"
 #include "collabd/log.h"
+#include "collabd/tool.h"
 
 #define DEFAULT_CONFIG "/etc/collabd/collabd.json"
 
@@ -19,6 +20,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: collabd [--config FILE]        run the daemon (default " DEFAULT_CONFIG ")\n"
 		"       collabd --check-config FILE    check a configuration, print every problem\n"
+		"       collabd [--config FILE] calendar ...  check holiday data and business time\n"
 		"       collabd --version | --help\n"
 		"\n"
 		"Secrets may come from the environment instead of the file:\n"
@@ -36,15 +38,39 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = DEFAULT_CONFIG;
-	int check_only = 0, c;
-	while ((c = getopt_long(argc, argv, "c:n:Vh", opts, NULL)) != -1) {
+	int check_only = 0, config_given = 0, c;
+	/* '+': stop at the first non-option, so subcommands keep their arguments. */
+	while ((c = getopt_long(argc, argv, "+c:n:Vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': config_path = optarg; break;
+		case 'c': config_path = optarg; config_given = 1; break;
 		case 'n': config_path = optarg; check_only = 1; break;
 		case 'V': printf("collabd %s\n", COLLABD_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (optind < argc && !strcmp(argv[optind], "calendar")) {
+		/* The operator tool needs only the calendar settings: with no
+		 * --config it uses the defaults (COLLABD_CALENDAR_DIR may point
+		 * elsewhere); with one, that file must be valid. */
+		struct config cfg;
+		struct config_problems problems = { 0 };
+		int bad = 0;
+		if (config_given) {
+			bad = config_load(&cfg, config_path, &problems);
+			config_print_problems(stderr, config_path, &problems);
+			config_problems_free(&problems);
+		} else {
+			config_defaults(&cfg);
+			const char *dir = getenv("COLLABD_CALENDAR_DIR");
+			if (dir && *dir) {
+				free(cfg.calendar.dir);
+				cfg.calendar.dir = strdup(dir);
+			}
+		}
+		int rc = bad ? 1 : calendar_tool(&cfg, argc - optind, argv + optind);
+		config_free(&cfg);
+		return rc;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "collabd: unexpected argument: %s\n", argv[optind]);

@@ -120,12 +120,73 @@ static int render_status(json_t *body, struct feishu_message *out)
 	return 0;
 }
 
+static const char *stage_label(const char *stage, int late)
+{
+	if (!strcmp(stage, "reminder"))
+		return late ? "即将到期（补发）" : "即将到期";
+	if (!strcmp(stage, "overdue"))
+		return late ? "已逾期（补发）" : "已逾期";
+	return late ? "已升级（补发）" : "已升级";
+}
+
+/* Deadline pings for one chat, coalesced: everyone concerned is @-mentioned
+ * once, each deadline gets a line and its snooze buttons. */
+static int render_sla_pings(json_t *body, struct feishu_message *out)
+{
+	json_t *items = json_object_get(body, "items");
+	if (!json_is_array(items) || !json_array_size(items))
+		return -1;
+	struct buf md;
+	buf_init(&md);
+	append_mentions(&md, json_object_get(body, "mentions"), "<at id=%s></at> ");
+	int urgent = 0;
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it) {
+		const char *stage = json_string_value(json_object_get(it, "stage"));
+		const char *subject = json_string_value(json_object_get(it, "subject"));
+		json_t *due = json_object_get(it, "due_at");
+		if (!stage || !subject || !json_is_integer(due)) {
+			buf_free(&md);
+			return -1;
+		}
+		urgent |= strcmp(stage, "reminder") != 0;
+		char when[32];
+		format_time(json_integer_value(due), when, sizeof when);
+		char *safe = render_feishu_escape(subject);
+		buf_printf(&md, "\n**%s**｜%s，截止 %s", stage_label(stage, json_is_true(json_object_get(it, "late"))),
+			   safe, when);
+		free(safe);
+	}
+	json_t *c = card("⏰ 协作提醒", urgent ? "red" : "orange", (const char *)md.data);
+	buf_free(&md);
+	json_array_foreach(items, i, it) {
+		if (i >= 5)
+			break; /* a card stays readable: the rest can be snoozed by command */
+		const char *key = json_string_value(json_object_get(it, "key"));
+		int many = json_array_size(items) > 1;
+		char *later = many ? xasprintf("第 %zu 条：1 小时后再提醒", i + 1) : xstrdup("1 小时后再提醒");
+		char *tomorrow = many ? xasprintf("第 %zu 条：下个工作日再提醒", i + 1) : xstrdup("下个工作日再提醒");
+		card_add_button(c, later, "default",
+				json_pack("{s:s,s:s,s:s}", "action", "sched.snooze", "key", key, "for", "1h"));
+		card_add_button(c, tomorrow, "default",
+				json_pack("{s:s,s:s,s:s}", "action", "sched.snooze", "key", key, "for", "next_workday"));
+		free(later);
+		free(tomorrow);
+	}
+	out->msg_type = "interactive";
+	out->content = json_dumps(c, JSON_COMPACT);
+	json_decref(c);
+	return 0;
+}
+
 static const struct {
 	const char *kind;
 	int (*render)(json_t *body, struct feishu_message *out);
 } renderers[] = {
 	{ "text", render_text },
 	{ "status", render_status },
+	{ "sla_pings", render_sla_pings },
 };
 
 int render_feishu(const char *kind, const char *body_json, struct feishu_message *out)

@@ -40,6 +40,20 @@ static const char *const migrations[] = {
 	"ALTER TABLE outbox ADD COLUMN platform_message_id TEXT;"
 	"ALTER TABLE outbox ADD COLUMN update_of TEXT;"
 	"CREATE INDEX outbox_chat ON outbox (chat_id, state, id);",
+
+	/* 3: deadlines and their timers.  Only pending timers are indexed by
+	 *    fire time, so finding the next one stays O(log n) however many
+	 *    have fired. */
+	"CREATE TABLE deadlines ("
+	"  key TEXT PRIMARY KEY, policy TEXT NOT NULL, platform TEXT NOT NULL, chat_id TEXT NOT NULL,"
+	"  subject TEXT NOT NULL, people TEXT NOT NULL, started_at INTEGER NOT NULL,"
+	"  due_at INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'open', closed_at INTEGER) WITHOUT ROWID;"
+	"CREATE TABLE timers ("
+	"  id INTEGER PRIMARY KEY, deadline_key TEXT NOT NULL, step INTEGER NOT NULL,"
+	"  fire_at INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'pending', fired_at INTEGER,"
+	"  late INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX timers_pending ON timers (fire_at) WHERE state = 'pending';"
+	"CREATE INDEX timers_deadline ON timers (deadline_key, state);",
 };
 
 enum stmt_id {
@@ -48,6 +62,9 @@ enum stmt_id {
 	S_TIMELINE_ADD,
 	S_OUTBOX_ADD, S_OUTBOX_DUE, S_OUTBOX_SENT, S_OUTBOX_RETRY, S_OUTBOX_FAILED,
 	S_OUTBOX_NEXT, S_OUTBOX_PENDING,
+	S_DEADLINE_PUT, S_DEADLINE_GET, S_DEADLINE_CLOSE,
+	S_TIMER_ADD, S_TIMER_CANCEL, S_TIMER_NEXT, S_TIMER_DUE, S_TIMER_FIRED, S_TIMER_RESCHEDULE,
+	S_TIMER_PENDING,
 	S_COUNT
 };
 
@@ -77,6 +94,20 @@ static const char *const stmt_sql[S_COUNT] = {
 			    "WHERE id = ?1 AND state = 'pending'",
 	[S_OUTBOX_NEXT] = "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'",
 	[S_OUTBOX_PENDING] = "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+	[S_DEADLINE_PUT] = "INSERT OR REPLACE INTO deadlines (key, policy, platform, chat_id, subject, people, "
+			   "started_at, due_at, state, closed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', NULL)",
+	[S_DEADLINE_GET] = "SELECT key, policy, platform, chat_id, subject, people, started_at, due_at, state "
+			   "FROM deadlines WHERE key = ?1",
+	[S_DEADLINE_CLOSE] = "UPDATE deadlines SET state = ?2, closed_at = ?3 WHERE key = ?1 AND state = 'open'",
+	[S_TIMER_ADD] = "INSERT INTO timers (deadline_key, step, fire_at) VALUES (?1, ?2, ?3)",
+	[S_TIMER_CANCEL] = "UPDATE timers SET state = 'cancelled' WHERE deadline_key = ?1 AND state = 'pending'",
+	[S_TIMER_NEXT] = "SELECT MIN(fire_at) FROM timers WHERE state = 'pending'",
+	[S_TIMER_DUE] = "SELECT id, deadline_key, step, fire_at FROM timers "
+			"WHERE state = 'pending' AND fire_at <= ?1 ORDER BY fire_at, id LIMIT ?2",
+	[S_TIMER_FIRED] = "UPDATE timers SET state = 'fired', fired_at = ?2, late = ?3 "
+			  "WHERE id = ?1 AND state = 'pending'",
+	[S_TIMER_RESCHEDULE] = "UPDATE timers SET fire_at = MAX(fire_at, ?2) WHERE deadline_key = ?1 AND state = 'pending'",
+	[S_TIMER_PENDING] = "SELECT COUNT(*) FROM timers WHERE state = 'pending'",
 };
 
 struct store {
@@ -359,3 +390,123 @@ static int64_t scalar(struct store *st, enum stmt_id id, int64_t if_null)
 
 ms_t store_outbox_next_due(struct store *st) { return scalar(st, S_OUTBOX_NEXT, -1); }
 int64_t store_outbox_pending(struct store *st) { return scalar(st, S_OUTBOX_PENDING, 0); }
+
+/* ---- deadlines and timers ---- */
+
+enum store_rc store_deadline_put(struct store *st, const struct deadline_row *d)
+{
+	sqlite3_stmt *s = stmt(st, S_DEADLINE_PUT);
+	bind_text(s, 1, d->key);
+	bind_text(s, 2, d->policy);
+	bind_text(s, 3, d->platform);
+	bind_text(s, 4, d->chat_id);
+	bind_text(s, 5, d->subject);
+	bind_text(s, 6, d->people);
+	sqlite3_bind_int64(s, 7, d->started_at);
+	sqlite3_bind_int64(s, 8, d->due_at);
+	return step_done(st, s);
+}
+
+enum store_rc store_deadline_get(struct store *st, const char *key, struct deadline_row *out)
+{
+	sqlite3_stmt *s = stmt(st, S_DEADLINE_GET);
+	bind_text(s, 1, key);
+	memset(out, 0, sizeof *out);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->key = col_text(s, 0);
+		out->policy = col_text(s, 1);
+		out->platform = col_text(s, 2);
+		out->chat_id = col_text(s, 3);
+		out->subject = col_text(s, 4);
+		out->people = col_text(s, 5);
+		out->started_at = sqlite3_column_int64(s, 6);
+		out->due_at = sqlite3_column_int64(s, 7);
+		out->state = col_text(s, 8);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+void deadline_row_free(struct deadline_row *d)
+{
+	free(d->key);
+	free(d->policy);
+	free(d->platform);
+	free(d->chat_id);
+	free(d->subject);
+	free(d->people);
+	free(d->state);
+	memset(d, 0, sizeof *d);
+}
+
+enum store_rc store_deadline_close(struct store *st, const char *key, const char *state, ms_t now)
+{
+	sqlite3_stmt *s = stmt(st, S_DEADLINE_CLOSE);
+	bind_text(s, 1, key);
+	bind_text(s, 2, state);
+	sqlite3_bind_int64(s, 3, now);
+	enum store_rc rc = step_done(st, s);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		return STORE_NOTFOUND;
+	return rc;
+}
+
+enum store_rc store_timer_add(struct store *st, const char *deadline_key, int step, ms_t fire_at)
+{
+	sqlite3_stmt *s = stmt(st, S_TIMER_ADD);
+	bind_text(s, 1, deadline_key);
+	sqlite3_bind_int(s, 2, step);
+	sqlite3_bind_int64(s, 3, fire_at);
+	return step_done(st, s);
+}
+
+int store_timers_cancel(struct store *st, const char *deadline_key)
+{
+	sqlite3_stmt *s = stmt(st, S_TIMER_CANCEL);
+	bind_text(s, 1, deadline_key);
+	return step_done(st, s) == STORE_OK ? sqlite3_changes(st->db) : -1;
+}
+
+int store_timers_reschedule(struct store *st, const char *deadline_key, ms_t fire_at)
+{
+	sqlite3_stmt *s = stmt(st, S_TIMER_RESCHEDULE);
+	bind_text(s, 1, deadline_key);
+	sqlite3_bind_int64(s, 2, fire_at);
+	return step_done(st, s) == STORE_OK ? sqlite3_changes(st->db) : -1;
+}
+
+ms_t store_timer_next(struct store *st) { return scalar(st, S_TIMER_NEXT, -1); }
+int64_t store_timers_pending(struct store *st) { return scalar(st, S_TIMER_PENDING, 0); }
+
+size_t store_timers_due(struct store *st, ms_t now, struct timer_row *rows, size_t max)
+{
+	sqlite3_stmt *s = stmt(st, S_TIMER_DUE);
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	size_t n = 0;
+	while (n < max && sqlite3_step(s) == SQLITE_ROW) {
+		struct timer_row *r = &rows[n++];
+		r->id = sqlite3_column_int64(s, 0);
+		r->deadline_key = col_text(s, 1);
+		r->step = sqlite3_column_int(s, 2);
+		r->fire_at = sqlite3_column_int64(s, 3);
+	}
+	sqlite3_reset(s);
+	return n;
+}
+
+void timer_row_free(struct timer_row *r)
+{
+	free(r->deadline_key);
+	memset(r, 0, sizeof *r);
+}
+
+enum store_rc store_timer_fired(struct store *st, int64_t id, ms_t now, int late)
+{
+	sqlite3_stmt *s = stmt(st, S_TIMER_FIRED);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int(s, 3, late);
+	return step_done(st, s);
+}

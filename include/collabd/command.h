@@ -18,6 +18,7 @@
 #include "collabd/util.h"
 
 struct store;
+struct sched;
 
 /* A parsed command line:  "/需求 查看 2026-Q4-JSB-003\n名称：xxx\n背景: yyy" */
 struct cmd_field {
@@ -56,6 +57,7 @@ struct daemon_status {
  * and cmd_notice(); those rows join the caller's transaction. */
 struct cmd_ctx {
 	struct store *store;
+	struct sched *sched;    /* deadlines and reminders, in the same transaction */
 	const struct event *ev;
 	const struct daemon_status *status;
 	ms_t now;

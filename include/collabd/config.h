@@ -9,6 +9,7 @@
 #ifndef COLLABD_CONFIG_H
 #define COLLABD_CONFIG_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 struct feishu_config {
@@ -26,6 +27,13 @@ struct outbox_config {
 	int max_inflight;
 };
 
+struct calendar_config {
+	char *dir;               /* the holiday data files, one per year */
+	char *work_start, *work_end;     /* "09:00", "18:00" */
+	char *lunch_start, *lunch_end;   /* both empty: no lunch break */
+	json_t *extra_days_off;  /* owned: array of "YYYY-MM-DD", a company's own days off */
+};
+
 struct config {
 	char *database;
 	char *timezone;
@@ -35,6 +43,8 @@ struct config {
 	int test_clock_control;
 	struct feishu_config feishu;
 	struct outbox_config outbox;
+	struct calendar_config calendar;
+	json_t *sla;             /* owned: SLA policy overrides by name (see sla.h), or NULL */
 };
 
 struct config_problems {
@@ -61,6 +71,13 @@ int config_load_text(struct config *cfg, const char *json_text, struct config_pr
 void config_print_problems(FILE *out, const char *path, const struct config_problems *problems);
 void config_problems_free(struct config_problems *problems);
 void config_free(struct config *cfg);
+
+struct calendar;
+struct calendar_hours;
+/* The configured working hours; -1 when they do not parse. */
+int config_calendar_hours(const struct config *cfg, struct calendar_hours *h);
+/* Loads the holiday files and the company's extra days off into cal. */
+int config_calendar_load(const struct config *cfg, struct calendar *cal, char *err, size_t errsz);
 
 /* Writes the effective configuration, one "key = value" line per option,
  * secrets shown only as "(set, hidden)". */

@@ -19,6 +19,9 @@ struct feishu_api;
 struct feishu_ws;
 struct outbox;
 struct admin;
+struct calendar;
+struct sla_policies;
+struct sched;
 
 struct daemon {
 	struct config cfg;
@@ -29,6 +32,9 @@ struct daemon {
 	struct feishu_api *feishu_api;
 	struct feishu_ws *feishu_ws;
 	struct outbox *outbox;
+	struct calendar *calendar;
+	struct sla_policies *policies;
+	struct sched *sched;
 	struct admin *admin;
 	struct inbox_stats inbox;
 	ms_t started_at;

@@ -87,4 +87,47 @@ ms_t store_outbox_next_due(struct store *st);
 /* Number of pending rows. */
 int64_t store_outbox_pending(struct store *st);
 
+/* Deadlines: something someone must do by due_at, watched by a policy. */
+struct deadline_row {
+	char *key;        /* owned; e.g. "req:2026-Q4-JSB-003:confirm:JSB" */
+	char *policy;     /* owned; the SLA policy's name */
+	char *platform;   /* owned */
+	char *chat_id;    /* owned; where the pings go */
+	char *subject;    /* owned; what it is about, for people */
+	char *people;     /* owned; JSON {"owner":[{"id","name"}],"head":[...],...} */
+	ms_t started_at;
+	ms_t due_at;
+	char *state;      /* owned; "open", "met", "cancelled" (from store_deadline_get) */
+};
+
+void deadline_row_free(struct deadline_row *d);
+/* Creates or replaces the deadline (state back to "open"); strings borrowed. */
+enum store_rc store_deadline_put(struct store *st, const struct deadline_row *d);
+/* STORE_NOTFOUND when there is no such deadline.  Free with deadline_row_free(). */
+enum store_rc store_deadline_get(struct store *st, const char *key, struct deadline_row *out);
+/* Closes an open deadline with state ("met" or "cancelled"); STORE_NOTFOUND if not open. */
+enum store_rc store_deadline_close(struct store *st, const char *key, const char *state, ms_t now);
+
+/* Timers: one row per future firing. */
+struct timer_row {
+	int64_t id;
+	char *deadline_key; /* owned */
+	int step;
+	ms_t fire_at;
+};
+
+void timer_row_free(struct timer_row *r);
+enum store_rc store_timer_add(struct store *st, const char *deadline_key, int step, ms_t fire_at);
+/* Cancels a deadline's pending timers; returns how many (or -1). */
+int store_timers_cancel(struct store *st, const char *deadline_key);
+/* Holds a deadline's pending timers until at least fire_at (snooze: never
+ * earlier than they were); returns how many are pending. */
+int store_timers_reschedule(struct store *st, const char *deadline_key, ms_t fire_at);
+/* Earliest pending fire time, or -1. */
+ms_t store_timer_next(struct store *st);
+int64_t store_timers_pending(struct store *st);
+/* Loads up to max pending timers due at now, earliest first (free each row). */
+size_t store_timers_due(struct store *st, ms_t now, struct timer_row *rows, size_t max);
+enum store_rc store_timer_fired(struct store *st, int64_t id, ms_t now, int late);
+
 #endif

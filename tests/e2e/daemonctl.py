@@ -13,6 +13,8 @@ import subprocess
 import time
 import urllib.request
 
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+CALENDAR_DIR = os.path.join(REPO, "deploy", "calendar")
 COLLABD_BIN = os.environ.get(
     "COLLABD_BIN",
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "collabd"))
@@ -42,6 +44,7 @@ class Daemon:
             "testing": {"clock_control": clock_control},
             "feishu": {"base_url": sim.base_url, "app_id": sim.app_id},
             "outbox": {"backoff_base_ms": 200, "backoff_max_ms": 2000},
+            "calendar": {"dir": CALENDAR_DIR},
         }
         if not secret_in_env:
             cfg["feishu"]["app_secret"] = sim.app_secret

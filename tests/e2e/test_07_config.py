@@ -5,11 +5,12 @@ import os
 import sqlite3
 import subprocess
 
-from daemonctl import COLLABD_BIN
+from daemonctl import CALENDAR_DIR, COLLABD_BIN
 
 
 def run(args, env_extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLABD_")}
+    env["COLLABD_CALENDAR_DIR"] = CALENDAR_DIR
     env.update(env_extra or {})
     return subprocess.run([COLLABD_BIN, *args], capture_output=True, text=True, env=env, timeout=20)
 

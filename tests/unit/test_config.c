@@ -29,6 +29,8 @@ static void clear_env(void)
 {
 	for (size_t i = 0; i < sizeof env_vars / sizeof env_vars[0]; i++)
 		unsetenv(env_vars[i]);
+	/* The tests run from the repository root: use its holiday data. */
+	setenv("COLLABD_CALENDAR_DIR", "deploy/calendar", 1);
 }
 
 /* Every test starts and ends with none of the daemon's variables set. */

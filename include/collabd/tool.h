@@ -1,0 +1,12 @@
+/*
+ * tool.h - operator subcommands of the collabd binary.
+ */
+#ifndef COLLABD_TOOL_H
+#define COLLABD_TOOL_H
+
+struct config;
+
+/* `collabd calendar VERB ARGS...`: argv[0] is "calendar".  Returns the exit code. */
+int calendar_tool(const struct config *cfg, int argc, char **argv);
+
+#endif
