@@ -48,6 +48,8 @@ static const struct config_option config_options[] = {
 	{ "outbox.backoff_base_ms", OPT_INT, OFF(outbox.backoff_base_ms), "1000", 10, 3600000, NULL, 0 },
 	{ "outbox.backoff_max_ms", OPT_INT, OFF(outbox.backoff_max_ms), "300000", 10, 86400000, NULL, 0 },
 	{ "outbox.max_inflight", OPT_INT, OFF(outbox.max_inflight), "8", 1, 256, NULL, 0 },
+	{ "outbox.rate_per_app", OPT_INT, OFF(outbox.rate_per_app), "50", 1, 1000, NULL, 0 },
+	{ "outbox.rate_per_chat", OPT_INT, OFF(outbox.rate_per_chat), "5", 1, 100, NULL, 0 },
 	{ "calendar.dir", OPT_STRING, OFF(calendar.dir), COLLABD_DATADIR "/calendar", 0, 0, "COLLABD_CALENDAR_DIR", 0 },
 	{ "calendar.work_start", OPT_STRING, OFF(calendar.work_start), "09:00", 0, 0, NULL, 0 },
 	{ "calendar.work_end", OPT_STRING, OFF(calendar.work_end), "18:00", 0, 0, NULL, 0 },

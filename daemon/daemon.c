@@ -50,7 +50,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	return json_pack("{s:o,s:{s:I,s:I,s:I,s:I},"
 			 "s:{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},"
 			 "s:{s:I,s:I,s:I,s:I},"
-			 "s:{s:I,s:I,s:I,s:I,s:i}}",
+			 "s:{s:I,s:I,s:I,s:I,s:I,s:i}}",
 			 "timers", stats,
 			 "inbox", "applied", (json_int_t)d->inbox.applied, "duplicates", (json_int_t)d->inbox.duplicates,
 			 "rejected", (json_int_t)d->inbox.rejected, "failed", (json_int_t)d->inbox.failed,
@@ -64,7 +64,8 @@ json_t *daemon_stats_json(struct daemon *d)
 			 "feishu_api", "token_fetches", (json_int_t)a->token_fetches, "sends_ok", (json_int_t)a->sends_ok,
 			 "sends_throttled", (json_int_t)a->sends_throttled, "sends_error", (json_int_t)a->sends_error,
 			 "outbox", "sent", (json_int_t)o->sent, "retried", (json_int_t)o->retried,
-			 "failed", (json_int_t)o->failed, "pending", (json_int_t)store_outbox_pending(d->store),
+			 "failed", (json_int_t)o->failed, "throttled", (json_int_t)o->throttled,
+			 "pending", (json_int_t)store_outbox_pending(d->store),
 			 "inflight", outbox_inflight(d->outbox));
 }
 

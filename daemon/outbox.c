@@ -9,6 +9,7 @@
 
 #include "collabd/clock.h"
 #include "collabd/log.h"
+#include "collabd/ratelimit.h"
 #include "collabd/util.h"
 
 #define OUTBOX_MAX_SENDERS 4
@@ -29,6 +30,8 @@ struct outbox {
 	int nsenders;
 	struct inflight *inflight;
 	int ninflight;
+	struct token_bucket app_bucket;   /* the platform's per-app limit */
+	struct bucket_map *chat_buckets;  /* the platform's per-chat limit */
 	struct outbox_stats stats;
 };
 
@@ -53,6 +56,10 @@ struct outbox *outbox_new(struct store *st, struct lws_context *ctx, const struc
 	ob->ctx = ctx;
 	ob->cfg = cfg;
 	ob->inflight = xcalloc((size_t)cfg->max_inflight, sizeof *ob->inflight);
+	/* Sends are paced evenly (a burst of one): the platforms count per
+	 * second, and a paced stream never exceeds a one-second window. */
+	bucket_init(&ob->app_bucket, cfg->rate_per_app, 1, clock_mono_ms());
+	ob->chat_buckets = bucket_map_new(cfg->rate_per_chat, 1);
 	clock_on_jump(clock_jumped, ob);
 	return ob;
 }
@@ -64,6 +71,7 @@ void outbox_free(struct outbox *ob)
 	lws_sul_cancel(&ob->kick_timer);
 	lws_sul_cancel(&ob->due_timer);
 	free(ob->inflight);
+	bucket_map_free(ob->chat_buckets);
 	free(ob);
 }
 
@@ -97,7 +105,12 @@ static int is_inflight(struct outbox *ob, int64_t id)
 	return 0;
 }
 
-static void arm_due_timer(struct outbox *ob)
+/*
+ * Arms the timer.  Rows throttled by the rate limiter need it in throttle_ms;
+ * otherwise only retries in the future need it -- rows due now but not sent
+ * are waiting for a send in flight, whose completion kicks the drain.
+ */
+static void arm_due_timer(struct outbox *ob, ms_t throttle_ms)
 {
 	ms_t next = store_outbox_next_due(ob->st);
 	if (next < 0) {
@@ -105,8 +118,10 @@ static void arm_due_timer(struct outbox *ob)
 		return;
 	}
 	ms_t wait = next - clock_now_ms();
-	if (wait < 1)
-		wait = 1;
+	if (throttle_ms > 0)
+		wait = throttle_ms;
+	else if (wait <= 0)
+		wait = 60000;
 	/* Bound the wait so a frozen test clock or a jumped system clock is
 	 * looked at again before long. */
 	if (wait > 60000)
@@ -114,30 +129,50 @@ static void arm_due_timer(struct outbox *ob)
 	lws_sul_schedule(ob->ctx, 0, &ob->due_timer, due_fired, (lws_usec_t)wait * LWS_US_PER_MS);
 }
 
+/* Sends one row if the rate limits allow; otherwise notes how long to wait.
+ * Queue, never drop: a throttled row simply goes on a later drain. */
+static void dispatch(struct outbox *ob, struct outbox_row *r, ms_t mono, ms_t *app_wait, ms_t *chat_wait)
+{
+	const struct outbox_sender *s = sender_for(ob, r->platform);
+	if (!s) {
+		log_error("msg=\"outbox row for a platform that is not enabled\" id=%lld platform=%s",
+			  (long long)r->id, r->platform);
+		store_outbox_failed(ob->st, r->id, "platform not enabled");
+		ob->stats.failed++;
+		return;
+	}
+	ms_t w = bucket_wait(&ob->app_bucket, mono);
+	if (w) {
+		*app_wait = w; /* the app's limit: nothing else goes now */
+		ob->stats.throttled++;
+		return;
+	}
+	struct token_bucket *chat = bucket_map_get(ob->chat_buckets, r->chat_id, mono);
+	if ((w = bucket_wait(chat, mono))) {
+		if (!*chat_wait || w < *chat_wait)
+			*chat_wait = w; /* only this chat waits; others may go */
+		ob->stats.throttled++;
+		return;
+	}
+	bucket_take(&ob->app_bucket, mono);
+	bucket_take(chat, mono);
+	ob->inflight[ob->ninflight].id = r->id;
+	ob->inflight[ob->ninflight].attempts = r->attempts;
+	ob->ninflight++;
+	s->deliver(s->impl, r, ob);
+}
+
 static void drain(struct outbox *ob)
 {
 	struct outbox_row rows[OUTBOX_BATCH];
-	ms_t now = clock_now_ms();
-	size_t n = store_outbox_due(ob->st, now, rows, ARRAY_LEN(rows));
+	ms_t mono = clock_mono_ms(), app_wait = 0, chat_wait = 0;
+	size_t n = store_outbox_due(ob->st, clock_now_ms(), rows, ARRAY_LEN(rows));
 	for (size_t i = 0; i < n; i++) {
-		struct outbox_row *r = &rows[i];
-		if (ob->ninflight < ob->cfg->max_inflight && !is_inflight(ob, r->id)) {
-			const struct outbox_sender *s = sender_for(ob, r->platform);
-			if (!s) {
-				log_error("msg=\"outbox row for a platform that is not enabled\" id=%lld platform=%s",
-					  (long long)r->id, r->platform);
-				store_outbox_failed(ob->st, r->id, "platform not enabled");
-				ob->stats.failed++;
-			} else {
-				ob->inflight[ob->ninflight].id = r->id;
-				ob->inflight[ob->ninflight].attempts = r->attempts;
-				ob->ninflight++;
-				s->deliver(s->impl, r, ob);
-			}
-		}
-		outbox_row_free(r);
+		if (!app_wait && ob->ninflight < ob->cfg->max_inflight && !is_inflight(ob, rows[i].id))
+			dispatch(ob, &rows[i], mono, &app_wait, &chat_wait);
+		outbox_row_free(&rows[i]);
 	}
-	arm_due_timer(ob);
+	arm_due_timer(ob, app_wait ? app_wait : chat_wait);
 }
 
 static ms_t backoff_ms(const struct outbox_config *cfg, int attempts)

@@ -92,7 +92,11 @@ static const char *const stmt_sql[S_COUNT] = {
 			   "WHERE id = ?1 AND state = 'pending'",
 	[S_OUTBOX_FAILED] = "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 "
 			    "WHERE id = ?1 AND state = 'pending'",
-	[S_OUTBOX_NEXT] = "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'",
+	/* The next time a chat's head row becomes sendable (rows behind a head
+	 * that waits for its retry do not count). */
+	[S_OUTBOX_NEXT] = "SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.state = 'pending' "
+			  "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = o.chat_id "
+			  "  AND p.state = 'pending' AND p.id < o.id)",
 	[S_OUTBOX_PENDING] = "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
 	[S_DEADLINE_PUT] = "INSERT OR REPLACE INTO deadlines (key, policy, platform, chat_id, subject, people, "
 			   "started_at, due_at, state, closed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', NULL)",

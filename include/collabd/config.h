@@ -25,6 +25,8 @@ struct outbox_config {
 	int backoff_base_ms;
 	int backoff_max_ms;
 	int max_inflight;
+	int rate_per_app;    /* sends per second, whole app (Feishu: 50) */
+	int rate_per_chat;   /* sends per second, one chat (Feishu: 5) */
 };
 
 struct calendar_config {

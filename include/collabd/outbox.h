@@ -38,7 +38,7 @@ struct outbox_sender {
 };
 
 struct outbox_stats {
-	long long sent, retried, failed;
+	long long sent, retried, failed, throttled;
 };
 
 struct outbox *outbox_new(struct store *st, struct lws_context *ctx, const struct outbox_config *cfg);

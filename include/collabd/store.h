@@ -82,7 +82,8 @@ size_t store_outbox_due(struct store *st, ms_t now, struct outbox_row *rows, siz
 enum store_rc store_outbox_sent(struct store *st, int64_t id, const char *platform_message_id, ms_t now);
 enum store_rc store_outbox_retry(struct store *st, int64_t id, ms_t next_attempt_at, const char *error);
 enum store_rc store_outbox_failed(struct store *st, int64_t id, const char *error);
-/* Earliest next_attempt_at among pending rows, or -1 when none is pending. */
+/* Earliest next_attempt_at among the pending head rows of each chat, or -1
+ * when none is pending. */
 ms_t store_outbox_next_due(struct store *st);
 /* Number of pending rows. */
 int64_t store_outbox_pending(struct store *st);

@@ -60,3 +60,12 @@ def test_idempotency_key_is_sent_with_every_message(sim, daemon):
     key = daemon.sql("SELECT idem_key FROM outbox")[0][0]
     assert msgs[0]["uuid"] == key and 0 < len(key) <= 50
     time.sleep(0.1)
+
+
+def test_one_chat_gets_at_most_five_messages_a_second(sim, daemon):
+    from test_09_deadlines import max_in_window
+    ids = [sim.inject_message("oc_busy", "ou_alice", "/帮助")["message_id"] for _ in range(12)]
+    sim.wait_for(lambda: len(sim.messages()) == 12, timeout=15)
+    times = [r["time"] for r in sim.requests() if r["path"].endswith("/reply")]
+    assert len(times) == 12 and max_in_window(times) <= 5
+    assert [m["reply_to"] for m in sim.messages()] == ids

@@ -156,3 +156,30 @@ def test_snooze_by_the_person_pinged_and_refusal_for_others(sim, make_daemon):
     assert "2026-12-09 09:00" in sim.wait_acked(mine["event_id"])["data"]["toast"]["content"]
     assert d.sql("SELECT fire_at FROM timers WHERE state = 'pending'") == [(at(2026, 12, 9, 9),)]
     assert d.sql("SELECT actor FROM timeline WHERE kind = 'sla.snooze'") == [("ou_owner",), ("ou_owner",)]
+
+
+def max_in_window(times, window=1.0):
+    times = sorted(times)
+    best, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def test_burst_for_500_chats_at_1700_drains_within_the_rate_limits(sim, make_daemon):
+    d = make_daemon(clock_control=True)
+    set_clock(d, at(2026, 12, 7, 10))
+    for i in range(500):
+        deadline(d, f"dl-burst-{i}", chat=f"oc_burst_{i}", subject=f"需求 {i} · 确认",
+                 people={"owner": [{"id": f"ou_{i}", "name": f"接口人{i}"}]})
+    set_clock(d, at(2026, 12, 7, 17, 0, 1))
+    sim.wait_for(lambda: len(sim.messages()) == 500, timeout=40, interval=0.5)
+    sends = [r["time"] for r in sim.requests() if r["path"] == "/open-apis/im/v1/messages"]
+    assert len(sends) == 500
+    # The simulator stamps arrivals; allow 10% for scheduling jitter.
+    assert max_in_window(sends) <= 55
+    assert sends[-1] - sends[0] >= 9.0        # 500 at 50/s cannot take less
+    assert d.stats()["timers"]["fired"] == 500
+    assert len({m["chat_id"] for m in sim.messages()}) == 500
