@@ -101,6 +101,7 @@ deps:
 bench: $(BUILD)/collabd $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do $$b; done
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/bench/bench_e2e.py
+	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/bench/bench_timers.py
 
 demo: $(BUILD)/collabd
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/demo.py

@@ -119,13 +119,13 @@ static ms_t fire_time(const struct sched *s, const struct sla_policy *p, ms_t t)
  * skipped (the due-time ping follows); steps that are already past after a
  * long downtime are folded into the latest of them, so a restart sends one
  * catch-up ping per deadline, not the whole chain. */
-static enum store_rc schedule_step(struct sched *s, const struct sla_policy *p, const char *key, ms_t due,
-				   int step, ms_t now)
+static enum store_rc schedule_step(struct sched *s, const struct sla_policy *p, const char *key, const char *chat,
+				   ms_t due, int step, ms_t now)
 {
 	if (step == 0) {
 		ms_t t = step_time(s, p, due, 0);
 		if (t >= now)
-			return store_timer_add(s->st, key, 0, fire_time(s, p, t));
+			return store_timer_add(s->st, key, chat, 0, fire_time(s, p, t));
 		step = 1;
 	}
 	ms_t t = step_time(s, p, due, step);
@@ -133,7 +133,7 @@ static enum store_rc schedule_step(struct sched *s, const struct sla_policy *p, 
 		return STORE_OK;
 	for (ms_t next; (next = step_time(s, p, due, step + 1)) >= 0 && next <= now; step++)
 		t = next;
-	return store_timer_add(s->st, key, step, fire_time(s, p, t));
+	return store_timer_add(s->st, key, chat, step, fire_time(s, p, t));
 }
 
 enum store_rc sched_deadline_set(struct sched *s, const struct sched_deadline *d, ms_t *due_out)
@@ -154,7 +154,7 @@ enum store_rc sched_deadline_set(struct sched *s, const struct sched_deadline *d
 	if (rc == STORE_OK)
 		rc = store_deadline_put(s->st, &row);
 	if (rc == STORE_OK)
-		rc = schedule_step(s, p, d->key, due, 0, clock_now_ms());
+		rc = schedule_step(s, p, d->key, d->chat_id, due, 0, clock_now_ms());
 	free(people);
 	if (due_out)
 		*due_out = due;
@@ -278,7 +278,7 @@ static enum store_rc fire_one(struct sched *s, const struct timer_row *t, ms_t n
 	rc = store_timeline_add(s->st, now, "collabd", kind, d.key, text);
 	free(text);
 	if (rc == STORE_OK)
-		rc = schedule_step(s, p, d.key, d.due_at, step + 1, now);
+		rc = schedule_step(s, p, d.key, d.chat_id, d.due_at, step + 1, now);
 	s->stats.fired++;
 	s->stats.late += late;
 	deadline_row_free(&d);
@@ -296,10 +296,19 @@ void sched_fire_due(struct sched *s)
 		return;
 	}
 	size_t n = store_timers_due(s->st, now, rows, ARRAY_LEN(rows));
+	int more = n == ARRAY_LEN(rows);
+	/* A full batch may have cut the last chat's pings in two: leave that
+	 * chat whole for the next batch (unless it fills the batch alone). */
+	size_t use = n;
+	if (more)
+		while (use > 0 && !strcmp(rows[use - 1].chat_id, rows[n - 1].chat_id))
+			use--;
+	if (use == 0)
+		use = n;
 	struct ping_group *groups = NULL;
 	size_t ngroups = 0;
 	enum store_rc rc = STORE_OK;
-	for (size_t i = 0; i < n && rc == STORE_OK; i++)
+	for (size_t i = 0; i < use && rc == STORE_OK; i++)
 		rc = fire_one(s, &rows[i], now, &groups, &ngroups);
 	for (size_t i = 0; i < ngroups; i++) {
 		if (rc == STORE_OK && json_array_size(groups[i].items)) {
@@ -327,10 +336,10 @@ void sched_fire_due(struct sched *s)
 	}
 	if (n) {
 		s->stats.batches++;
-		log_info("msg=\"timers fired\" count=%zu messages=%zu", n, ngroups);
+		log_info("msg=\"timers fired\" count=%zu messages=%zu", use, ngroups);
 		outbox_kick(s->ob);
 	}
-	if (n == ARRAY_LEN(rows))
+	if (more)
 		lws_sul_schedule(s->ctx, 0, &s->timer, fire_cb, 1); /* more are due: next batch */
 	else
 		sched_kick(s);

@@ -49,7 +49,7 @@ static const char *const migrations[] = {
 	"  subject TEXT NOT NULL, people TEXT NOT NULL, started_at INTEGER NOT NULL,"
 	"  due_at INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'open', closed_at INTEGER) WITHOUT ROWID;"
 	"CREATE TABLE timers ("
-	"  id INTEGER PRIMARY KEY, deadline_key TEXT NOT NULL, step INTEGER NOT NULL,"
+	"  id INTEGER PRIMARY KEY, deadline_key TEXT NOT NULL, chat_id TEXT NOT NULL, step INTEGER NOT NULL,"
 	"  fire_at INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'pending', fired_at INTEGER,"
 	"  late INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX timers_pending ON timers (fire_at) WHERE state = 'pending';"
@@ -103,11 +103,12 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_DEADLINE_GET] = "SELECT key, policy, platform, chat_id, subject, people, started_at, due_at, state "
 			   "FROM deadlines WHERE key = ?1",
 	[S_DEADLINE_CLOSE] = "UPDATE deadlines SET state = ?2, closed_at = ?3 WHERE key = ?1 AND state = 'open'",
-	[S_TIMER_ADD] = "INSERT INTO timers (deadline_key, step, fire_at) VALUES (?1, ?2, ?3)",
+	[S_TIMER_ADD] = "INSERT INTO timers (deadline_key, chat_id, step, fire_at) VALUES (?1, ?4, ?2, ?3)",
 	[S_TIMER_CANCEL] = "UPDATE timers SET state = 'cancelled' WHERE deadline_key = ?1 AND state = 'pending'",
 	[S_TIMER_NEXT] = "SELECT MIN(fire_at) FROM timers WHERE state = 'pending'",
-	[S_TIMER_DUE] = "SELECT id, deadline_key, step, fire_at FROM timers "
-			"WHERE state = 'pending' AND fire_at <= ?1 ORDER BY fire_at, id LIMIT ?2",
+	/* By chat, so that one batch holds a chat's pings together. */
+	[S_TIMER_DUE] = "SELECT id, deadline_key, step, fire_at, chat_id FROM timers "
+			"WHERE state = 'pending' AND fire_at <= ?1 ORDER BY chat_id, fire_at, id LIMIT ?2",
 	[S_TIMER_FIRED] = "UPDATE timers SET state = 'fired', fired_at = ?2, late = ?3 "
 			  "WHERE id = ?1 AND state = 'pending'",
 	[S_TIMER_RESCHEDULE] = "UPDATE timers SET fire_at = MAX(fire_at, ?2) WHERE deadline_key = ?1 AND state = 'pending'",
@@ -456,10 +457,12 @@ enum store_rc store_deadline_close(struct store *st, const char *key, const char
 	return rc;
 }
 
-enum store_rc store_timer_add(struct store *st, const char *deadline_key, int step, ms_t fire_at)
+enum store_rc store_timer_add(struct store *st, const char *deadline_key, const char *chat_id, int step,
+			     ms_t fire_at)
 {
 	sqlite3_stmt *s = stmt(st, S_TIMER_ADD);
 	bind_text(s, 1, deadline_key);
+	bind_text(s, 4, chat_id);
 	sqlite3_bind_int(s, 2, step);
 	sqlite3_bind_int64(s, 3, fire_at);
 	return step_done(st, s);
@@ -495,6 +498,7 @@ size_t store_timers_due(struct store *st, ms_t now, struct timer_row *rows, size
 		r->deadline_key = col_text(s, 1);
 		r->step = sqlite3_column_int(s, 2);
 		r->fire_at = sqlite3_column_int64(s, 3);
+		r->chat_id = col_text(s, 4);
 	}
 	sqlite3_reset(s);
 	return n;
@@ -503,6 +507,7 @@ size_t store_timers_due(struct store *st, ms_t now, struct timer_row *rows, size
 void timer_row_free(struct timer_row *r)
 {
 	free(r->deadline_key);
+	free(r->chat_id);
 	memset(r, 0, sizeof *r);
 }
 

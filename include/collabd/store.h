@@ -113,12 +113,14 @@ enum store_rc store_deadline_close(struct store *st, const char *key, const char
 struct timer_row {
 	int64_t id;
 	char *deadline_key; /* owned */
+	char *chat_id;      /* owned; the deadline's chat, so pings can be batched by chat */
 	int step;
 	ms_t fire_at;
 };
 
 void timer_row_free(struct timer_row *r);
-enum store_rc store_timer_add(struct store *st, const char *deadline_key, int step, ms_t fire_at);
+enum store_rc store_timer_add(struct store *st, const char *deadline_key, const char *chat_id, int step,
+			     ms_t fire_at);
 /* Cancels a deadline's pending timers; returns how many (or -1). */
 int store_timers_cancel(struct store *st, const char *deadline_key);
 /* Holds a deadline's pending timers until at least fire_at (snooze: never
@@ -127,7 +129,7 @@ int store_timers_reschedule(struct store *st, const char *deadline_key, ms_t fir
 /* Earliest pending fire time, or -1. */
 ms_t store_timer_next(struct store *st);
 int64_t store_timers_pending(struct store *st);
-/* Loads up to max pending timers due at now, earliest first (free each row). */
+/* Loads up to max pending timers due at now, grouped by chat (free each row). */
 size_t store_timers_due(struct store *st, ms_t now, struct timer_row *rows, size_t max);
 enum store_rc store_timer_fired(struct store *st, int64_t id, ms_t now, int late);
 
