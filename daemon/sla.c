@@ -148,7 +148,7 @@ static int parse_steps(json_t *arr, struct sla_policy *p, void (*problem)(void *
 			}
 			s.notify |= bit;
 		}
-		if (!json_is_array(notify) || !s.notify) {
+		if (!json_is_array(notify) || json_array_size(notify) == 0) {
 			report(problem, arg, "sla.%s.escalation[%zu].notify: name at least one role", p->name, i);
 			bad = 1;
 		}
