@@ -49,7 +49,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps test check unit e2e test-asan demo bench install clean
+.PHONY: all deps test check unit e2e chaos test-asan demo bench install clean
 
 # Debian packages for building, testing and the demo (run as root or with sudo).
 DEB_PKGS   := build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev libjansson-dev \
@@ -88,11 +88,16 @@ e2e: $(BUILD)/collabd
 
 test: unit e2e
 
+# 10,000 events while the daemon is SIGKILLed 20 times (seeded: CHAOS_SEED=...).
+chaos: $(BUILD)/collabd
+	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) -m pytest -q -s tests/chaos
+
 test-asan:
 	$(MAKE) SAN=1 test
 
-# Everything CI runs: the suites on the normal build and under ASan+UBSan.
-check: test test-asan
+# Everything CI runs: the suites on the normal build and under ASan+UBSan,
+# and the crash-safety run.
+check: test chaos test-asan
 
 deps:
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q
