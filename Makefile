@@ -120,3 +120,58 @@ install: $(BUILD)/collabd
 
 clean:
 	rm -rf build
+
+# ---------------------------------------------------------------------------
+# Fuzzing (libFuzzer; needs clang and libclang-rt-dev).
+#
+#   make fuzz-build               build build/fuzz/fuzz_{pbbp2,event,command,config}
+#   make fuzz [FUZZ_SECONDS=60]   build, then run each target for FUZZ_SECONDS over a
+#                                 copy of its seeds (tests/fuzz/corpus/<t>/) plus any saved
+#                                 crashers (tests/fuzz/regressions/<t>/); fails if any crashes
+#
+# The daemon's sources are rebuilt with clang into build/fuzz/obj, with the usual
+# CFLAGS (-Werror, -I, -D) plus coverage instrumentation, ASan and UBSan.  Crash
+# inputs land in build/fuzz/artifacts/<t>/, logs in build/fuzz/<t>.log.
+# Seeds are regenerated with: $(PYTHON) tests/fuzz/make_seeds.py
+FUZZ_CC       ?= clang
+FUZZ_SECONDS  ?= 60
+FUZZ_TIMEOUT  ?= 10
+FUZZ_DIR      := build/fuzz
+FUZZ_TARGETS  := pbbp2 event command config
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS   := $(CFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
+FUZZ_BINS     := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
+
+.PHONY: fuzz fuzz-build
+# Keep the objects (make would delete them as intermediates of the fuzz_% rule).
+.PRECIOUS: $(FUZZ_DIR)/obj/%.o
+
+$(FUZZ_DIR)/obj/%.o: %.c $(wildcard include/collabd/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $(abspath $<)
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
+	@echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@failed=; for t in $(FUZZ_TARGETS); do \
+		corpus=$(FUZZ_DIR)/corpus-$$t; art=$(FUZZ_DIR)/artifacts/$$t/; \
+		rm -rf $$corpus; mkdir -p $$corpus $$art; \
+		cp tests/fuzz/corpus/$$t/* $$corpus/; \
+		if [ -d tests/fuzz/regressions/$$t ]; then cp tests/fuzz/regressions/$$t/* $$corpus/ 2>/dev/null || true; fi; \
+		echo "== fuzz_$$t for $(FUZZ_SECONDS)s (log: $(FUZZ_DIR)/$$t.log)"; \
+		if FUZZ_REPO=$(CURDIR) $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+			-print_final_stats=1 -artifact_prefix=$$art $$corpus >$(FUZZ_DIR)/$$t.log 2>&1; then \
+			grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_DIR)/$$t.log | tail -n 1; \
+			grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' $(FUZZ_DIR)/$$t.log; \
+		else \
+			tail -n 60 $(FUZZ_DIR)/$$t.log; echo "== fuzz_$$t FAILED; crash inputs in $$art"; \
+			failed="$$failed $$t"; \
+		fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: crashes in:$$failed"; exit 1; fi; echo "fuzz: no crashes"

@@ -14,8 +14,10 @@ static enum cmd_rc run_help(struct cmd_ctx *ctx, const struct cmd_args *args)
 		if (name[0] == '/')
 			name++;
 		const struct bot_command *c = cmd_find(name);
+		char *echo = cmd_echo(name);
 		char *msg = c ? xasprintf("/%s（/%s）  %s\n用法：%s", c->name, c->alias, c->summary, c->usage)
-			      : xasprintf("没有命令 /%s。发送 /帮助 查看全部命令。", name);
+			      : xasprintf("没有命令 /%s。发送 /帮助 查看全部命令。", echo);
+		free(echo);
 		cmd_reply_text(ctx, msg);
 		free(msg);
 		return CMD_OK;

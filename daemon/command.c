@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "collabd/log.h"
+#include "collabd/ratelimit.h"
 #include "collabd/store.h"
 
 /* Length of a blank (ASCII blank or the ideographic space U+3000) at p, or 0. */
@@ -230,8 +231,42 @@ void cmd_toast(struct cmd_ctx *ctx, const char *type, const char *text)
 	ctx->card_response = json_pack("{s:{s:s,s:s}}", "toast", "type", type, "content", text);
 }
 
+char *cmd_echo(const char *text)
+{
+	/* At most 24 characters of what the user typed, cut on a character boundary. */
+	const char *p = text;
+	int chars = 0;
+	while (*p && chars < 24) {
+		p++;
+		while ((*p & 0xC0) == 0x80)
+			p++;
+		chars++;
+	}
+	char *out = *p ? xasprintf("%.*s…", (int)(p - text), text) : xstrdup(text);
+	for (char *c = out; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = ' '; /* no control characters in a reply */
+	return out;
+}
+
 static const char *const hint_text =
 	"你好，我是跨部门协作助手 collabd。发送 /帮助 查看可用命令。";
+
+/* The flood guard: each user has a bucket of commands.  Past it, one polite
+ * reply a minute, then silence -- a flood must not make the bot flood too. */
+static int within_rate(struct cmd_ctx *ctx)
+{
+	const struct cmd_env *env = ctx->env;
+	if (!env || !env->user_rate)
+		return 1;
+	ms_t mono = clock_mono_ms();
+	if (bucket_take(bucket_map_get(env->user_rate, ctx->ev->user_id, mono), mono))
+		return 1;
+	log_info("msg=\"command rate limit\" user=%s chat=%s", ctx->ev->user_id, ctx->ev->chat_id);
+	if (bucket_take(bucket_map_get(env->user_warned, ctx->ev->user_id, mono), mono))
+		cmd_reply_text(ctx, "操作太频繁了，请稍等一分钟再发送命令。");
+	return 0;
+}
 
 enum cmd_rc cmd_dispatch_message(struct cmd_ctx *ctx)
 {
@@ -243,15 +278,24 @@ enum cmd_rc cmd_dispatch_message(struct cmd_ctx *ctx)
 		return ctx->failed ? CMD_EINTERNAL : CMD_OK;
 	}
 	struct cmd_args args;
-	if (!cmd_parse(ev->text, &args)) {
-		if (addressed)
-			cmd_reply_text(ctx, hint_text);
+	int is_command = cmd_parse(ev->text, &args);
+	if (!is_command && !addressed)
+		return CMD_OK; /* ordinary chat: not for us */
+	if (!within_rate(ctx)) {
+		if (is_command)
+			cmd_args_free(&args);
+		return ctx->failed ? CMD_EINTERNAL : CMD_OK;
+	}
+	if (!is_command) {
+		cmd_reply_text(ctx, hint_text);
 		return ctx->failed ? CMD_EINTERNAL : CMD_OK;
 	}
 	const struct bot_command *c = cmd_find(args.name);
 	enum cmd_rc rc = CMD_OK;
 	if (!c) {
-		char *msg = xasprintf("未知命令：/%s\n发送 /帮助 查看可用命令。", args.name);
+		char *name = cmd_echo(args.name);
+		char *msg = xasprintf("未知命令：/%s\n发送 /帮助 查看可用命令。", name);
+		free(name);
 		cmd_reply_text(ctx, msg);
 		free(msg);
 	} else {

@@ -57,6 +57,8 @@ static const struct config_option config_options[] = {
 	{ "calendar.lunch_end", OPT_STRING, OFF(calendar.lunch_end), "", 0, 0, NULL, 0 },
 	{ "calendar.extra_days_off", OPT_JSON, OFF(calendar.extra_days_off), NULL, 0, 0, NULL, 0 },
 	{ "sla", OPT_JSON, OFF(sla), NULL, 0, 0, NULL, 0 },
+	{ "commands.per_user_per_minute", OPT_INT, OFF(commands_per_minute), "20", 1, 10000, NULL, 0 },
+	{ "commands.per_user_burst", OPT_INT, OFF(commands_burst), "10", 1, 10000, NULL, 0 },
 };
 
 static void problem(struct config_problems *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -20,6 +20,7 @@
 #include "collabd/http.h"
 #include "collabd/log.h"
 #include "collabd/outbox.h"
+#include "collabd/ratelimit.h"
 #include "collabd/store.h"
 
 #define EXIT_CONFIG 78        /* sysexits EX_CONFIG: systemd should not restart */
@@ -83,7 +84,9 @@ static enum feishu_ack on_feishu_event(void *arg, const char *payload, size_t le
 	}
 	struct daemon_status status;
 	daemon_status_get(d, &status);
-	enum inbox_rc rc = inbox_apply(d->store, d->sched, &status, &ev, card_response);
+	d->env.status = &status;
+	enum inbox_rc rc = inbox_apply(d->store, &d->env, &ev, card_response);
+	d->env.status = NULL;
 	event_free(&ev);
 	switch (rc) {
 	case INBOX_APPLIED:
@@ -221,6 +224,9 @@ int daemon_run(struct daemon *d)
 	d->feishu_api = feishu_api_new(&d->cfg.feishu, d->http);
 	outbox_add_sender(d->outbox, feishu_api_sender(d->feishu_api));
 	d->sched = sched_new(d->store, d->ctx, d->calendar, d->policies, d->outbox);
+	d->env.sched = d->sched;
+	d->env.user_rate = bucket_map_new(d->cfg.commands_per_minute / 60.0, d->cfg.commands_burst);
+	d->env.user_warned = bucket_map_new(1 / 60.0, 1);
 	d->feishu_ws = feishu_ws_new(&d->cfg.feishu, d->ctx, d->client_vhost, d->http,
 				     on_feishu_event, on_feishu_fatal, d);
 
@@ -259,6 +265,8 @@ int daemon_run(struct daemon *d)
 	feishu_ws_free(d->feishu_ws);
 	feishu_api_free(d->feishu_api);
 	sched_free(d->sched);
+	bucket_map_free(d->env.user_rate);
+	bucket_map_free(d->env.user_warned);
 	outbox_free(d->outbox);
 	lws_context_destroy(d->ctx);
 	store_close(d->store);

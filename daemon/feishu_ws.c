@@ -24,7 +24,7 @@
 #include "collabd/pbbp2.h"
 #include "collabd/util.h"
 
-#define MAX_MESSAGE_BYTES (1u << 20)   /* one WebSocket message (a frame) */
+#define MAX_MESSAGE_BYTES (2u << 20)   /* one WebSocket message (a frame) */
 #define MAX_FRAGMENTS 64               /* a sane upper bound for `sum` */
 #define MAX_MERGED_BYTES (4u << 20)    /* a merged event payload */
 #define MAX_PARTIALS 64                /* events being merged at once */

@@ -18,8 +18,8 @@ static const char *kind_name(enum event_kind k)
 	return "other";
 }
 
-enum inbox_rc inbox_apply(struct store *st, struct sched *sched, const struct daemon_status *status,
-			  const struct event *ev, json_t **card_response)
+enum inbox_rc inbox_apply(struct store *st, const struct cmd_env *env, const struct event *ev,
+			  json_t **card_response)
 {
 	ms_t now = clock_now_ms();
 	*card_response = NULL;
@@ -47,7 +47,8 @@ enum inbox_rc inbox_apply(struct store *st, struct sched *sched, const struct da
 	if (rc != STORE_OK)
 		goto fail;
 
-	struct cmd_ctx ctx = { .store = st, .sched = sched, .ev = ev, .status = status, .now = now };
+	struct cmd_ctx ctx = { .store = st, .sched = env->sched, .env = env, .ev = ev, .status = env->status,
+			       .now = now };
 	enum cmd_rc crc = CMD_OK;
 	if (ev->kind == EVENT_MESSAGE)
 		crc = cmd_dispatch_message(&ctx);

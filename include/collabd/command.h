@@ -53,11 +53,22 @@ struct daemon_status {
 	long long events_applied;
 };
 
+struct bucket_map;
+
+/* What the daemon lends every command: set up once, shared by all events. */
+struct cmd_env {
+	struct sched *sched;                 /* deadlines and reminders */
+	const struct daemon_status *status;  /* for /状态 */
+	struct bucket_map *user_rate;        /* commands per user (flood guard) */
+	struct bucket_map *user_warned;      /* at most one "slow down" reply per user per minute */
+};
+
 /* Everything a handler may touch.  Handlers add notices through cmd_reply_*()
  * and cmd_notice(); those rows join the caller's transaction. */
 struct cmd_ctx {
 	struct store *store;
 	struct sched *sched;    /* deadlines and reminders, in the same transaction */
+	const struct cmd_env *env;
 	const struct event *ev;
 	const struct daemon_status *status;
 	ms_t now;
@@ -109,6 +120,10 @@ void cmd_reply_text(struct cmd_ctx *ctx, const char *text);
 void cmd_notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *update_of);
 /* Sets the toast shown to whoever clicked (card actions). */
 void cmd_toast(struct cmd_ctx *ctx, const char *type, const char *text);
+
+/* A short, safe copy of user text for echoing in a reply (at most 24
+ * characters, control characters blanked); caller frees. */
+char *cmd_echo(const char *text);
 
 /* The help text, made from the table; caller frees. */
 char *cmd_help_text(void);

@@ -46,6 +46,8 @@ struct config {
 	struct feishu_config feishu;
 	struct outbox_config outbox;
 	struct calendar_config calendar;
+	int commands_per_minute;  /* per user, after a burst of commands_burst */
+	int commands_burst;
 	json_t *sla;             /* owned: SLA policy overrides by name (see sla.h), or NULL */
 };
 

@@ -37,6 +37,7 @@ struct daemon {
 	struct sched *sched;
 	struct admin *admin;
 	struct inbox_stats inbox;
+	struct cmd_env env;
 	ms_t started_at;
 	int exit_code;
 	int stopping;

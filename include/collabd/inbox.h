@@ -28,7 +28,7 @@ struct inbox_stats {
 
 /* Applies ev.  For card actions *card_response receives the reply to show the
  * clicker (a new reference; an empty object when there is none). */
-enum inbox_rc inbox_apply(struct store *st, struct sched *sched, const struct daemon_status *status,
-			  const struct event *ev, json_t **card_response);
+enum inbox_rc inbox_apply(struct store *st, const struct cmd_env *env, const struct event *ev,
+			  json_t **card_response);
 
 #endif

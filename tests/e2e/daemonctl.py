@@ -45,6 +45,8 @@ class Daemon:
             "feishu": {"base_url": sim.base_url, "app_id": sim.app_id},
             "outbox": {"backoff_base_ms": 200, "backoff_max_ms": 2000},
             "calendar": {"dir": CALENDAR_DIR},
+            # Tests send many commands from one user; the flood guard has its own test.
+            "commands": {"per_user_per_minute": 10000, "per_user_burst": 10000},
         }
         if not secret_in_env:
             cfg["feishu"]["app_secret"] = sim.app_secret

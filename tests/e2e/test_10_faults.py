@@ -1,0 +1,97 @@
+"""Network and storage faults: slow APIs, long endpoint outages, token expiry
+under load, a full disk, and memory that stays bounded while sends fail."""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from helpers import acks_for, replies_to
+
+
+def test_slow_openapi_never_blocks_the_loop(sim, daemon):
+    """Sends that take 5 s do not delay acks: the loop never waits on HTTP."""
+    sim.fail("/open-apis/im/v1/messages", delay_ms=5000, count=20)
+    first = sim.inject_message("oc_slow", "ou_alice", "/帮助")
+    sim.wait_acked(first["event_id"])
+    time.sleep(0.3)  # the reply's send is now hanging
+    later = [sim.inject_message(f"oc_slow_{i}", "ou_bob", "/帮助") for i in range(5)]
+    for r in later:
+        ack = sim.wait_acked(r["event_id"], timeout=2)
+        assert ack["latency_ms"] < 500
+    for r in [first] + later:
+        assert len(sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=20)) == 1
+
+
+def test_endpoint_down_for_a_while_then_back(sim, daemon):
+    sim.fail_endpoint(http_status=503, count=4)
+    sim.drop()
+    r = sim.inject_message("oc_g", "ou_alice", "/帮助")
+    sim.wait_acked(r["event_id"], timeout=30)          # 1 s, 2 s, 4 s, 8 s ... then through
+    assert len(sim.wait_for(lambda: replies_to(sim, r["message_id"]))) == 1
+    assert daemon.stats()["feishu_ws"]["connects"] == 2
+
+
+def test_token_expiry_under_load_delivers_each_reply_once(sim, daemon):
+    events = [sim.inject_message(f"oc_load_{i % 10}", "ou_alice", "/帮助") for i in range(100)]
+    time.sleep(0.2)
+    sim.expire_tokens()
+    sim.wait_for(lambda: len(sim.messages()) >= 100, timeout=30)
+    time.sleep(0.3)
+    for r in events:
+        assert len(replies_to(sim, r["message_id"])) == 1
+    assert daemon.sql("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")[0][0] == 100
+
+
+def test_memory_stays_bounded_while_sends_fail(sim, make_daemon):
+    d = make_daemon(extra={"outbox": {"backoff_base_ms": 60000, "backoff_max_ms": 60000}})
+    sim.fail("/open-apis/im/v1/messages", status=503, count=100000)
+    for i in range(200):
+        sim.inject_message(f"oc_mem_{i}", "ou_alice", "/帮助")
+    sim.wait_for(lambda: d.stats()["inbox"]["applied"] >= 200, timeout=20)
+    before = rss_kib(d.proc.pid)
+    for i in range(3000):
+        sim.inject_message(f"oc_mem_{i % 500}", "ou_alice", "/帮助")
+    sim.wait_for(lambda: d.stats()["inbox"]["applied"] >= 3200, timeout=60, interval=0.2)
+    after = rss_kib(d.proc.pid)
+    assert d.stats()["outbox"]["pending"] >= 3000      # queued on disk ...
+    assert after - before < 8 * 1024, (before, after)  # ... not in memory
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {p.stderr.decode().strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)])
+
+
+def test_full_disk_stops_acks_says_why_and_recovers(sim, make_daemon, small_disk):
+    d = make_daemon(start=False)
+    d.db = str(small_disk / "collabd.db")
+    import json
+    cfg = json.load(open(d.config_path))
+    cfg["database"] = d.db
+    json.dump(cfg, open(d.config_path, "w"))
+    d.start()
+    sim.wait_connected()
+    ok = sim.inject_message("oc_disk", "ou_alice", "/帮助")
+    sim.wait_acked(ok["event_id"])
+    filler = small_disk / "filler"
+    subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True)  # until ENOSPC
+    r = sim.inject_message("oc_disk", "ou_alice", "/帮助 状态")
+    sim.wait_for(lambda: "disk is full" in d.log() or "database or disk is full" in d.log(), timeout=10)
+    time.sleep(2.5)                                     # a redelivery comes and fails too
+    assert acks_for(sim, r["event_id"]) == []
+    os.unlink(filler)                                   # space returns
+    sim.wait_acked(r["event_id"], timeout=15)
+    assert len(sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)) == 1

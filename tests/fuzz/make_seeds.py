@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""Writes the seed corpora for the libFuzzer targets in tests/fuzz/.
+
+Run from anywhere:  /usr/bin/python3 tests/fuzz/make_seeds.py [OUTDIR]
+OUTDIR defaults to tests/fuzz/corpus; one subdirectory per target is
+(re)written.  The output is deterministic, so re-running it changes nothing
+unless the generators change.
+
+- pbbp2:   the byte vectors of tests/unit/gen_pbbp2_vectors.py (encoded by
+           python3-protobuf, i.e. a real protobuf implementation).
+- event:   im.message.receive_v1 and card.action.trigger documents built by
+           tests/sim/sim_events.py, with ids and times pinned.
+- command: a few slash-command lines in the shapes users type.
+- config:  deploy/collabd.example.json and some minimal configurations.
+"""
+
+import json
+import os
+import shutil
+import sys
+import types
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "unit"))
+sys.path.insert(0, os.path.join(REPO, "tests", "sim"))
+
+import gen_pbbp2_vectors  # noqa: E402
+import pbbp2  # noqa: E402
+import sim_events  # noqa: E402
+
+
+def pbbp2_seeds():
+    out = [(name + ".bin", data) for name, data in gen_pbbp2_vectors.vectors()]
+    # Just over the decoder's limits (PBBP2_MAX_HEADERS, PBBP2_MAX_STRING), so
+    # the fuzzer starts near the ELIMIT paths; valid protobuf all the same.
+    many = pbbp2.make_frame(seq_id=1, log_id=2, service=3, method=pbbp2.METHOD_DATA,
+                            headers=[("h%d" % i, "v") for i in range(65)])
+    out.append(("limit_headers.bin", pbbp2.encode(many)))
+    long_str = pbbp2.make_frame(seq_id=1, log_id=2, service=3, method=pbbp2.METHOD_DATA)
+    long_str.payload_type = "j" * 4097
+    out.append(("limit_string.bin", pbbp2.encode(long_str)))
+    return out
+
+
+def _pin(doc, create_time):
+    """Replace the wall-clock times and random tokens by fixed values."""
+    doc["header"]["create_time"] = create_time
+    msg = doc["event"].get("message")
+    if msg:
+        msg["create_time"] = msg["update_time"] = create_time
+    if "token" in doc["event"]:
+        doc["event"]["token"] = "c-0123456789abcdef0123456789abcdef"
+    return doc
+
+
+def _dump(doc):
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def event_seeds():
+    store = types.SimpleNamespace(verification_token="v-sim-verification-token",
+                                  app_id="cli_a1b2c3d4e5f60708", tenant_key="sim_tenant_key")
+    chat = "oc_5ad11d72b830411d72b836c20"
+    out = []
+    plain = sim_events.message_event(
+        store, chat_id=chat, sender_open_id="ou_alice", text="/需求 新建\n名称：x\n背景: y",
+        message_id="om_0001", event_id="e0000000000000000000000000000001")
+    out.append(("message_text.json", _dump(_pin(plain, "1767225600000"))))
+    mention = sim_events.message_event(
+        store, chat_id=chat, sender_open_id="ou_alice", text="@_user_1 @_user_12 /帮助 需求",
+        mentions=[{"key": "@_user_1", "open_id": "ou_bot", "name": "collabd"},
+                  {"key": "@_user_12", "open_id": "ou_bob", "name": ""}],
+        message_id="om_0002", event_id="e0000000000000000000000000000002")
+    out.append(("message_mentions.json", _dump(_pin(mention, "1767225601000"))))
+    p2p = sim_events.message_event(
+        store, chat_id="oc_p2p", sender_open_id="ou_alice", chat_type="p2p", message_type="post",
+        content={"title": "t", "content": [[{"tag": "text", "text": "hi"}]]},
+        message_id="om_0003", event_id="e0000000000000000000000000000003")
+    out.append(("message_post.json", _dump(_pin(p2p, "1767225602000"))))
+    crowd = sim_events.message_event(
+        store, chat_id=chat, sender_open_id="ou_alice",
+        text=" ".join("@_user_%d" % i for i in range(1, 53)),
+        mentions=[{"key": "@_user_%d" % i, "open_id": "ou_%d" % i, "name": "n%d" % i}
+                  for i in range(1, 53)],
+        message_id="om_0005", event_id="e0000000000000000000000000000005")
+    for m in crowd["event"]["message"]["mentions"]:  # keep the seed small
+        m["id"] = {"open_id": m["id"]["open_id"]}
+        del m["tenant_key"]
+    out.append(("message_52_mentions.json", json.dumps(_pin(crowd, "1767225605000")).encode()))
+    card = sim_events.card_action_event(
+        store, chat_id=chat, operator_open_id="ou_alice", open_message_id="om_card1",
+        value={"action": "confirm", "id": "2026-Q4-JSB-003"},
+        form_value={"reason": "ok"}, name="confirm",
+        event_id="e0000000000000000000000000000004")
+    out.append(("card_action.json", _dump(_pin(card, "1767225603000000"))))
+    other = {"schema": "2.0",
+             "header": {"event_id": "e5", "event_type": "im.chat.member.bot.added_v1",
+                        "create_time": "1767225604000"},
+             "event": {"chat_id": chat}}
+    out.append(("other.json", _dump(other)))
+    return out
+
+
+def command_seeds():
+    lines = [
+        "/需求 新建\n名称：x\n背景: y",
+        "/需求 查看 2026-Q4-JSB-003",
+        "@_user_1 /帮助 需求",
+        "／状态",
+        "  /need new\u3000urgent\nname: 接口改造\nbackground：见 https://example.com/a:b\n自由文本\n\n优先级 ：高\u3000",
+        "/snooze 2h\r\n名称:\r\n",
+        "not a command: just text",
+    ]
+    return [("cmd%d.txt" % i, s.encode("utf-8")) for i, s in enumerate(lines)]
+
+
+def config_seeds():
+    with open(os.path.join(REPO, "deploy", "collabd.example.json"), "rb") as f:
+        example = f.read()
+    minimal = {"feishu": {"app_id": "cli_a1b2c3", "app_secret": "s3cret-value"}}
+    full = {
+        "database": "/tmp/collabd.db", "timezone": "Asia/Shanghai", "log_level": "debug",
+        "admin": {"listen": "127.0.0.1", "port": 8931},
+        "testing": {"clock_control": True},
+        "feishu": {"enabled": True, "base_url": "http://127.0.0.1:9000//", "app_id": "cli_a1b2c3",
+                   "app_secret": "s", "bot_open_id": "ou_bot"},
+        "outbox": {"max_attempts": 3, "backoff_base_ms": 10, "backoff_max_ms": 20,
+                   "max_inflight": 1, "rate_per_app": 50, "rate_per_chat": 5},
+        "calendar": {"work_start": "09:30", "work_end": "18:30", "lunch_start": "12:00",
+                     "lunch_end": "13:00", "extra_days_off": ["2026-12-24", "2026-12-31"]},
+        "sla": {"dept_confirm": {"duration": "2wd", "escalation": [
+            {"after": "0", "notify": ["owner"]},
+            {"after": "1h30m", "notify": ["head", "superior2"]}]},
+            "_comment": "ignored"},
+    }
+    bad = {"timezone": "../etc", "feishu": {"enabled": False}, "outbox": {"max_attempts": 0},
+           "calendar": {"work_start": "25:00", "extra_days_off": "soon"},
+           "sla": {"no_such": {}, "approval": {"duration": "soon", "clock": "moon"}}, "bogus": 1}
+    return [
+        ("example.json", example),
+        ("minimal.json", json.dumps(minimal).encode()),
+        ("full.json", json.dumps(full, ensure_ascii=False, indent=1).encode("utf-8")),
+        ("problems.json", json.dumps(bad).encode()),
+        ("syntax.json", b'{\n  "timezone": "UTC",\n  oops\n}\n'),
+        ("empty_values.json", json.dumps({"database": "", "timezone": "", "admin": {"listen": "", "port": 1},
+                                          "feishu": {"app_id": "x", "base_url": "ftp://h"}}).encode()),
+        ("not_object.json", b"[1, 2]"),
+    ]
+
+
+def main():
+    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
+    for target, seeds in (("pbbp2", pbbp2_seeds()), ("event", event_seeds()),
+                          ("command", command_seeds()), ("config", config_seeds())):
+        d = os.path.join(outdir, target)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        for name, data in seeds:
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+        print("%s: %d seeds" % (d, len(seeds)))
+
+
+if __name__ == "__main__":
+    main()
