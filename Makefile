@@ -49,11 +49,11 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps test check unit e2e chaos test-asan demo bench install clean
+.PHONY: all deps test check unit e2e chaos valgrind test-asan demo bench install clean
 
 # Debian packages for building, testing and the demo (run as root or with sudo).
 DEB_PKGS   := build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev libjansson-dev \
-              libsqlite3-dev libcmocka-dev tzdata python3 python3-pytest python3-websockets python3-protobuf
+              libsqlite3-dev libcmocka-dev tzdata valgrind python3 python3-pytest python3-websockets python3-protobuf
 SUDO       := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 all: $(BUILD)/collabd
@@ -95,9 +95,18 @@ chaos: $(BUILD)/collabd
 test-asan:
 	$(MAKE) SAN=1 test
 
+# The daemon under valgrind through e2e scenarios: any invalid access or
+# definite leak makes it exit 99, which fails the test.
+VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+            --show-leak-kinds=definite --track-fds=no
+valgrind: $(BUILD)/collabd
+	COLLABD_BIN=$(abspath $(BUILD)/collabd) COLLABD_WRAPPER="$(VALGRIND)" $(PYTHON) -m pytest -q \
+	  tests/e2e/test_01_help.py tests/e2e/test_06_cards.py tests/e2e/test_09_deadlines.py \
+	  tests/e2e/test_04_outbound.py -k "not burst"
+
 # Everything CI runs: the suites on the normal build and under ASan+UBSan,
 # and the crash-safety run.
-check: test chaos test-asan
+check: test chaos valgrind test-asan
 
 deps:
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q

@@ -7,6 +7,7 @@ so a failing test can show it.
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -70,14 +71,18 @@ class Daemon:
 
     def start(self, wait=True):
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([COLLABD_BIN, "--config", self.config_path],
+        # COLLABD_WRAPPER runs the daemon under a tool, e.g. valgrind (make valgrind).
+        wrapper = shlex.split(os.environ.get("COLLABD_WRAPPER", ""))
+        self.proc = subprocess.Popen(wrapper + [COLLABD_BIN, "--config", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=self._log, env=self.env())
         if wait:
             self.wait_ready()
         return self
 
-    def wait_ready(self, timeout=10.0):
+    def wait_ready(self, timeout=None):
+        if timeout is None:
+            timeout = 40.0 if os.environ.get("COLLABD_WRAPPER") else 10.0
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -104,7 +109,7 @@ class Daemon:
     def stats(self):
         return self.admin("/debug/stats")[1]
 
-    def stop(self, timeout=10.0):
+    def stop(self, timeout=30.0):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
