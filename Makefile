@@ -53,7 +53,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 # Debian packages for building, testing and the demo (run as root or with sudo).
 DEB_PKGS   := build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev libjansson-dev \
-              libsqlite3-dev libcmocka-dev tzdata valgrind python3 python3-pytest python3-websockets python3-protobuf
+              libsqlite3-dev libcmocka-dev tzdata valgrind clang libclang-rt-14-dev python3 python3-pytest python3-websockets python3-protobuf
 SUDO       := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 all: $(BUILD)/collabd
@@ -106,7 +106,7 @@ valgrind: $(BUILD)/collabd
 
 # Everything CI runs: the suites on the normal build and under ASan+UBSan,
 # and the crash-safety run.
-check: test chaos valgrind test-asan
+check: test chaos valgrind test-asan fuzz
 
 deps:
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_FIELD_NUMBER ((1u << 29) - 1)
+
 enum { WT_VARINT = 0, WT_FIXED64 = 1, WT_LEN = 2, WT_FIXED32 = 5 };
 
 const char *pbbp2_strerror(enum pbbp2_err err)
@@ -18,6 +20,7 @@ const char *pbbp2_strerror(enum pbbp2_err err)
 	case PBBP2_EMISSING: return "required field missing";
 	case PBBP2_ELIMIT: return "frame exceeds limits";
 	case PBBP2_EUTF8: return "string field is not UTF-8";
+	case PBBP2_EFIELD: return "invalid field number";
 	}
 	return "unknown error";
 }
@@ -105,6 +108,10 @@ static enum pbbp2_err decode_header(const unsigned char *p, size_t n, struct pbb
 		uint64_t tag;
 		if ((err = read_varint(&r, &tag)))
 			break;
+		if ((tag >> 3) == 0 || (tag >> 3) > MAX_FIELD_NUMBER) {
+			err = PBBP2_EFIELD;
+			break;
+		}
 		unsigned field = (unsigned)(tag >> 3), wt = (unsigned)(tag & 7);
 		if ((field == 1 || field == 2) && wt != WT_LEN)
 			err = PBBP2_EWIRETYPE;
@@ -131,6 +138,10 @@ enum pbbp2_err pbbp2_decode(const unsigned char *data, size_t len, struct pbbp2_
 		uint64_t tag, v;
 		if ((err = read_varint(&r, &tag)))
 			break;
+		if ((tag >> 3) == 0 || (tag >> 3) > MAX_FIELD_NUMBER) {
+			err = PBBP2_EFIELD;
+			break;
+		}
 		unsigned field = (unsigned)(tag >> 3), wt = (unsigned)(tag & 7);
 		int want_varint = field >= 1 && field <= 4;
 		int want_len = field >= 5 && field <= 9;

@@ -54,6 +54,7 @@ enum pbbp2_err {
 	PBBP2_EMISSING,     /* a required field is absent */
 	PBBP2_ELIMIT,       /* too many headers, or a string over PBBP2_MAX_STRING */
 	PBBP2_EUTF8,        /* a string field is not UTF-8 */
+	PBBP2_EFIELD,       /* field number 0 or above 2^29-1, which protobuf forbids */
 };
 
 const char *pbbp2_strerror(enum pbbp2_err err);
