@@ -10,10 +10,11 @@
 static json_t *status_body(const struct cmd_ctx *ctx)
 {
 	const struct daemon_status *s = ctx->status;
-	return json_pack("{s:s,s:I,s:b,s:I,s:I,s:I}",
+	return json_pack("{s:s,s:I,s:b,s:b,s:I,s:I,s:I}",
 			 "version", s->version,
 			 "started_at", (json_int_t)s->started_at,
 			 "feishu_connected", s->feishu_connected,
+			 "dingtalk_connected", s->dingtalk_connected,
 			 "outbox_pending", (json_int_t)s->outbox_pending,
 			 "events_applied", (json_int_t)s->events_applied,
 			 "at", (json_int_t)ctx->now);

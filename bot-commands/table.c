@@ -8,12 +8,14 @@
 
 extern const struct bot_command cmd_help;
 extern const struct bot_command cmd_status;
+extern const struct bot_command cmd_remind;
 extern const struct bot_action action_status_refresh;
 extern const struct bot_action action_sched_snooze;
 
 const struct bot_command *const bot_commands[] = {
 	&cmd_help,
 	&cmd_status,
+	&cmd_remind,
 };
 const size_t bot_command_count = sizeof bot_commands / sizeof bot_commands[0];
 

@@ -44,6 +44,12 @@ static const struct config_option config_options[] = {
 	{ "feishu.app_id", OPT_STRING, OFF(feishu.app_id), NULL, 0, 0, "COLLABD_FEISHU_APP_ID", 0 },
 	{ "feishu.app_secret", OPT_STRING, OFF(feishu.app_secret), NULL, 0, 0, "COLLABD_FEISHU_APP_SECRET", 1 },
 	{ "feishu.bot_open_id", OPT_STRING, OFF(feishu.bot_open_id), NULL, 0, 0, NULL, 0 },
+	{ "dingtalk.enabled", OPT_BOOL, OFF(dingtalk.enabled), "false", 0, 0, NULL, 0 },
+	{ "dingtalk.base_url", OPT_URL, OFF(dingtalk.base_url), "https://api.dingtalk.com", 0, 0, "COLLABD_DINGTALK_BASE_URL", 0 },
+	{ "dingtalk.client_id", OPT_STRING, OFF(dingtalk.client_id), NULL, 0, 0, "COLLABD_DINGTALK_CLIENT_ID", 0 },
+	{ "dingtalk.client_secret", OPT_STRING, OFF(dingtalk.client_secret), NULL, 0, 0, "COLLABD_DINGTALK_CLIENT_SECRET", 1 },
+	{ "dingtalk.rate_per_chat_per_minute", OPT_INT, OFF(dingtalk.rate_per_chat_per_minute), "20", 1, 600, NULL, 0 },
+	{ "dingtalk.rate_per_app", OPT_INT, OFF(dingtalk.rate_per_app), "20", 1, 1000, NULL, 0 },
 	{ "outbox.max_attempts", OPT_INT, OFF(outbox.max_attempts), "12", 1, 1000, NULL, 0 },
 	{ "outbox.backoff_base_ms", OPT_INT, OFF(outbox.backoff_base_ms), "1000", 10, 3600000, NULL, 0 },
 	{ "outbox.backoff_max_ms", OPT_INT, OFF(outbox.backoff_max_ms), "300000", 10, 86400000, NULL, 0 },
@@ -351,9 +357,16 @@ static void validate(struct config *cfg, struct config_problems *pr)
 		if (empty(cfg->feishu.app_secret))
 			problem(pr, "feishu.app_secret: required when feishu.enabled; "
 				    "prefer the environment variable COLLABD_FEISHU_APP_SECRET");
-	} else {
-		problem(pr, "no platform is enabled: set feishu.enabled to true");
 	}
+	if (cfg->dingtalk.enabled) {
+		if (empty(cfg->dingtalk.client_id) && !reported(pr, "dingtalk.client_id"))
+			problem(pr, "dingtalk.client_id: required when dingtalk.enabled (or set COLLABD_DINGTALK_CLIENT_ID)");
+		if (empty(cfg->dingtalk.client_secret))
+			problem(pr, "dingtalk.client_secret: required when dingtalk.enabled; "
+				    "prefer the environment variable COLLABD_DINGTALK_CLIENT_SECRET");
+	}
+	if (!cfg->feishu.enabled && !cfg->dingtalk.enabled)
+		problem(pr, "no platform is enabled: set feishu.enabled or dingtalk.enabled to true");
 	if (cfg->outbox.backoff_base_ms > cfg->outbox.backoff_max_ms)
 		problem(pr, "outbox.backoff_base_ms: must not exceed outbox.backoff_max_ms");
 	if (cfg->admin_port && empty(cfg->admin_listen))

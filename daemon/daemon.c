@@ -221,7 +221,7 @@ int daemon_run(struct daemon *d)
 	}
 	d->http = http_client_new(d->ctx, d->client_vhost);
 	d->outbox = outbox_new(d->store, d->ctx, &d->cfg.outbox);
-	d->feishu_api = feishu_api_new(&d->cfg.feishu, d->http);
+	d->feishu_api = feishu_api_new(&d->cfg.feishu, d->http, d->cfg.outbox.rate_per_app, d->cfg.outbox.rate_per_chat);
 	outbox_add_sender(d->outbox, feishu_api_sender(d->feishu_api));
 	d->sched = sched_new(d->store, d->ctx, d->calendar, d->policies, d->outbox);
 	d->env.sched = d->sched;

@@ -18,6 +18,7 @@
 #include "collabd/http.h"
 #include "collabd/log.h"
 #include "collabd/render.h"
+#include "collabd/token.h"
 #include "collabd/util.h"
 
 #define API_TIMEOUT_MS 15000
@@ -30,29 +31,22 @@ struct delivery {
 	char *method;
 	char *body;
 	int token_retried;
+	char *token;   /* the token this send used, to drop exactly that one if rejected */
 };
 
-/* Someone waiting for a token: a send, or the bot-info request. */
-struct token_waiter {
-	void (*ready)(void *arg, const char *error); /* error NULL = token is there */
-	void *arg;
-	struct token_waiter *next;
-};
 
 struct feishu_api {
 	const struct feishu_config *cfg;
 	struct http_client *http;
 	struct outbox_sender sender;
-	char *token;
-	ms_t token_refresh_at;  /* monotonic */
-	int fetching;
-	struct token_waiter *waiting;
+	struct token_cache *tokens;
 	char *bot_id;
 	struct feishu_api_stats stats;
 };
 
 static void delivery_free(struct delivery *d)
 {
+	free(d->token);
 	free(d->url);
 	free(d->method);
 	free(d->body);
@@ -76,29 +70,8 @@ static void finish(struct delivery *d, enum outbox_outcome outcome, long retry_a
 	delivery_free(d);
 }
 
-static int token_is_fresh(const struct feishu_api *api)
-{
-	return api->token && clock_mono_ms() < api->token_refresh_at;
-}
-
-static void fetch_token(struct feishu_api *api);
-
-/* Calls ready() once a fresh token is there (at once if it already is). */
-static void with_token(struct feishu_api *api, void (*ready)(void *, const char *), void *arg)
-{
-	if (token_is_fresh(api)) {
-		ready(arg, NULL);
-		return;
-	}
-	struct token_waiter *w = xcalloc(1, sizeof *w);
-	w->ready = ready;
-	w->arg = arg;
-	w->next = api->waiting;
-	api->waiting = w;
-	fetch_token(api);
-}
-
-static void send_when_ready(void *arg, const char *error);
+static void fetch_token(void *impl);
+static void send_when_ready(void *arg, const char *token, const char *error);
 
 static int is_token_error(long code)
 {
@@ -132,10 +105,9 @@ static void send_done(void *arg, const struct http_response *resp)
 	if (is_token_error(code) && !d->token_retried) {
 		/* Drop the token and retry this send once with a new one. */
 		log_info("msg=\"feishu token rejected; refreshing\" code=%ld", code);
-		free(api->token);
-		api->token = NULL;
+		token_cache_invalidate(api->tokens, d->token);
 		d->token_retried = 1;
-		with_token(api, send_when_ready, d);
+		token_cache_with(api->tokens, send_when_ready, d);
 		return;
 	}
 	if (resp->status == 429 || code == 99991400 || code == 230020) {
@@ -152,7 +124,7 @@ static void send_done(void *arg, const struct http_response *resp)
 		finish(d, OUTBOX_FAILED, 0, NULL, "rejected: http=%ld code=%ld msg=%s", resp->status, code, msgbuf);
 }
 
-static void send_when_ready(void *arg, const char *error)
+static void send_when_ready(void *arg, const char *token, const char *error)
 {
 	struct delivery *d = arg;
 	struct feishu_api *api = d->api;
@@ -160,7 +132,9 @@ static void send_when_ready(void *arg, const char *error)
 		finish(d, OUTBOX_RETRY, -1, NULL, "no token: %s", error);
 		return;
 	}
-	char *auth = xasprintf("Authorization: Bearer %s", api->token);
+	free(d->token);
+	d->token = xstrdup(token);
+	char *auth = xasprintf("Authorization: Bearer %s", token);
 	const char *headers[] = { auth, "Content-Type: application/json; charset=utf-8", NULL };
 	int rc = http_request(api->http, d->method, d->url, headers, d->body, API_TIMEOUT_MS, send_done, d);
 	free(auth);
@@ -171,57 +145,38 @@ static void send_when_ready(void *arg, const char *error)
 static void token_done(void *arg, const struct http_response *resp)
 {
 	struct feishu_api *api = arg;
-	api->fetching = 0;
-	api->stats.token_fetches++;
 	json_t *root = resp->status ? json_loads(resp->body, 0, NULL) : NULL;
 	json_t *jcode = json_object_get(root, "code");
 	const char *token = json_string_value(json_object_get(root, "tenant_access_token"));
 	json_t *expire = json_object_get(root, "expire");
-	char why[200] = "";
+	api->stats.token_fetches++;
 	if (json_is_integer(jcode) && json_integer_value(jcode) == 0 && token && json_is_integer(expire)) {
-		long long secs = json_integer_value(expire);
-		/* Refresh 5 minutes early (or at half-life for short-lived tokens):
-		 * the platform hands out a new token when < 30 min remain. */
-		long long margin = secs > 600 ? 300 : secs / 2;
-		free(api->token);
-		api->token = xstrdup(token);
-		api->token_refresh_at = clock_mono_ms() + (secs - margin) * 1000;
-		log_info("msg=\"feishu tenant token obtained\" expires_in_s=%lld", secs);
-	} else if (resp->status == 0) {
+		log_info("msg=\"feishu tenant token obtained\" expires_in_s=%lld", (long long)json_integer_value(expire));
+		token_cache_set(api->tokens, token, json_integer_value(expire));
+		json_decref(root);
+		return;
+	}
+	char why[200];
+	if (resp->status == 0)
 		snprintf(why, sizeof why, "network: %s", resp->error);
-	} else {
+	else
 		snprintf(why, sizeof why, "http=%ld code=%lld msg=%s", resp->status,
 			 json_is_integer(jcode) ? (long long)json_integer_value(jcode) : -1LL,
 			 json_string_value(json_object_get(root, "msg")) ? json_string_value(json_object_get(root, "msg")) : "");
-	}
 	json_decref(root);
-
-	struct token_waiter *list = api->waiting;
-	api->waiting = NULL;
-	if (why[0])
-		log_error("msg=\"feishu tenant token request failed; check app_id/app_secret\" %s", why);
-	while (list) {
-		struct token_waiter *w = list;
-		list = list->next;
-		w->ready(w->arg, why[0] ? why : NULL);
-		free(w);
-	}
+	log_error("msg=\"feishu tenant token request failed; check app_id/app_secret\" %s", why);
+	token_cache_failed(api->tokens, why);
 }
 
-static void fetch_token(struct feishu_api *api)
+static void fetch_token(void *impl)
 {
-	if (api->fetching)
-		return;
+	struct feishu_api *api = impl;
 	char *url = xasprintf("%s/open-apis/auth/v3/tenant_access_token/internal", api->cfg->base_url);
 	json_t *body = json_pack("{s:s,s:s}", "app_id", api->cfg->app_id, "app_secret", api->cfg->app_secret);
 	char *text = json_dumps(body, JSON_COMPACT);
 	const char *headers[] = { "Content-Type: application/json; charset=utf-8", NULL };
-	api->fetching = 1;
-	if (http_request(api->http, "POST", url, headers, text, API_TIMEOUT_MS, token_done, api)) {
-		/* Cannot even start: fail the waiters through the normal path. */
-		struct http_response r = { .status = 0, .error = "could not start the HTTP request", .body = "" };
-		token_done(api, &r);
-	}
+	if (http_request(api->http, "POST", url, headers, text, API_TIMEOUT_MS, token_done, api))
+		token_cache_failed(api->tokens, "could not start the HTTP request");
 	free(text);
 	json_decref(body);
 	free(url);
@@ -260,10 +215,11 @@ static void deliver(void *impl, const struct outbox_row *row, struct outbox *ob)
 	json_decref(body);
 	feishu_message_free(&m);
 
-	with_token(api, send_when_ready, d);
+	token_cache_with(api->tokens, send_when_ready, d);
 }
 
-struct feishu_api *feishu_api_new(const struct feishu_config *cfg, struct http_client *http)
+struct feishu_api *feishu_api_new(const struct feishu_config *cfg, struct http_client *http, double rate_per_app,
+				  double rate_per_chat)
 {
 	struct feishu_api *api = xcalloc(1, sizeof *api);
 	api->cfg = cfg;
@@ -271,6 +227,9 @@ struct feishu_api *feishu_api_new(const struct feishu_config *cfg, struct http_c
 	api->sender.platform = "feishu";
 	api->sender.deliver = deliver;
 	api->sender.impl = api;
+	api->sender.rate_per_app = rate_per_app;
+	api->sender.rate_per_chat = rate_per_chat;
+	api->tokens = token_cache_new(fetch_token, api);
 	if (cfg->bot_open_id && *cfg->bot_open_id)
 		api->bot_id = xstrdup(cfg->bot_open_id);
 	return api;
@@ -280,14 +239,7 @@ void feishu_api_free(struct feishu_api *api)
 {
 	if (!api)
 		return;
-	/* Waiters own their args (deliveries, requests): free them with the list. */
-	while (api->waiting) {
-		struct token_waiter *w = api->waiting;
-		api->waiting = w->next;
-		w->ready(w->arg, "shutting down");
-		free(w);
-	}
-	free(api->token);
+	token_cache_free(api->tokens); /* waiters are told "shutting down" and free their args */
 	free(api->bot_id);
 	free(api);
 }
@@ -303,7 +255,7 @@ struct bot_info_req {
 	int tries;
 };
 
-static void bot_info_ready(void *arg, const char *error);
+static void bot_info_ready(void *arg, const char *token, const char *error);
 
 static void bot_info_done(void *arg, const struct http_response *resp)
 {
@@ -318,9 +270,8 @@ static void bot_info_done(void *arg, const struct http_response *resp)
 		log_info("msg=\"feishu bot identity learned\" bot_open_id=%s", id);
 		free(r);
 	} else if (is_token_error(code) && r->tries++ < 1) {
-		free(api->token);
-		api->token = NULL;
-		with_token(api, bot_info_ready, r);
+		token_cache_invalidate(api->tokens, NULL);
+		token_cache_with(api->tokens, bot_info_ready, r);
 	} else {
 		log_warn("msg=\"could not learn the bot's open_id; @-mentions of the bot without a "
 			 "slash command will not be answered (set feishu.bot_open_id)\" http=%ld code=%ld",
@@ -330,7 +281,7 @@ static void bot_info_done(void *arg, const struct http_response *resp)
 	json_decref(root);
 }
 
-static void bot_info_ready(void *arg, const char *error)
+static void bot_info_ready(void *arg, const char *token, const char *error)
 {
 	struct bot_info_req *r = arg;
 	struct feishu_api *api = r->api;
@@ -340,7 +291,7 @@ static void bot_info_ready(void *arg, const char *error)
 		return;
 	}
 	char *url = xasprintf("%s/open-apis/bot/v3/info", api->cfg->base_url);
-	char *auth = xasprintf("Authorization: Bearer %s", api->token);
+	char *auth = xasprintf("Authorization: Bearer %s", token);
 	const char *headers[] = { auth, NULL };
 	if (http_request(api->http, "GET", url, headers, NULL, API_TIMEOUT_MS, bot_info_done, r))
 		free(r);
@@ -354,5 +305,5 @@ void feishu_api_learn_bot_id(struct feishu_api *api)
 		return;
 	struct bot_info_req *r = xcalloc(1, sizeof *r);
 	r->api = api;
-	with_token(api, bot_info_ready, r);
+	token_cache_with(api->tokens, bot_info_ready, r);
 }

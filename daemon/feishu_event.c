@@ -33,6 +33,7 @@ void event_free(struct event *ev)
 		free(ev->mentions[i].name);
 	}
 	free(ev->mentions);
+	free(ev->reply_url);
 	free(ev->card_message_id);
 	json_decref(ev->action_value);
 	json_decref(ev->form_value);

@@ -38,6 +38,10 @@ enum inbox_rc inbox_apply(struct store *st, const struct cmd_env *env, const str
 	if (rc != STORE_OK)
 		goto fail;
 
+	if (ev->reply_url && ev->chat_id &&
+	    store_webhook_put(st, ev->platform, ev->chat_id, ev->reply_url, ev->reply_url_expires) != STORE_OK)
+		goto fail;
+
 	json_t *detail = json_pack("{s:s,s:s,s:s?}", "event_id", ev->event_id, "type", ev->event_type,
 				   "message_id", ev->message_id);
 	char *detail_text = json_dumps(detail, JSON_COMPACT);

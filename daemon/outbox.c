@@ -26,12 +26,16 @@ struct outbox {
 	const struct outbox_config *cfg;
 	lws_sorted_usec_list_t kick_timer;  /* "drain soon" */
 	lws_sorted_usec_list_t due_timer;   /* the next pending row's retry time */
-	const struct outbox_sender *senders[OUTBOX_MAX_SENDERS];
+	/* Each platform's sender with its own limits: one bucket for the app,
+	 * one per chat. */
+	struct sender_slot {
+		const struct outbox_sender *sender;
+		struct token_bucket app_bucket;
+		struct bucket_map *chat_buckets;
+	} senders[OUTBOX_MAX_SENDERS];
 	int nsenders;
 	struct inflight *inflight;
 	int ninflight;
-	struct token_bucket app_bucket;   /* the platform's per-app limit */
-	struct bucket_map *chat_buckets;  /* the platform's per-chat limit */
 	struct outbox_stats stats;
 };
 
@@ -56,10 +60,7 @@ struct outbox *outbox_new(struct store *st, struct lws_context *ctx, const struc
 	ob->ctx = ctx;
 	ob->cfg = cfg;
 	ob->inflight = xcalloc((size_t)cfg->max_inflight, sizeof *ob->inflight);
-	/* Sends are paced evenly (a burst of one): the platforms count per
-	 * second, and a paced stream never exceeds a one-second window. */
-	bucket_init(&ob->app_bucket, cfg->rate_per_app, 1, clock_mono_ms());
-	ob->chat_buckets = bucket_map_new(cfg->rate_per_chat, 1);
+
 	clock_on_jump(clock_jumped, ob);
 	return ob;
 }
@@ -71,14 +72,21 @@ void outbox_free(struct outbox *ob)
 	lws_sul_cancel(&ob->kick_timer);
 	lws_sul_cancel(&ob->due_timer);
 	free(ob->inflight);
-	bucket_map_free(ob->chat_buckets);
+	for (int i = 0; i < ob->nsenders; i++)
+		bucket_map_free(ob->senders[i].chat_buckets);
 	free(ob);
 }
 
 void outbox_add_sender(struct outbox *ob, const struct outbox_sender *sender)
 {
-	if (ob->nsenders < OUTBOX_MAX_SENDERS)
-		ob->senders[ob->nsenders++] = sender;
+	if (ob->nsenders >= OUTBOX_MAX_SENDERS)
+		return;
+	struct sender_slot *slot = &ob->senders[ob->nsenders++];
+	slot->sender = sender;
+	/* Sends are paced evenly (a burst of one): the platforms count per
+	 * second (or minute), and a paced stream never exceeds a window. */
+	bucket_init(&slot->app_bucket, sender->rate_per_app, 1, clock_mono_ms());
+	slot->chat_buckets = bucket_map_new(sender->rate_per_chat, 1);
 }
 
 void outbox_kick(struct outbox *ob)
@@ -89,11 +97,11 @@ void outbox_kick(struct outbox *ob)
 int outbox_inflight(const struct outbox *ob) { return ob->ninflight; }
 const struct outbox_stats *outbox_stats(const struct outbox *ob) { return &ob->stats; }
 
-static const struct outbox_sender *sender_for(struct outbox *ob, const char *platform)
+static struct sender_slot *sender_for(struct outbox *ob, const char *platform)
 {
 	for (int i = 0; i < ob->nsenders; i++)
-		if (!strcmp(ob->senders[i]->platform, platform))
-			return ob->senders[i];
+		if (!strcmp(ob->senders[i].sender->platform, platform))
+			return &ob->senders[i];
 	return NULL;
 }
 
@@ -133,7 +141,7 @@ static void arm_due_timer(struct outbox *ob, ms_t throttle_ms)
  * Queue, never drop: a throttled row simply goes on a later drain. */
 static void dispatch(struct outbox *ob, struct outbox_row *r, ms_t mono, ms_t *app_wait, ms_t *chat_wait)
 {
-	const struct outbox_sender *s = sender_for(ob, r->platform);
+	struct sender_slot *s = sender_for(ob, r->platform);
 	if (!s) {
 		log_error("msg=\"outbox row for a platform that is not enabled\" id=%lld platform=%s",
 			  (long long)r->id, r->platform);
@@ -141,25 +149,25 @@ static void dispatch(struct outbox *ob, struct outbox_row *r, ms_t mono, ms_t *a
 		ob->stats.failed++;
 		return;
 	}
-	ms_t w = bucket_wait(&ob->app_bucket, mono);
+	ms_t w = bucket_wait(&s->app_bucket, mono);
 	if (w) {
 		*app_wait = w; /* the app's limit: nothing else goes now */
 		ob->stats.throttled++;
 		return;
 	}
-	struct token_bucket *chat = bucket_map_get(ob->chat_buckets, r->chat_id, mono);
+	struct token_bucket *chat = bucket_map_get(s->chat_buckets, r->chat_id, mono);
 	if ((w = bucket_wait(chat, mono))) {
 		if (!*chat_wait || w < *chat_wait)
 			*chat_wait = w; /* only this chat waits; others may go */
 		ob->stats.throttled++;
 		return;
 	}
-	bucket_take(&ob->app_bucket, mono);
+	bucket_take(&s->app_bucket, mono);
 	bucket_take(chat, mono);
 	ob->inflight[ob->ninflight].id = r->id;
 	ob->inflight[ob->ninflight].attempts = r->attempts;
 	ob->ninflight++;
-	s->deliver(s->impl, r, ob);
+	s->sender->deliver(s->sender->impl, r, ob);
 }
 
 static void drain(struct outbox *ob)

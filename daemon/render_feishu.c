@@ -3,7 +3,7 @@
  *
  * Mentions are produced only from a notice's "mentions" list, never from text:
  * every piece of text that could have come from a user goes through
- * render_feishu_escape(), which turns '<' into the full-width '＜' (so no
+ * render_escape(), which turns '<' into the full-width '＜' (so no
  * "<at id=all>" can be smuggled in) and neutralises markdown emphasis.
  */
 #include "collabd/render.h"
@@ -14,7 +14,7 @@
 
 #include "collabd/util.h"
 
-char *render_feishu_escape(const char *text)
+char *render_escape(const char *text)
 {
 	struct buf b;
 	buf_init(&b);
@@ -38,8 +38,8 @@ static void append_mentions(struct buf *b, json_t *mentions, const char *fmt)
 		const char *name = json_string_value(json_object_get(m, "name"));
 		if (!id)
 			continue;
-		char *safe_id = render_feishu_escape(id);
-		char *safe_name = render_feishu_escape(name ? name : "");
+		char *safe_id = render_escape(id);
+		char *safe_name = render_escape(name ? name : "");
 		buf_printf(b, fmt, safe_id, safe_name);
 		free(safe_id);
 		free(safe_name);
@@ -54,7 +54,7 @@ static int render_text(json_t *body, struct feishu_message *out)
 	struct buf b;
 	buf_init(&b);
 	append_mentions(&b, json_object_get(body, "mentions"), "<at user_id=\"%s\">%s</at> ");
-	char *safe = render_feishu_escape(text);
+	char *safe = render_escape(text);
 	buf_append_str(&b, safe);
 	free(safe);
 	json_t *content = json_pack("{s:s}", "text", (const char *)b.data);
@@ -153,7 +153,7 @@ static int render_sla_pings(json_t *body, struct feishu_message *out)
 		urgent |= strcmp(stage, "reminder") != 0;
 		char when[32];
 		format_time(json_integer_value(due), when, sizeof when);
-		char *safe = render_feishu_escape(subject);
+		char *safe = render_escape(subject);
 		buf_printf(&md, "\n**%s**｜%s，截止 %s", stage_label(stage, json_is_true(json_object_get(it, "late"))),
 			   safe, when);
 		free(safe);

@@ -54,6 +54,11 @@ static const char *const migrations[] = {
 	"  late INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX timers_pending ON timers (fire_at) WHERE state = 'pending';"
 	"CREATE INDEX timers_deadline ON timers (deadline_key, state);",
+
+	/* 4: per-chat reply URLs (DingTalk's sessionWebhook), newest wins. */
+	"CREATE TABLE chat_webhooks ("
+	"  platform TEXT NOT NULL, chat_id TEXT NOT NULL, url TEXT NOT NULL, expires_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (platform, chat_id)) WITHOUT ROWID;",
 };
 
 enum stmt_id {
@@ -65,6 +70,7 @@ enum stmt_id {
 	S_DEADLINE_PUT, S_DEADLINE_GET, S_DEADLINE_CLOSE,
 	S_TIMER_ADD, S_TIMER_CANCEL, S_TIMER_NEXT, S_TIMER_DUE, S_TIMER_FIRED, S_TIMER_RESCHEDULE,
 	S_TIMER_PENDING,
+	S_WEBHOOK_PUT, S_WEBHOOK_GET, S_WEBHOOK_FORGET,
 	S_COUNT
 };
 
@@ -113,6 +119,11 @@ static const char *const stmt_sql[S_COUNT] = {
 			  "WHERE id = ?1 AND state = 'pending'",
 	[S_TIMER_RESCHEDULE] = "UPDATE timers SET fire_at = MAX(fire_at, ?2) WHERE deadline_key = ?1 AND state = 'pending'",
 	[S_TIMER_PENDING] = "SELECT COUNT(*) FROM timers WHERE state = 'pending'",
+	[S_WEBHOOK_PUT] = "INSERT INTO chat_webhooks (platform, chat_id, url, expires_at) VALUES (?1, ?2, ?3, ?4) "
+			  "ON CONFLICT (platform, chat_id) DO UPDATE SET url = excluded.url, expires_at = excluded.expires_at "
+			  "WHERE excluded.expires_at >= chat_webhooks.expires_at",
+	[S_WEBHOOK_GET] = "SELECT url FROM chat_webhooks WHERE platform = ?1 AND chat_id = ?2 AND expires_at > ?3",
+	[S_WEBHOOK_FORGET] = "DELETE FROM chat_webhooks WHERE platform = ?1 AND chat_id = ?2 AND url = ?3",
 };
 
 struct store {
@@ -517,5 +528,38 @@ enum store_rc store_timer_fired(struct store *st, int64_t id, ms_t now, int late
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, now);
 	sqlite3_bind_int(s, 3, late);
+	return step_done(st, s);
+}
+
+/* ---- reply webhooks ---- */
+
+enum store_rc store_webhook_put(struct store *st, const char *platform, const char *chat_id, const char *url,
+				ms_t expires_at)
+{
+	sqlite3_stmt *s = stmt(st, S_WEBHOOK_PUT);
+	bind_text(s, 1, platform);
+	bind_text(s, 2, chat_id);
+	bind_text(s, 3, url);
+	sqlite3_bind_int64(s, 4, expires_at);
+	return step_done(st, s);
+}
+
+char *store_webhook_get(struct store *st, const char *platform, const char *chat_id, ms_t valid_at)
+{
+	sqlite3_stmt *s = stmt(st, S_WEBHOOK_GET);
+	bind_text(s, 1, platform);
+	bind_text(s, 2, chat_id);
+	sqlite3_bind_int64(s, 3, valid_at);
+	char *url = sqlite3_step(s) == SQLITE_ROW ? col_text(s, 0) : NULL;
+	sqlite3_reset(s);
+	return url;
+}
+
+enum store_rc store_webhook_forget(struct store *st, const char *platform, const char *chat_id, const char *url)
+{
+	sqlite3_stmt *s = stmt(st, S_WEBHOOK_FORGET);
+	bind_text(s, 1, platform);
+	bind_text(s, 2, chat_id);
+	bind_text(s, 3, url);
 	return step_done(st, s);
 }

@@ -49,6 +49,7 @@ struct daemon_status {
 	const char *version;
 	ms_t started_at;
 	int feishu_connected;
+	int dingtalk_connected;
 	long long outbox_pending;
 	long long events_applied;
 };

@@ -20,6 +20,15 @@ struct feishu_config {
 	char *bot_open_id; /* optional; learned from /bot/v3/info when empty */
 };
 
+struct dingtalk_config {
+	int enabled;
+	char *base_url;        /* https://api.dingtalk.com, no trailing slash */
+	char *client_id;       /* the app's Client ID (AppKey); also the robotCode */
+	char *client_secret;   /* secret: never logged */
+	int rate_per_chat_per_minute; /* DingTalk throttles a group past 20 messages a minute */
+	int rate_per_app;      /* sends per second for the whole app */
+};
+
 struct outbox_config {
 	int max_attempts;
 	int backoff_base_ms;
@@ -44,6 +53,7 @@ struct config {
 	int admin_port;        /* 0 = no admin HTTP listener */
 	int test_clock_control;
 	struct feishu_config feishu;
+	struct dingtalk_config dingtalk;
 	struct outbox_config outbox;
 	struct calendar_config calendar;
 	int commands_per_minute;  /* per user, after a burst of commands_burst */

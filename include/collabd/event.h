@@ -26,7 +26,7 @@ struct mention {
 };
 
 struct event {
-	const char *platform;   /* static string: "feishu" */
+	const char *platform;   /* static string: "feishu" or "dingtalk" */
 	enum event_kind kind;
 	char *event_id;
 	char *event_type;
@@ -46,6 +46,11 @@ struct event {
 	struct mention *mentions;
 	size_t nmentions;
 
+	/* Where replies may go without a token (DingTalk's sessionWebhook), and
+	 * until when; NULL when the platform has no such thing. */
+	char *reply_url;
+	ms_t reply_url_expires;
+
 	/* EVENT_CARD_ACTION */
 	char *card_message_id;  /* the card's message id */
 	json_t *action_value;   /* new reference, or NULL */
@@ -64,5 +69,13 @@ enum event_parse_rc { EVENT_PARSE_OK = 0, EVENT_PARSE_BADJSON, EVENT_PARSE_BADSH
  */
 enum event_parse_rc feishu_event_parse(const char *payload, size_t len, const char *bot_id,
 				       struct event *ev, char *why, size_t whysz);
+
+/*
+ * Parses the data of a DingTalk robot-message callback (the inner JSON of a
+ * Stream frame) into *ev.  frame_id is the frame's headers.messageId (used as
+ * the event id and as the dedupe key when msgId is absent).
+ */
+enum event_parse_rc dingtalk_event_parse(const char *data, size_t len, const char *frame_id,
+					 struct event *ev, char *why, size_t whysz);
 
 #endif

@@ -33,7 +33,9 @@ struct feishu_api_stats {
 	long long sends_ok, sends_throttled, sends_error;
 };
 
-struct feishu_api *feishu_api_new(const struct feishu_config *cfg, struct http_client *http);
+/* rate_per_app / rate_per_chat: sends per second (Feishu: 50 and 5). */
+struct feishu_api *feishu_api_new(const struct feishu_config *cfg, struct http_client *http, double rate_per_app,
+				  double rate_per_chat);
 void feishu_api_free(struct feishu_api *api);
 /* The outbox sender for "feishu" (borrowed from api). */
 const struct outbox_sender *feishu_api_sender(struct feishu_api *api);

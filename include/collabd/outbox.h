@@ -35,6 +35,8 @@ struct outbox_sender {
 	 * outbox_delivered() for row->id exactly once, never from inside this call. */
 	void (*deliver)(void *impl, const struct outbox_row *row, struct outbox *ob);
 	void *impl;
+	double rate_per_app;   /* sends per second for the whole app */
+	double rate_per_chat;  /* sends per second to one chat */
 };
 
 struct outbox_stats {
@@ -43,7 +45,8 @@ struct outbox_stats {
 
 struct outbox *outbox_new(struct store *st, struct lws_context *ctx, const struct outbox_config *cfg);
 void outbox_free(struct outbox *ob);
-/* Registers a sender; sender is borrowed and must outlive the outbox. */
+/* Registers a sender with its rate limits; sender is borrowed and must
+ * outlive the outbox. */
 void outbox_add_sender(struct outbox *ob, const struct outbox_sender *sender);
 /* Asks for a drain soon (after the current callback returns). */
 void outbox_kick(struct outbox *ob);

@@ -21,8 +21,25 @@ struct feishu_message {
 int render_feishu(const char *kind, const char *body_json, struct feishu_message *out);
 void feishu_message_free(struct feishu_message *m);
 
-/* Makes user-supplied text safe inside a Feishu text or markdown element: no
- * mention or markup can be injected.  Returns a new string the caller frees. */
-char *render_feishu_escape(const char *text);
+/* Makes user-supplied text safe inside a text or markdown element on either
+ * platform: no mention or markup can be injected.  Returns a new string the
+ * caller frees. */
+char *render_escape(const char *text);
+
+/* A message ready for DingTalk: the sessionWebhook form (which can @ people:
+ * "@userId" in the text plus at.atUserIds) and the OpenAPI form (which cannot:
+ * the same text with names instead).  Everything is owned. */
+struct dingtalk_message {
+	const char *msgtype;   /* static: "text" or "markdown" */
+	char *title;           /* markdown title (shown in the chat list) */
+	char *text_at;         /* text with "@userId" for each mention */
+	char *text_names;      /* text with "@name" for each mention */
+	json_t *at_user_ids;   /* array of userIds (new reference) */
+};
+
+/* Renders a notice for DingTalk.  No interactive cards: buttons become the
+ * exact command to type.  Returns 0, or -1 (then *out holds nothing). */
+int render_dingtalk(const char *kind, const char *body_json, struct dingtalk_message *out);
+void dingtalk_message_free(struct dingtalk_message *m);
 
 #endif

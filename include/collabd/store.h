@@ -133,4 +133,12 @@ int64_t store_timers_pending(struct store *st);
 size_t store_timers_due(struct store *st, ms_t now, struct timer_row *rows, size_t max);
 enum store_rc store_timer_fired(struct store *st, int64_t id, ms_t now, int late);
 
+/* Reply webhooks (DingTalk sessionWebhook): the newest per chat is kept. */
+enum store_rc store_webhook_put(struct store *st, const char *platform, const char *chat_id, const char *url,
+				ms_t expires_at);
+/* A URL still valid at valid_at (caller frees), or NULL. */
+char *store_webhook_get(struct store *st, const char *platform, const char *chat_id, ms_t valid_at);
+/* Drops url (e.g. the platform said it expired early). */
+enum store_rc store_webhook_forget(struct store *st, const char *platform, const char *chat_id, const char *url);
+
 #endif

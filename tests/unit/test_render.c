@@ -58,7 +58,7 @@ static void test_render_text(void **state)
 	json_decref(content);
 	feishu_message_free(&m);
 
-	char *e = render_feishu_escape("a<b>c*d 你好");
+	char *e = render_escape("a<b>c*d 你好");
 	assert_string_equal(e, "a＜b＞c＊d 你好");
 	free(e);
 }

@@ -1,0 +1,175 @@
+/*
+ * render_dingtalk.c - notices as DingTalk text and markdown messages.
+ *
+ * Without card templates, a DingTalk group gets markdown; where a Feishu card
+ * has a button, the message shows the exact command that does the same.
+ * Mentions come only from the notice's mention list, as "@userId" in the text
+ * plus at.atUserIds (webhook) or "@name" (OpenAPI, which cannot mention).
+ */
+#include "collabd/render.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collabd/util.h"
+
+void dingtalk_message_free(struct dingtalk_message *m)
+{
+	free(m->title);
+	free(m->text_at);
+	free(m->text_names);
+	json_decref(m->at_user_ids);
+	memset(m, 0, sizeof *m);
+}
+
+/* Prefixes both texts with the mentions and fills at_user_ids. */
+static void mentions(struct dingtalk_message *m, json_t *list, struct buf *at, struct buf *names)
+{
+	m->at_user_ids = json_array();
+	size_t i;
+	json_t *p;
+	json_array_foreach(list, i, p) {
+		const char *id = json_string_value(json_object_get(p, "id"));
+		const char *name = json_string_value(json_object_get(p, "name"));
+		if (!id)
+			continue;
+		char *safe_id = render_escape(id), *safe_name = render_escape(name && *name ? name : id);
+		buf_printf(at, "@%s ", safe_id);
+		buf_printf(names, "@%s ", safe_name);
+		json_array_append_new(m->at_user_ids, json_string(id));
+		free(safe_id);
+		free(safe_name);
+	}
+}
+
+static void both(struct buf *at, struct buf *names, const char *text)
+{
+	buf_append_str(at, text);
+	buf_append_str(names, text);
+}
+
+static void local_time(json_int_t ms, char *out, size_t outsz)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(out, outsz, "%Y-%m-%d %H:%M", &tm);
+}
+
+static void finish(struct dingtalk_message *m, const char *msgtype, const char *title, struct buf *at,
+		   struct buf *names)
+{
+	m->msgtype = msgtype;
+	m->title = xstrdup(title);
+	m->text_at = buf_steal(at);
+	m->text_names = buf_steal(names);
+}
+
+static int render_text(json_t *body, struct dingtalk_message *m)
+{
+	const char *text = json_string_value(json_object_get(body, "text"));
+	if (!text)
+		return -1;
+	struct buf at, names;
+	buf_init(&at);
+	buf_init(&names);
+	mentions(m, json_object_get(body, "mentions"), &at, &names);
+	char *safe = render_escape(text);
+	both(&at, &names, safe);
+	free(safe);
+	finish(m, "text", "collabd", &at, &names);
+	return 0;
+}
+
+static int render_status(json_t *body, struct dingtalk_message *m)
+{
+	const char *version = json_string_value(json_object_get(body, "version"));
+	json_t *at_ms = json_object_get(body, "at");
+	if (!version || !json_is_integer(at_ms))
+		return -1;
+	char when[32];
+	local_time(json_integer_value(at_ms), when, sizeof when);
+	struct buf at, names;
+	buf_init(&at);
+	buf_init(&names);
+	m->at_user_ids = json_array();
+	char *md = xasprintf("#### collabd 运行状态\n\n- 版本：%s\n- 钉钉连接：%s\n- 待发消息：%lld 条\n"
+			     "- 已处理事件：%lld 个\n\n更新于 %s，发送 /状态 刷新",
+			     version, json_is_true(json_object_get(body, "dingtalk_connected")) ? "已连接" : "未连接",
+			     (long long)json_integer_value(json_object_get(body, "outbox_pending")),
+			     (long long)json_integer_value(json_object_get(body, "events_applied")), when);
+	both(&at, &names, md);
+	free(md);
+	finish(m, "markdown", "collabd 运行状态", &at, &names);
+	return 0;
+}
+
+static const char *stage_label(const char *stage, int late)
+{
+	if (!strcmp(stage, "reminder"))
+		return late ? "即将到期（补发）" : "即将到期";
+	if (!strcmp(stage, "overdue"))
+		return late ? "已逾期（补发）" : "已逾期";
+	return late ? "已升级（补发）" : "已升级";
+}
+
+static int render_sla_pings(json_t *body, struct dingtalk_message *m)
+{
+	json_t *items = json_object_get(body, "items");
+	if (!json_is_array(items) || !json_array_size(items))
+		return -1;
+	struct buf at, names;
+	buf_init(&at);
+	buf_init(&names);
+	both(&at, &names, "#### ⏰ 协作提醒\n\n");
+	mentions(m, json_object_get(body, "mentions"), &at, &names);
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it) {
+		const char *stage = json_string_value(json_object_get(it, "stage"));
+		const char *subject = json_string_value(json_object_get(it, "subject"));
+		const char *key = json_string_value(json_object_get(it, "key"));
+		json_t *due = json_object_get(it, "due_at");
+		if (!stage || !subject || !key || !json_is_integer(due)) {
+			buf_free(&at);
+			buf_free(&names);
+			json_decref(m->at_user_ids);
+			m->at_user_ids = NULL;
+			return -1;
+		}
+		char when[32];
+		local_time(json_integer_value(due), when, sizeof when);
+		char *safe = render_escape(subject);
+		char *line = xasprintf("\n\n- **%s**｜%s，截止 %s  \n  稍后再提醒：发送 /提醒 推迟 %s 1小时（或 明天）",
+				       stage_label(stage, json_is_true(json_object_get(it, "late"))), safe, when, key);
+		both(&at, &names, line);
+		free(line);
+		free(safe);
+	}
+	finish(m, "markdown", "协作提醒", &at, &names);
+	return 0;
+}
+
+static const struct {
+	const char *kind;
+	int (*render)(json_t *body, struct dingtalk_message *m);
+} renderers[] = {
+	{ "text", render_text },
+	{ "status", render_status },
+	{ "sla_pings", render_sla_pings },
+};
+
+int render_dingtalk(const char *kind, const char *body_json, struct dingtalk_message *out)
+{
+	memset(out, 0, sizeof *out);
+	json_t *body = json_loads(body_json, 0, NULL);
+	int rc = -1;
+	for (size_t i = 0; body && i < ARRAY_LEN(renderers); i++)
+		if (!strcmp(renderers[i].kind, kind))
+			rc = renderers[i].render(body, out);
+	json_decref(body);
+	if (rc)
+		dingtalk_message_free(out);
+	return rc;
+}
