@@ -11,6 +11,7 @@
 
 #include "collabd/clock.h"
 #include "collabd/daemon.h"
+#include "collabd/dingtalk.h"
 #include "collabd/feishu.h"
 #include "collabd/sched.h"
 #include "collabd/store.h"
@@ -42,7 +43,7 @@ static void respond(struct admin_session *s, int status, json_t *body)
 /*
  * Test hook: set or close a deadline as the workflow would, in its own
  * transaction.  POST /debug/deadline {key, policy, chat_id, subject, people,
- * start_ms?, due_ms?}; POST /debug/deadline/done {key, state}.
+ * platform? (default feishu), start_ms?, due_ms?}; POST /debug/deadline/done {key, state}.
  */
 static void respond_deadline(struct daemon *d, struct admin_session *s, json_t *req)
 {
@@ -61,7 +62,7 @@ static void respond_deadline(struct daemon *d, struct admin_session *s, json_t *
 		struct sched_deadline dl = {
 			.key = key,
 			.policy = json_string_value(json_object_get(req, "policy")),
-			.platform = "feishu",
+			.platform = json_string_value(json_object_get(req, "platform")) ? json_string_value(json_object_get(req, "platform")) : "feishu",
 			.chat_id = json_string_value(json_object_get(req, "chat_id")),
 			.subject = json_string_value(json_object_get(req, "subject")),
 			.people = json_object_get(req, "people"),
@@ -85,11 +86,14 @@ static void respond_deadline(struct daemon *d, struct admin_session *s, json_t *
 static void route(struct daemon *d, struct admin_session *s)
 {
 	if (!strcmp(s->path, "/healthz") && !s->is_post) {
-		int up = d->feishu_ws && feishu_ws_connected(d->feishu_ws);
+		int up = daemon_connected(d);
 		int64_t pending = store_outbox_pending(d->store);
-		respond(s, up ? 200 : 503,
-			json_pack("{s:s,s:s,s:I}", "status", up ? "ok" : "degraded",
-				  "feishu", up ? "connected" : "disconnected", "outbox_pending", (json_int_t)pending));
+		json_t *body = json_pack("{s:s,s:I}", "status", up ? "ok" : "degraded", "outbox_pending", (json_int_t)pending);
+		if (d->feishu_ws)
+			json_object_set_new(body, "feishu", json_string(feishu_ws_connected(d->feishu_ws) ? "connected" : "disconnected"));
+		if (d->dingtalk_ws)
+			json_object_set_new(body, "dingtalk", json_string(dingtalk_ws_connected(d->dingtalk_ws) ? "connected" : "disconnected"));
+		respond(s, up ? 200 : 503, body);
 		return;
 	}
 	if (!strcmp(s->path, "/debug/stats") && !s->is_post) {

@@ -14,6 +14,7 @@
 
 #include "collabd/calendar.h"
 #include "collabd/clock.h"
+#include "collabd/dingtalk.h"
 #include "collabd/feishu.h"
 #include "collabd/sched.h"
 #include "collabd/sla.h"
@@ -35,39 +36,93 @@ void daemon_status_get(struct daemon *d, struct daemon_status *s)
 	s->version = COLLABD_VERSION;
 	s->started_at = d->started_at;
 	s->feishu_connected = d->feishu_ws && feishu_ws_connected(d->feishu_ws);
+	s->dingtalk_connected = d->dingtalk_ws && dingtalk_ws_connected(d->dingtalk_ws);
 	s->outbox_pending = store_outbox_pending(d->store);
 	s->events_applied = d->inbox.applied;
 }
 
-json_t *daemon_stats_json(struct daemon *d)
+int daemon_connected(struct daemon *d)
 {
+	return (!d->feishu_ws || feishu_ws_connected(d->feishu_ws)) &&
+	       (!d->dingtalk_ws || dingtalk_ws_connected(d->dingtalk_ws));
+}
+
+static json_t *feishu_stats_json(struct daemon *d)
+{
+	if (!d->feishu_ws)
+		return json_null();
 	const struct feishu_ws_stats *w = feishu_ws_stats(d->feishu_ws);
 	const struct feishu_api_stats *a = feishu_api_stats(d->feishu_api);
-	const struct outbox_stats *o = outbox_stats(d->outbox);
-	const struct sched_stats *t = sched_stats(d->sched);
-	json_t *stats = json_pack("{s:I,s:I,s:I,s:I,s:I}", "fired", (json_int_t)t->fired, "late", (json_int_t)t->late,
-				  "messages", (json_int_t)t->notices, "batches", (json_int_t)t->batches,
-				  "pending", (json_int_t)store_timers_pending(d->store));
-	return json_pack("{s:o,s:{s:I,s:I,s:I,s:I},"
-			 "s:{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},"
-			 "s:{s:I,s:I,s:I,s:I},"
-			 "s:{s:I,s:I,s:I,s:I,s:I,s:i}}",
-			 "timers", stats,
-			 "inbox", "applied", (json_int_t)d->inbox.applied, "duplicates", (json_int_t)d->inbox.duplicates,
-			 "rejected", (json_int_t)d->inbox.rejected, "failed", (json_int_t)d->inbox.failed,
-			 "feishu_ws", "connected", feishu_ws_connected(d->feishu_ws),
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			 "connected", feishu_ws_connected(d->feishu_ws),
 			 "connects", (json_int_t)w->connects, "reconnects", (json_int_t)w->reconnects,
 			 "frames_in", (json_int_t)w->frames_in, "frames_bad", (json_int_t)w->frames_bad,
 			 "events", (json_int_t)w->events, "acks", (json_int_t)w->acks,
 			 "pings", (json_int_t)w->pings, "pongs", (json_int_t)w->pongs,
 			 "ack_latency_us_total", (json_int_t)w->ack_latency_us_total,
 			 "ack_latency_us_max", (json_int_t)w->ack_latency_us_max,
-			 "feishu_api", "token_fetches", (json_int_t)a->token_fetches, "sends_ok", (json_int_t)a->sends_ok,
-			 "sends_throttled", (json_int_t)a->sends_throttled, "sends_error", (json_int_t)a->sends_error,
+			 "token_fetches", (json_int_t)a->token_fetches, "sends_ok", (json_int_t)a->sends_ok,
+			 "sends_throttled", (json_int_t)a->sends_throttled, "sends_error", (json_int_t)a->sends_error);
+}
+
+static json_t *dingtalk_stats_json(struct daemon *d)
+{
+	if (!d->dingtalk_ws)
+		return json_null();
+	const struct dingtalk_ws_stats *w = dingtalk_ws_stats(d->dingtalk_ws);
+	const struct dingtalk_api_stats *a = dingtalk_api_stats(d->dingtalk_api);
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			 "connected", dingtalk_ws_connected(d->dingtalk_ws),
+			 "connects", (json_int_t)w->connects, "reconnects", (json_int_t)w->reconnects,
+			 "frames_in", (json_int_t)w->frames_in, "frames_bad", (json_int_t)w->frames_bad,
+			 "callbacks", (json_int_t)w->callbacks, "acks", (json_int_t)w->acks,
+			 "pings", (json_int_t)w->pings, "disconnects", (json_int_t)w->disconnects,
+			 "token_fetches", (json_int_t)a->token_fetches, "via_webhook", (json_int_t)a->via_webhook,
+			 "via_api", (json_int_t)a->via_api, "throttled", (json_int_t)a->throttled,
+			 "errors", (json_int_t)a->errors);
+}
+
+json_t *daemon_stats_json(struct daemon *d)
+{
+	const struct outbox_stats *o = outbox_stats(d->outbox);
+	const struct sched_stats *t = sched_stats(d->sched);
+	return json_pack("{s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:i}}",
+			 "timers", "fired", (json_int_t)t->fired, "late", (json_int_t)t->late,
+			 "messages", (json_int_t)t->notices, "batches", (json_int_t)t->batches,
+			 "pending", (json_int_t)store_timers_pending(d->store),
+			 "inbox", "applied", (json_int_t)d->inbox.applied, "duplicates", (json_int_t)d->inbox.duplicates,
+			 "rejected", (json_int_t)d->inbox.rejected, "failed", (json_int_t)d->inbox.failed,
+			 "feishu_ws", feishu_stats_json(d),
+			 "dingtalk", dingtalk_stats_json(d),
 			 "outbox", "sent", (json_int_t)o->sent, "retried", (json_int_t)o->retried,
 			 "failed", (json_int_t)o->failed, "throttled", (json_int_t)o->throttled,
 			 "pending", (json_int_t)store_outbox_pending(d->store),
 			 "inflight", outbox_inflight(d->outbox));
+}
+
+/* Applies one parsed event (either platform) and says whether to ack. */
+static int apply_event(struct daemon *d, struct event *ev, json_t **card_response)
+{
+	struct daemon_status status;
+	daemon_status_get(d, &status);
+	d->env.status = &status;
+	enum inbox_rc rc = inbox_apply(d->store, &d->env, ev, card_response);
+	d->env.status = NULL;
+	event_free(ev);
+	switch (rc) {
+	case INBOX_APPLIED:
+		d->inbox.applied++;
+		outbox_kick(d->outbox);
+		sched_kick(d->sched);
+		return 1;
+	case INBOX_DUPLICATE:
+		d->inbox.duplicates++;
+		return 1;
+	case INBOX_FAILED:
+		break;
+	}
+	d->inbox.failed++;
+	return 0;
 }
 
 /* The Feishu adapter hands us each complete event here. */
@@ -79,32 +134,33 @@ static enum feishu_ack on_feishu_event(void *arg, const char *payload, size_t le
 	if (feishu_event_parse(payload, len, feishu_api_bot_id(d->feishu_api), &ev, why, sizeof why)) {
 		/* It will never parse, however often it comes: ack and move on. */
 		d->inbox.rejected++;
-		log_warn("msg=\"unusable event dropped\" reason=\"%s\" bytes=%zu", why, len);
+		log_warn("msg=\"unusable event dropped\" platform=feishu reason=\"%s\" bytes=%zu", why, len);
 		return FEISHU_ACK_OK;
 	}
-	struct daemon_status status;
-	daemon_status_get(d, &status);
-	d->env.status = &status;
-	enum inbox_rc rc = inbox_apply(d->store, &d->env, &ev, card_response);
-	d->env.status = NULL;
-	event_free(&ev);
-	switch (rc) {
-	case INBOX_APPLIED:
-		d->inbox.applied++;
-		outbox_kick(d->outbox);
-		sched_kick(d->sched);
-		return FEISHU_ACK_OK;
-	case INBOX_DUPLICATE:
-		d->inbox.duplicates++;
-		return FEISHU_ACK_OK;
-	case INBOX_FAILED:
-		break;
-	}
-	d->inbox.failed++;
-	return FEISHU_ACK_NONE;
+	return apply_event(d, &ev, card_response) ? FEISHU_ACK_OK : FEISHU_ACK_NONE;
 }
 
-static void on_feishu_fatal(void *arg, const char *why)
+/* The DingTalk adapter hands us each callback here. */
+static enum dingtalk_ack on_dingtalk_event(void *arg, const char *topic, const char *data, size_t len,
+					   const char *frame_id, json_t **card_response)
+{
+	struct daemon *d = arg;
+	if (strcmp(topic, "/v1.0/im/bot/messages/get")) {
+		/* Card callbacks need card templates (not configured): nothing to do. */
+		log_info("msg=\"dingtalk callback topic not handled\" topic=%s", topic);
+		return DINGTALK_ACK_OK;
+	}
+	struct event ev;
+	char why[256];
+	if (dingtalk_event_parse(data, len, frame_id, &ev, why, sizeof why)) {
+		d->inbox.rejected++;
+		log_warn("msg=\"unusable event dropped\" platform=dingtalk reason=\"%s\" bytes=%zu", why, len);
+		return DINGTALK_ACK_OK;
+	}
+	return apply_event(d, &ev, card_response) ? DINGTALK_ACK_OK : DINGTALK_ACK_NONE;
+}
+
+static void on_platform_fatal(void *arg, const char *why)
 {
 	struct daemon *d = arg;
 	(void)why;
@@ -141,7 +197,9 @@ static void lws_log_line(int level, const char *line)
 
 static int create_context(struct daemon *d)
 {
-	static const struct lws_protocols *client_protocols[] = { &feishu_ws_protocol, &http_client_protocol, NULL };
+	static const struct lws_protocols *client_protocols[] = {
+		&feishu_ws_protocol, &dingtalk_ws_protocol, &http_client_protocol, NULL,
+	};
 	static const struct lws_protocols *admin_protocols[] = { &admin_protocol, NULL };
 
 	/* lws logs through us: errors and warnings only, its info is too chatty. */
@@ -221,14 +279,23 @@ int daemon_run(struct daemon *d)
 	}
 	d->http = http_client_new(d->ctx, d->client_vhost);
 	d->outbox = outbox_new(d->store, d->ctx, &d->cfg.outbox);
-	d->feishu_api = feishu_api_new(&d->cfg.feishu, d->http, d->cfg.outbox.rate_per_app, d->cfg.outbox.rate_per_chat);
-	outbox_add_sender(d->outbox, feishu_api_sender(d->feishu_api));
+	if (d->cfg.feishu.enabled) {
+		d->feishu_api = feishu_api_new(&d->cfg.feishu, d->http, d->cfg.outbox.rate_per_app,
+					       d->cfg.outbox.rate_per_chat);
+		outbox_add_sender(d->outbox, feishu_api_sender(d->feishu_api));
+		d->feishu_ws = feishu_ws_new(&d->cfg.feishu, d->ctx, d->client_vhost, d->http, on_feishu_event,
+					     on_platform_fatal, d);
+	}
+	if (d->cfg.dingtalk.enabled) {
+		d->dingtalk_api = dingtalk_api_new(&d->cfg.dingtalk, d->http, d->store);
+		outbox_add_sender(d->outbox, dingtalk_api_sender(d->dingtalk_api));
+		d->dingtalk_ws = dingtalk_ws_new(&d->cfg.dingtalk, d->ctx, d->client_vhost, d->http, on_dingtalk_event,
+						 on_platform_fatal, d);
+	}
 	d->sched = sched_new(d->store, d->ctx, d->calendar, d->policies, d->outbox);
 	d->env.sched = d->sched;
 	d->env.user_rate = bucket_map_new(d->cfg.commands_per_minute / 60.0, d->cfg.commands_burst);
 	d->env.user_warned = bucket_map_new(1 / 60.0, 1);
-	d->feishu_ws = feishu_ws_new(&d->cfg.feishu, d->ctx, d->client_vhost, d->http,
-				     on_feishu_event, on_feishu_fatal, d);
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -239,8 +306,12 @@ int daemon_run(struct daemon *d)
 
 	prune_daemon = d;
 	lws_sul_schedule(d->ctx, 0, &prune_timer, prune_inbox, LWS_USEC_PER_SEC);
-	feishu_api_learn_bot_id(d->feishu_api);
-	feishu_ws_start(d->feishu_ws);
+	if (d->feishu_ws) {
+		feishu_api_learn_bot_id(d->feishu_api);
+		feishu_ws_start(d->feishu_ws);
+	}
+	if (d->dingtalk_ws)
+		dingtalk_ws_start(d->dingtalk_ws);
 	outbox_kick(d->outbox); /* whatever a previous run left pending */
 	sched_kick(d->sched);   /* timers that came due while we were down fire now, marked late */
 	log_info("msg=\"collabd started\" version=%s pending_outbox=%lld", COLLABD_VERSION,
@@ -251,7 +322,10 @@ int daemon_run(struct daemon *d)
 			break;
 
 	log_info("msg=\"stopping\" signal=%d", (int)stop_signal);
-	feishu_ws_stop(d->feishu_ws);
+	if (d->feishu_ws)
+		feishu_ws_stop(d->feishu_ws);
+	if (d->dingtalk_ws)
+		dingtalk_ws_stop(d->dingtalk_ws);
 	/* Give sends already on the wire a moment to be confirmed, so they are
 	 * not resent after the restart (harmless, but noisy). */
 	ms_t deadline = clock_mono_ms() + 2000;
@@ -264,6 +338,8 @@ int daemon_run(struct daemon *d)
 	http_client_free(d->http);
 	feishu_ws_free(d->feishu_ws);
 	feishu_api_free(d->feishu_api);
+	dingtalk_ws_free(d->dingtalk_ws);
+	dingtalk_api_free(d->dingtalk_api);
 	sched_free(d->sched);
 	bucket_map_free(d->env.user_rate);
 	bucket_map_free(d->env.user_warned);

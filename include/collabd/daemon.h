@@ -17,6 +17,8 @@ struct store;
 struct http_client;
 struct feishu_api;
 struct feishu_ws;
+struct dingtalk_api;
+struct dingtalk_ws;
 struct outbox;
 struct admin;
 struct calendar;
@@ -30,7 +32,9 @@ struct daemon {
 	struct lws_vhost *client_vhost;
 	struct http_client *http;
 	struct feishu_api *feishu_api;
-	struct feishu_ws *feishu_ws;
+	struct feishu_ws *feishu_ws;        /* NULL when feishu.enabled is false */
+	struct dingtalk_api *dingtalk_api;
+	struct dingtalk_ws *dingtalk_ws;    /* NULL when dingtalk.enabled is false */
 	struct outbox *outbox;
 	struct calendar *calendar;
 	struct sla_policies *policies;
@@ -49,6 +53,9 @@ int daemon_run(struct daemon *d);
 
 /* Fills *s with the daemon's current status. */
 void daemon_status_get(struct daemon *d, struct daemon_status *s);
+
+/* 1 when every enabled platform's connection is up. */
+int daemon_connected(struct daemon *d);
 
 /* Writes the daemon's counters as a JSON object (new reference). */
 json_t *daemon_stats_json(struct daemon *d);

@@ -30,8 +30,10 @@ def free_port() -> int:
 class Daemon:
     """One collabd process (restartable) over one database and config."""
 
-    def __init__(self, sim, workdir, clock_control=False, extra=None, secret_in_env=True):
+    def __init__(self, sim, workdir, clock_control=False, extra=None, secret_in_env=True,
+                 platform="feishu"):
         self.sim = sim
+        self.platform = platform  # "feishu" (sim is a Sim) or "dingtalk" (sim is a DingSim)
         self.workdir = str(workdir)
         self.db = os.path.join(self.workdir, "collabd.db")
         self.admin_port = free_port()
@@ -49,8 +51,11 @@ class Daemon:
             # Tests send many commands from one user; the flood guard has its own test.
             "commands": {"per_user_per_minute": 10000, "per_user_burst": 10000},
         }
+        if platform == "dingtalk":
+            cfg["feishu"] = {"enabled": False}
+            cfg["dingtalk"] = {"enabled": True, "base_url": sim.base_url, "client_id": sim.client_id}
         if not secret_in_env:
-            cfg["feishu"]["app_secret"] = sim.app_secret
+            cfg[platform]["app_secret" if platform == "feishu" else "client_secret"] = sim.app_secret
         for section, values in (extra or {}).items():
             if isinstance(values, dict):
                 cfg.setdefault(section, {}).update(values)
@@ -66,7 +71,8 @@ class Daemon:
     def env(self):
         env = dict(os.environ)
         if self.secret_in_env:
-            env["COLLABD_FEISHU_APP_SECRET"] = self.sim.app_secret
+            name = "COLLABD_FEISHU_APP_SECRET" if self.platform == "feishu" else "COLLABD_DINGTALK_CLIENT_SECRET"
+            env[name] = self.sim.app_secret
         return env
 
     def start(self, wait=True):

@@ -14,7 +14,8 @@ def test_429_storm_still_delivers_exactly_once(sim, daemon):
     assert len(throttled) == 4
     # Retries waited for x-ogw-ratelimit-reset (1 s) rather than hammering.
     assert throttled[-1]["time"] - throttled[0]["time"] >= 2.5
-    assert daemon.sql("SELECT state, attempts FROM outbox") == [("sent", 5)]
+    # The simulator records the message before the daemon has read the answer.
+    sim.wait_for(lambda: daemon.sql("SELECT state, attempts FROM outbox") == [("sent", 5)])
 
 
 def test_expired_token_is_refreshed_and_the_send_retried(sim, daemon):
@@ -27,7 +28,7 @@ def test_expired_token_is_refreshed_and_the_send_retried(sim, daemon):
     assert sim.state()["token_fetches"] == fetches + 1
     codes = [q.get("code") for q in sim.requests() if q["path"].startswith("/open-apis/im/")]
     assert 99991663 in codes
-    assert daemon.sql("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")[0][0] == 2
+    sim.wait_for(lambda: daemon.sql("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")[0][0] == 2)
 
 
 def test_server_errors_are_retried_with_backoff(sim, daemon):
@@ -42,9 +43,9 @@ def test_permanent_error_is_recorded_and_does_not_block_the_chat(sim, daemon):
     r2 = sim.inject_message("oc_g", "ou_alice", "/状态")
     sim.wait_for(lambda: replies_to(sim, r2["message_id"]), timeout=10)
     assert replies_to(sim, r1["message_id"]) == []
-    rows = daemon.sql("SELECT state, last_error FROM outbox ORDER BY id")
+    rows = sim.wait_for(lambda: (r := daemon.sql("SELECT state, last_error FROM outbox ORDER BY id"))[1][0] == "sent"
+                        and r)
     assert rows[0][0] == "failed" and "230002" in rows[0][1]
-    assert rows[1][0] == "sent"
 
 
 def test_messages_to_one_chat_keep_their_order_across_retries(sim, daemon):

@@ -41,7 +41,7 @@ def test_token_expiry_under_load_delivers_each_reply_once(sim, daemon):
     time.sleep(0.3)
     for r in events:
         assert len(replies_to(sim, r["message_id"])) == 1
-    assert daemon.sql("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")[0][0] == 100
+    sim.wait_for(lambda: daemon.sql("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")[0][0] == 100)
 
 
 def test_memory_stays_bounded_while_sends_fail(sim, make_daemon):

@@ -23,6 +23,7 @@ from typing import Optional
 
 import websockets
 
+from dt_openapi import apply_card_update
 from dt_state import TOPIC_CARD_CALLBACK, Push, now_ms
 
 log = logging.getLogger("dtsim.ws")
@@ -460,7 +461,6 @@ class DtHub:
             if push.topic == TOPIC_CARD_CALLBACK and isinstance(response, dict):
                 card = self.store.cards.get(push.out_track_id)
                 if card is not None and response:
-                    from dt_openapi import apply_card_update  # avoid an import cycle
                     apply_card_update(card, response.get("cardData"),
                                       response.get("userPrivateData"),
                                       response.get("cardUpdateOptions"), via="callback",

@@ -1,0 +1,278 @@
+/*
+ * dingtalk_api.c - DingTalk sends: sessionWebhook first, OpenAPI otherwise.
+ *
+ * DingTalk offers no idempotency key for robot messages: a send that was on
+ * the wire when the daemon died is sent again after the restart (at least
+ * once).  Sends confirmed before the crash are never repeated.
+ */
+#include "collabd/dingtalk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/clock.h"
+#include "collabd/http.h"
+#include "collabd/log.h"
+#include "collabd/render.h"
+#include "collabd/store.h"
+#include "collabd/token.h"
+#include "collabd/util.h"
+
+#define API_TIMEOUT_MS 15000
+#define WEBHOOK_MARGIN_MS 60000 /* do not start a send on a webhook about to expire */
+
+struct dingtalk_api {
+	const struct dingtalk_config *cfg;
+	struct http_client *http;
+	struct store *st;
+	struct outbox_sender sender;
+	struct token_cache *tokens;
+	struct dingtalk_api_stats stats;
+};
+
+struct delivery {
+	struct dingtalk_api *api;
+	struct outbox *ob;
+	int64_t id;
+	char *chat_id;
+	char *webhook;            /* the URL tried, to forget it if refused */
+	struct dingtalk_message m;
+	char *token;
+	int token_retried;
+};
+
+static void delivery_free(struct delivery *d)
+{
+	free(d->chat_id);
+	free(d->webhook);
+	free(d->token);
+	dingtalk_message_free(&d->m);
+	free(d);
+}
+
+static void finish(struct delivery *d, enum outbox_outcome outcome, long retry_after_ms, const char *message_id,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void finish(struct delivery *d, enum outbox_outcome outcome, long retry_after_ms, const char *message_id,
+		   const char *fmt, ...)
+{
+	struct outbox_result res = { .outcome = outcome, .retry_after_ms = retry_after_ms };
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(res.error, sizeof res.error, fmt, ap);
+	va_end(ap);
+	if (message_id)
+		snprintf(res.message_id, sizeof res.message_id, "%s", message_id);
+	outbox_delivered(d->ob, d->id, &res);
+	delivery_free(d);
+}
+
+/* ---- OpenAPI path ---- */
+
+static void api_when_ready(void *arg, const char *token, const char *error);
+
+static int is_throttle(long status, const char *code)
+{
+	return status == 429 || status == 503 || status == 504 ||
+	       (status == 403 && code && strstr(code, "Limit"));
+}
+
+static void api_done(void *arg, const struct http_response *resp)
+{
+	struct delivery *d = arg;
+	struct dingtalk_api *api = d->api;
+	if (resp->status == 0) {
+		api->stats.errors++;
+		finish(d, OUTBOX_RETRY, -1, NULL, "network: %s", resp->error);
+		return;
+	}
+	json_t *root = json_loads(resp->body, 0, NULL);
+	const char *code = json_string_value(json_object_get(root, "code"));
+	const char *key = json_string_value(json_object_get(root, "processQueryKey"));
+	char codebuf[96];
+	snprintf(codebuf, sizeof codebuf, "%s", code ? code : "-");
+	if (resp->status == 200 && key) {
+		api->stats.via_api++;
+		finish(d, OUTBOX_SENT, 0, key, "ok");
+	} else if ((resp->status == 401 || (code && !strcmp(code, "InvalidAuthentication"))) && !d->token_retried) {
+		log_info("msg=\"dingtalk token rejected; refreshing\" http=%ld", resp->status);
+		token_cache_invalidate(api->tokens, d->token);
+		d->token_retried = 1;
+		token_cache_with(api->tokens, api_when_ready, d);
+	} else if (is_throttle(resp->status, code)) {
+		api->stats.throttled++;
+		finish(d, OUTBOX_RETRY, resp->retry_after >= 0 ? resp->retry_after * 1000 : -1, NULL,
+		       "throttled: http=%ld code=%s", resp->status, codebuf);
+	} else if (resp->status >= 500) {
+		api->stats.errors++;
+		finish(d, OUTBOX_RETRY, -1, NULL, "server error: http=%ld code=%s", resp->status, codebuf);
+	} else {
+		api->stats.errors++;
+		finish(d, OUTBOX_FAILED, 0, NULL, "rejected: http=%ld code=%s", resp->status, codebuf);
+	}
+	json_decref(root);
+}
+
+static void api_when_ready(void *arg, const char *token, const char *error)
+{
+	struct delivery *d = arg;
+	struct dingtalk_api *api = d->api;
+	if (error) {
+		finish(d, OUTBOX_RETRY, -1, NULL, "no token: %s", error);
+		return;
+	}
+	free(d->token);
+	d->token = xstrdup(token);
+	/* The OpenAPI cannot @-mention: the names are written out instead. */
+	int md = !strcmp(d->m.msgtype, "markdown");
+	json_t *param = md ? json_pack("{s:s,s:s}", "title", d->m.title, "text", d->m.text_names)
+			   : json_pack("{s:s}", "content", d->m.text_names);
+	char *param_text = json_dumps(param, JSON_COMPACT);
+	json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "robotCode", api->cfg->client_id, "openConversationId",
+				 d->chat_id, "msgKey", md ? "sampleMarkdown" : "sampleText", "msgParam", param_text);
+	char *text = json_dumps(body, JSON_COMPACT);
+	char *url = xasprintf("%s/v1.0/robot/groupMessages/send", api->cfg->base_url);
+	char *auth = xasprintf("x-acs-dingtalk-access-token: %s", token);
+	const char *headers[] = { auth, "Content-Type: application/json", "Accept: application/json", NULL };
+	int rc = http_request(api->http, "POST", url, headers, text, API_TIMEOUT_MS, api_done, d);
+	free(auth);
+	free(url);
+	free(text);
+	json_decref(body);
+	free(param_text);
+	json_decref(param);
+	if (rc)
+		finish(d, OUTBOX_RETRY, -1, NULL, "could not start the HTTP request");
+}
+
+/* ---- sessionWebhook path ---- */
+
+static void webhook_done(void *arg, const struct http_response *resp)
+{
+	struct delivery *d = arg;
+	struct dingtalk_api *api = d->api;
+	if (resp->status == 0 || resp->status >= 500) {
+		api->stats.errors++;
+		finish(d, OUTBOX_RETRY, -1, NULL, "webhook: http=%ld %s", resp->status, resp->error ? resp->error : "");
+		return;
+	}
+	json_t *root = json_loads(resp->body, 0, NULL);
+	json_t *errcode = json_object_get(root, "errcode");
+	long code = json_is_integer(errcode) ? (long)json_integer_value(errcode) : -1;
+	json_decref(root);
+	if (resp->status == 200 && code == 0) {
+		api->stats.via_webhook++;
+		finish(d, OUTBOX_SENT, 0, NULL, "ok");
+		return;
+	}
+	if (resp->status == 429 || code == 410100) {
+		api->stats.throttled++;
+		finish(d, OUTBOX_RETRY, -1, NULL, "webhook throttled: http=%ld errcode=%ld", resp->status, code);
+		return;
+	}
+	/* Expired early or refused: forget it and go through the OpenAPI now. */
+	log_info("msg=\"dingtalk sessionWebhook refused; using the OpenAPI\" http=%ld errcode=%ld chat=%s",
+		 resp->status, code, d->chat_id);
+	store_webhook_forget(api->st, "dingtalk", d->chat_id, d->webhook);
+	token_cache_with(api->tokens, api_when_ready, d);
+}
+
+static void send_webhook(struct delivery *d)
+{
+	int md = !strcmp(d->m.msgtype, "markdown");
+	json_t *body = md ? json_pack("{s:s,s:{s:s,s:s}}", "msgtype", "markdown", "markdown", "title", d->m.title,
+				      "text", d->m.text_at)
+			  : json_pack("{s:s,s:{s:s}}", "msgtype", "text", "text", "content", d->m.text_at);
+	json_object_set_new(body, "at", json_pack("{s:O,s:b}", "atUserIds", d->m.at_user_ids, "isAtAll", 0));
+	char *text = json_dumps(body, JSON_COMPACT);
+	const char *headers[] = { "Content-Type: application/json", NULL };
+	int rc = http_request(d->api->http, "POST", d->webhook, headers, text, API_TIMEOUT_MS, webhook_done, d);
+	free(text);
+	json_decref(body);
+	if (rc)
+		finish(d, OUTBOX_RETRY, -1, NULL, "could not start the HTTP request");
+}
+
+static void deliver(void *impl, const struct outbox_row *row, struct outbox *ob)
+{
+	struct dingtalk_api *api = impl;
+	struct delivery *d = xcalloc(1, sizeof *d);
+	d->api = api;
+	d->ob = ob;
+	d->id = row->id;
+	d->chat_id = xstrdup(row->chat_id);
+	/* Markdown cannot be edited in place: an update is a new message. */
+	if (render_dingtalk(row->kind, row->body, &d->m)) {
+		finish(d, OUTBOX_FAILED, 0, NULL, "cannot render notice kind %s", row->kind);
+		return;
+	}
+	d->webhook = store_webhook_get(api->st, "dingtalk", row->chat_id, clock_now_ms() + WEBHOOK_MARGIN_MS);
+	if (d->webhook && (!strncmp(d->webhook, "https://", 8) || !strncmp(d->webhook, "http://", 7)))
+		send_webhook(d);
+	else
+		token_cache_with(api->tokens, api_when_ready, d);
+}
+
+/* ---- token ---- */
+
+static void token_done(void *arg, const struct http_response *resp)
+{
+	struct dingtalk_api *api = arg;
+	json_t *root = resp->status ? json_loads(resp->body, 0, NULL) : NULL;
+	const char *token = json_string_value(json_object_get(root, "accessToken"));
+	json_t *expire = json_object_get(root, "expireIn");
+	api->stats.token_fetches++;
+	if (resp->status == 200 && token && json_is_integer(expire)) {
+		log_info("msg=\"dingtalk access token obtained\" expires_in_s=%lld", (long long)json_integer_value(expire));
+		token_cache_set(api->tokens, token, json_integer_value(expire));
+	} else {
+		char why[200];
+		const char *code = json_string_value(json_object_get(root, "code"));
+		snprintf(why, sizeof why, "http=%ld code=%s %s", resp->status, code ? code : "-",
+			 resp->error ? resp->error : "");
+		log_error("msg=\"dingtalk access token request failed; check client_id/client_secret\" %s", why);
+		token_cache_failed(api->tokens, why);
+	}
+	json_decref(root);
+}
+
+static void fetch_token(void *impl)
+{
+	struct dingtalk_api *api = impl;
+	char *url = xasprintf("%s/v1.0/oauth2/accessToken", api->cfg->base_url);
+	json_t *body = json_pack("{s:s,s:s}", "appKey", api->cfg->client_id, "appSecret", api->cfg->client_secret);
+	char *text = json_dumps(body, JSON_COMPACT);
+	const char *headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };
+	if (http_request(api->http, "POST", url, headers, text, API_TIMEOUT_MS, token_done, api))
+		token_cache_failed(api->tokens, "could not start the HTTP request");
+	free(text);
+	json_decref(body);
+	free(url);
+}
+
+struct dingtalk_api *dingtalk_api_new(const struct dingtalk_config *cfg, struct http_client *http, struct store *st)
+{
+	struct dingtalk_api *api = xcalloc(1, sizeof *api);
+	api->cfg = cfg;
+	api->http = http;
+	api->st = st;
+	api->sender.platform = "dingtalk";
+	api->sender.deliver = deliver;
+	api->sender.impl = api;
+	api->sender.rate_per_app = cfg->rate_per_app;
+	api->sender.rate_per_chat = cfg->rate_per_chat_per_minute / 60.0;
+	api->tokens = token_cache_new(fetch_token, api);
+	return api;
+}
+
+void dingtalk_api_free(struct dingtalk_api *api)
+{
+	if (!api)
+		return;
+	token_cache_free(api->tokens);
+	free(api);
+}
+
+const struct outbox_sender *dingtalk_api_sender(struct dingtalk_api *api) { return &api->sender; }
+const struct dingtalk_api_stats *dingtalk_api_stats(const struct dingtalk_api *api) { return &api->stats; }

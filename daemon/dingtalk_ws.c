@@ -1,0 +1,502 @@
+/*
+ * dingtalk_ws.c - DingTalk Stream mode over libwebsockets.
+ *
+ * An attempt is: POST /v1.0/gateway/connections/open (a fresh single-use
+ * ticket, valid 90 s) then dial endpoint?ticket=.  At most two connections
+ * live at once: the current one and, after a SYSTEM disconnect, the draining
+ * one, which stays until the new one is up (make before break: the server
+ * stops pushing on a connection once it says disconnect).  Only one attempt
+ * runs at a time, so a burst of closes cannot start a reconnect storm.
+ */
+#include "collabd/dingtalk.h"
+
+#include <curl/curl.h>
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/clock.h"
+#include "collabd/http.h"
+#include "collabd/log.h"
+#include "collabd/util.h"
+
+#define MAX_FRAME_BYTES (1u << 20)
+#define OPEN_TIMEOUT_MS 10000
+#define IDLE_PING_MS 60000      /* WS ping after this long without a frame ... */
+#define IDLE_DEAD_MS 75000      /* ... and give up on the connection after this */
+#define BACKOFF_MAX_MS 60000
+
+enum attempt_state { AT_IDLE, AT_OPENING, AT_CONNECTING, AT_WAIT, AT_STOPPED, AT_FATAL };
+
+struct outframe {
+	struct outframe *next;
+	size_t len;
+	unsigned char data[]; /* LWS_PRE head room, then the text */
+};
+
+struct dt_conn {
+	struct dingtalk_ws *ws;
+	struct lws *wsi;
+	int in_use, up, draining, want_ping;
+	ms_t last_rx;
+	struct buf rx;
+	int rx_too_big;
+	struct outframe *out_head, *out_tail;
+};
+
+struct dingtalk_ws {
+	const struct dingtalk_config *cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vhost;
+	struct http_client *http;
+	dingtalk_event_fn on_event;
+	dingtalk_fatal_fn on_fatal;
+	void *arg;
+	enum attempt_state state;
+	struct dt_conn conns[2];
+	int failures;
+	lws_sorted_usec_list_t retry_timer, watchdog_timer;
+	struct dingtalk_ws_stats stats;
+};
+
+static void schedule_attempt(struct dingtalk_ws *ws, ms_t delay_ms);
+
+/* The ticket goes into a query string: percent-encode it (new string). */
+static char *curl_escape_dup(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0);
+	char *r = xstrdup(e ? e : s);
+	curl_free(e);
+	return r;
+}
+
+/* ---- connections ---- */
+
+static void conn_reset(struct dt_conn *c)
+{
+	while (c->out_head) {
+		struct outframe *o = c->out_head;
+		c->out_head = o->next;
+		free(o);
+	}
+	buf_free(&c->rx);
+	struct dingtalk_ws *ws = c->ws;
+	memset(c, 0, sizeof *c);
+	c->ws = ws;
+}
+
+static void conn_close(struct dt_conn *c, const char *why)
+{
+	if (c->wsi) {
+		log_info("msg=\"closing dingtalk connection\" reason=\"%s\"", why);
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	}
+}
+
+static void queue_text(struct dt_conn *c, const char *text)
+{
+	if (!c->wsi || !c->up)
+		return; /* an unsent ack means a redelivery, which the inbox dedupes */
+	size_t n = strlen(text);
+	struct outframe *o = xmalloc(sizeof *o + LWS_PRE + n);
+	o->next = NULL;
+	o->len = n;
+	memcpy(o->data + LWS_PRE, text, n);
+	if (c->out_tail)
+		c->out_tail->next = o;
+	else
+		c->out_head = o;
+	c->out_tail = o;
+	lws_callback_on_writable(c->wsi);
+}
+
+/* {"code":200,"headers":{"contentType":"application/json","messageId":ID},"message":"OK","data":DATA} */
+static void send_ack(struct dt_conn *c, const char *message_id, const char *data)
+{
+	json_t *ack = json_pack("{s:i,s:{s:s,s:s},s:s,s:s}", "code", 200, "headers", "contentType", "application/json",
+				"messageId", message_id, "message", "OK", "data", data);
+	char *text = json_dumps(ack, JSON_COMPACT);
+	queue_text(c, text);
+	free(text);
+	json_decref(ack);
+	c->ws->stats.acks++;
+}
+
+/* ---- frames ---- */
+
+static void handle_callback(struct dt_conn *c, const char *topic, const char *mid, const char *data)
+{
+	struct dingtalk_ws *ws = c->ws;
+	json_t *card_response = NULL;
+	ws->stats.callbacks++;
+	enum dingtalk_ack a = ws->on_event(ws->arg, topic, data, strlen(data), mid, &card_response);
+	if (a != DINGTALK_ACK_OK) {
+		log_warn("msg=\"callback not acknowledged; the platform will redeliver it\" message_id=%s", mid);
+		json_decref(card_response);
+		return;
+	}
+	json_t *wrapped = json_pack("{s:o}", "response", card_response ? card_response : json_null());
+	char *text = json_dumps(wrapped, JSON_COMPACT | JSON_ENCODE_ANY);
+	send_ack(c, mid, text);
+	free(text);
+	json_decref(wrapped);
+}
+
+static void handle_frame(struct dt_conn *c, const char *text, size_t len)
+{
+	struct dingtalk_ws *ws = c->ws;
+	ws->stats.frames_in++;
+	json_t *frame = json_loadb(text, len, 0, NULL);
+	json_t *headers = json_object_get(frame, "headers");
+	const char *type = json_string_value(json_object_get(frame, "type"));
+	const char *topic = json_string_value(json_object_get(headers, "topic"));
+	const char *mid = json_string_value(json_object_get(headers, "messageId"));
+	const char *data = json_string_value(json_object_get(frame, "data"));
+	if (!type || !topic || !mid) {
+		ws->stats.frames_bad++;
+		log_warn("msg=\"malformed stream frame dropped\" bytes=%zu", len);
+		json_decref(frame);
+		return;
+	}
+	if (!strcmp(type, "SYSTEM")) {
+		if (!strcmp(topic, "ping")) {
+			ws->stats.pings++;
+			send_ack(c, mid, data ? data : "{}"); /* echo the opaque data */
+		} else if (!strcmp(topic, "disconnect")) {
+			ws->stats.disconnects++;
+			send_ack(c, mid, data ? data : "{}");
+			if (!c->draining) {
+				c->draining = 1;
+				log_info("msg=\"dingtalk asked to reconnect; opening a new connection first\"");
+				if (ws->state == AT_IDLE)
+					schedule_attempt(ws, 0);
+			}
+		} /* CONNECTED, REGISTERED, KEEPALIVE: liveness only */
+	} else if (!strcmp(type, "CALLBACK")) {
+		if (data) {
+			handle_callback(c, topic, mid, data);
+		} else {
+			ws->stats.frames_bad++;
+			log_warn("msg=\"callback without data dropped\" message_id=%s", mid);
+		}
+	} else if (!strcmp(type, "EVENT")) {
+		/* No event topic drives the workflow yet: consume them. */
+		send_ack(c, mid, "{\"status\":\"SUCCESS\",\"message\":\"OK\"}");
+	} else {
+		log_warn("msg=\"stream frame of unknown type ignored\" type=%s", type);
+	}
+	json_decref(frame);
+}
+
+/* ---- attempts ---- */
+
+static void fatal(struct dingtalk_ws *ws, const char *why)
+{
+	ws->state = AT_FATAL;
+	log_error("msg=\"dingtalk stream cannot work; not retrying\" reason=\"%s\"", why);
+	if (ws->on_fatal)
+		ws->on_fatal(ws->arg, why);
+}
+
+static void attempt_failed(struct dingtalk_ws *ws, const char *why)
+{
+	ws->failures++;
+	ms_t wait = 1000;
+	for (int i = 1; i < ws->failures && wait < BACKOFF_MAX_MS; i++)
+		wait *= 2;
+	if (wait > BACKOFF_MAX_MS)
+		wait = BACKOFF_MAX_MS;
+	wait += random() % 1000; /* jitter: many daemons must not retry in step */
+	log_warn("msg=\"dingtalk connect attempt failed\" reason=\"%s\" failures=%d retry_in_ms=%lld", why,
+		 ws->failures, (long long)wait);
+	schedule_attempt(ws, wait);
+}
+
+static struct dt_conn *free_slot(struct dingtalk_ws *ws)
+{
+	for (int i = 0; i < 2; i++)
+		if (!ws->conns[i].in_use)
+			return &ws->conns[i];
+	return NULL;
+}
+
+static void connect_ws(struct dingtalk_ws *ws, const char *endpoint, const char *ticket)
+{
+	struct dt_conn *c = free_slot(ws);
+	if (!c) {
+		attempt_failed(ws, "both connection slots busy");
+		return;
+	}
+	char *escaped = curl_escape_dup(ticket);
+	char *url = xasprintf("%s?ticket=%s", endpoint, escaped);
+	free(escaped);
+	const char *proto = NULL, *address = NULL, *path = NULL;
+	int port = 0;
+	char *copy = xstrdup(url);
+	if (lws_parse_uri(copy, &proto, &address, &port, &path)) {
+		free(copy);
+		free(url);
+		attempt_failed(ws, "endpoint URL cannot be parsed");
+		return;
+	}
+	char *fullpath = xasprintf("/%s", path);
+	struct lws_client_connect_info ci;
+	memset(&ci, 0, sizeof ci);
+	ci.context = ws->ctx;
+	ci.vhost = ws->vhost;
+	ci.address = address;
+	ci.port = port;
+	ci.path = fullpath;
+	ci.host = address;
+	ci.origin = address;
+	ci.ssl_connection = (!strcmp(proto, "wss") || !strcmp(proto, "https")) ? LCCSCF_USE_SSL : 0;
+	ci.local_protocol_name = dingtalk_ws_protocol.name;
+	ci.opaque_user_data = c;
+	c->in_use = 1;
+	buf_init(&c->rx);
+	ci.pwsi = &c->wsi;
+	ws->state = AT_CONNECTING;
+	log_info("msg=\"connecting dingtalk stream\" endpoint=%s ticket=***", endpoint);
+	if (!lws_client_connect_via_info(&ci)) {
+		conn_reset(c);
+		attempt_failed(ws, "could not start the WebSocket connection");
+	}
+	free(fullpath);
+	free(copy);
+	free(url);
+}
+
+static void open_done(void *arg, const struct http_response *resp)
+{
+	struct dingtalk_ws *ws = arg;
+	if (ws->state != AT_OPENING)
+		return;
+	json_t *root = resp->status ? json_loads(resp->body, 0, NULL) : NULL;
+	const char *endpoint = json_string_value(json_object_get(root, "endpoint"));
+	const char *ticket = json_string_value(json_object_get(root, "ticket"));
+	const char *code = json_string_value(json_object_get(root, "code"));
+	char why[300];
+	if (resp->status == 200 && endpoint && ticket) {
+		connect_ws(ws, endpoint, ticket);
+	} else if (resp->status == 0) {
+		snprintf(why, sizeof why, "connections/open unreachable: %s", resp->error);
+		attempt_failed(ws, why);
+	} else if ((resp->status == 400 || resp->status == 401 || resp->status == 403) && code &&
+		   strstr(code, "invalidClientIdOrSecret")) {
+		snprintf(why, sizeof why, "connections/open refused the app: http=%ld code=%s (check dingtalk.client_id "
+			 "/ client_secret)", resp->status, code);
+		fatal(ws, why);
+	} else {
+		snprintf(why, sizeof why, "connections/open answered http=%ld code=%s", resp->status, code ? code : "-");
+		attempt_failed(ws, why);
+	}
+	json_decref(root);
+}
+
+static void attempt(lws_sorted_usec_list_t *sul)
+{
+	struct dingtalk_ws *ws = lws_container_of(sul, struct dingtalk_ws, retry_timer);
+	if (ws->state == AT_STOPPED || ws->state == AT_FATAL)
+		return;
+	ws->state = AT_OPENING;
+	char *url = xasprintf("%s/v1.0/gateway/connections/open", ws->cfg->base_url);
+	json_t *body = json_pack("{s:s,s:s,s:[{s:s,s:s},{s:s,s:s},{s:s,s:s}],s:s}",
+				 "clientId", ws->cfg->client_id, "clientSecret", ws->cfg->client_secret,
+				 "subscriptions", "type", "EVENT", "topic", "*",
+				 "type", "CALLBACK", "topic", "/v1.0/im/bot/messages/get",
+				 "type", "CALLBACK", "topic", "/v1.0/card/instances/callback",
+				 "ua", "collabd/" COLLABD_VERSION);
+	char *text = json_dumps(body, JSON_COMPACT);
+	/* Without Accept: application/json the gateway answers XML. */
+	const char *headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };
+	if (http_request(ws->http, "POST", url, headers, text, OPEN_TIMEOUT_MS, open_done, ws))
+		attempt_failed(ws, "could not start the connections/open request");
+	free(text);
+	json_decref(body);
+	free(url);
+}
+
+static void schedule_attempt(struct dingtalk_ws *ws, ms_t delay_ms)
+{
+	ws->state = AT_WAIT;
+	lws_sul_schedule(ws->ctx, 0, &ws->retry_timer, attempt, (lws_usec_t)delay_ms * LWS_US_PER_MS + 1);
+}
+
+static void watchdog(lws_sorted_usec_list_t *sul)
+{
+	struct dingtalk_ws *ws = lws_container_of(sul, struct dingtalk_ws, watchdog_timer);
+	ms_t now = clock_mono_ms();
+	for (int i = 0; i < 2; i++) {
+		struct dt_conn *c = &ws->conns[i];
+		if (!c->in_use || !c->up)
+			continue;
+		if (now - c->last_rx > IDLE_DEAD_MS) {
+			conn_close(c, "no frame or pong for 75 s");
+		} else if (now - c->last_rx > IDLE_PING_MS) {
+			c->want_ping = 1;
+			lws_callback_on_writable(c->wsi);
+		}
+	}
+	lws_sul_schedule(ws->ctx, 0, &ws->watchdog_timer, watchdog, 5 * LWS_USEC_PER_SEC);
+}
+
+static void conn_closed(struct dt_conn *c)
+{
+	struct dingtalk_ws *ws = c->ws;
+	int was_current = c->up && !c->draining;
+	int connecting = !c->up;
+	conn_reset(c);
+	if (ws->state == AT_STOPPED || ws->state == AT_FATAL)
+		return;
+	if (connecting && ws->state == AT_CONNECTING) {
+		attempt_failed(ws, "WebSocket upgrade failed or closed before it was up");
+		return;
+	}
+	if (was_current && ws->state == AT_IDLE) {
+		ws->stats.reconnects++;
+		log_warn("msg=\"dingtalk connection closed; reconnecting\"");
+		schedule_attempt(ws, random() % 1000);
+	}
+}
+
+static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	(void)user;
+	struct dt_conn *c = lws_get_opaque_user_data(wsi);
+	if (!c)
+		return 0;
+	struct dingtalk_ws *ws = c->ws;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		log_warn("msg=\"dingtalk WebSocket connection failed\" detail=\"%s\"", in ? (const char *)in : "-");
+		c->wsi = NULL;
+		conn_closed(c);
+		break;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		c->up = 1;
+		c->last_rx = clock_mono_ms();
+		ws->state = AT_IDLE;
+		ws->failures = 0;
+		ws->stats.connects++;
+		log_info("msg=\"dingtalk stream up\"");
+		/* Make before break: the new connection is up, retire the old one. */
+		for (int i = 0; i < 2; i++)
+			if (&ws->conns[i] != c && ws->conns[i].in_use && ws->conns[i].draining)
+				conn_close(&ws->conns[i], "replaced after a disconnect notice");
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		c->last_rx = clock_mono_ms();
+		if (lws_is_first_fragment(wsi)) {
+			buf_reset(&c->rx);
+			c->rx_too_big = 0;
+		}
+		if (!c->rx_too_big && c->rx.len + len > MAX_FRAME_BYTES) {
+			c->rx_too_big = 1;
+			ws->stats.frames_bad++;
+			log_warn("msg=\"oversized stream frame dropped\" limit=%u", MAX_FRAME_BYTES);
+		}
+		if (!c->rx_too_big)
+			buf_append(&c->rx, in, len);
+		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+			if (!c->rx_too_big)
+				handle_frame(c, (const char *)c->rx.data, c->rx.len);
+			buf_reset(&c->rx);
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+		c->last_rx = clock_mono_ms();
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE: {
+		if (c->want_ping) {
+			unsigned char ping[LWS_PRE + 1];
+			c->want_ping = 0;
+			if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+				return -1;
+			if (c->out_head)
+				lws_callback_on_writable(wsi);
+			break;
+		}
+		struct outframe *o = c->out_head;
+		if (!o)
+			break;
+		c->out_head = o->next;
+		if (!c->out_head)
+			c->out_tail = NULL;
+		int n = lws_write(wsi, o->data + LWS_PRE, o->len, LWS_WRITE_TEXT);
+		free(o);
+		if (n < 0)
+			return -1;
+		if (c->out_head)
+			lws_callback_on_writable(wsi);
+		break;
+	}
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		c->wsi = NULL;
+		conn_closed(c);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+const struct lws_protocols dingtalk_ws_protocol = {
+	.name = "collabd-dingtalk",
+	.callback = protocol_cb,
+};
+
+struct dingtalk_ws *dingtalk_ws_new(const struct dingtalk_config *cfg, struct lws_context *ctx,
+				    struct lws_vhost *vhost, struct http_client *http,
+				    dingtalk_event_fn on_event, dingtalk_fatal_fn on_fatal, void *arg)
+{
+	struct dingtalk_ws *ws = xcalloc(1, sizeof *ws);
+	ws->cfg = cfg;
+	ws->ctx = ctx;
+	ws->vhost = vhost;
+	ws->http = http;
+	ws->on_event = on_event;
+	ws->on_fatal = on_fatal;
+	ws->arg = arg;
+	for (int i = 0; i < 2; i++)
+		ws->conns[i].ws = ws;
+	return ws;
+}
+
+void dingtalk_ws_start(struct dingtalk_ws *ws)
+{
+	schedule_attempt(ws, 0);
+	lws_sul_schedule(ws->ctx, 0, &ws->watchdog_timer, watchdog, 5 * LWS_USEC_PER_SEC);
+}
+
+void dingtalk_ws_stop(struct dingtalk_ws *ws)
+{
+	ws->state = AT_STOPPED;
+	lws_sul_cancel(&ws->retry_timer);
+	lws_sul_cancel(&ws->watchdog_timer);
+	for (int i = 0; i < 2; i++) {
+		struct dt_conn *c = &ws->conns[i];
+		if (c->wsi) {
+			lws_set_opaque_user_data(c->wsi, NULL);
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		}
+		conn_reset(c);
+	}
+}
+
+void dingtalk_ws_free(struct dingtalk_ws *ws)
+{
+	if (!ws)
+		return;
+	dingtalk_ws_stop(ws);
+	free(ws);
+}
+
+int dingtalk_ws_connected(const struct dingtalk_ws *ws)
+{
+	for (int i = 0; i < 2; i++)
+		if (ws->conns[i].in_use && ws->conns[i].up)
+			return 1;
+	return 0;
+}
+
+const struct dingtalk_ws_stats *dingtalk_ws_stats(const struct dingtalk_ws *ws) { return &ws->stats; }

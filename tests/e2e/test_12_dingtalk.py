@@ -1,0 +1,148 @@
+"""DingTalk Stream mode through the real binary: the same commands and
+reminders as on Feishu, from the same workflow code."""
+
+import datetime
+import time
+
+import pytest
+
+from daemonctl import Daemon
+from dingctl import DingSim
+
+SH = datetime.timezone(datetime.timedelta(hours=8))
+
+
+@pytest.fixture
+def dsim():
+    s = DingSim.start()
+    s.set_config(redeliver_after=2)
+    yield s
+    bad = [a for a in s.acks() if a.get("problems")]
+    posted = [m for m in s.messages() if m.get("problems")]
+    s.stop()
+    assert not bad, f"malformed acks: {bad[:3]}"
+    assert not posted, f"malformed messages: {posted[:3]}"
+
+
+@pytest.fixture
+def ding(dsim, tmp_path):
+    made = []
+
+    def factory(**kw):
+        (tmp_path / f"d{len(made)}").mkdir(exist_ok=True)
+        d = Daemon(dsim, tmp_path / f"d{len(made)}", platform="dingtalk", **kw)
+        made.append(d)
+        d.start()
+        dsim.wait_connected()
+        return d
+
+    yield factory
+    for d in made:
+        rc = d.stop()
+        assert rc in (0, None, -9) or rc in d.allowed_exit, d.log()[-3000:]
+
+
+def replies(dsim, conversation):
+    return [m for m in dsim.messages() if m["conversation_id"] == conversation]
+
+
+def test_connection_subscribes_and_help_is_answered_through_the_webhook(dsim, ding):
+    ding()
+    opens = dsim.state()["opens"]
+    assert opens and opens[0]["accept_json"] is True
+    topics = {s["topic"] for s in opens[0]["subscriptions"]}
+    assert "/v1.0/im/bot/messages/get" in topics
+    r = dsim.inject_message("cid_group1", "staff_alice", "/帮助", sender_nick="爱丽丝")
+    dsim.wait_acked(r["msg_id"])
+    m = dsim.wait_messages(1, conversation_id="cid_group1")[0]
+    assert m["via"] == "webhook" and "/帮助（/help）" in m["text"]
+
+
+def test_redelivered_message_is_applied_once(dsim, ding):
+    d = ding()
+    r = dsim.inject_message("cid_g", "staff_alice", "/帮助")
+    dsim.wait_acked(r["msg_id"])
+    dsim.redeliver(msg_id=r["msg_id"], force=True)
+    dsim.wait_for(lambda: len([a for a in dsim.acks_for(r["msg_id"]) if a["code"] == 200]) >= 2)
+    time.sleep(0.5)
+    assert len(replies(dsim, "cid_g")) == 1
+    assert d.stats()["inbox"]["duplicates"] == 1
+
+
+def test_system_ping_is_echoed_and_disconnect_makes_before_it_breaks(dsim, ding):
+    d = ding()
+    dsim.system_ping()
+    dsim.wait_for(lambda: dsim.state()["pings_answered"] >= 1)
+    dsim.system("KEEPALIVE")
+    dsim.disconnect(close_after=3)
+    assert dsim.wait_disconnect_settled()["make_before_break"] is True
+    r = dsim.inject_message("cid_g", "staff_alice", "/帮助")
+    dsim.wait_acked(r["msg_id"], timeout=10)
+    assert d.stats()["dingtalk"]["connects"] == 2
+
+
+def test_drop_reconnects_with_a_fresh_ticket(dsim, ding):
+    d = ding()
+    dsim.drop()
+    r = dsim.inject_message("cid_g", "staff_alice", "/帮助")
+    dsim.wait_acked(r["msg_id"], timeout=15)
+    tickets = [q["query"]["ticket"] for q in dsim.state()["ws_queries"]]
+    assert len(tickets) == 2 and tickets[0] != tickets[1]
+    assert "ticket=" not in d.log().replace("ticket=***", "")
+
+
+def test_expired_webhook_falls_back_to_the_openapi_with_names(dsim, ding):
+    ding()
+    r = dsim.inject_message("cid_old", "staff_alice", "/帮助", webhook_valid_s=30)  # inside the safety margin
+    dsim.wait_acked(r["msg_id"])
+    m = dsim.wait_messages(1, conversation_id="cid_old")[0]
+    assert m["via"] == "api"
+    dsim.expire_webhooks()
+    r2 = dsim.inject_message("cid_new", "staff_bob", "/帮助")
+    dsim.wait_acked(r2["msg_id"])
+    dsim.expire_webhooks()                       # the platform refuses the URL it just gave
+    m2 = dsim.wait_messages(1, conversation_id="cid_new", timeout=10)[0]
+    assert m2["via"] in ("webhook", "api")
+
+
+def test_throttling_and_token_expiry_still_deliver_once(dsim, ding):
+    d = ding()
+    dsim.expire_webhooks()
+    r = dsim.inject_message("cid_api", "staff_alice", "/帮助", webhook_valid_s=1)
+    dsim.wait_acked(r["msg_id"])
+    dsim.wait_messages(1, conversation_id="cid_api", timeout=10)
+    dsim.expire_tokens()
+    dsim.fail("/v1.0/robot/groupMessages/send", status=403, count=2)
+    r2 = dsim.inject_message("cid_api", "staff_alice", "/状态", webhook_valid_s=1)
+    dsim.wait_acked(r2["msg_id"])
+    msgs = dsim.wait_messages(2, conversation_id="cid_api", timeout=20)
+    assert msgs[1]["via"] == "api" and "运行状态" in msgs[1]["text"]
+    assert d.stats()["dingtalk"]["throttled"] >= 2
+
+
+def test_reminders_on_dingtalk_mention_with_at_user_ids(dsim, ding):
+    d = ding(clock_control=True)
+    at = lambda *a: int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)  # noqa: E731
+    # The chat's webhook is known from a message first.
+    r = dsim.inject_message("cid_dl", "staff_owner", "/帮助", webhook_valid_s=86400 * 30)  # still valid on the test clock
+    dsim.wait_messages(1, conversation_id="cid_dl")
+    assert d.admin("/debug/clock", {"set_ms": at(2026, 12, 7, 10)})[0] == 200
+    people = {"owner": [{"id": "staff_owner", "name": "王接口"}], "head": [{"id": "staff_head", "name": "李主管"}]}
+    status, body = d.admin("/debug/deadline", {"key": "dl-ding", "policy": "dept_confirm", "chat_id": "cid_dl",
+                                               "subject": "需求 X · 技术部确认", "people": people,
+                                               "platform": "dingtalk"})
+    assert status == 200
+    d.admin("/debug/clock", {"set_ms": at(2026, 12, 8, 10, 0, 1)})
+    m = dsim.wait_messages(2, conversation_id="cid_dl", timeout=10)[1]
+    assert m["msgtype"] == "markdown" and "已逾期" in m["text"]
+    assert set(m["at_user_ids"]) == {"staff_owner", "staff_head"}
+    assert "@staff_owner" in m["text"] and "/提醒 推迟 dl-ding" in m["text"]
+    del r
+
+
+def test_bad_credentials_stop_the_daemon(dsim, tmp_path):
+    d = Daemon(dsim, tmp_path, platform="dingtalk")
+    d.sim = type("S", (), {"app_secret": "wrong", "base_url": dsim.base_url, "client_id": dsim.client_id})()
+    d.start(wait=False)
+    assert d.proc.wait(timeout=15) == 78
+    assert "refused the app" in d.log()
