@@ -146,3 +146,22 @@ def test_bad_credentials_stop_the_daemon(dsim, tmp_path):
     d.start(wait=False)
     assert d.proc.wait(timeout=15) == 78
     assert "refused the app" in d.log()
+
+
+def test_kill_mid_stream_loses_nothing(dsim, ding):
+    d = ding()
+    sent = []
+    for i in range(20):
+        sent.append(dsim.inject_message(f"cid_k{i % 4}", "staff_alice", "/帮助"))
+        if i == 8:
+            d.kill()
+            d.start(wait=False)
+    d.wait_ready(timeout=15)
+    for r in sent:
+        dsim.wait_acked(r["msg_id"], timeout=30)
+    sim_replies = lambda: sum(len(replies(dsim, f"cid_k{c}")) for c in range(4))  # noqa: E731
+    dsim.wait_for(lambda: sim_replies() >= 20, timeout=30)
+    assert d.sql("SELECT COUNT(*) FROM inbox")[0][0] == 20
+    # No idempotency key on DingTalk: at least once, and only a send that was
+    # on the wire at the kill can repeat.
+    assert sim_replies() <= 21
