@@ -50,6 +50,7 @@ static const struct config_option config_options[] = {
 	{ "dingtalk.client_secret", OPT_STRING, OFF(dingtalk.client_secret), NULL, 0, 0, "COLLABD_DINGTALK_CLIENT_SECRET", 1 },
 	{ "dingtalk.rate_per_chat_per_minute", OPT_INT, OFF(dingtalk.rate_per_chat_per_minute), "20", 1, 600, NULL, 0 },
 	{ "dingtalk.rate_per_app", OPT_INT, OFF(dingtalk.rate_per_app), "20", 1, 1000, NULL, 0 },
+	{ "dingtalk.card_templates", OPT_JSON, OFF(dingtalk.card_templates), NULL, 0, 0, NULL, 0 },
 	{ "outbox.max_attempts", OPT_INT, OFF(outbox.max_attempts), "12", 1, 1000, NULL, 0 },
 	{ "outbox.backoff_base_ms", OPT_INT, OFF(outbox.backoff_base_ms), "1000", 10, 3600000, NULL, 0 },
 	{ "outbox.backoff_max_ms", OPT_INT, OFF(outbox.backoff_max_ms), "300000", 10, 86400000, NULL, 0 },
@@ -364,6 +365,19 @@ static void validate(struct config *cfg, struct config_problems *pr)
 		if (empty(cfg->dingtalk.client_secret))
 			problem(pr, "dingtalk.client_secret: required when dingtalk.enabled; "
 				    "prefer the environment variable COLLABD_DINGTALK_CLIENT_SECRET");
+	}
+	json_t *templates = cfg->dingtalk.card_templates;
+	const char *kind;
+	json_t *tid;
+	if (templates && !json_is_object(templates))
+		problem(pr, "dingtalk.card_templates: expected an object of notice kind -> template id");
+	json_object_foreach(templates, kind, tid) {
+		if (kind[0] == '_')
+			continue;
+		if (strcmp(kind, "status") && strcmp(kind, "sla_pings"))
+			problem(pr, "dingtalk.card_templates.%s: no card for this notice kind (status, sla_pings)", kind);
+		else if (!json_is_string(tid) || !*json_string_value(tid))
+			problem(pr, "dingtalk.card_templates.%s: expected the template id as a string", kind);
 	}
 	if (!cfg->feishu.enabled && !cfg->dingtalk.enabled)
 		problem(pr, "no platform is enabled: set feishu.enabled or dingtalk.enabled to true");

@@ -22,6 +22,7 @@
 #include "collabd/log.h"
 #include "collabd/outbox.h"
 #include "collabd/ratelimit.h"
+#include "collabd/render.h"
 #include "collabd/store.h"
 
 #define EXIT_CONFIG 78        /* sysexits EX_CONFIG: systemd should not restart */
@@ -71,14 +72,15 @@ static json_t *dingtalk_stats_json(struct daemon *d)
 		return json_null();
 	const struct dingtalk_ws_stats *w = dingtalk_ws_stats(d->dingtalk_ws);
 	const struct dingtalk_api_stats *a = dingtalk_api_stats(d->dingtalk_api);
-	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			 "connected", dingtalk_ws_connected(d->dingtalk_ws),
 			 "connects", (json_int_t)w->connects, "reconnects", (json_int_t)w->reconnects,
 			 "frames_in", (json_int_t)w->frames_in, "frames_bad", (json_int_t)w->frames_bad,
 			 "callbacks", (json_int_t)w->callbacks, "acks", (json_int_t)w->acks,
 			 "pings", (json_int_t)w->pings, "disconnects", (json_int_t)w->disconnects,
 			 "token_fetches", (json_int_t)a->token_fetches, "via_webhook", (json_int_t)a->via_webhook,
-			 "via_api", (json_int_t)a->via_api, "throttled", (json_int_t)a->throttled,
+			 "via_api", (json_int_t)a->via_api, "via_card", (json_int_t)a->via_card,
+			 "throttled", (json_int_t)a->throttled,
 			 "errors", (json_int_t)a->errors);
 }
 
@@ -145,19 +147,26 @@ static enum dingtalk_ack on_dingtalk_event(void *arg, const char *topic, const c
 					   const char *frame_id, json_t **card_response)
 {
 	struct daemon *d = arg;
-	if (strcmp(topic, "/v1.0/im/bot/messages/get")) {
-		/* Card callbacks need card templates (not configured): nothing to do. */
+	int card = !strcmp(topic, "/v1.0/card/instances/callback");
+	if (!card && strcmp(topic, "/v1.0/im/bot/messages/get")) {
 		log_info("msg=\"dingtalk callback topic not handled\" topic=%s", topic);
 		return DINGTALK_ACK_OK;
 	}
 	struct event ev;
 	char why[256];
-	if (dingtalk_event_parse(data, len, frame_id, &ev, why, sizeof why)) {
+	enum event_parse_rc prc = card ? dingtalk_card_event_parse(data, len, frame_id, &ev, why, sizeof why)
+				       : dingtalk_event_parse(data, len, frame_id, &ev, why, sizeof why);
+	if (prc) {
 		d->inbox.rejected++;
 		log_warn("msg=\"unusable event dropped\" platform=dingtalk reason=\"%s\" bytes=%zu", why, len);
 		return DINGTALK_ACK_OK;
 	}
-	return apply_event(d, &ev, card_response) ? DINGTALK_ACK_OK : DINGTALK_ACK_NONE;
+	json_t *reply = NULL;
+	int ok = apply_event(d, &ev, &reply);
+	if (card && ok)
+		*card_response = render_dingtalk_card_reply(reply);
+	json_decref(reply);
+	return ok ? DINGTALK_ACK_OK : DINGTALK_ACK_NONE;
 }
 
 static void on_platform_fatal(void *arg, const char *why)

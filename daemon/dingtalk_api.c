@@ -40,6 +40,11 @@ struct delivery {
 	struct dingtalk_message m;
 	char *token;
 	int token_retried;
+	/* Card path (a template is configured for the notice kind). */
+	const char *template_id;   /* borrowed from the config */
+	char *out_track_id;        /* the card's id: new card = the row's idempotency key */
+	int update;                /* PUT an existing card instead of creating one */
+	json_t *params, *at;
 };
 
 static void delivery_free(struct delivery *d)
@@ -47,6 +52,9 @@ static void delivery_free(struct delivery *d)
 	free(d->chat_id);
 	free(d->webhook);
 	free(d->token);
+	free(d->out_track_id);
+	json_decref(d->params);
+	json_decref(d->at);
 	dingtalk_message_free(&d->m);
 	free(d);
 }
@@ -146,6 +154,84 @@ static void api_when_ready(void *arg, const char *token, const char *error)
 		finish(d, OUTBOX_RETRY, -1, NULL, "could not start the HTTP request");
 }
 
+/* ---- card path ---- */
+
+static void card_when_ready(void *arg, const char *token, const char *error);
+
+static void card_done(void *arg, const struct http_response *resp)
+{
+	struct delivery *d = arg;
+	struct dingtalk_api *api = d->api;
+	if (resp->status == 0) {
+		api->stats.errors++;
+		finish(d, OUTBOX_RETRY, -1, NULL, "network: %s", resp->error);
+		return;
+	}
+	json_t *root = json_loads(resp->body, 0, NULL);
+	const char *code = json_string_value(json_object_get(root, "code"));
+	char codebuf[96];
+	snprintf(codebuf, sizeof codebuf, "%s", code ? code : "-");
+	/* A card created before a crash comes back as "already exists" when the
+	 * row is resent under the same outTrackId: that is success, not a copy. */
+	int exists = code && !strcmp(code, "param.cardAlreadyExist");
+	if ((resp->status == 200 && json_is_true(json_object_get(root, "success"))) || exists) {
+		api->stats.via_card++;
+		finish(d, OUTBOX_SENT, 0, d->out_track_id, "ok");
+	} else if ((resp->status == 401 || (code && !strcmp(code, "InvalidAuthentication"))) && !d->token_retried) {
+		token_cache_invalidate(api->tokens, d->token);
+		d->token_retried = 1;
+		token_cache_with(api->tokens, card_when_ready, d);
+	} else if (is_throttle(resp->status, code) || resp->status >= 500) {
+		api->stats.throttled += is_throttle(resp->status, code);
+		finish(d, OUTBOX_RETRY, -1, NULL, "card: http=%ld code=%s", resp->status, codebuf);
+	} else {
+		api->stats.errors++;
+		finish(d, OUTBOX_FAILED, 0, NULL, "card rejected: http=%ld code=%s", resp->status, codebuf);
+	}
+	json_decref(root);
+}
+
+static void card_when_ready(void *arg, const char *token, const char *error)
+{
+	struct delivery *d = arg;
+	struct dingtalk_api *api = d->api;
+	if (error) {
+		finish(d, OUTBOX_RETRY, -1, NULL, "no token: %s", error);
+		return;
+	}
+	free(d->token);
+	d->token = xstrdup(token);
+	json_t *body;
+	char *url;
+	const char *method;
+	if (d->update) {
+		method = "PUT";
+		url = xasprintf("%s/v1.0/card/instances", api->cfg->base_url);
+		body = json_pack("{s:s,s:{s:O},s:{s:b},s:i}", "outTrackId", d->out_track_id, "cardData", "cardParamMap",
+				 d->params, "cardUpdateOptions", "updateCardDataByKey", 1, "userIdType", 1);
+	} else {
+		method = "POST";
+		url = xasprintf("%s/v1.0/card/instances/createAndDeliver", api->cfg->base_url);
+		char *space = xasprintf("dtv1.card//IM_GROUP.%s", d->chat_id);
+		body = json_pack("{s:s,s:s,s:s,s:{s:O},s:s,s:{s:b},s:{s:s,s:O},s:i}", "cardTemplateId", d->template_id,
+				 "outTrackId", d->out_track_id, "callbackType", "STREAM", "cardData", "cardParamMap",
+				 d->params, "openSpaceId", space, "imGroupOpenSpaceModel", "supportForward", 1,
+				 "imGroupOpenDeliverModel", "robotCode", api->cfg->client_id, "atUserIds", d->at,
+				 "userIdType", 1);
+		free(space);
+	}
+	char *text = json_dumps(body, JSON_COMPACT);
+	char *auth = xasprintf("x-acs-dingtalk-access-token: %s", token);
+	const char *headers[] = { auth, "Content-Type: application/json", "Accept: application/json", NULL };
+	int rc = http_request(api->http, method, url, headers, text, API_TIMEOUT_MS, card_done, d);
+	free(auth);
+	free(text);
+	free(url);
+	json_decref(body);
+	if (rc)
+		finish(d, OUTBOX_RETRY, -1, NULL, "could not start the HTTP request");
+}
+
 /* ---- sessionWebhook path ---- */
 
 static void webhook_done(void *arg, const struct http_response *resp)
@@ -202,6 +288,14 @@ static void deliver(void *impl, const struct outbox_row *row, struct outbox *ob)
 	d->ob = ob;
 	d->id = row->id;
 	d->chat_id = xstrdup(row->chat_id);
+	json_t *tid = json_object_get(api->cfg->card_templates, row->kind);
+	if (json_is_string(tid) && !render_dingtalk_card(row->kind, row->body, &d->params, &d->at)) {
+		d->template_id = json_string_value(tid);
+		d->update = row->update_of != NULL;
+		d->out_track_id = xstrdup(row->update_of ? row->update_of : row->idem_key);
+		token_cache_with(api->tokens, card_when_ready, d);
+		return;
+	}
 	/* Markdown cannot be edited in place: an update is a new message. */
 	if (render_dingtalk(row->kind, row->body, &d->m)) {
 		finish(d, OUTBOX_FAILED, 0, NULL, "cannot render notice kind %s", row->kind);

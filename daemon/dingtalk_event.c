@@ -99,3 +99,39 @@ out:
 		event_free(ev);
 	return rc;
 }
+
+enum event_parse_rc dingtalk_card_event_parse(const char *data, size_t len, const char *frame_id,
+					      struct event *ev, char *why, size_t whysz)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->platform = "dingtalk";
+	json_t *root = json_loadb(data, len, 0, NULL);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		snprintf(why, whysz, "card callback data is not a JSON object");
+		return EVENT_PARSE_BADJSON;
+	}
+	enum event_parse_rc rc = EVENT_PARSE_BADSHAPE;
+	/* content is one more JSON document inside a string. */
+	const char *content = json_string_value(json_object_get(root, "content"));
+	json_t *inner = content ? json_loads(content, 0, NULL) : NULL;
+	json_t *params = json_object_get(json_object_get(inner, "cardPrivateData"), "params");
+	ev->kind = EVENT_CARD_ACTION;
+	ev->event_type = xstrdup("card.callback");
+	ev->event_id = xstrdup(frame_id ? frame_id : "");
+	ev->dedupe_key = xasprintf("evt:%s", ev->event_id);
+	ev->user_id = dup_str(root, "userId");
+	ev->chat_id = dup_str(root, "spaceId");
+	ev->card_message_id = dup_str(root, "outTrackId");
+	if (json_is_object(params))
+		ev->action_value = json_incref(params);
+	if (!ev->user_id || !ev->card_message_id || !*ev->event_id)
+		snprintf(why, whysz, "card callback without userId, outTrackId or message id");
+	else
+		rc = EVENT_PARSE_OK;
+	json_decref(inner);
+	json_decref(root);
+	if (rc != EVENT_PARSE_OK)
+		event_free(ev);
+	return rc;
+}

@@ -8,6 +8,7 @@
  */
 #include "collabd/render.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -172,4 +173,99 @@ int render_dingtalk(const char *kind, const char *body_json, struct dingtalk_mes
 	if (rc)
 		dingtalk_message_free(out);
 	return rc;
+}
+
+/* ---- card templates ---- */
+
+static void param_str(json_t *params, const char *key, const char *value)
+{
+	json_object_set_new(params, key, json_string(value ? value : ""));
+}
+
+static void param_int(json_t *params, const char *key, json_int_t v)
+{
+	char text[32];
+	snprintf(text, sizeof text, "%lld", (long long)v);
+	param_str(params, key, text);
+}
+
+static int card_status(json_t *body, json_t *params, json_t *at)
+{
+	(void)at;
+	json_t *at_ms = json_object_get(body, "at");
+	if (!json_is_integer(at_ms))
+		return -1;
+	char when[32];
+	local_time(json_integer_value(at_ms), when, sizeof when);
+	param_str(params, "version", json_string_value(json_object_get(body, "version")));
+	param_str(params, "connected", json_is_true(json_object_get(body, "dingtalk_connected")) ? "已连接" : "未连接");
+	param_int(params, "outbox_pending", json_integer_value(json_object_get(body, "outbox_pending")));
+	param_int(params, "events_applied", json_integer_value(json_object_get(body, "events_applied")));
+	param_str(params, "updated_at", when);
+	return 0;
+}
+
+static int card_sla_pings(json_t *body, json_t *params, json_t *at)
+{
+	struct dingtalk_message m = { 0 };
+	char *text = json_dumps(body, JSON_COMPACT);
+	int rc = render_dingtalk("sla_pings", text, &m);
+	free(text);
+	if (rc)
+		return -1;
+	json_t *items = json_object_get(body, "items");
+	param_str(params, "title", "⏰ 协作提醒");
+	param_str(params, "content", m.text_at);
+	param_int(params, "count", (json_int_t)json_array_size(items));
+	/* The first deadline's key, for the template's snooze buttons. */
+	param_str(params, "key", json_string_value(json_object_get(json_array_get(items, 0), "key")));
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(body, "mentions"), i, p) {
+		const char *id = json_string_value(json_object_get(p, "id"));
+		const char *name = json_string_value(json_object_get(p, "name"));
+		if (id)
+			json_object_set_new(at, id, json_string(name && *name ? name : id));
+	}
+	dingtalk_message_free(&m);
+	return 0;
+}
+
+static const struct {
+	const char *kind;
+	int (*render)(json_t *body, json_t *params, json_t *at);
+} card_renderers[] = {
+	{ "status", card_status },
+	{ "sla_pings", card_sla_pings },
+};
+
+int render_dingtalk_card(const char *kind, const char *body_json, json_t **params, json_t **at)
+{
+	*params = NULL;
+	*at = NULL;
+	json_t *body = json_loads(body_json, 0, NULL);
+	int rc = -1;
+	for (size_t i = 0; body && i < ARRAY_LEN(card_renderers); i++) {
+		if (strcmp(card_renderers[i].kind, kind))
+			continue;
+		*params = json_object();
+		*at = json_object();
+		rc = card_renderers[i].render(body, *params, *at);
+	}
+	json_decref(body);
+	if (rc) {
+		json_decref(*params);
+		json_decref(*at);
+		*params = *at = NULL;
+	}
+	return rc;
+}
+
+json_t *render_dingtalk_card_reply(json_t *reply)
+{
+	const char *toast = json_string_value(json_object_get(json_object_get(reply, "toast"), "content"));
+	if (!toast)
+		return json_object(); /* an empty response changes nothing */
+	return json_pack("{s:{s:b},s:{s:{s:s}}}", "cardUpdateOptions", "updatePrivateDataByKey", 1,
+			 "userPrivateData", "cardParamMap", "toast", toast);
 }

@@ -27,6 +27,7 @@ struct dingtalk_config {
 	char *client_secret;   /* secret: never logged */
 	int rate_per_chat_per_minute; /* DingTalk throttles a group past 20 messages a minute */
 	int rate_per_app;      /* sends per second for the whole app */
+	json_t *card_templates; /* owned: notice kind -> card template id, or NULL (markdown only) */
 };
 
 struct outbox_config {

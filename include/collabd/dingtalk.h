@@ -29,7 +29,7 @@ struct store;
 struct dingtalk_api;
 
 struct dingtalk_api_stats {
-	long long token_fetches, via_webhook, via_api, throttled, errors;
+	long long token_fetches, via_webhook, via_api, via_card, throttled, errors;
 };
 
 struct dingtalk_api *dingtalk_api_new(const struct dingtalk_config *cfg, struct http_client *http,

@@ -78,4 +78,10 @@ enum event_parse_rc feishu_event_parse(const char *payload, size_t len, const ch
 enum event_parse_rc dingtalk_event_parse(const char *data, size_t len, const char *frame_id,
 					 struct event *ev, char *why, size_t whysz);
 
+/* Parses the data of a DingTalk card callback (topic
+ * /v1.0/card/instances/callback): the card's outTrackId, the clicker, the
+ * button's parameters (content.cardPrivateData.params). */
+enum event_parse_rc dingtalk_card_event_parse(const char *data, size_t len, const char *frame_id,
+					      struct event *ev, char *why, size_t whysz);
+
 #endif

@@ -42,4 +42,14 @@ struct dingtalk_message {
 int render_dingtalk(const char *kind, const char *body_json, struct dingtalk_message *out);
 void dingtalk_message_free(struct dingtalk_message *m);
 
+/* The card form of a notice, for a DingTalk card template: *params gets the
+ * cardParamMap (string -> string, new reference) and *at the mentions
+ * (userId -> name, new reference).  -1 when the kind has no card form.  The
+ * parameters of each kind are listed in deploy/dingtalk/CARDS.md. */
+int render_dingtalk_card(const char *kind, const char *body_json, json_t **params, json_t **at);
+/* Turns a card action's reply ({"toast":{...}}) into DingTalk's callback
+ * response: the toast text as the clicker's private card data "toast".
+ * Returns a new reference. */
+json_t *render_dingtalk_card_reply(json_t *reply);
+
 #endif

@@ -165,3 +165,23 @@ def test_kill_mid_stream_loses_nothing(dsim, ding):
     # No idempotency key on DingTalk: at least once, and only a send that was
     # on the wire at the kill can repeat.
     assert sim_replies() <= 21
+
+
+def test_card_templates_create_update_and_callbacks(dsim, ding):
+    d = ding(extra={"dingtalk": {"card_templates": {"status": "tpl-status.schema",
+                                                    "sla_pings": "tpl-pings.schema"}}})
+    r = dsim.inject_message("cid_card", "staff_alice", "/状态")
+    dsim.wait_acked(r["msg_id"])
+    card = dsim.wait_messages(1, conversation_id="cid_card", via="card")[0]
+    otid = card["out_track_id"]
+    assert card["card_data"]["version"] and card["card_data"]["connected"] == "已连接"
+    assert len(otid) <= 64
+    click = dsim.card_callback("cid_card", "staff_bob", otid, params={"action": "status.refresh"})
+    ack = dsim.wait_acked(click["message_id"])
+    assert ack["data"]["response"]["userPrivateData"]["cardParamMap"]["toast"] == "已刷新"
+    dsim.wait_for(lambda: dsim.card(otid)["updates"], timeout=10)
+    assert len([m for m in dsim.messages() if m["conversation_id"] == "cid_card"]) == 1  # updated, not resent
+    gone = dsim.card_callback("cid_card", "staff_bob", otid, params={"action": "no.such"})
+    ack = dsim.wait_acked(gone["message_id"])
+    assert "失效" in ack["data"]["response"]["userPrivateData"]["cardParamMap"]["toast"]
+    dsim.wait_for(lambda: d.stats()["dingtalk"]["via_card"] == 2)
