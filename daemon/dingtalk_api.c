@@ -59,22 +59,12 @@ static void delivery_free(struct delivery *d)
 	free(d);
 }
 
-static void finish(struct delivery *d, enum outbox_outcome outcome, long retry_after_ms, const char *message_id,
-		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void finish(struct delivery *d, enum outbox_outcome outcome, long retry_after_ms, const char *message_id,
-		   const char *fmt, ...)
-{
-	struct outbox_result res = { .outcome = outcome, .retry_after_ms = retry_after_ms };
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(res.error, sizeof res.error, fmt, ap);
-	va_end(ap);
-	if (message_id)
-		snprintf(res.message_id, sizeof res.message_id, "%s", message_id);
-	outbox_delivered(d->ob, d->id, &res);
-	delivery_free(d);
-}
+/* Reports the outcome to the outbox and frees the delivery. */
+#define finish(d, outcome, retry_after_ms, message_id, ...)                                            \
+	do {                                                                                           \
+		outbox_report((d)->ob, (d)->id, (outcome), (retry_after_ms), (message_id), __VA_ARGS__); \
+		delivery_free(d);                                                                      \
+	} while (0)
 
 /* ---- OpenAPI path ---- */
 

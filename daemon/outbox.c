@@ -4,6 +4,8 @@
 #include "collabd/outbox.h"
 
 #include <libwebsockets.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,4 +243,17 @@ void outbox_delivered(struct outbox *ob, int64_t id, const struct outbox_result 
 		break;
 	}
 	outbox_kick(ob);
+}
+
+void outbox_report(struct outbox *ob, int64_t id, enum outbox_outcome outcome, long retry_after_ms,
+		   const char *message_id, const char *fmt, ...)
+{
+	struct outbox_result res = { .outcome = outcome, .retry_after_ms = retry_after_ms };
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(res.error, sizeof res.error, fmt, ap);
+	va_end(ap);
+	if (message_id)
+		snprintf(res.message_id, sizeof res.message_id, "%s", message_id);
+	outbox_delivered(ob, id, &res);
 }

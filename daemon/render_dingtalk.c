@@ -50,14 +50,6 @@ static void both(struct buf *at, struct buf *names, const char *text)
 	buf_append_str(names, text);
 }
 
-static void local_time(json_int_t ms, char *out, size_t outsz)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	localtime_r(&t, &tm);
-	strftime(out, outsz, "%Y-%m-%d %H:%M", &tm);
-}
-
 static void finish(struct dingtalk_message *m, const char *msgtype, const char *title, struct buf *at,
 		   struct buf *names)
 {
@@ -90,7 +82,7 @@ static int render_status(json_t *body, struct dingtalk_message *m)
 	if (!version || !json_is_integer(at_ms))
 		return -1;
 	char when[32];
-	local_time(json_integer_value(at_ms), when, sizeof when);
+	render_local_time(json_integer_value(at_ms), 0, when, sizeof when);
 	struct buf at, names;
 	buf_init(&at);
 	buf_init(&names);
@@ -104,15 +96,6 @@ static int render_status(json_t *body, struct dingtalk_message *m)
 	free(md);
 	finish(m, "markdown", "collabd 运行状态", &at, &names);
 	return 0;
-}
-
-static const char *stage_label(const char *stage, int late)
-{
-	if (!strcmp(stage, "reminder"))
-		return late ? "即将到期（补发）" : "即将到期";
-	if (!strcmp(stage, "overdue"))
-		return late ? "已逾期（补发）" : "已逾期";
-	return late ? "已升级（补发）" : "已升级";
 }
 
 static int render_sla_pings(json_t *body, struct dingtalk_message *m)
@@ -140,10 +123,10 @@ static int render_sla_pings(json_t *body, struct dingtalk_message *m)
 			return -1;
 		}
 		char when[32];
-		local_time(json_integer_value(due), when, sizeof when);
+		render_local_time(json_integer_value(due), 0, when, sizeof when);
 		char *safe = render_escape(subject);
 		char *line = xasprintf("\n\n- **%s**｜%s，截止 %s  \n  稍后再提醒：发送 /提醒 推迟 %s 1小时（或 明天）",
-				       stage_label(stage, json_is_true(json_object_get(it, "late"))), safe, when, key);
+				       render_stage_label(stage, json_is_true(json_object_get(it, "late"))), safe, when, key);
 		both(&at, &names, line);
 		free(line);
 		free(safe);
@@ -196,7 +179,7 @@ static int card_status(json_t *body, json_t *params, json_t *at)
 	if (!json_is_integer(at_ms))
 		return -1;
 	char when[32];
-	local_time(json_integer_value(at_ms), when, sizeof when);
+	render_local_time(json_integer_value(at_ms), 0, when, sizeof when);
 	param_str(params, "version", json_string_value(json_object_get(body, "version")));
 	param_str(params, "connected", json_is_true(json_object_get(body, "dingtalk_connected")) ? "已连接" : "未连接");
 	param_int(params, "outbox_pending", json_integer_value(json_object_get(body, "outbox_pending")));

@@ -14,21 +14,6 @@
 
 #include "collabd/util.h"
 
-char *render_escape(const char *text)
-{
-	struct buf b;
-	buf_init(&b);
-	for (const char *p = text; *p; p++) {
-		switch (*p) {
-		case '<': buf_append_str(&b, "\xEF\xBC\x9C"); break; /* ＜ */
-		case '>': buf_append_str(&b, "\xEF\xBC\x9E"); break; /* ＞ */
-		case '*': buf_append_str(&b, "\xEF\xBC\x8A"); break; /* ＊ */
-		default: buf_append(&b, p, 1); break;
-		}
-	}
-	return buf_steal(&b);
-}
-
 static void append_mentions(struct buf *b, json_t *mentions, const char *fmt)
 {
 	size_t i;
@@ -65,14 +50,6 @@ static int render_text(json_t *body, struct feishu_message *out)
 	return 0;
 }
 
-static void format_time(json_int_t ms, char *out, size_t outsz)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	localtime_r(&t, &tm);
-	strftime(out, outsz, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 /* A JSON 2.0 card: header, markdown body, optional callback buttons. */
 static json_t *card(const char *title, const char *template, const char *markdown)
 {
@@ -102,8 +79,8 @@ static int render_status(json_t *body, struct feishu_message *out)
 	if (!version || !json_is_integer(at) || !json_is_integer(started))
 		return -1;
 	char at_text[32], started_text[32];
-	format_time(json_integer_value(at), at_text, sizeof at_text);
-	format_time(json_integer_value(started), started_text, sizeof started_text);
+	render_local_time(json_integer_value(at), 1, at_text, sizeof at_text);
+	render_local_time(json_integer_value(started), 1, started_text, sizeof started_text);
 	int up = json_is_true(json_object_get(body, "feishu_connected"));
 	char *md = xasprintf("**版本**：%s\n**启动时间**：%s\n**飞书长连接**：%s\n"
 			     "**待发消息**：%lld 条\n**已处理事件**：%lld 个\n更新于 %s",
@@ -118,15 +95,6 @@ static int render_status(json_t *body, struct feishu_message *out)
 	out->content = json_dumps(c, JSON_COMPACT);
 	json_decref(c);
 	return 0;
-}
-
-static const char *stage_label(const char *stage, int late)
-{
-	if (!strcmp(stage, "reminder"))
-		return late ? "即将到期（补发）" : "即将到期";
-	if (!strcmp(stage, "overdue"))
-		return late ? "已逾期（补发）" : "已逾期";
-	return late ? "已升级（补发）" : "已升级";
 }
 
 /* Deadline pings for one chat, coalesced: everyone concerned is @-mentioned
@@ -152,9 +120,9 @@ static int render_sla_pings(json_t *body, struct feishu_message *out)
 		}
 		urgent |= strcmp(stage, "reminder") != 0;
 		char when[32];
-		format_time(json_integer_value(due), when, sizeof when);
+		render_local_time(json_integer_value(due), 0, when, sizeof when);
 		char *safe = render_escape(subject);
-		buf_printf(&md, "\n**%s**｜%s，截止 %s", stage_label(stage, json_is_true(json_object_get(it, "late"))),
+		buf_printf(&md, "\n**%s**｜%s，截止 %s", render_stage_label(stage, json_is_true(json_object_get(it, "late"))),
 			   safe, when);
 		free(safe);
 	}

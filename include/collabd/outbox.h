@@ -51,6 +51,10 @@ void outbox_add_sender(struct outbox *ob, const struct outbox_sender *sender);
 /* Asks for a drain soon (after the current callback returns). */
 void outbox_kick(struct outbox *ob);
 void outbox_delivered(struct outbox *ob, int64_t id, const struct outbox_result *res);
+/* The same, assembling the result: message_id may be NULL; fmt describes the
+ * error (or "ok"). */
+void outbox_report(struct outbox *ob, int64_t id, enum outbox_outcome outcome, long retry_after_ms,
+		   const char *message_id, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 int outbox_inflight(const struct outbox *ob);
 const struct outbox_stats *outbox_stats(const struct outbox *ob);
 

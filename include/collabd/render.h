@@ -9,6 +9,7 @@
 #define COLLABD_RENDER_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 /* A message ready for Feishu's im/v1/messages API. */
 struct feishu_message {
@@ -25,6 +26,10 @@ void feishu_message_free(struct feishu_message *m);
  * platform: no mention or markup can be injected.  Returns a new string the
  * caller frees. */
 char *render_escape(const char *text);
+/* ms as local "YYYY-MM-DD HH:MM" (":SS" too when seconds) in the process TZ. */
+void render_local_time(long long ms, int seconds, char *out, size_t outsz);
+/* "即将到期" / "已逾期" / "已升级", with "（补发）" when late. */
+const char *render_stage_label(const char *stage, int late);
 
 /* A message ready for DingTalk: the sessionWebhook form (which can @ people:
  * "@userId" in the text plus at.atUserIds) and the OpenAPI form (which cannot:
