@@ -19,6 +19,7 @@
 #include "collabd/http.h"
 #include "collabd/log.h"
 #include "collabd/util.h"
+#include "collabd/wslink.h"
 
 #define MAX_FRAME_BYTES (1u << 20)
 #define OPEN_TIMEOUT_MS 10000
@@ -28,20 +29,13 @@
 
 enum attempt_state { AT_IDLE, AT_OPENING, AT_CONNECTING, AT_WAIT, AT_STOPPED, AT_FATAL };
 
-struct outframe {
-	struct outframe *next;
-	size_t len;
-	unsigned char data[]; /* LWS_PRE head room, then the text */
-};
-
 struct dt_conn {
 	struct dingtalk_ws *ws;
 	struct lws *wsi;
 	int in_use, up, draining, want_ping;
 	ms_t last_rx;
-	struct buf rx;
-	int rx_too_big;
-	struct outframe *out_head, *out_tail;
+	struct ws_rx rx;
+	struct ws_txq txq;
 };
 
 struct dingtalk_ws {
@@ -74,12 +68,8 @@ static char *curl_escape_dup(const char *s)
 
 static void conn_reset(struct dt_conn *c)
 {
-	while (c->out_head) {
-		struct outframe *o = c->out_head;
-		c->out_head = o->next;
-		free(o);
-	}
-	buf_free(&c->rx);
+	ws_txq_clear(&c->txq);
+	buf_free(&c->rx.msg);
 	struct dingtalk_ws *ws = c->ws;
 	memset(c, 0, sizeof *c);
 	c->ws = ws;
@@ -95,19 +85,8 @@ static void conn_close(struct dt_conn *c, const char *why)
 
 static void queue_text(struct dt_conn *c, const char *text)
 {
-	if (!c->wsi || !c->up)
-		return; /* an unsent ack means a redelivery, which the inbox dedupes */
-	size_t n = strlen(text);
-	struct outframe *o = xmalloc(sizeof *o + LWS_PRE + n);
-	o->next = NULL;
-	o->len = n;
-	memcpy(o->data + LWS_PRE, text, n);
-	if (c->out_tail)
-		c->out_tail->next = o;
-	else
-		c->out_head = o;
-	c->out_tail = o;
-	lws_callback_on_writable(c->wsi);
+	if (c->wsi && c->up) /* an unsent ack means a redelivery, which the inbox dedupes */
+		ws_txq_push(&c->txq, c->wsi, text, strlen(text));
 }
 
 /* {"code":200,"headers":{"contentType":"application/json","messageId":ID},"message":"OK","data":DATA} */
@@ -230,39 +209,14 @@ static void connect_ws(struct dingtalk_ws *ws, const char *endpoint, const char 
 	char *escaped = curl_escape_dup(ticket);
 	char *url = xasprintf("%s?ticket=%s", endpoint, escaped);
 	free(escaped);
-	const char *proto = NULL, *address = NULL, *path = NULL;
-	int port = 0;
-	char *copy = xstrdup(url);
-	if (lws_parse_uri(copy, &proto, &address, &port, &path)) {
-		free(copy);
-		free(url);
-		attempt_failed(ws, "endpoint URL cannot be parsed");
-		return;
-	}
-	char *fullpath = xasprintf("/%s", path);
-	struct lws_client_connect_info ci;
-	memset(&ci, 0, sizeof ci);
-	ci.context = ws->ctx;
-	ci.vhost = ws->vhost;
-	ci.address = address;
-	ci.port = port;
-	ci.path = fullpath;
-	ci.host = address;
-	ci.origin = address;
-	ci.ssl_connection = (!strcmp(proto, "wss") || !strcmp(proto, "https")) ? LCCSCF_USE_SSL : 0;
-	ci.local_protocol_name = dingtalk_ws_protocol.name;
-	ci.opaque_user_data = c;
 	c->in_use = 1;
-	buf_init(&c->rx);
-	ci.pwsi = &c->wsi;
+	c->rx.limit = MAX_FRAME_BYTES;
 	ws->state = AT_CONNECTING;
 	log_info("msg=\"connecting dingtalk stream\" endpoint=%s ticket=***", endpoint);
-	if (!lws_client_connect_via_info(&ci)) {
+	if (ws_dial(ws->ctx, ws->vhost, url, dingtalk_ws_protocol.name, c, &c->wsi)) {
 		conn_reset(c);
 		attempt_failed(ws, "could not start the WebSocket connection");
 	}
-	free(fullpath);
-	free(copy);
 	free(url);
 }
 
@@ -386,21 +340,16 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		c->last_rx = clock_mono_ms();
-		if (lws_is_first_fragment(wsi)) {
-			buf_reset(&c->rx);
-			c->rx_too_big = 0;
-		}
-		if (!c->rx_too_big && c->rx.len + len > MAX_FRAME_BYTES) {
-			c->rx_too_big = 1;
+		switch (ws_rx_feed(&c->rx, wsi, in, len)) {
+		case WS_RX_MESSAGE:
+			handle_frame(c, (const char *)c->rx.msg.data, c->rx.msg.len);
+			break;
+		case WS_RX_TOO_BIG:
 			ws->stats.frames_bad++;
 			log_warn("msg=\"oversized stream frame dropped\" limit=%u", MAX_FRAME_BYTES);
-		}
-		if (!c->rx_too_big)
-			buf_append(&c->rx, in, len);
-		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-			if (!c->rx_too_big)
-				handle_frame(c, (const char *)c->rx.data, c->rx.len);
-			buf_reset(&c->rx);
+			break;
+		case WS_RX_MORE:
+			break;
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
@@ -412,23 +361,11 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
 			c->want_ping = 0;
 			if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
 				return -1;
-			if (c->out_head)
+			if (c->txq.head)
 				lws_callback_on_writable(wsi);
 			break;
 		}
-		struct outframe *o = c->out_head;
-		if (!o)
-			break;
-		c->out_head = o->next;
-		if (!c->out_head)
-			c->out_tail = NULL;
-		int n = lws_write(wsi, o->data + LWS_PRE, o->len, LWS_WRITE_TEXT);
-		free(o);
-		if (n < 0)
-			return -1;
-		if (c->out_head)
-			lws_callback_on_writable(wsi);
-		break;
+		return ws_txq_write(&c->txq, wsi, 1);
 	}
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		c->wsi = NULL;

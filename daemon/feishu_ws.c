@@ -23,6 +23,7 @@
 #include "collabd/log.h"
 #include "collabd/pbbp2.h"
 #include "collabd/util.h"
+#include "collabd/wslink.h"
 
 #define MAX_MESSAGE_BYTES (2u << 20)   /* one WebSocket message (a frame) */
 #define MAX_FRAGMENTS 64               /* a sane upper bound for `sum` */
@@ -45,12 +46,6 @@ struct partial {
 	struct partial *next;
 };
 
-struct outframe {
-	struct outframe *next;
-	size_t len;
-	unsigned char data[]; /* LWS_PRE bytes of head room, then the frame */
-};
-
 struct feishu_ws {
 	const struct feishu_config *cfg;
 	struct lws_context *ctx;
@@ -71,11 +66,10 @@ struct feishu_ws {
 
 	lws_sorted_usec_list_t ping_timer, retry_timer, watchdog_timer;
 	ms_t last_rx;               /* monotonic */
-	struct buf rx;
-	int rx_too_big;
+	struct ws_rx rx;
 	struct partial *partials;
 	int npartials;
-	struct outframe *out_head, *out_tail;
+	struct ws_txq txq;
 	struct feishu_ws_stats stats;
 };
 
@@ -120,27 +114,8 @@ static void queue_frame(struct feishu_ws *ws, const struct pbbp2_frame *f)
 	struct buf b;
 	buf_init(&b);
 	pbbp2_encode(f, &b);
-	struct outframe *o = xmalloc(sizeof *o + LWS_PRE + b.len);
-	o->next = NULL;
-	o->len = b.len;
-	memcpy(o->data + LWS_PRE, b.data, b.len);
+	ws_txq_push(&ws->txq, ws->wsi, b.data, b.len);
 	buf_free(&b);
-	if (ws->out_tail)
-		ws->out_tail->next = o;
-	else
-		ws->out_head = o;
-	ws->out_tail = o;
-	lws_callback_on_writable(ws->wsi);
-}
-
-static void drop_queue(struct feishu_ws *ws)
-{
-	while (ws->out_head) {
-		struct outframe *o = ws->out_head;
-		ws->out_head = o->next;
-		free(o);
-	}
-	ws->out_tail = NULL;
 }
 
 static void send_ping(lws_sorted_usec_list_t *sul)
@@ -464,43 +439,15 @@ static void connect_ws(struct feishu_ws *ws, const char *url)
 {
 	char redacted[1024];
 	log_redact_url(url, redacted, sizeof redacted);
-	char sid[16] = "", copy[2048];
+	char sid[16] = "";
 	if (query_param(url, "service_id", sid, sizeof sid) == 0)
 		ws->service_id = (int32_t)strtol(sid, NULL, 10);
 	if (query_param(url, "device_id", ws->device_id, sizeof ws->device_id))
 		snprintf(ws->device_id, sizeof ws->device_id, "-");
 
-	if (strlen(url) >= sizeof copy) {
-		attempt_failed(ws, "endpoint URL too long");
-		return;
-	}
-	snprintf(copy, sizeof copy, "%s", url);
-	const char *proto = NULL, *address = NULL, *path = NULL;
-	int port = 0;
-	if (lws_parse_uri(copy, &proto, &address, &port, &path)) {
-		attempt_failed(ws, "endpoint URL cannot be parsed");
-		return;
-	}
-	int tls = !strcmp(proto, "wss") || !strcmp(proto, "https");
-	char fullpath[2048];
-	snprintf(fullpath, sizeof fullpath, "/%s", path); /* lws_parse_uri drops the leading slash */
-
-	struct lws_client_connect_info ci;
-	memset(&ci, 0, sizeof ci);
-	ci.context = ws->ctx;
-	ci.vhost = ws->vhost;
-	ci.address = address;
-	ci.port = port;
-	ci.path = fullpath;
-	ci.host = address;
-	ci.origin = address;
-	ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
-	ci.local_protocol_name = feishu_ws_protocol.name;
-	ci.opaque_user_data = ws;
-	ci.pwsi = &ws->wsi;
 	enter_state(ws, WS_CONNECTING);
 	log_info("msg=\"connecting feishu long connection\" url=%s", redacted);
-	if (!lws_client_connect_via_info(&ci)) {
+	if (ws_dial(ws->ctx, ws->vhost, url, feishu_ws_protocol.name, ws, &ws->wsi)) {
 		ws->wsi = NULL;
 		attempt_failed(ws, "could not start the WebSocket connection");
 	}
@@ -589,9 +536,9 @@ static void connection_lost(struct feishu_ws *ws)
 {
 	lws_sul_cancel(&ws->ping_timer);
 	lws_sul_cancel(&ws->watchdog_timer);
-	drop_queue(ws);
+	ws_txq_clear(&ws->txq);
 	drop_partials(ws);
-	buf_reset(&ws->rx);
+	ws_rx_reset(&ws->rx);
 	ws->wsi = NULL;
 	if (ws->state == WS_STOPPED || ws->state == WS_FATAL)
 		return;
@@ -627,42 +574,23 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		ws->last_rx = clock_mono_ms();
-		if (lws_is_first_fragment(wsi)) {
-			buf_reset(&ws->rx);
-			ws->rx_too_big = 0;
-		}
-		if (!ws->rx_too_big && ws->rx.len + len > MAX_MESSAGE_BYTES) {
-			ws->rx_too_big = 1;
+		switch (ws_rx_feed(&ws->rx, wsi, in, len)) {
+		case WS_RX_MESSAGE:
+			handle_message(ws, ws->rx.msg.data, ws->rx.msg.len);
+			break;
+		case WS_RX_TOO_BIG:
 			ws->stats.frames_bad++;
 			log_warn("msg=\"oversized frame dropped\" limit=%u", MAX_MESSAGE_BYTES);
-		}
-		if (!ws->rx_too_big)
-			buf_append(&ws->rx, in, len);
-		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-			if (!ws->rx_too_big)
-				handle_message(ws, ws->rx.data, ws->rx.len);
-			buf_reset(&ws->rx);
-			ws->rx_too_big = 0;
+			break;
+		case WS_RX_MORE:
+			break;
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
 		ws->last_rx = clock_mono_ms();
 		break;
-	case LWS_CALLBACK_CLIENT_WRITEABLE: {
-		struct outframe *o = ws->out_head;
-		if (!o)
-			break;
-		ws->out_head = o->next;
-		if (!ws->out_head)
-			ws->out_tail = NULL;
-		int n = lws_write(wsi, o->data + LWS_PRE, o->len, LWS_WRITE_BINARY);
-		free(o);
-		if (n < 0)
-			return -1;
-		if (ws->out_head)
-			lws_callback_on_writable(wsi);
-		break;
-	}
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return ws_txq_write(&ws->txq, wsi, 0);
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		connection_lost(ws);
 		break;
@@ -695,7 +623,7 @@ struct feishu_ws *feishu_ws_new(const struct feishu_config *cfg, struct lws_cont
 	ws->reconnect_count = -1;
 	ws->reconnect_interval = 120;
 	ws->reconnect_nonce = 30;
-	buf_init(&ws->rx);
+	ws->rx.limit = MAX_MESSAGE_BYTES;
 	return ws;
 }
 
@@ -715,7 +643,7 @@ void feishu_ws_stop(struct feishu_ws *ws)
 		lws_set_timeout(ws->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 		ws->wsi = NULL;
 	}
-	drop_queue(ws);
+	ws_txq_clear(&ws->txq);
 	drop_partials(ws);
 }
 
@@ -724,7 +652,7 @@ void feishu_ws_free(struct feishu_ws *ws)
 	if (!ws)
 		return;
 	feishu_ws_stop(ws);
-	buf_free(&ws->rx);
+	buf_free(&ws->rx.msg);
 	free(ws);
 }
 

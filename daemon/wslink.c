@@ -1,0 +1,109 @@
+/*
+ * wslink.c - fragment assembly, the outbound frame queue, and dialling.
+ */
+#include "collabd/wslink.h"
+
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ws_frame {
+	struct ws_frame *next;
+	size_t len;
+	unsigned char data[]; /* LWS_PRE bytes of head room, then the frame */
+};
+
+enum ws_rx_result ws_rx_feed(struct ws_rx *rx, struct lws *wsi, const void *in, size_t len)
+{
+	enum ws_rx_result r = WS_RX_MORE;
+	if (lws_is_first_fragment(wsi))
+		ws_rx_reset(rx);
+	if (!rx->too_big && rx->msg.len + len > rx->limit) {
+		rx->too_big = 1;
+		buf_reset(&rx->msg);
+		r = WS_RX_TOO_BIG;
+	}
+	if (!rx->too_big)
+		buf_append(&rx->msg, in, len);
+	if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+		if (!rx->too_big)
+			r = WS_RX_MESSAGE;
+		rx->too_big = 0;
+	}
+	return r;
+}
+
+void ws_rx_reset(struct ws_rx *rx)
+{
+	buf_reset(&rx->msg);
+	rx->too_big = 0;
+}
+
+void ws_txq_push(struct ws_txq *q, struct lws *wsi, const void *data, size_t len)
+{
+	struct ws_frame *f = xmalloc(sizeof *f + LWS_PRE + len);
+	f->next = NULL;
+	f->len = len;
+	memcpy(f->data + LWS_PRE, data, len);
+	if (q->tail)
+		q->tail->next = f;
+	else
+		q->head = f;
+	q->tail = f;
+	lws_callback_on_writable(wsi);
+}
+
+int ws_txq_write(struct ws_txq *q, struct lws *wsi, int text)
+{
+	struct ws_frame *f = q->head;
+	if (!f)
+		return 0;
+	q->head = f->next;
+	if (!q->head)
+		q->tail = NULL;
+	int n = lws_write(wsi, f->data + LWS_PRE, f->len, text ? LWS_WRITE_TEXT : LWS_WRITE_BINARY);
+	free(f);
+	if (n < 0)
+		return -1;
+	if (q->head)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+void ws_txq_clear(struct ws_txq *q)
+{
+	while (q->head) {
+		struct ws_frame *f = q->head;
+		q->head = f->next;
+		free(f);
+	}
+	q->tail = NULL;
+}
+
+int ws_dial(struct lws_context *ctx, struct lws_vhost *vhost, const char *url, const char *protocol,
+	    void *opaque, struct lws **pwsi)
+{
+	char *copy = xstrdup(url);
+	const char *proto = NULL, *address = NULL, *path = NULL;
+	int port = 0, rc = -1;
+	if (lws_parse_uri(copy, &proto, &address, &port, &path) == 0) {
+		char *fullpath = xasprintf("/%s", path); /* lws_parse_uri drops the leading slash */
+		struct lws_client_connect_info ci;
+		memset(&ci, 0, sizeof ci);
+		ci.context = ctx;
+		ci.vhost = vhost;
+		ci.address = address;
+		ci.port = port;
+		ci.path = fullpath;
+		ci.host = address;
+		ci.origin = address;
+		ci.ssl_connection = (!strcmp(proto, "wss") || !strcmp(proto, "https")) ? LCCSCF_USE_SSL : 0;
+		ci.local_protocol_name = protocol;
+		ci.opaque_user_data = opaque;
+		ci.pwsi = pwsi;
+		rc = lws_client_connect_via_info(&ci) ? 0 : -1;
+		free(fullpath);
+	}
+	free(copy);
+	return rc;
+}
