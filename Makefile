@@ -84,7 +84,7 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 e2e: $(BUILD)/collabd
-	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) -m pytest -q tests/sim tests/e2e
+	COLLABD_BIN=$(abspath $(BUILD)/collabd) COLLABD_SANITIZED=$(SAN) $(PYTHON) -m pytest -q tests/sim tests/e2e
 
 test: unit e2e
 

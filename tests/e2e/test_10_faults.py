@@ -44,6 +44,8 @@ def test_token_expiry_under_load_delivers_each_reply_once(sim, daemon):
     sim.wait_for(lambda: daemon.sql("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")[0][0] == 100)
 
 
+@pytest.mark.skipif(os.environ.get("COLLABD_SANITIZED") == "1",
+                    reason="ASan keeps freed memory in quarantine: RSS says nothing there")
 def test_memory_stays_bounded_while_sends_fail(sim, make_daemon):
     d = make_daemon(extra={"outbox": {"backoff_base_ms": 60000, "backoff_max_ms": 60000}})
     sim.fail("/open-apis/im/v1/messages", status=503, count=100000)
