@@ -9,11 +9,13 @@
 extern const struct bot_command cmd_help;
 extern const struct bot_command cmd_status;
 extern const struct bot_command cmd_remind;
+extern const struct bot_command cmd_dept;
 extern const struct bot_action action_status_refresh;
 extern const struct bot_action action_sched_snooze;
 
 const struct bot_command *const bot_commands[] = {
 	&cmd_help,
+	&cmd_dept,
 	&cmd_status,
 	&cmd_remind,
 };

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "collabd/log.h"
 #include "collabd/ratelimit.h"
@@ -323,4 +324,39 @@ enum cmd_rc cmd_dispatch_action(struct cmd_ctx *ctx)
 	}
 	cmd_toast(ctx, "error", "这个按钮已失效或无法识别，请发送 /帮助 查看可用命令。");
 	return CMD_OK;
+}
+
+int cmd_mention(const struct cmd_ctx *ctx, const char *word, const char **id, const char **name)
+{
+	if (word[0] != '@')
+		return -1;
+	const struct event *ev = ctx->ev;
+	for (size_t i = 0; i < ev->nmentions; i++) {
+		const struct mention *m = &ev->mentions[i];
+		const char *shown = m->name && *m->name ? m->name : m->id;
+		if (!strcmp(shown, word + 1)) {
+			*id = m->id;
+			*name = shown;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int cmd_is_admin(const struct cmd_ctx *ctx)
+{
+	size_t i;
+	json_t *a;
+	json_array_foreach(ctx->env ? ctx->env->admins : NULL, i, a)
+		if (json_is_string(a) && !strcmp(json_string_value(a), ctx->ev->user_id))
+			return 1;
+	return 0;
+}
+
+void cmd_today(const struct cmd_ctx *ctx, char out[11])
+{
+	time_t t = (time_t)(ctx->now / 1000);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
 }

@@ -64,6 +64,7 @@ static const struct config_option config_options[] = {
 	{ "calendar.lunch_end", OPT_STRING, OFF(calendar.lunch_end), "", 0, 0, NULL, 0 },
 	{ "calendar.extra_days_off", OPT_JSON, OFF(calendar.extra_days_off), NULL, 0, 0, NULL, 0 },
 	{ "sla", OPT_JSON, OFF(sla), NULL, 0, 0, NULL, 0 },
+	{ "admins", OPT_JSON, OFF(admins), NULL, 0, 0, NULL, 0 },
 	{ "commands.per_user_per_minute", OPT_INT, OFF(commands_per_minute), "20", 1, 10000, NULL, 0 },
 	{ "commands.per_user_burst", OPT_INT, OFF(commands_burst), "10", 1, 10000, NULL, 0 },
 };
@@ -366,6 +367,13 @@ static void validate(struct config *cfg, struct config_problems *pr)
 			problem(pr, "dingtalk.client_secret: required when dingtalk.enabled; "
 				    "prefer the environment variable COLLABD_DINGTALK_CLIENT_SECRET");
 	}
+	size_t ai;
+	json_t *admin;
+	if (cfg->admins && !json_is_array(cfg->admins))
+		problem(pr, "admins: expected a list of user ids");
+	json_array_foreach(cfg->admins, ai, admin)
+		if (!json_is_string(admin) || !*json_string_value(admin))
+			problem(pr, "admins[%zu]: expected a user id string", ai);
 	json_t *templates = cfg->dingtalk.card_templates;
 	const char *kind;
 	json_t *tid;

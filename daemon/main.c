@@ -21,6 +21,7 @@ static void usage(FILE *out)
 		"usage: collabd [--config FILE]        run the daemon (default " DEFAULT_CONFIG ")\n"
 		"       collabd --check-config FILE    check a configuration, print every problem\n"
 		"       collabd [--config FILE] calendar ...  check holiday data and business time\n"
+		"       collabd [--config FILE] import-directory FILE   replace the department directory\n"
 		"       collabd --version | --help\n"
 		"\n"
 		"Secrets may come from the environment instead of the file:\n"
@@ -69,6 +70,17 @@ int main(int argc, char **argv)
 			}
 		}
 		int rc = bad ? 1 : calendar_tool(&cfg, argc - optind, argv + optind);
+		config_free(&cfg);
+		return rc;
+	}
+	if (optind < argc && !strcmp(argv[optind], "import-directory")) {
+		/* Writes the daemon's database: needs the same valid configuration. */
+		struct config cfg;
+		struct config_problems problems;
+		int bad = config_load(&cfg, config_path, &problems);
+		config_print_problems(stderr, config_path, &problems);
+		config_problems_free(&problems);
+		int rc = bad ? 1 : directory_tool(&cfg, argc - optind, argv + optind);
 		config_free(&cfg);
 		return rc;
 	}

@@ -59,6 +59,18 @@ static const char *const migrations[] = {
 	"CREATE TABLE chat_webhooks ("
 	"  platform TEXT NOT NULL, chat_id TEXT NOT NULL, url TEXT NOT NULL, expires_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (platform, chat_id)) WITHOUT ROWID;",
+
+	/* 5: the department directory: people, departments, contacts, deputies. */
+	"CREATE TABLE users (user_id TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE departments ("
+	"  code TEXT PRIMARY KEY, name TEXT NOT NULL, head TEXT NOT NULL, superior TEXT,"
+	"  superior2 TEXT, chat_id TEXT) WITHOUT ROWID;"
+	"CREATE TABLE dept_contacts ("
+	"  code TEXT NOT NULL REFERENCES departments (code) ON DELETE CASCADE, user_id TEXT NOT NULL,"
+	"  pos INTEGER NOT NULL, PRIMARY KEY (code, user_id)) WITHOUT ROWID;"
+	"CREATE TABLE deputies ("
+	"  user_id TEXT NOT NULL, deputy_id TEXT NOT NULL, from_day TEXT NOT NULL, to_day TEXT NOT NULL,"
+	"  PRIMARY KEY (user_id, from_day)) WITHOUT ROWID;",
 };
 
 enum stmt_id {
@@ -71,6 +83,8 @@ enum stmt_id {
 	S_TIMER_ADD, S_TIMER_CANCEL, S_TIMER_NEXT, S_TIMER_DUE, S_TIMER_FIRED, S_TIMER_RESCHEDULE,
 	S_TIMER_PENDING,
 	S_WEBHOOK_PUT, S_WEBHOOK_GET, S_WEBHOOK_FORGET,
+	S_USER_PUT, S_USER_NAME, S_DEPT_PUT, S_DEPT_GET, S_DEPT_LIST, S_DEPT_DELETE_ALL,
+	S_CONTACTS_CLEAR, S_CONTACT_ADD, S_CONTACTS_GET, S_DEPUTY_PUT, S_DEPUTY_FOR,
 	S_COUNT
 };
 
@@ -124,6 +138,22 @@ static const char *const stmt_sql[S_COUNT] = {
 			  "WHERE excluded.expires_at >= chat_webhooks.expires_at",
 	[S_WEBHOOK_GET] = "SELECT url FROM chat_webhooks WHERE platform = ?1 AND chat_id = ?2 AND expires_at > ?3",
 	[S_WEBHOOK_FORGET] = "DELETE FROM chat_webhooks WHERE platform = ?1 AND chat_id = ?2 AND url = ?3",
+	[S_USER_PUT] = "INSERT INTO users (user_id, name) VALUES (?1, ?2) "
+		       "ON CONFLICT (user_id) DO UPDATE SET name = excluded.name",
+	[S_USER_NAME] = "SELECT name FROM users WHERE user_id = ?1",
+	[S_DEPT_PUT] = "INSERT INTO departments (code, name, head, superior, superior2, chat_id) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (code) DO UPDATE SET name = excluded.name, "
+		       "head = excluded.head, superior = excluded.superior, superior2 = excluded.superior2, "
+		       "chat_id = excluded.chat_id",
+	[S_DEPT_GET] = "SELECT code, name, head, superior, superior2, chat_id FROM departments WHERE code = ?1",
+	[S_DEPT_LIST] = "SELECT code, name, head, superior, superior2, chat_id FROM departments ORDER BY code",
+	[S_DEPT_DELETE_ALL] = "DELETE FROM departments",
+	[S_CONTACTS_CLEAR] = "DELETE FROM dept_contacts WHERE code = ?1",
+	[S_CONTACT_ADD] = "INSERT OR IGNORE INTO dept_contacts (code, user_id, pos) VALUES (?1, ?2, ?3)",
+	[S_CONTACTS_GET] = "SELECT user_id FROM dept_contacts WHERE code = ?1 ORDER BY pos",
+	[S_DEPUTY_PUT] = "INSERT OR REPLACE INTO deputies (user_id, deputy_id, from_day, to_day) VALUES (?1, ?2, ?3, ?4)",
+	[S_DEPUTY_FOR] = "SELECT deputy_id FROM deputies WHERE user_id = ?1 AND from_day <= ?2 AND to_day >= ?2 "
+			 "ORDER BY from_day DESC LIMIT 1",
 };
 
 struct store {
@@ -562,4 +592,136 @@ enum store_rc store_webhook_forget(struct store *st, const char *platform, const
 	bind_text(s, 2, chat_id);
 	bind_text(s, 3, url);
 	return step_done(st, s);
+}
+
+/* ---- the department directory ---- */
+
+enum store_rc store_user_put(struct store *st, const char *user_id, const char *name)
+{
+	sqlite3_stmt *s = stmt(st, S_USER_PUT);
+	bind_text(s, 1, user_id);
+	bind_text(s, 2, name);
+	return step_done(st, s);
+}
+
+char *store_user_name(struct store *st, const char *user_id)
+{
+	sqlite3_stmt *s = stmt(st, S_USER_NAME);
+	bind_text(s, 1, user_id);
+	char *name = sqlite3_step(s) == SQLITE_ROW ? col_text(s, 0) : NULL;
+	sqlite3_reset(s);
+	return name;
+}
+
+enum store_rc store_dept_put(struct store *st, const struct dept_row *d)
+{
+	sqlite3_stmt *s = stmt(st, S_DEPT_PUT);
+	bind_text(s, 1, d->code);
+	bind_text(s, 2, d->name);
+	bind_text(s, 3, d->head);
+	bind_text(s, 4, d->superior);
+	bind_text(s, 5, d->superior2);
+	bind_text(s, 6, d->chat_id);
+	return step_done(st, s);
+}
+
+static void read_dept(sqlite3_stmt *s, struct dept_row *d)
+{
+	d->code = col_text(s, 0);
+	d->name = col_text(s, 1);
+	d->head = col_text(s, 2);
+	d->superior = col_text(s, 3);
+	d->superior2 = col_text(s, 4);
+	d->chat_id = col_text(s, 5);
+}
+
+enum store_rc store_dept_get(struct store *st, const char *code, struct dept_row *out)
+{
+	sqlite3_stmt *s = stmt(st, S_DEPT_GET);
+	bind_text(s, 1, code);
+	memset(out, 0, sizeof *out);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read_dept(s, out);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+size_t store_dept_list(struct store *st, struct dept_row **out)
+{
+	sqlite3_stmt *s = stmt(st, S_DEPT_LIST);
+	size_t n = 0, cap = 0;
+	*out = NULL;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*out = xrealloc(*out, cap * sizeof **out);
+		}
+		read_dept(s, &(*out)[n++]);
+	}
+	sqlite3_reset(s);
+	return n;
+}
+
+void dept_row_free(struct dept_row *d)
+{
+	free(d->code);
+	free(d->name);
+	free(d->head);
+	free(d->superior);
+	free(d->superior2);
+	free(d->chat_id);
+	memset(d, 0, sizeof *d);
+}
+
+enum store_rc store_dept_delete_all(struct store *st) { return step_done(st, stmt(st, S_DEPT_DELETE_ALL)); }
+
+enum store_rc store_dept_contacts_set(struct store *st, const char *code, char *const *ids, size_t n)
+{
+	sqlite3_stmt *s = stmt(st, S_CONTACTS_CLEAR);
+	bind_text(s, 1, code);
+	enum store_rc rc = step_done(st, s);
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		s = stmt(st, S_CONTACT_ADD);
+		bind_text(s, 1, code);
+		bind_text(s, 2, ids[i]);
+		sqlite3_bind_int(s, 3, (int)i);
+		rc = step_done(st, s);
+	}
+	return rc;
+}
+
+size_t store_dept_contacts(struct store *st, const char *code, char ***ids)
+{
+	sqlite3_stmt *s = stmt(st, S_CONTACTS_GET);
+	bind_text(s, 1, code);
+	size_t n = 0;
+	*ids = NULL;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		*ids = xrealloc(*ids, (n + 1) * sizeof **ids);
+		(*ids)[n++] = col_text(s, 0);
+	}
+	sqlite3_reset(s);
+	return n;
+}
+
+enum store_rc store_deputy_put(struct store *st, const char *user_id, const char *deputy_id, const char *from_day,
+			       const char *to_day)
+{
+	sqlite3_stmt *s = stmt(st, S_DEPUTY_PUT);
+	bind_text(s, 1, user_id);
+	bind_text(s, 2, deputy_id);
+	bind_text(s, 3, from_day);
+	bind_text(s, 4, to_day);
+	return step_done(st, s);
+}
+
+char *store_deputy_for(struct store *st, const char *user_id, const char *day)
+{
+	sqlite3_stmt *s = stmt(st, S_DEPUTY_FOR);
+	bind_text(s, 1, user_id);
+	bind_text(s, 2, day);
+	char *id = sqlite3_step(s) == SQLITE_ROW ? col_text(s, 0) : NULL;
+	sqlite3_reset(s);
+	return id;
 }

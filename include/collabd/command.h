@@ -62,6 +62,7 @@ struct cmd_env {
 	const struct daemon_status *status;  /* for /状态 */
 	struct bucket_map *user_rate;        /* commands per user (flood guard) */
 	struct bucket_map *user_warned;      /* at most one "slow down" reply per user per minute */
+	json_t *admins;                      /* borrowed: user ids who may edit the directory */
 };
 
 /* Everything a handler may touch.  Handlers add notices through cmd_reply_*()
@@ -125,6 +126,15 @@ void cmd_toast(struct cmd_ctx *ctx, const char *type, const char *text);
 /* A short, safe copy of user text for echoing in a reply (at most 24
  * characters, control characters blanked); caller frees. */
 char *cmd_echo(const char *text);
+
+/* Resolves an "@name" word of the command to the mentioned user's id and
+ * name (both borrowed from the event).  Returns 0, or -1 when the word is no
+ * mention of this message. */
+int cmd_mention(const struct cmd_ctx *ctx, const char *word, const char **id, const char **name);
+/* 1 when the sender is a configured admin. */
+int cmd_is_admin(const struct cmd_ctx *ctx);
+/* Today's date in the configured zone, "YYYY-MM-DD" (out has room for 11). */
+void cmd_today(const struct cmd_ctx *ctx, char out[11]);
 
 /* The help text, made from the table; caller frees. */
 char *cmd_help_text(void);

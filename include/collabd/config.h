@@ -60,6 +60,7 @@ struct config {
 	int commands_per_minute;  /* per user, after a burst of commands_burst */
 	int commands_burst;
 	json_t *sla;             /* owned: SLA policy overrides by name (see sla.h), or NULL */
+	json_t *admins;          /* owned: user ids who may edit the directory in chat, or NULL */
 };
 
 struct config_problems {

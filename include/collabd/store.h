@@ -141,4 +141,40 @@ char *store_webhook_get(struct store *st, const char *platform, const char *chat
 /* Drops url (e.g. the platform said it expired early). */
 enum store_rc store_webhook_forget(struct store *st, const char *platform, const char *chat_id, const char *url);
 
+/* ---- the department directory ---- */
+
+/* Remembers a person's display name (latest wins). */
+enum store_rc store_user_put(struct store *st, const char *user_id, const char *name);
+/* The display name (caller frees), or NULL when unknown. */
+char *store_user_name(struct store *st, const char *user_id);
+
+struct dept_row {
+	char *code;       /* owned; 2-6 capital letters */
+	char *name;       /* owned */
+	char *head;       /* owned; a user id */
+	char *superior;   /* owned; a user id or NULL */
+	char *superior2;  /* owned; the superior's superior, or NULL */
+	char *chat_id;    /* owned; the department's own chat, or NULL */
+};
+
+void dept_row_free(struct dept_row *d);
+/* Creates or updates a department; strings borrowed. */
+enum store_rc store_dept_put(struct store *st, const struct dept_row *d);
+enum store_rc store_dept_get(struct store *st, const char *code, struct dept_row *out);
+/* All departments by code; *out is an array the caller frees (each row with
+ * dept_row_free, then the array).  Returns the count. */
+size_t store_dept_list(struct store *st, struct dept_row **out);
+/* Deletes every department and (by cascade) their contacts: for imports. */
+enum store_rc store_dept_delete_all(struct store *st);
+/* Replaces a department's contacts, in order. */
+enum store_rc store_dept_contacts_set(struct store *st, const char *code, char *const *ids, size_t n);
+/* A department's contacts in order; *ids is an array of strings the caller
+ * frees (each, then the array).  Returns the count. */
+size_t store_dept_contacts(struct store *st, const char *code, char ***ids);
+/* user_id is away from from_day to to_day ("YYYY-MM-DD", inclusive). */
+enum store_rc store_deputy_put(struct store *st, const char *user_id, const char *deputy_id, const char *from_day,
+			       const char *to_day);
+/* The deputy acting for user_id on day (caller frees), or NULL. */
+char *store_deputy_for(struct store *st, const char *user_id, const char *day);
+
 #endif

@@ -9,4 +9,7 @@ struct config;
 /* `collabd calendar VERB ARGS...`: argv[0] is "calendar".  Returns the exit code. */
 int calendar_tool(const struct config *cfg, int argc, char **argv);
 
+/* `collabd import-directory FILE`: argv[0] is "import-directory". */
+int directory_tool(const struct config *cfg, int argc, char **argv);
+
 #endif

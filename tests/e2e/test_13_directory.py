@@ -1,0 +1,85 @@
+"""The department directory: the import tool (all or nothing) and /部门 in chat."""
+
+import json
+import os
+import subprocess
+
+from daemonctl import COLLABD_BIN
+from helpers import replies_to
+
+DIRECTORY = {
+    "users": [{"id": "ou_zhang", "name": "张三"}, {"id": "ou_li", "name": "李四"},
+              {"id": "ou_wang", "name": "王五"}, {"id": "ou_zhao", "name": "赵总"}],
+    "departments": [
+        {"code": "JSB", "name": "技术部", "head": "ou_zhang", "contacts": ["ou_li", "ou_wang"],
+         "superior": "ou_zhao"},
+        {"code": "SCB", "name": "市场部", "head": "ou_wang", "contacts": ["ou_wang"]},
+    ],
+    "deputies": [{"user": "ou_zhang", "deputy": "ou_li", "from": "2026-12-01", "to": "2026-12-10"}],
+}
+
+
+def import_directory(d, doc, tmp_path):
+    path = tmp_path / "directory.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False))
+    return subprocess.run([COLLABD_BIN, "--config", d.config_path, "import-directory", str(path)],
+                          capture_output=True, text=True, env=d.env(), timeout=20)
+
+
+def text_of(sim, r):
+    return sim.wait_for(lambda: replies_to(sim, r["message_id"]))[0]["content"]["text"]
+
+
+def test_import_then_list_and_show(sim, daemon, tmp_path):
+    p = import_directory(daemon, DIRECTORY, tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "imported 2 departments, 4 people" in p.stdout
+    listing = text_of(sim, sim.inject_message("oc_g", "ou_any", "/部门 列表"))
+    assert "JSB 技术部 · 负责人 张三 · 接口人 李四、王五 · 上级 赵总" in listing
+    assert "SCB 市场部" in listing
+    assert "没有部门 XYZ" in text_of(sim, sim.inject_message("oc_g", "ou_any", "/部门 查看 XYZ"))
+
+
+def test_bad_import_lists_every_problem_and_changes_nothing(sim, daemon, tmp_path):
+    assert import_directory(daemon, DIRECTORY, tmp_path).returncode == 0
+    bad = {"users": [{"id": "ou_zhang", "name": "张三"}],
+           "departments": [{"code": "jsb", "name": "", "head": "ou_ghost", "contacts": []},
+                           {"code": "SCB", "name": "市场部", "head": "ou_zhang", "contacts": ["ou_nobody"]}],
+           "deputies": [{"user": "ou_zhang", "deputy": "ou_zhang", "from": "2026-12-10", "to": "2026-12-01"}]}
+    p = import_directory(daemon, bad, tmp_path)
+    assert p.returncode == 1
+    for needle in ("departments[0].code", "departments[0].name", "departments[0].head",
+                   "departments[0].contacts", "departments[1].contacts[0]", "deputies[0]", "nothing was changed"):
+        assert needle in p.stderr, (needle, p.stderr)
+    assert daemon.sql("SELECT code FROM departments ORDER BY code") == [("JSB",), ("SCB",)]
+
+
+def test_only_admins_edit_and_mentions_name_people(sim, make_daemon):
+    d = make_daemon(extra={"admins": ["ou_admin"]})
+    zhang = [{"key": "@_user_1", "open_id": "ou_zhang", "name": "张三"}]
+    refused = sim.inject_message("oc_g", "ou_someone", "/部门 添加 JSB 技术部 @_user_1", mentions=zhang)
+    assert "只有管理员" in text_of(sim, refused)
+    assert d.sql("SELECT COUNT(*) FROM departments")[0][0] == 0
+    added = sim.inject_message("oc_g", "ou_admin", "/部门 添加 JSB 技术部 @_user_1", mentions=zhang)
+    assert "JSB 技术部 · 负责人 张三 · 接口人 张三" in text_of(sim, added)
+    two = [{"key": "@_user_1", "open_id": "ou_li", "name": "李四"},
+           {"key": "@_user_2", "open_id": "ou_wang", "name": "王五"}]
+    r = sim.inject_message("oc_g", "ou_admin", "/部门 设置 JSB 接口人 @_user_1 @_user_2", mentions=two)
+    assert "接口人 李四、王五" in text_of(sim, r)
+    r = sim.inject_message("oc_g", "ou_admin", "/部门 设置 JSB 本群")
+    assert "已绑定部门群" in text_of(sim, r)
+    assert d.sql("SELECT chat_id FROM departments") == [("oc_g",)]
+    r = sim.inject_message("oc_g", "ou_admin", "/部门 添加 jsb 技术部 @_user_1", mentions=zhang)
+    assert "大写字母" in text_of(sim, r)
+    r = sim.inject_message("oc_g", "ou_admin", "/部门 设置 JSB 负责人 @没有这个人")
+    assert "不是本条消息里 @ 的人" in text_of(sim, r)
+
+
+def test_a_person_on_leave_names_a_deputy(sim, daemon):
+    li = [{"key": "@_user_1", "open_id": "ou_li", "name": "李四"}]
+    r = sim.inject_message("oc_g", "ou_zhang", "/部门 代理 @_user_1 2026-12-01 2026-12-10", mentions=li)
+    assert "代理人 李四" in text_of(sim, r)
+    assert daemon.sql("SELECT user_id, deputy_id, from_day, to_day FROM deputies") == [
+        ("ou_zhang", "ou_li", "2026-12-01", "2026-12-10")]
+    r = sim.inject_message("oc_g", "ou_zhang", "/部门 代理 @_user_1 2026-12-10 2026-12-01", mentions=li)
+    assert "用法" in text_of(sim, r)
