@@ -89,3 +89,14 @@ def test_help_and_version(tmp_path):
     h = run(["--help"])
     assert h.returncode == 0 and "--check-config" in h.stdout
     assert run(["--bogus"]).returncode == 2
+
+
+def test_make_install_honours_prefix_and_destdir(tmp_path):
+    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    dest = tmp_path / "root"
+    p = subprocess.run(["make", "-s", "install", f"DESTDIR={dest}", "PREFIX=/opt/collabd"], cwd=repo,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert os.access(dest / "opt/collabd/bin/collabd", os.X_OK)
+    assert (dest / "opt/collabd/share/collabd/collabd.example.json").is_file()
+    assert (dest / "opt/collabd/share/collabd/calendar/2026.json").is_file()
