@@ -71,6 +71,9 @@ static const char *const migrations[] = {
 	"CREATE TABLE deputies ("
 	"  user_id TEXT NOT NULL, deputy_id TEXT NOT NULL, from_day TEXT NOT NULL, to_day TEXT NOT NULL,"
 	"  PRIMARY KEY (user_id, from_day)) WITHOUT ROWID;",
+
+	/* 6: numbering that is never reused (request ids per year+quarter+department). */
+	"CREATE TABLE id_sequences (prefix TEXT PRIMARY KEY, last INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 enum stmt_id {
@@ -85,6 +88,7 @@ enum stmt_id {
 	S_WEBHOOK_PUT, S_WEBHOOK_GET, S_WEBHOOK_FORGET,
 	S_USER_PUT, S_USER_NAME, S_DEPT_PUT, S_DEPT_GET, S_DEPT_LIST, S_DEPT_DELETE_ALL,
 	S_CONTACTS_CLEAR, S_CONTACT_ADD, S_CONTACTS_GET, S_DEPUTY_PUT, S_DEPUTY_FOR,
+	S_NEXT_SEQ,
 	S_COUNT
 };
 
@@ -154,6 +158,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_DEPUTY_PUT] = "INSERT OR REPLACE INTO deputies (user_id, deputy_id, from_day, to_day) VALUES (?1, ?2, ?3, ?4)",
 	[S_DEPUTY_FOR] = "SELECT deputy_id FROM deputies WHERE user_id = ?1 AND from_day <= ?2 AND to_day >= ?2 "
 			 "ORDER BY from_day DESC LIMIT 1",
+	[S_NEXT_SEQ] = "INSERT INTO id_sequences (prefix, last) VALUES (?1, 1) "
+		       "ON CONFLICT (prefix) DO UPDATE SET last = last + 1 RETURNING last",
 };
 
 struct store {
@@ -724,4 +730,16 @@ char *store_deputy_for(struct store *st, const char *user_id, const char *day)
 	char *id = sqlite3_step(s) == SQLITE_ROW ? col_text(s, 0) : NULL;
 	sqlite3_reset(s);
 	return id;
+}
+
+int64_t store_next_seq(struct store *st, const char *prefix)
+{
+	sqlite3_stmt *s = stmt(st, S_NEXT_SEQ);
+	bind_text(s, 1, prefix);
+	int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	/* Step to the end so the statement's write is complete before reset. */
+	while (v >= 0 && sqlite3_step(s) == SQLITE_ROW)
+		;
+	sqlite3_reset(s);
+	return v;
 }

@@ -177,4 +177,8 @@ enum store_rc store_deputy_put(struct store *st, const char *user_id, const char
 /* The deputy acting for user_id on day (caller frees), or NULL. */
 char *store_deputy_for(struct store *st, const char *user_id, const char *day);
 
+/* The next number for prefix (1, 2, ...), never reused; inside the caller's
+ * transaction.  -1 on a store error. */
+int64_t store_next_seq(struct store *st, const char *prefix);
+
 #endif

@@ -1,0 +1,53 @@
+/*
+ * request.h - 《跨部门协作需求信息表》: the request form, its fields and rules.
+ *
+ * Validation is apart from execution: request_form_from_*() and
+ * request_form_check() touch nothing but the directory (to know the
+ * departments), so every rule is unit-tested without side effects, and an
+ * invalid form is answered with every problem at once.
+ */
+#ifndef COLLABD_REQUEST_H
+#define COLLABD_REQUEST_H
+
+#include <jansson.h>
+
+#include "collabd/command.h"
+
+struct store;
+
+#define REQUEST_NAME_MAX 40        /* characters */
+#define REQUEST_BACKGROUND_MAX 200 /* characters, not bytes: 200 汉字 pass, 201 do not */
+#define REQUEST_TEXT_MAX 1000      /* tasks, resources, contact */
+
+/* One field of the form: the Chinese key users see, English and short aliases. */
+struct request_field {
+	const char *key;      /* e.g. "需求背景" -- also the JSON key in the stored form */
+	const char *aliases[3];
+	int required;
+	int max_chars;        /* 0: no limit beyond REQUEST_TEXT_MAX */
+};
+
+extern const struct request_field request_fields[];
+extern const size_t request_field_count;
+
+/* The form as submitted: a JSON object keyed by request_fields[].key. */
+/* Collects "key：value" lines (any alias) into a new object; unknown keys are
+ * reported through problems (a JSON array of strings, appended to). */
+json_t *request_form_from_args(const struct cmd_args *args, json_t *problems);
+
+/*
+ * Checks the form against the rules and the directory: required fields,
+ * lengths in characters, known departments (by code or name; the initiating
+ * department defaults to the one user_id heads or answers for), a due date
+ * "YYYY-MM-DD" not before today.  Normalises in place (department codes,
+ * trimmed text).  Appends one sentence per problem to problems; returns how
+ * many it found.
+ */
+int request_form_check(struct store *st, json_t *form, const char *user_id, const char *today, json_t *problems);
+
+/* "2026-Q4-JSB-003": allocates the next number for year, quarter and
+ * department inside the caller's transaction (never reused).  Caller frees;
+ * NULL on a store error. */
+char *request_next_id(struct store *st, int year, int quarter, const char *dept);
+
+#endif
