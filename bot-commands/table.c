@@ -10,11 +10,15 @@ extern const struct bot_command cmd_help;
 extern const struct bot_command cmd_status;
 extern const struct bot_command cmd_remind;
 extern const struct bot_command cmd_dept;
+extern const struct bot_command cmd_req;
+extern const struct bot_action action_req_approve;
+extern const struct bot_action action_req_reject;
 extern const struct bot_action action_status_refresh;
 extern const struct bot_action action_sched_snooze;
 
 const struct bot_command *const bot_commands[] = {
 	&cmd_help,
+	&cmd_req,
 	&cmd_dept,
 	&cmd_status,
 	&cmd_remind,
@@ -24,5 +28,7 @@ const size_t bot_command_count = sizeof bot_commands / sizeof bot_commands[0];
 const struct bot_action *const bot_actions[] = {
 	&action_status_refresh,
 	&action_sched_snooze,
+	&action_req_approve,
+	&action_req_reject,
 };
 const size_t bot_action_count = sizeof bot_actions / sizeof bot_actions[0];

@@ -135,10 +135,45 @@ static int render_sla_pings(json_t *body, struct dingtalk_message *m)
 	return 0;
 }
 
+/* The approver's message: the form, and the commands that decide. */
+static int render_request_approval(json_t *body, struct dingtalk_message *m)
+{
+	static const struct { const char *key, *label; } rows[] = {
+		{ "name", "需求名称" }, { "dept", "发起部门" }, { "initiator", "发起人" },
+		{ "background", "需求背景" }, { "tasks", "具体任务" }, { "departments", "涉及部门" },
+		{ "due", "期望完成时间" }, { "resources", "资源需求" },
+	};
+	const char *id = json_string_value(json_object_get(body, "id"));
+	if (!id)
+		return -1;
+	struct buf at, names;
+	buf_init(&at);
+	buf_init(&names);
+	both(&at, &names, "#### 📋 跨部门协作需求 · 待审批\n\n");
+	mentions(m, json_object_get(body, "mentions"), &at, &names);
+	char *head = xasprintf("请审批需求 **%s**（第 %d 版）", id, (int)json_integer_value(json_object_get(body, "version")));
+	both(&at, &names, head);
+	free(head);
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		const char *v = json_string_value(json_object_get(body, rows[i].key));
+		char *safe = render_escape(v ? v : "—");
+		char *line = xasprintf("\n\n- **%s**：%s", rows[i].label, safe);
+		both(&at, &names, line);
+		free(line);
+		free(safe);
+	}
+	char *how = xasprintf("\n\n批准：发送 /需求 批准 %s  \n驳回：发送 /需求 驳回 %s 并换行写“原因：……”", id, id);
+	both(&at, &names, how);
+	free(how);
+	finish(m, "markdown", "需求待审批", &at, &names);
+	return 0;
+}
+
 static const struct {
 	const char *kind;
 	int (*render)(json_t *body, struct dingtalk_message *m);
 } renderers[] = {
+	{ "request_approval", render_request_approval },
 	{ "text", render_text },
 	{ "status", render_status },
 	{ "sla_pings", render_sla_pings },

@@ -148,10 +148,70 @@ static int render_sla_pings(json_t *body, struct feishu_message *out)
 	return 0;
 }
 
+/* The request's fields, escaped, as markdown lines; NULL when one is missing. */
+static char *request_markdown(json_t *body)
+{
+	static const struct { const char *key, *label; } rows[] = {
+		{ "name", "需求名称" }, { "dept", "发起部门" }, { "initiator", "发起人" },
+		{ "background", "需求背景" }, { "tasks", "具体任务" }, { "departments", "涉及部门" },
+		{ "due", "期望完成时间" }, { "resources", "资源需求" },
+	};
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		const char *v = json_string_value(json_object_get(body, rows[i].key));
+		if (!v) {
+			buf_free(&b);
+			return NULL;
+		}
+		char *safe = render_escape(v);
+		buf_printf(&b, "\n**%s**：%s", rows[i].label, safe);
+		free(safe);
+	}
+	return buf_steal(&b);
+}
+
+/* The approver's card: the form, a reason input, 批准 and 驳回. */
+static int render_request_approval(json_t *body, struct feishu_message *out)
+{
+	const char *id = json_string_value(json_object_get(body, "id"));
+	char *fields = request_markdown(body);
+	if (!id || !fields) {
+		free(fields);
+		return -1;
+	}
+	struct buf md;
+	buf_init(&md);
+	append_mentions(&md, json_object_get(body, "mentions"), "<at id=%s></at> ");
+	buf_printf(&md, "请审批需求 **%s**（第 %d 版）%s", id, (int)json_integer_value(json_object_get(body, "version")),
+		   fields);
+	free(fields);
+	json_t *c = card("📋 跨部门协作需求 · 待审批", "blue", (const char *)md.data);
+	buf_free(&md);
+	json_t *form = json_pack("{s:s,s:s,s:[{s:s,s:s,s:{s:s,s:s},s:i}]}", "tag", "form", "name", "approval",
+				 "elements", "tag", "input", "name", "reason", "placeholder", "tag", "plain_text",
+				 "content", "驳回原因（驳回时必填）", "max_length", 200);
+	json_t *elements = json_object_get(form, "elements");
+	json_array_append_new(elements, json_pack("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:[{s:s,s:{s:s,s:s}}]}", "tag", "button",
+						  "name", "approve", "text", "tag", "plain_text", "content", "批准",
+						  "type", "primary", "form_action_type", "submit", "behaviors", "type",
+						  "callback", "value", "action", "req.approve", "id", id));
+	json_array_append_new(elements, json_pack("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:[{s:s,s:{s:s,s:s}}]}", "tag", "button",
+						  "name", "reject", "text", "tag", "plain_text", "content", "驳回",
+						  "type", "danger", "form_action_type", "submit", "behaviors", "type",
+						  "callback", "value", "action", "req.reject", "id", id));
+	json_array_append_new(json_object_get(json_object_get(c, "body"), "elements"), form);
+	out->msg_type = "interactive";
+	out->content = json_dumps(c, JSON_COMPACT);
+	json_decref(c);
+	return 0;
+}
+
 static const struct {
 	const char *kind;
 	int (*render)(json_t *body, struct feishu_message *out);
 } renderers[] = {
+	{ "request_approval", render_request_approval },
 	{ "text", render_text },
 	{ "status", render_status },
 	{ "sla_pings", render_sla_pings },

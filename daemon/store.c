@@ -74,6 +74,16 @@ static const char *const migrations[] = {
 
 	/* 6: numbering that is never reused (request ids per year+quarter+department). */
 	"CREATE TABLE id_sequences (prefix TEXT PRIMARY KEY, last INTEGER NOT NULL) WITHOUT ROWID;",
+
+	/* 7: requests and every version of their form. */
+	"CREATE TABLE requests ("
+	"  id TEXT PRIMARY KEY, dept TEXT NOT NULL, initiator TEXT NOT NULL, platform TEXT NOT NULL,"
+	"  chat_id TEXT NOT NULL, state TEXT NOT NULL, version INTEGER NOT NULL, form TEXT NOT NULL,"
+	"  reason TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX requests_initiator ON requests (initiator, created_at);"
+	"CREATE TABLE request_versions ("
+	"  request_id TEXT NOT NULL, version INTEGER NOT NULL, form TEXT NOT NULL, hash TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL, PRIMARY KEY (request_id, version)) WITHOUT ROWID;",
 };
 
 enum stmt_id {
@@ -89,6 +99,7 @@ enum stmt_id {
 	S_USER_PUT, S_USER_NAME, S_DEPT_PUT, S_DEPT_GET, S_DEPT_LIST, S_DEPT_DELETE_ALL,
 	S_CONTACTS_CLEAR, S_CONTACT_ADD, S_CONTACTS_GET, S_DEPUTY_PUT, S_DEPUTY_FOR,
 	S_NEXT_SEQ,
+	S_REQ_ADD, S_REQ_GET, S_REQ_UPDATE, S_REQ_VERSION_ADD, S_REQ_LIST,
 	S_COUNT
 };
 
@@ -160,6 +171,16 @@ static const char *const stmt_sql[S_COUNT] = {
 			 "ORDER BY from_day DESC LIMIT 1",
 	[S_NEXT_SEQ] = "INSERT INTO id_sequences (prefix, last) VALUES (?1, 1) "
 		       "ON CONFLICT (prefix) DO UPDATE SET last = last + 1 RETURNING last",
+	[S_REQ_ADD] = "INSERT INTO requests (id, dept, initiator, platform, chat_id, state, version, form, reason, "
+		      "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, ?9)",
+	[S_REQ_GET] = "SELECT id, dept, initiator, platform, chat_id, state, version, form, reason, created_at, "
+		      "updated_at FROM requests WHERE id = ?1",
+	[S_REQ_UPDATE] = "UPDATE requests SET state = ?3, version = ?4, form = ?5, reason = ?6, updated_at = ?7 "
+			 "WHERE id = ?1 AND state = ?2",
+	[S_REQ_VERSION_ADD] = "INSERT INTO request_versions (request_id, version, form, hash, created_at) "
+			      "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_REQ_LIST] = "SELECT id, dept, initiator, platform, chat_id, state, version, form, reason, created_at, "
+		       "updated_at FROM requests WHERE initiator = ?1 OR dept = ?2 ORDER BY created_at DESC LIMIT 20",
 };
 
 struct store {
@@ -742,4 +763,105 @@ int64_t store_next_seq(struct store *st, const char *prefix)
 		;
 	sqlite3_reset(s);
 	return v;
+}
+
+/* ---- requests ---- */
+
+enum store_rc store_request_add(struct store *st, const struct request_row *r)
+{
+	sqlite3_stmt *s = stmt(st, S_REQ_ADD);
+	bind_text(s, 1, r->id);
+	bind_text(s, 2, r->dept);
+	bind_text(s, 3, r->initiator);
+	bind_text(s, 4, r->platform);
+	bind_text(s, 5, r->chat_id);
+	bind_text(s, 6, r->state);
+	sqlite3_bind_int(s, 7, r->version);
+	bind_text(s, 8, r->form);
+	sqlite3_bind_int64(s, 9, r->created_at);
+	return step_done(st, s);
+}
+
+static void read_request(sqlite3_stmt *s, struct request_row *r)
+{
+	r->id = col_text(s, 0);
+	r->dept = col_text(s, 1);
+	r->initiator = col_text(s, 2);
+	r->platform = col_text(s, 3);
+	r->chat_id = col_text(s, 4);
+	r->state = col_text(s, 5);
+	r->version = sqlite3_column_int(s, 6);
+	r->form = col_text(s, 7);
+	r->reason = col_text(s, 8);
+	r->created_at = sqlite3_column_int64(s, 9);
+	r->updated_at = sqlite3_column_int64(s, 10);
+}
+
+enum store_rc store_request_get(struct store *st, const char *id, struct request_row *out)
+{
+	sqlite3_stmt *s = stmt(st, S_REQ_GET);
+	bind_text(s, 1, id);
+	memset(out, 0, sizeof *out);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read_request(s, out);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+size_t store_request_list(struct store *st, const char *user_id, const char *dept, struct request_row **out)
+{
+	sqlite3_stmt *s = stmt(st, S_REQ_LIST);
+	bind_text(s, 1, user_id);
+	bind_text(s, 2, dept ? dept : "");
+	size_t n = 0;
+	*out = NULL;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		*out = xrealloc(*out, (n + 1) * sizeof **out);
+		read_request(s, &(*out)[n++]);
+	}
+	sqlite3_reset(s);
+	return n;
+}
+
+void request_row_free(struct request_row *r)
+{
+	free(r->id);
+	free(r->dept);
+	free(r->initiator);
+	free(r->platform);
+	free(r->chat_id);
+	free(r->state);
+	free(r->form);
+	free(r->reason);
+	memset(r, 0, sizeof *r);
+}
+
+enum store_rc store_request_update(struct store *st, const char *id, const char *from_state, const char *to_state,
+				   int version, const char *form, const char *reason, ms_t now)
+{
+	sqlite3_stmt *s = stmt(st, S_REQ_UPDATE);
+	bind_text(s, 1, id);
+	bind_text(s, 2, from_state);
+	bind_text(s, 3, to_state);
+	sqlite3_bind_int(s, 4, version);
+	bind_text(s, 5, form);
+	bind_text(s, 6, reason);
+	sqlite3_bind_int64(s, 7, now);
+	enum store_rc rc = step_done(st, s);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		return STORE_NOTFOUND; /* someone changed the state first */
+	return rc;
+}
+
+enum store_rc store_request_version_add(struct store *st, const char *id, int version, const char *form,
+					const char *hash, ms_t now)
+{
+	sqlite3_stmt *s = stmt(st, S_REQ_VERSION_ADD);
+	bind_text(s, 1, id);
+	sqlite3_bind_int(s, 2, version);
+	bind_text(s, 3, form);
+	bind_text(s, 4, hash);
+	sqlite3_bind_int64(s, 5, now);
+	return step_done(st, s);
 }

@@ -50,4 +50,14 @@ int request_form_check(struct store *st, json_t *form, const char *user_id, cons
  * NULL on a store error. */
 char *request_next_id(struct store *st, int year, int quarter, const char *dept);
 
+/* The request's state machine (request_flow.c). */
+enum req_event { REQ_APPROVE, REQ_REJECT, REQ_RESUBMIT, REQ_WITHDRAW };
+
+/* "待审批" for "pending_approval" (borrowed). */
+const char *req_state_label(const char *state);
+/* The state after ev, or NULL with the refusal in why (e.g. "该需求已撤回，不能审批。"). */
+const char *req_transition(const char *state, enum req_event ev, char *why, size_t whysz);
+/* A hex fingerprint of a form version (caller frees). */
+char *req_hash(const char *text);
+
 #endif

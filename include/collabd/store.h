@@ -181,4 +181,32 @@ char *store_deputy_for(struct store *st, const char *user_id, const char *day);
  * transaction.  -1 on a store error. */
 int64_t store_next_seq(struct store *st, const char *prefix);
 
+/* ---- requests ---- */
+
+struct request_row {
+	char *id;         /* owned; "2026-Q4-JSB-001" */
+	char *dept;       /* owned; the initiating department's code */
+	char *initiator;  /* owned; user id */
+	char *platform;   /* owned */
+	char *chat_id;    /* owned; the request's group */
+	char *state;      /* owned; see request_flow.c */
+	int version;
+	char *form;       /* owned; the current form as JSON */
+	char *reason;     /* owned; the last rejection's reason, or NULL */
+	ms_t created_at, updated_at;
+};
+
+void request_row_free(struct request_row *r);
+enum store_rc store_request_add(struct store *st, const struct request_row *r);
+enum store_rc store_request_get(struct store *st, const char *id, struct request_row *out);
+/* The newest 20 requests user_id started or dept owns; *out is an array the
+ * caller frees (rows with request_row_free). */
+size_t store_request_list(struct store *st, const char *user_id, const char *dept, struct request_row **out);
+/* Moves id from from_state to to_state (with version, form, reason); returns
+ * STORE_NOTFOUND when the request is no longer in from_state. */
+enum store_rc store_request_update(struct store *st, const char *id, const char *from_state, const char *to_state,
+				   int version, const char *form, const char *reason, ms_t now);
+enum store_rc store_request_version_add(struct store *st, const char *id, int version, const char *form,
+					const char *hash, ms_t now);
+
 #endif

@@ -1,0 +1,446 @@
+/*
+ * request.c - /需求 (/req): intake, approval, rejection, resubmission,
+ * withdrawal, and views of 《跨部门协作需求信息表》.
+ *
+ *   /需求 + "字段：内容" lines     submit (every problem listed at once)
+ *   /需求 批准 ID                  the initiating department's head (or deputy)
+ *   /需求 驳回 ID 原因：…           the same; the reason is required
+ *   /需求 修改 ID + changed lines  the initiator, after a rejection
+ *   /需求 撤回 ID                  the initiator, before approval
+ *   /需求 查看 ID | /需求 列表
+ *
+ * The 批准 / 驳回 buttons on the approval card run the same code.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "collabd/directory.h"
+#include "collabd/request.h"
+#include "collabd/sched.h"
+#include "collabd/store.h"
+
+static const char *approval_key_fmt = "req:%s:approval";
+
+/* The form's department codes as names: "市场部、技术部" (caller frees). */
+static char *dept_names(struct store *st, json_t *codes)
+{
+	struct buf b;
+	buf_init(&b);
+	size_t i;
+	json_t *c;
+	json_array_foreach(codes, i, c) {
+		struct dept_row d;
+		const char *code = json_string_value(c);
+		int found = code && store_dept_get(st, code, &d) == STORE_OK;
+		buf_printf(&b, "%s%s", i ? "、" : "", found ? d.name : code ? code : "?");
+		if (found)
+			dept_row_free(&d);
+	}
+	return buf_steal(&b);
+}
+
+static void reply_problems(struct cmd_ctx *ctx, json_t *problems)
+{
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "需求信息表有 %zu 处需要修改（未保存任何内容）：", json_array_size(problems));
+	size_t i;
+	json_t *p;
+	json_array_foreach(problems, i, p)
+		buf_printf(&b, "\n%zu. %s", i + 1, json_string_value(p));
+	buf_append_str(&b, "\n发送 /需求 查看填写格式。");
+	cmd_reply_text(ctx, (char *)b.data);
+	buf_free(&b);
+}
+
+static void timeline(struct cmd_ctx *ctx, const char *kind, const char *id, json_t *detail)
+{
+	char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+	if (store_timeline_add(ctx->store, ctx->now, ctx->ev->user_id, kind, id, text) != STORE_OK)
+		ctx->failed = 1;
+	free(text);
+	json_decref(detail);
+}
+
+/* Asks the approver: the card (or markdown) and the approval deadline. */
+static void ask_approval(struct cmd_ctx *ctx, const struct request_row *r, json_t *form, const struct dept_row *d)
+{
+	char today[11];
+	cmd_today(ctx, today);
+	char *approver = dir_acting(ctx->store, d->head, today);
+	char *approver_name = dir_name(ctx->store, approver);
+	char *initiator_name = dir_name(ctx->store, r->initiator);
+	char *involved = dept_names(ctx->store, json_object_get(form, "涉及部门"));
+	json_t *body = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[{s:s,s:s}]}",
+				 "id", r->id, "version", r->version,
+				 "name", json_string_value(json_object_get(form, "需求名称")),
+				 "dept", d->name, "initiator", initiator_name,
+				 "background", json_string_value(json_object_get(form, "需求背景")),
+				 "tasks", json_string_value(json_object_get(form, "具体任务")),
+				 "departments", involved,
+				 "due", json_string_value(json_object_get(form, "期望完成时间")),
+				 "resources", json_string_value(json_object_get(form, "资源需求")) ?
+						      json_string_value(json_object_get(form, "资源需求")) : "无",
+				 "mentions", "id", approver, "name", approver_name);
+	cmd_notice(ctx, "request_approval", body, NULL);
+	json_decref(body);
+
+	char *key = xasprintf(approval_key_fmt, r->id);
+	char *subject = xasprintf("需求 %s「%s」· 审批", r->id, json_string_value(json_object_get(form, "需求名称")));
+	json_t *people = json_pack("{s:[{s:s,s:s}]}", "owner", "id", approver, "name", approver_name);
+	if (d->superior) {
+		char *sup = dir_name(ctx->store, d->superior);
+		json_object_set_new(people, "superior", json_pack("[{s:s,s:s}]", "id", d->superior, "name", sup));
+		free(sup);
+	}
+	struct sched_deadline dl = { .key = key, .policy = "approval", .platform = r->platform,
+				     .chat_id = r->chat_id, .subject = subject, .people = people, .start = ctx->now };
+	if (ctx->sched && sched_deadline_set(ctx->sched, &dl, NULL) != STORE_OK)
+		ctx->failed = 1;
+	json_decref(people);
+	free(subject);
+	free(key);
+	free(involved);
+	free(initiator_name);
+	free(approver_name);
+	free(approver);
+}
+
+static void show_template(struct cmd_ctx *ctx)
+{
+	struct buf b;
+	buf_init(&b);
+	buf_append_str(&b, "请按《跨部门协作需求信息表》填写，每行一项，复制后在冒号后填写：\n/需求");
+	for (int required = 1; required >= 0; required--) {
+		if (!required)
+			buf_append_str(&b, "\n（以上必填，以下选填；发起部门默认为你所在的部门）");
+		for (size_t i = 0; i < request_field_count; i++)
+			if (request_fields[i].required == required)
+				buf_printf(&b, "\n%s：", request_fields[i].key);
+	}
+	buf_append_str(&b, "\n说明：需求名称不超过 40 字，需求背景不超过 200 字；涉及部门写部门代码或名称，用顿号分隔；"
+			   "期望完成时间写日期，例如 2026-12-31。");
+	cmd_reply_text(ctx, (char *)b.data);
+	buf_free(&b);
+}
+
+static enum cmd_rc submit(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	char today[11];
+	cmd_today(ctx, today);
+	json_t *problems = json_array();
+	json_t *form = request_form_from_args(a, problems);
+	request_form_check(ctx->store, form, ctx->ev->user_id, today, problems);
+	if (json_array_size(problems)) {
+		reply_problems(ctx, problems);
+		json_decref(problems);
+		json_decref(form);
+		return CMD_OK;
+	}
+	json_decref(problems);
+	const char *code = json_string_value(json_object_get(form, "发起部门"));
+	struct dept_row d;
+	if (store_dept_get(ctx->store, code, &d) != STORE_OK) {
+		json_decref(form);
+		ctx->failed = 1;
+		return CMD_EINTERNAL;
+	}
+	int year = atoi(today), month = atoi(today + 5);
+	char *id = request_next_id(ctx->store, year, (month - 1) / 3 + 1, code);
+	char *text = json_dumps(form, JSON_COMPACT | JSON_SORT_KEYS);
+	char *hash = req_hash(text);
+	struct request_row r = { .id = id, .dept = (char *)code, .initiator = ctx->ev->user_id,
+				 .platform = (char *)ctx->ev->platform, .chat_id = ctx->ev->chat_id,
+				 .state = "pending_approval", .version = 1, .form = text, .created_at = ctx->now };
+	if (!id || store_request_add(ctx->store, &r) != STORE_OK ||
+	    store_request_version_add(ctx->store, id, 1, text, hash, ctx->now) != STORE_OK) {
+		ctx->failed = 1;
+	} else {
+		timeline(ctx, "request.submitted", id, json_pack("{s:i,s:s}", "version", 1, "hash", hash));
+		char *approver = dir_name(ctx->store, d.head);
+		char *msg = xasprintf("已提交需求 %s「%s」，等待 %s 负责人 %s 审批。", id,
+				      json_string_value(json_object_get(form, "需求名称")), d.name, approver);
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		free(approver);
+		ask_approval(ctx, &r, form, &d);
+	}
+	free(hash);
+	free(text);
+	free(id);
+	dept_row_free(&d);
+	json_decref(form);
+	return CMD_OK;
+}
+
+/* Loads request id for a decision; on failure *msg says why. */
+static int load(struct cmd_ctx *ctx, const char *id, struct request_row *r, struct dept_row *d, char **msg)
+{
+	if (!id || store_request_get(ctx->store, id, r) != STORE_OK) {
+		char *echo = cmd_echo(id ? id : "");
+		*msg = xasprintf("没有需求 %s。发送 /需求 列表 查看你的需求。", echo);
+		free(echo);
+		return -1;
+	}
+	if (store_dept_get(ctx->store, r->dept, d) != STORE_OK) {
+		*msg = xasprintf("需求 %s 的发起部门 %s 已不在部门目录中，请管理员处理。", id, r->dept);
+		request_row_free(r);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Approves or rejects id.  Returns CMD_OK with *msg (caller frees) the
+ * sentence for the person who acted; CMD_EPERM when they may not.
+ */
+static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev, const char *reason, char **msg)
+{
+	struct request_row r;
+	struct dept_row d;
+	if (load(ctx, id, &r, &d, msg))
+		return CMD_ENOTFOUND;
+	char today[11], why[160];
+	cmd_today(ctx, today);
+	enum cmd_rc rc = CMD_OK;
+	const char *to = req_transition(r.state, ev, why, sizeof why);
+	if (!dir_stands_for(ctx->store, ctx->ev->user_id, d.head, today)) {
+		char *head = dir_name(ctx->store, d.head);
+		*msg = xasprintf("仅 %s 负责人 %s（或其代理人）可以审批需求 %s。", d.name, head, r.id);
+		free(head);
+		rc = CMD_EPERM;
+	} else if (!to) {
+		*msg = xstrdup(why);
+	} else if (ev == REQ_REJECT && (!reason || !*reason)) {
+		*msg = xasprintf("驳回需要写明原因：/需求 驳回 %s 原因：……", r.id);
+	} else if (store_request_update(ctx->store, r.id, r.state, to, r.version, r.form,
+					ev == REQ_REJECT ? reason : NULL, ctx->now) != STORE_OK) {
+		ctx->failed = 1;
+		*msg = xstrdup("暂时无法保存，请稍后再试。");
+	} else {
+		char *key = xasprintf(approval_key_fmt, r.id);
+		if (ctx->sched && sched_deadline_done(ctx->sched, key, "met") == STORE_ERR)
+			ctx->failed = 1;
+		free(key);
+		char *who = dir_name(ctx->store, ctx->ev->user_id);
+		json_t *form = json_loads(r.form, 0, NULL);
+		const char *name = json_string_value(json_object_get(form, "需求名称"));
+		if (ev == REQ_APPROVE) {
+			timeline(ctx, "request.approved", r.id, json_pack("{s:i}", "version", r.version));
+			char *involved = dept_names(ctx->store, json_object_get(form, "涉及部门"));
+			*msg = xasprintf("需求 %s「%s」已由 %s 批准。涉及部门：%s。", r.id, name, who, involved);
+			free(involved);
+		} else {
+			timeline(ctx, "request.rejected", r.id, json_pack("{s:i,s:s}", "version", r.version, "reason", reason));
+			*msg = xasprintf("需求 %s「%s」已被 %s 驳回，原因：%s\n发起人可以发送 /需求 修改 %s 并附上要修改的字段，重新提交。",
+					 r.id, name, who, reason, r.id);
+		}
+		json_decref(form);
+		free(who);
+	}
+	request_row_free(&r);
+	dept_row_free(&d);
+	return rc;
+}
+
+static enum cmd_rc initiator_only(struct cmd_ctx *ctx, const struct request_row *r, const char *what)
+{
+	if (!strcmp(ctx->ev->user_id, r->initiator))
+		return CMD_OK;
+	char *name = dir_name(ctx->store, r->initiator);
+	char *msg = xasprintf("仅发起人 %s 可以%s需求 %s。", name, what, r->id);
+	cmd_reply_text(ctx, msg);
+	free(msg);
+	free(name);
+	return CMD_EPERM;
+}
+
+static enum cmd_rc resubmit(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	struct request_row r;
+	struct dept_row d;
+	char *msg = NULL, why[160], today[11];
+	if (load(ctx, a->words[1], &r, &d, &msg)) {
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		return CMD_ENOTFOUND;
+	}
+	enum cmd_rc rc = initiator_only(ctx, &r, "修改");
+	const char *to = rc == CMD_OK ? req_transition(r.state, REQ_RESUBMIT, why, sizeof why) : NULL;
+	if (rc == CMD_OK && !to) {
+		cmd_reply_text(ctx, why);
+	} else if (rc == CMD_OK) {
+		cmd_today(ctx, today);
+		json_t *problems = json_array(), *form = json_loads(r.form, 0, NULL);
+		json_t *changes = request_form_from_args(a, problems);
+		json_object_update(form, changes);
+		json_decref(changes);
+		json_object_set_new(form, "发起部门", json_string(r.dept)); /* the id names it: it stays */
+		request_form_check(ctx->store, form, ctx->ev->user_id, today, problems);
+		if (json_array_size(problems)) {
+			reply_problems(ctx, problems);
+		} else {
+			char *text = json_dumps(form, JSON_COMPACT | JSON_SORT_KEYS), *hash = req_hash(text);
+			if (store_request_update(ctx->store, r.id, r.state, to, r.version + 1, text, NULL, ctx->now) != STORE_OK ||
+			    store_request_version_add(ctx->store, r.id, r.version + 1, text, hash, ctx->now) != STORE_OK) {
+				ctx->failed = 1;
+			} else {
+				r.version++;
+				timeline(ctx, "request.resubmitted", r.id, json_pack("{s:i,s:s}", "version", r.version, "hash", hash));
+				char *m = xasprintf("需求 %s 已修改为第 %d 版，重新提交审批。", r.id, r.version);
+				cmd_reply_text(ctx, m);
+				free(m);
+				ask_approval(ctx, &r, form, &d);
+			}
+			free(text);
+			free(hash);
+		}
+		json_decref(problems);
+		json_decref(form);
+	}
+	request_row_free(&r);
+	dept_row_free(&d);
+	return rc;
+}
+
+static enum cmd_rc withdraw(struct cmd_ctx *ctx, const char *id)
+{
+	struct request_row r;
+	struct dept_row d;
+	char *msg = NULL, why[160];
+	if (load(ctx, id, &r, &d, &msg)) {
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		return CMD_ENOTFOUND;
+	}
+	enum cmd_rc rc = initiator_only(ctx, &r, "撤回");
+	const char *to = rc == CMD_OK ? req_transition(r.state, REQ_WITHDRAW, why, sizeof why) : NULL;
+	if (rc == CMD_OK && !to) {
+		cmd_reply_text(ctx, why);
+	} else if (rc == CMD_OK) {
+		char *key = xasprintf(approval_key_fmt, r.id);
+		if (store_request_update(ctx->store, r.id, r.state, to, r.version, r.form, r.reason, ctx->now) != STORE_OK ||
+		    (ctx->sched && sched_deadline_done(ctx->sched, key, "cancelled") == STORE_ERR))
+			ctx->failed = 1;
+		free(key);
+		timeline(ctx, "request.withdrawn", r.id, NULL);
+		char *m = xasprintf("需求 %s 已撤回。", r.id);
+		cmd_reply_text(ctx, m);
+		free(m);
+	}
+	request_row_free(&r);
+	dept_row_free(&d);
+	return rc;
+}
+
+static enum cmd_rc view(struct cmd_ctx *ctx, const char *id)
+{
+	struct request_row r;
+	struct dept_row d;
+	char *msg = NULL;
+	if (load(ctx, id, &r, &d, &msg)) {
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		return CMD_ENOTFOUND;
+	}
+	json_t *form = json_loads(r.form, 0, NULL);
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "需求 %s · %s · 第 %d 版", r.id, req_state_label(r.state), r.version);
+	for (size_t i = 0; i < request_field_count; i++) {
+		json_t *v = json_object_get(form, request_fields[i].key);
+		char *text = json_is_array(v) ? dept_names(ctx->store, v)
+					      : xstrdup(json_string_value(v) ? json_string_value(v) : "—");
+		buf_printf(&b, "\n%s：%s", request_fields[i].key, text);
+		free(text);
+	}
+	if (r.reason)
+		buf_printf(&b, "\n驳回原因：%s", r.reason);
+	cmd_reply_text(ctx, (char *)b.data);
+	buf_free(&b);
+	json_decref(form);
+	request_row_free(&r);
+	dept_row_free(&d);
+	return CMD_OK;
+}
+
+static enum cmd_rc list(struct cmd_ctx *ctx)
+{
+	struct request_row *rows;
+	size_t n = store_request_list(ctx->store, ctx->ev->user_id, NULL, &rows);
+	struct buf b;
+	buf_init(&b);
+	buf_append_str(&b, n ? "你发起的需求：" : "你还没有发起需求。发送 /需求 查看填写格式。");
+	for (size_t i = 0; i < n; i++) {
+		json_t *form = json_loads(rows[i].form, 0, NULL);
+		buf_printf(&b, "\n%s「%s」· %s", rows[i].id, json_string_value(json_object_get(form, "需求名称")),
+			   req_state_label(rows[i].state));
+		json_decref(form);
+		request_row_free(&rows[i]);
+	}
+	free(rows);
+	cmd_reply_text(ctx, (char *)b.data);
+	buf_free(&b);
+	return CMD_OK;
+}
+
+static enum cmd_rc run_req(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	const char *sub = a->nwords ? a->words[0] : NULL;
+	if (!sub)
+		return a->nfields ? submit(ctx, a) : (show_template(ctx), CMD_OK);
+	if ((!strcmp(sub, "批准") || !strcasecmp(sub, "approve")) && a->nwords == 2) {
+		char *msg = NULL;
+		enum cmd_rc rc = decide(ctx, a->words[1], REQ_APPROVE, NULL, &msg);
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		return rc;
+	}
+	if ((!strcmp(sub, "驳回") || !strcasecmp(sub, "reject")) && a->nwords == 2) {
+		char *msg = NULL;
+		enum cmd_rc rc = decide(ctx, a->words[1], REQ_REJECT, cmd_field(a, "原因", "reason"), &msg);
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		return rc;
+	}
+	if ((!strcmp(sub, "修改") || !strcasecmp(sub, "edit")) && a->nwords == 2 && a->nfields)
+		return resubmit(ctx, a);
+	if ((!strcmp(sub, "撤回") || !strcasecmp(sub, "withdraw")) && a->nwords == 2)
+		return withdraw(ctx, a->words[1]);
+	if ((!strcmp(sub, "查看") || !strcasecmp(sub, "show")) && a->nwords == 2)
+		return view(ctx, a->words[1]);
+	if ((!strcmp(sub, "列表") || !strcasecmp(sub, "list")) && a->nwords == 1)
+		return list(ctx);
+	return CMD_EUSAGE;
+}
+
+/* The approval card's buttons: the same decisions, answered with a toast and
+ * announced in the group. */
+static enum cmd_rc run_decision(struct cmd_ctx *ctx, json_t *value, enum req_event ev)
+{
+	const char *id = json_string_value(json_object_get(value, "id"));
+	const char *reason = json_string_value(json_object_get(ctx->ev->form_value, "reason"));
+	char *msg = NULL;
+	enum cmd_rc rc = decide(ctx, id, ev, reason, &msg);
+	int done = rc == CMD_OK && strstr(msg, ev == REQ_APPROVE ? "已由" : "已被");
+	cmd_toast(ctx, done ? "success" : "error", msg);
+	if (done)
+		cmd_reply_text(ctx, msg);
+	free(msg);
+	return rc;
+}
+
+static enum cmd_rc action_approve(struct cmd_ctx *ctx, json_t *value) { return run_decision(ctx, value, REQ_APPROVE); }
+static enum cmd_rc action_reject(struct cmd_ctx *ctx, json_t *value) { return run_decision(ctx, value, REQ_REJECT); }
+
+const struct bot_command cmd_req = {
+	.name = "需求",
+	.alias = "req",
+	.usage = "/需求（每行一项“字段：内容”提交） | 批准 编号 | 驳回 编号 原因：… | 修改 编号 + 字段 | 撤回 编号 | 查看 编号 | 列表",
+	.summary = "发起跨部门协作需求，审批、驳回、修改、撤回和查看",
+	.run = run_req,
+};
+
+const struct bot_action action_req_approve = { .name = "req.approve", .run = action_approve };
+const struct bot_action action_req_reject = { .name = "req.reject", .run = action_reject };
