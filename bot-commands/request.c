@@ -229,8 +229,10 @@ static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev
 		if (ev == REQ_APPROVE) {
 			timeline(ctx, "request.approved", r.id, json_pack("{s:i}", "version", r.version));
 			char *involved = dept_names(ctx->store, json_object_get(form, "涉及部门"));
-			*msg = xasprintf("需求 %s「%s」已由 %s 批准。涉及部门：%s。", r.id, name, who, involved);
+			*msg = xasprintf("需求 %s「%s」已由 %s 批准，已同步给涉及部门：%s，请在 1 个工作日内确认。",
+					 r.id, name, who, involved);
 			free(involved);
+			req_sync_start(ctx, r.id);
 		} else {
 			timeline(ctx, "request.rejected", r.id, json_pack("{s:i,s:s}", "version", r.version, "reason", reason));
 			*msg = xasprintf("需求 %s「%s」已被 %s 驳回，原因：%s\n发起人可以发送 /需求 修改 %s 并附上要修改的字段，重新提交。",

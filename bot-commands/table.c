@@ -13,12 +13,18 @@ extern const struct bot_command cmd_dept;
 extern const struct bot_command cmd_req;
 extern const struct bot_action action_req_approve;
 extern const struct bot_action action_req_reject;
+extern const struct bot_command cmd_confirm;
+extern const struct bot_command cmd_object;
+extern const struct bot_action action_req_confirm;
+extern const struct bot_action action_req_object;
 extern const struct bot_action action_status_refresh;
 extern const struct bot_action action_sched_snooze;
 
 const struct bot_command *const bot_commands[] = {
 	&cmd_help,
 	&cmd_req,
+	&cmd_confirm,
+	&cmd_object,
 	&cmd_dept,
 	&cmd_status,
 	&cmd_remind,
@@ -30,5 +36,7 @@ const struct bot_action *const bot_actions[] = {
 	&action_sched_snooze,
 	&action_req_approve,
 	&action_req_reject,
+	&action_req_confirm,
+	&action_req_object,
 };
 const size_t bot_action_count = sizeof bot_actions / sizeof bot_actions[0];

@@ -219,6 +219,20 @@ void cmd_notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char 
 	free(json);
 }
 
+void cmd_notice_about(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *chat_id,
+		      const char *subject, int update)
+{
+	char *json = json_dumps(body, JSON_COMPACT);
+	char *update_of = update ? xasprintf("subject:%s", subject) : NULL;
+	int64_t id = 0;
+	if (!json || store_outbox_add(ctx->store, ctx->ev->platform, chat_id, NULL, update_of, kind, json, ctx->now,
+				      &id) != STORE_OK ||
+	    (!update && subject && store_outbox_set_subject(ctx->store, id, subject) != STORE_OK))
+		ctx->failed = 1;
+	free(update_of);
+	free(json);
+}
+
 void cmd_reply_text(struct cmd_ctx *ctx, const char *text)
 {
 	json_t *body = json_pack("{s:s}", "text", text);

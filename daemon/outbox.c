@@ -139,6 +139,23 @@ static void arm_due_timer(struct outbox *ob, ms_t throttle_ms)
 	lws_sul_schedule(ob->ctx, 0, &ob->due_timer, due_fired, (lws_usec_t)wait * LWS_US_PER_MS);
 }
 
+/*
+ * An update addressed by subject ("subject:request:ID") goes to the message
+ * first sent about that subject.  Rows of a chat go out in order, so that
+ * message has been sent by now -- unless it failed for good, and then this
+ * row becomes the message about the subject.
+ */
+static void resolve_update(struct outbox *ob, struct outbox_row *r)
+{
+	if (!r->update_of || strncmp(r->update_of, "subject:", 8))
+		return;
+	char *mid = store_outbox_subject_message(ob->st, r->update_of + 8);
+	if (!mid)
+		store_outbox_set_subject(ob->st, r->id, r->update_of + 8);
+	free(r->update_of);
+	r->update_of = mid;
+}
+
 /* Sends one row if the rate limits allow; otherwise notes how long to wait.
  * Queue, never drop: a throttled row simply goes on a later drain. */
 static void dispatch(struct outbox *ob, struct outbox_row *r, ms_t mono, ms_t *app_wait, ms_t *chat_wait)
@@ -166,6 +183,7 @@ static void dispatch(struct outbox *ob, struct outbox_row *r, ms_t mono, ms_t *a
 	}
 	bucket_take(&s->app_bucket, mono);
 	bucket_take(chat, mono);
+	resolve_update(ob, r);
 	ob->inflight[ob->ninflight].id = r->id;
 	ob->inflight[ob->ninflight].attempts = r->attempts;
 	ob->ninflight++;

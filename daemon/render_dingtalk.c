@@ -169,11 +169,54 @@ static int render_request_approval(json_t *body, struct dingtalk_message *m)
 	return 0;
 }
 
+/* The request as markdown, with each department's answer and the commands. */
+static int render_request_card(json_t *body, struct dingtalk_message *m)
+{
+	const char *id = json_string_value(json_object_get(body, "id"));
+	const char *state = json_string_value(json_object_get(body, "state"));
+	if (!id || !state)
+		return -1;
+	struct buf at, names;
+	buf_init(&at);
+	buf_init(&names);
+	char *head = xasprintf("#### 📋 需求 %s · %s\n\n", id, state);
+	both(&at, &names, head);
+	free(head);
+	mentions(m, json_object_get(body, "mentions"), &at, &names);
+	static const char *const keys[][2] = { { "name", "需求名称" }, { "departments", "涉及部门" }, { "due", "期望完成时间" } };
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		const char *v = json_string_value(json_object_get(body, keys[i][0]));
+		char *safe = render_escape(v ? v : "—");
+		char *line = xasprintf("\n\n- **%s**：%s", keys[i][1], safe);
+		both(&at, &names, line);
+		free(line);
+		free(safe);
+	}
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(body, "depts"), i, d) {
+		char *name = render_escape(json_string_value(json_object_get(d, "name")) ?
+					   json_string_value(json_object_get(d, "name")) : "");
+		char *line = xasprintf("\n\n- %s：%s", name, json_string_value(json_object_get(d, "label")));
+		both(&at, &names, line);
+		free(line);
+		free(name);
+	}
+	if (json_is_true(json_object_get(body, "open"))) {
+		char *how = xasprintf("\n\n确认：发送 /确认 %s  \n异议：发送 /异议 %s 并换行写“说明：……”“建议：……”", id, id);
+		both(&at, &names, how);
+		free(how);
+	}
+	finish(m, "markdown", "跨部门协作需求", &at, &names);
+	return 0;
+}
+
 static const struct {
 	const char *kind;
 	int (*render)(json_t *body, struct dingtalk_message *m);
 } renderers[] = {
 	{ "request_approval", render_request_approval },
+	{ "request_card", render_request_card },
 	{ "text", render_text },
 	{ "status", render_status },
 	{ "sla_pings", render_sla_pings },

@@ -207,11 +207,69 @@ static int render_request_approval(json_t *body, struct feishu_message *out)
 	return 0;
 }
 
+/* The request card: the form, each department's answer, and while the
+ * departments are asked, 确认无误 and an objection form. */
+static int render_request_card(json_t *body, struct feishu_message *out)
+{
+	const char *id = json_string_value(json_object_get(body, "id"));
+	const char *state = json_string_value(json_object_get(body, "state"));
+	char *fields = request_markdown(body);
+	if (!id || !state || !fields) {
+		free(fields);
+		return -1;
+	}
+	struct buf md;
+	buf_init(&md);
+	append_mentions(&md, json_object_get(body, "mentions"), "<at id=%s></at> ");
+	buf_printf(&md, "需求 **%s**（第 %d 版）%s\n\n**各部门确认**", id,
+		   (int)json_integer_value(json_object_get(body, "version")), fields);
+	free(fields);
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(body, "depts"), i, d) {
+		const char *by = json_string_value(json_object_get(d, "by"));
+		char *name = render_escape(json_string_value(json_object_get(d, "name")) ?
+					   json_string_value(json_object_get(d, "name")) : "");
+		buf_printf(&md, "\n- %s：%s", name, json_string_value(json_object_get(d, "label")));
+		if (by) {
+			char *safe = render_escape(by);
+			buf_printf(&md, "（%s）", safe);
+			free(safe);
+		}
+		free(name);
+	}
+	char *title = xasprintf("📋 需求 %s · %s", id, state);
+	int open = json_is_true(json_object_get(body, "open"));
+	json_t *c = card(title, open ? "blue" : "green", (const char *)md.data);
+	free(title);
+	buf_free(&md);
+	if (open) {
+		card_add_button(c, "确认无误", "primary", json_pack("{s:s,s:s}", "action", "req.confirm", "id", id));
+		json_t *form = json_pack("{s:s,s:s,s:[{s:s,s:s,s:{s:s,s:s},s:i},{s:s,s:s,s:{s:s,s:s},s:i}]}",
+					 "tag", "form", "name", "objection", "elements",
+					 "tag", "input", "name", "explanation", "placeholder", "tag", "plain_text",
+					 "content", "异议说明：哪里有问题", "max_length", 500,
+					 "tag", "input", "name", "proposal", "placeholder", "tag", "plain_text",
+					 "content", "建议方案：例如调整时间、增加资源", "max_length", 500);
+		json_array_append_new(json_object_get(form, "elements"),
+				      json_pack("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:[{s:s,s:{s:s,s:s}}]}", "tag", "button",
+						"name", "object", "text", "tag", "plain_text", "content", "提出异议",
+						"type", "danger", "form_action_type", "submit", "behaviors", "type",
+						"callback", "value", "action", "req.object", "id", id));
+		json_array_append_new(json_object_get(json_object_get(c, "body"), "elements"), form);
+	}
+	out->msg_type = "interactive";
+	out->content = json_dumps(c, JSON_COMPACT);
+	json_decref(c);
+	return 0;
+}
+
 static const struct {
 	const char *kind;
 	int (*render)(json_t *body, struct feishu_message *out);
 } renderers[] = {
 	{ "request_approval", render_request_approval },
+	{ "request_card", render_request_card },
 	{ "text", render_text },
 	{ "status", render_status },
 	{ "sla_pings", render_sla_pings },

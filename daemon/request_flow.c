@@ -2,7 +2,8 @@
  * request_flow.c - the request's state machine, as a table.
  *
  *   from               event      to                 who
- *   pending_approval   approve    approved           the initiating department's head (or deputy)
+ *   pending_approval   approve    syncing            the initiating department's head (or deputy)
+ *   syncing            settled    in_progress        (every department confirmed or was overruled)
  *   pending_approval   reject     rejected           the same; a reason is required
  *   rejected           resubmit   pending_approval   the initiator, with the edited form
  *   pending_approval   withdraw   withdrawn          the initiator
@@ -22,7 +23,8 @@ static const struct {
 	enum req_event ev;
 	const char *to;
 } transitions[] = {
-	{ "pending_approval", REQ_APPROVE, "approved" },
+	{ "pending_approval", REQ_APPROVE, "syncing" },
+	{ "syncing", REQ_ALL_SETTLED, "in_progress" },
 	{ "pending_approval", REQ_REJECT, "rejected" },
 	{ "rejected", REQ_RESUBMIT, "pending_approval" },
 	{ "pending_approval", REQ_WITHDRAW, "withdrawn" },
@@ -34,7 +36,8 @@ static const struct {
 	const char *label;
 } labels[] = {
 	{ "pending_approval", "待审批" },
-	{ "approved", "已批准" },
+	{ "syncing", "待各部门确认" },
+	{ "in_progress", "执行中" },
 	{ "rejected", "已驳回" },
 	{ "withdrawn", "已撤回" },
 };
@@ -52,7 +55,7 @@ const char *req_transition(const char *state, enum req_event ev, char *why, size
 	for (size_t i = 0; i < ARRAY_LEN(transitions); i++)
 		if (transitions[i].ev == ev && !strcmp(transitions[i].from, state))
 			return transitions[i].to;
-	static const char *const verbs[] = { "审批", "驳回", "重新提交", "撤回" };
+	static const char *const verbs[] = { "审批", "驳回", "重新提交", "撤回", "进入执行" };
 	snprintf(why, whysz, "该需求%s，不能%s。", req_state_label(state), verbs[ev]);
 	return NULL;
 }

@@ -84,6 +84,19 @@ static const char *const migrations[] = {
 	"CREATE TABLE request_versions ("
 	"  request_id TEXT NOT NULL, version INTEGER NOT NULL, form TEXT NOT NULL, hash TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL, PRIMARY KEY (request_id, version)) WITHOUT ROWID;",
+
+	/* 8: what a message is about (so a card can be found and updated in
+	 *    place), each department's answer to a request, and objections. */
+	"ALTER TABLE outbox ADD COLUMN subject TEXT;"
+	"CREATE INDEX outbox_subject ON outbox (subject) WHERE subject IS NOT NULL;"
+	"CREATE TABLE request_depts ("
+	"  request_id TEXT NOT NULL, dept TEXT NOT NULL, state TEXT NOT NULL, signed_by TEXT,"
+	"  signed_at INTEGER, version INTEGER, hash TEXT, PRIMARY KEY (request_id, dept));"
+	"CREATE TABLE objections ("
+	"  id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, dept TEXT NOT NULL, raised_by TEXT NOT NULL,"
+	"  explanation TEXT NOT NULL, proposal TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'open',"
+	"  answer TEXT, answered_at INTEGER, created_at INTEGER NOT NULL);"
+	"CREATE INDEX objections_request ON objections (request_id, state);",
 };
 
 enum stmt_id {
@@ -100,6 +113,8 @@ enum stmt_id {
 	S_CONTACTS_CLEAR, S_CONTACT_ADD, S_CONTACTS_GET, S_DEPUTY_PUT, S_DEPUTY_FOR,
 	S_NEXT_SEQ,
 	S_REQ_ADD, S_REQ_GET, S_REQ_UPDATE, S_REQ_VERSION_ADD, S_REQ_LIST,
+	S_OUTBOX_SUBJECT_SET, S_OUTBOX_SUBJECT_MSG,
+	S_RDEPT_PUT, S_RDEPT_LIST, S_RDEPT_SIGN, S_OBJ_ADD,
 	S_COUNT
 };
 
@@ -181,6 +196,17 @@ static const char *const stmt_sql[S_COUNT] = {
 			      "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_REQ_LIST] = "SELECT id, dept, initiator, platform, chat_id, state, version, form, reason, created_at, "
 		       "updated_at FROM requests WHERE initiator = ?1 OR dept = ?2 ORDER BY created_at DESC LIMIT 20",
+	[S_OUTBOX_SUBJECT_SET] = "UPDATE outbox SET subject = ?2 WHERE id = ?1",
+	[S_OUTBOX_SUBJECT_MSG] = "SELECT platform_message_id FROM outbox WHERE subject = ?1 AND state = 'sent' "
+				 "AND platform_message_id IS NOT NULL ORDER BY id LIMIT 1",
+	[S_RDEPT_PUT] = "INSERT INTO request_depts (request_id, dept, state) VALUES (?1, ?2, ?3) "
+			"ON CONFLICT (request_id, dept) DO UPDATE SET state = excluded.state",
+	[S_RDEPT_LIST] = "SELECT dept, state, signed_by, signed_at, version, hash FROM request_depts "
+			 "WHERE request_id = ?1 ORDER BY rowid",
+	[S_RDEPT_SIGN] = "UPDATE request_depts SET state = ?3, signed_by = ?4, signed_at = ?5, version = ?6, hash = ?7 "
+			 "WHERE request_id = ?1 AND dept = ?2 AND state = 'pending'",
+	[S_OBJ_ADD] = "INSERT INTO objections (request_id, dept, raised_by, explanation, proposal, created_at) "
+		      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 struct store {
@@ -864,4 +890,96 @@ enum store_rc store_request_version_add(struct store *st, const char *id, int ve
 	bind_text(s, 4, hash);
 	sqlite3_bind_int64(s, 5, now);
 	return step_done(st, s);
+}
+
+/* ---- message subjects, request departments, objections ---- */
+
+enum store_rc store_outbox_set_subject(struct store *st, int64_t id, const char *subject)
+{
+	sqlite3_stmt *s = stmt(st, S_OUTBOX_SUBJECT_SET);
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, subject);
+	return step_done(st, s);
+}
+
+char *store_outbox_subject_message(struct store *st, const char *subject)
+{
+	sqlite3_stmt *s = stmt(st, S_OUTBOX_SUBJECT_MSG);
+	bind_text(s, 1, subject);
+	char *id = sqlite3_step(s) == SQLITE_ROW ? col_text(s, 0) : NULL;
+	sqlite3_reset(s);
+	return id;
+}
+
+enum store_rc store_request_dept_put(struct store *st, const char *request_id, const char *dept, const char *state)
+{
+	sqlite3_stmt *s = stmt(st, S_RDEPT_PUT);
+	bind_text(s, 1, request_id);
+	bind_text(s, 2, dept);
+	bind_text(s, 3, state);
+	return step_done(st, s);
+}
+
+size_t store_request_depts(struct store *st, const char *request_id, struct request_dept_row **out)
+{
+	sqlite3_stmt *s = stmt(st, S_RDEPT_LIST);
+	bind_text(s, 1, request_id);
+	size_t n = 0;
+	*out = NULL;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		*out = xrealloc(*out, (n + 1) * sizeof **out);
+		struct request_dept_row *r = &(*out)[n++];
+		r->dept = col_text(s, 0);
+		r->state = col_text(s, 1);
+		r->signed_by = col_text(s, 2);
+		r->signed_at = sqlite3_column_int64(s, 3);
+		r->version = sqlite3_column_int(s, 4);
+		r->hash = col_text(s, 5);
+	}
+	sqlite3_reset(s);
+	return n;
+}
+
+void request_dept_rows_free(struct request_dept_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].dept);
+		free(rows[i].state);
+		free(rows[i].signed_by);
+		free(rows[i].hash);
+	}
+	free(rows);
+}
+
+enum store_rc store_request_dept_sign(struct store *st, const char *request_id, const char *dept, const char *state,
+				      const char *user, ms_t at, int version, const char *hash)
+{
+	sqlite3_stmt *s = stmt(st, S_RDEPT_SIGN);
+	bind_text(s, 1, request_id);
+	bind_text(s, 2, dept);
+	bind_text(s, 3, state);
+	bind_text(s, 4, user);
+	sqlite3_bind_int64(s, 5, at);
+	sqlite3_bind_int(s, 6, version);
+	bind_text(s, 7, hash);
+	enum store_rc rc = step_done(st, s);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		return STORE_NOTFOUND; /* not pending any more */
+	return rc;
+}
+
+enum store_rc store_objection_add(struct store *st, const char *request_id, const char *dept, const char *user,
+				  const char *explanation, const char *proposal, ms_t now, int64_t *id_out)
+{
+	sqlite3_stmt *s = stmt(st, S_OBJ_ADD);
+	bind_text(s, 1, request_id);
+	bind_text(s, 2, dept);
+	bind_text(s, 3, user);
+	bind_text(s, 4, explanation);
+	bind_text(s, 5, proposal);
+	sqlite3_bind_int64(s, 6, now);
+	enum store_rc rc = step_done(st, s);
+	if (rc == STORE_OK && id_out)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+	return rc;
 }

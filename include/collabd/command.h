@@ -120,6 +120,11 @@ void cmd_reply_text(struct cmd_ctx *ctx, const char *text);
 /* Enqueues a notice of kind with body (body is borrowed).  update_of, when
  * set, names a card message to update in place instead of sending anew. */
 void cmd_notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *update_of);
+/* Enqueues a notice to chat_id about subject (e.g. "request:2026-Q4-JSB-001",
+ * or NULL): a new message, or, with update set, an in-place update of the
+ * message first sent about that subject. */
+void cmd_notice_about(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *chat_id,
+		      const char *subject, int update);
 /* Sets the toast shown to whoever clicked (card actions). */
 void cmd_toast(struct cmd_ctx *ctx, const char *type, const char *text);
 

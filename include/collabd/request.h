@@ -50,8 +50,13 @@ int request_form_check(struct store *st, json_t *form, const char *user_id, cons
  * NULL on a store error. */
 char *request_next_id(struct store *st, int year, int quarter, const char *dept);
 
+/* Step 2 (bot-commands/sync.c): after approval, ask every involved
+ * department; and re-render the request card in place. */
+void req_sync_start(struct cmd_ctx *ctx, const char *id);
+void req_card_refresh(struct cmd_ctx *ctx, const char *id);
+
 /* The request's state machine (request_flow.c). */
-enum req_event { REQ_APPROVE, REQ_REJECT, REQ_RESUBMIT, REQ_WITHDRAW };
+enum req_event { REQ_APPROVE, REQ_REJECT, REQ_RESUBMIT, REQ_WITHDRAW, REQ_ALL_SETTLED };
 
 /* "待审批" for "pending_approval" (borrowed). */
 const char *req_state_label(const char *state);

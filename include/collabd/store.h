@@ -209,4 +209,31 @@ enum store_rc store_request_update(struct store *st, const char *id, const char 
 enum store_rc store_request_version_add(struct store *st, const char *id, int version, const char *form,
 					const char *hash, ms_t now);
 
+/* What an outbox row is about, e.g. "request:2026-Q4-JSB-001", so a later
+ * update can find the message it sent. */
+enum store_rc store_outbox_set_subject(struct store *st, int64_t id, const char *subject);
+/* The platform message id of the first sent message about subject (caller
+ * frees), or NULL. */
+char *store_outbox_subject_message(struct store *st, const char *subject);
+
+/* Each involved department's answer to a request. */
+struct request_dept_row {
+	char *dept;       /* owned */
+	char *state;      /* owned: pending, confirmed, objected, overruled */
+	char *signed_by;  /* owned, or NULL */
+	ms_t signed_at;
+	int version;      /* the version signed */
+	char *hash;       /* owned: its fingerprint, or NULL */
+};
+
+enum store_rc store_request_dept_put(struct store *st, const char *request_id, const char *dept, const char *state);
+/* In the order they were added; free with request_dept_rows_free(). */
+size_t store_request_depts(struct store *st, const char *request_id, struct request_dept_row **out);
+void request_dept_rows_free(struct request_dept_row *rows, size_t n);
+/* Records a pending department's answer; STORE_NOTFOUND when it is not pending. */
+enum store_rc store_request_dept_sign(struct store *st, const char *request_id, const char *dept, const char *state,
+				      const char *user, ms_t at, int version, const char *hash);
+enum store_rc store_objection_add(struct store *st, const char *request_id, const char *dept, const char *user,
+				  const char *explanation, const char *proposal, ms_t now, int64_t *id_out);
+
 #endif

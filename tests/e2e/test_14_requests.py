@@ -91,10 +91,10 @@ def test_submit_reject_resubmit_approve(sim, d):
     _, msgs = say(sim, "ou_zhang", "/需求 批准 2026-Q4-JSB-001")
     assert "已由 张三 批准" in msgs[0]["content"]["text"]
     _, msgs = say(sim, "ou_zhang", "/需求 批准 2026-Q4-JSB-001")
-    assert "该需求已批准，不能审批" in msgs[0]["content"]["text"]
-    assert d.sql("SELECT state, version FROM requests") == [("approved", 2)]
+    assert "该需求待各部门确认，不能审批" in msgs[0]["content"]["text"]
+    assert d.sql("SELECT state, version FROM requests") == [("syncing", 2)]
     assert d.sql("SELECT version FROM request_versions ORDER BY version") == [(1,), (2,)]
-    assert d.sql("SELECT state FROM deadlines") == [("met",)]
+    assert d.sql("SELECT state FROM deadlines WHERE key LIKE '%:approval'") == [("met",)]
     kinds = [k for (k,) in d.sql("SELECT kind FROM timeline WHERE subject = '2026-Q4-JSB-001' ORDER BY id")]
     assert kinds == ["request.submitted", "request.rejected", "request.resubmitted", "request.approved"]
 

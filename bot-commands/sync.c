@@ -1,0 +1,367 @@
+/*
+ * sync.c - step 2: the approved request goes to every involved department;
+ * each confirms (确认无误, signed with the version's fingerprint) or objects
+ * (提出异议, with 异议说明 and 建议方案) within one working day.
+ *
+ *   /确认 编号 [部门]                          a contact of that department (or deputy)
+ *   /异议 编号 [部门] + 说明：… + 建议：…          the same
+ *
+ * One request card per request, updated in place as departments answer.
+ * When every department has confirmed the request is 执行中.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "collabd/directory.h"
+#include "collabd/request.h"
+#include "collabd/sched.h"
+#include "collabd/store.h"
+
+static const char *const dept_labels[][2] = {
+	{ "pending", "⏳ 待确认" }, { "confirmed", "✅ 已确认" }, { "objected", "❗ 提出异议" }, { "overruled", "➡ 已推进" },
+};
+
+static const char *dept_label(const char *state)
+{
+	for (size_t i = 0; i < ARRAY_LEN(dept_labels); i++)
+		if (!strcmp(dept_labels[i][0], state))
+			return dept_labels[i][1];
+	return state;
+}
+
+static char *subject_of(const char *id) { return xasprintf("request:%s", id); }
+
+/* The card's body: the form, each department's answer, and (first time)
+ * everyone who must answer. */
+static json_t *card_body(struct cmd_ctx *ctx, const struct request_row *r, json_t *mentions)
+{
+	json_t *form = json_loads(r->form, 0, NULL);
+	struct dept_row d;
+	char *dept_name = store_dept_get(ctx->store, r->dept, &d) == STORE_OK ? xstrdup(d.name) : xstrdup(r->dept);
+	if (d.code)
+		dept_row_free(&d);
+	char *initiator = dir_name(ctx->store, r->initiator);
+	json_t *depts = json_array();
+	struct request_dept_row *rows;
+	size_t n = store_request_depts(ctx->store, r->id, &rows);
+	struct buf involved;
+	buf_init(&involved);
+	for (size_t i = 0; i < n; i++) {
+		struct dept_row dd;
+		int ok = store_dept_get(ctx->store, rows[i].dept, &dd) == STORE_OK;
+		char *by = rows[i].signed_by ? dir_name(ctx->store, rows[i].signed_by) : NULL;
+		json_array_append_new(depts, json_pack("{s:s,s:s,s:s?}", "name", ok ? dd.name : rows[i].dept,
+						       "label", dept_label(rows[i].state), "by", by));
+		buf_printf(&involved, "%s%s", i ? "、" : "", ok ? dd.name : rows[i].dept);
+		free(by);
+		if (ok)
+			dept_row_free(&dd);
+	}
+	request_dept_rows_free(rows, n);
+	const char *resources = json_string_value(json_object_get(form, "资源需求"));
+	json_t *body = json_pack("{s:s,s:s,s:i,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}",
+				 "id", r->id, "state", req_state_label(r->state), "version", r->version,
+				 "open", !strcmp(r->state, "syncing"),
+				 "name", json_string_value(json_object_get(form, "需求名称")), "dept", dept_name,
+				 "initiator", initiator,
+				 "background", json_string_value(json_object_get(form, "需求背景")),
+				 "tasks", json_string_value(json_object_get(form, "具体任务")),
+				 "departments", (char *)involved.data,
+				 "due", json_string_value(json_object_get(form, "期望完成时间")),
+				 "resources", resources ? resources : "无",
+				 "depts", depts, "mentions", mentions ? json_incref(mentions) : json_array());
+	buf_free(&involved);
+	free(initiator);
+	free(dept_name);
+	json_decref(form);
+	return body;
+}
+
+void req_card_refresh(struct cmd_ctx *ctx, const char *id)
+{
+	struct request_row r;
+	if (store_request_get(ctx->store, id, &r) != STORE_OK)
+		return;
+	char *subject = subject_of(id);
+	json_t *body = card_body(ctx, &r, NULL);
+	cmd_notice_about(ctx, "request_card", body, r.chat_id, subject, 1);
+	json_decref(body);
+	free(subject);
+	request_row_free(&r);
+}
+
+void req_sync_start(struct cmd_ctx *ctx, const char *id)
+{
+	struct request_row r;
+	if (store_request_get(ctx->store, id, &r) != STORE_OK)
+		return;
+	char today[11];
+	cmd_today(ctx, today);
+	json_t *form = json_loads(r.form, 0, NULL), *mentions = json_array();
+	size_t i;
+	json_t *code;
+	json_array_foreach(json_object_get(form, "涉及部门"), i, code) {
+		struct dept_row d;
+		if (store_dept_get(ctx->store, json_string_value(code), &d) != STORE_OK)
+			continue;
+		if (store_request_dept_put(ctx->store, r.id, d.code, "pending") != STORE_OK)
+			ctx->failed = 1;
+		json_t *people = dir_people(ctx->store, &d, today);
+		/* head and contacts are @-mentioned, once each */
+		const char *roles[] = { "head", "owner" };
+		for (size_t k = 0; k < 2; k++) {
+			size_t j;
+			json_t *p;
+			json_array_foreach(json_object_get(people, roles[k]), j, p) {
+				int seen = 0;
+				size_t x;
+				json_t *m;
+				json_array_foreach(mentions, x, m)
+					seen |= !strcmp(json_string_value(json_object_get(m, "id")),
+							json_string_value(json_object_get(p, "id")));
+				if (!seen)
+					json_array_append(mentions, p);
+			}
+		}
+		char *key = xasprintf("req:%s:confirm:%s", r.id, d.code);
+		char *subject = xasprintf("需求 %s · %s确认", r.id, d.name);
+		struct sched_deadline dl = { .key = key, .policy = "dept_confirm", .platform = r.platform,
+					     .chat_id = r.chat_id, .subject = subject, .people = people, .start = ctx->now };
+		if (ctx->sched && sched_deadline_set(ctx->sched, &dl, NULL) != STORE_OK)
+			ctx->failed = 1;
+		free(subject);
+		free(key);
+		json_decref(people);
+		dept_row_free(&d);
+	}
+	char *subject = subject_of(r.id);
+	json_t *body = card_body(ctx, &r, mentions);
+	cmd_notice_about(ctx, "request_card", body, r.chat_id, subject, 0);
+	json_decref(body);
+	free(subject);
+	json_decref(mentions);
+	json_decref(form);
+	request_row_free(&r);
+}
+
+/*
+ * The department user answers for in request id: the one named, or the only
+ * pending one they are a contact (or deputy) of.  Returns the code (caller
+ * frees) or NULL with *msg saying why.
+ */
+static char *answering_dept(struct cmd_ctx *ctx, const struct request_row *r, const char *named, char **msg)
+{
+	char today[11];
+	cmd_today(ctx, today);
+	struct request_dept_row *rows;
+	size_t n = store_request_depts(ctx->store, r->id, &rows);
+	char *found = NULL;
+	int count = 0;
+	struct buf who;
+	buf_init(&who);
+	for (size_t i = 0; i < n; i++) {
+		struct dept_row d;
+		if (store_dept_get(ctx->store, rows[i].dept, &d) != STORE_OK)
+			continue;
+		if (named && strcmp(named, d.code) && strcmp(named, d.name)) {
+			dept_row_free(&d);
+			continue;
+		}
+		char **ids;
+		size_t k = store_dept_contacts(ctx->store, d.code, &ids);
+		int mine = 0;
+		for (size_t j = 0; j < k; j++) {
+			mine |= dir_stands_for(ctx->store, ctx->ev->user_id, ids[j], today);
+			if (!strcmp(rows[i].state, "pending")) {
+				char *name = dir_name(ctx->store, ids[j]);
+				buf_printf(&who, "%s%s 接口人 %s", who.len ? "、" : "", d.name, name);
+				free(name);
+			}
+			free(ids[j]);
+		}
+		free(ids);
+		if (mine && !strcmp(rows[i].state, "pending") && count++ == 0)
+			found = xstrdup(d.code);
+		dept_row_free(&d);
+	}
+	request_dept_rows_free(rows, n);
+	if (count == 1) {
+		buf_free(&who);
+		return found;
+	}
+	free(found);
+	if (count > 1)
+		*msg = xasprintf("你是多个部门的接口人，请写明部门，例如 /确认 %s 部门代码。", r->id);
+	else if (who.len)
+		*msg = xasprintf("仅 %s（或其代理人）可以确认或提出异议。", (char *)who.data);
+	else
+		*msg = xasprintf("需求 %s 没有待确认的部门。", r->id);
+	buf_free(&who);
+	return NULL;
+}
+
+/* Moves the request on when no department is pending or objecting. */
+static void settle(struct cmd_ctx *ctx, const struct request_row *r)
+{
+	struct request_dept_row *rows;
+	size_t n = store_request_depts(ctx->store, r->id, &rows);
+	int open = 0;
+	for (size_t i = 0; i < n; i++)
+		open |= strcmp(rows[i].state, "confirmed") && strcmp(rows[i].state, "overruled");
+	request_dept_rows_free(rows, n);
+	char why[160];
+	const char *to = req_transition(r->state, REQ_ALL_SETTLED, why, sizeof why);
+	if (open || !to)
+		return;
+	if (store_request_update(ctx->store, r->id, r->state, to, r->version, r->form, r->reason, ctx->now) != STORE_OK) {
+		ctx->failed = 1;
+		return;
+	}
+	if (store_timeline_add(ctx->store, ctx->now, "collabd", "request.in_progress", r->id, NULL) != STORE_OK)
+		ctx->failed = 1;
+	char *msg = xasprintf("需求 %s 的所有涉及部门都已确认，进入执行阶段。", r->id);
+	json_t *body = json_pack("{s:s}", "text", msg);
+	cmd_notice_about(ctx, "text", body, r->chat_id, NULL, 0);
+	json_decref(body);
+	free(msg);
+}
+
+/* Confirms (explanation NULL) or objects for the user's department. */
+static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named, const char *explanation,
+			  const char *proposal, int objecting, char **msg)
+{
+	struct request_row r;
+	if (!id || store_request_get(ctx->store, id, &r) != STORE_OK) {
+		char *echo = cmd_echo(id ? id : "");
+		*msg = xasprintf("没有需求 %s。", echo);
+		free(echo);
+		return CMD_ENOTFOUND;
+	}
+	enum cmd_rc rc = CMD_OK;
+	char *code = NULL;
+	if (strcmp(r.state, "syncing")) {
+		*msg = xasprintf("需求 %s %s，现在不需要确认。", r.id, req_state_label(r.state));
+	} else if (objecting && (!explanation || !*explanation || !proposal || !*proposal)) {
+		*msg = xasprintf("提出异议需要写明两项：\n/异议 %s\n说明：（哪里有问题：时间太紧、资源不足……）\n建议：（例如调整时间、增加资源）",
+				 r.id);
+	} else if (!(code = answering_dept(ctx, &r, named, msg))) {
+		rc = CMD_EPERM;
+	} else {
+		char *hash = req_hash(r.form);
+		enum store_rc s = store_request_dept_sign(ctx->store, r.id, code, objecting ? "objected" : "confirmed",
+							  ctx->ev->user_id, ctx->now, r.version, hash);
+		char *key = xasprintf("req:%s:confirm:%s", r.id, code);
+		if (s != STORE_OK || (ctx->sched && sched_deadline_done(ctx->sched, key, "met") == STORE_ERR))
+			ctx->failed = 1;
+		free(key);
+		struct dept_row d;
+		if (store_dept_get(ctx->store, code, &d) != STORE_OK)
+			d.name = xstrdup(code);
+		json_t *detail = json_pack("{s:s,s:i,s:s}", "dept", code, "version", r.version, "hash", hash);
+		if (objecting) {
+			int64_t oid = 0;
+			if (store_objection_add(ctx->store, r.id, code, ctx->ev->user_id, explanation, proposal, ctx->now,
+						&oid) != STORE_OK)
+				ctx->failed = 1;
+			json_object_set_new(detail, "objection", json_integer(oid));
+			/* The initiator must answer within two working days. */
+			char *okey = xasprintf("req:%s:objection:%lld", r.id, (long long)oid);
+			char *osubject = xasprintf("需求 %s · 答复%s的异议", r.id, d.name);
+			char *iname = dir_name(ctx->store, r.initiator);
+			json_t *people = json_pack("{s:[{s:s,s:s}]}", "owner", "id", r.initiator, "name", iname);
+			struct sched_deadline dl = { .key = okey, .policy = "objection_answer", .platform = r.platform,
+						     .chat_id = r.chat_id, .subject = osubject, .people = people,
+						     .start = ctx->now };
+			if (ctx->sched && sched_deadline_set(ctx->sched, &dl, NULL) != STORE_OK)
+				ctx->failed = 1;
+			json_t *body = json_pack("{s:s,s:[{s:s,s:s}]}", "text", "", "mentions", "id", r.initiator, "name", iname);
+			char *text = xasprintf("%s 对需求 %s 提出异议。\n异议说明：%s\n建议方案：%s\n请发起人在 2 个工作日内答复。",
+					       d.name, r.id, explanation, proposal);
+			json_object_set_new(body, "text", json_string(text));
+			cmd_notice_about(ctx, "text", body, r.chat_id, NULL, 0);
+			json_decref(body);
+			free(text);
+			json_decref(people);
+			free(iname);
+			free(osubject);
+			free(okey);
+			*msg = xasprintf("已记录 %s 对需求 %s 的异议，并通知发起人。", d.name, r.id);
+		} else {
+			*msg = xasprintf("%s 已确认需求 %s（第 %d 版，签名 %s）。", d.name, r.id, r.version, hash);
+		}
+		char *detail_text = json_dumps(detail, JSON_COMPACT);
+		if (store_timeline_add(ctx->store, ctx->now, ctx->ev->user_id,
+				       objecting ? "request.objected" : "request.confirmed", r.id, detail_text) != STORE_OK)
+			ctx->failed = 1;
+		free(detail_text);
+		json_decref(detail);
+		dept_row_free(&d);
+		free(hash);
+		settle(ctx, &r);
+		req_card_refresh(ctx, r.id); /* after settle: the card shows the new state */
+	}
+	free(code);
+	request_row_free(&r);
+	return rc;
+}
+
+static enum cmd_rc run_confirm(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	if (a->nwords < 1 || a->nwords > 2)
+		return CMD_EUSAGE;
+	char *msg = NULL;
+	enum cmd_rc rc = answer(ctx, a->words[0], a->nwords == 2 ? a->words[1] : NULL, NULL, NULL, 0, &msg);
+	cmd_reply_text(ctx, msg);
+	free(msg);
+	return rc;
+}
+
+static enum cmd_rc run_object(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	if (a->nwords < 1 || a->nwords > 2)
+		return CMD_EUSAGE;
+	char *msg = NULL;
+	enum cmd_rc rc = answer(ctx, a->words[0], a->nwords == 2 ? a->words[1] : NULL,
+				cmd_field(a, "说明", "explanation") ? cmd_field(a, "说明", "explanation") : cmd_field(a, "异议说明", NULL),
+				cmd_field(a, "建议", "proposal") ? cmd_field(a, "建议", "proposal") : cmd_field(a, "建议方案", NULL),
+				1, &msg);
+	cmd_reply_text(ctx, msg);
+	free(msg);
+	return rc;
+}
+
+static enum cmd_rc card_answer(struct cmd_ctx *ctx, json_t *value, int objecting)
+{
+	json_t *fv = ctx->ev->form_value;
+	char *msg = NULL;
+	enum cmd_rc rc = answer(ctx, json_string_value(json_object_get(value, "id")), NULL,
+				json_string_value(json_object_get(fv, "explanation")),
+				json_string_value(json_object_get(fv, "proposal")), objecting, &msg);
+	int ok = rc == CMD_OK && (strstr(msg, "已确认") || strstr(msg, "已记录"));
+	cmd_toast(ctx, ok ? "success" : "error", msg);
+	free(msg);
+	return rc;
+}
+
+static enum cmd_rc action_confirm(struct cmd_ctx *ctx, json_t *value) { return card_answer(ctx, value, 0); }
+static enum cmd_rc action_object(struct cmd_ctx *ctx, json_t *value) { return card_answer(ctx, value, 1); }
+
+const struct bot_command cmd_confirm = {
+	.name = "确认",
+	.alias = "confirm",
+	.usage = "/确认 需求编号 [部门]",
+	.summary = "涉及部门的接口人确认需求无误（签名）",
+	.run = run_confirm,
+};
+
+const struct bot_command cmd_object = {
+	.name = "异议",
+	.alias = "object",
+	.usage = "/异议 需求编号 [部门]，换行写“说明：…”和“建议：…”",
+	.summary = "涉及部门的接口人对需求提出异议",
+	.run = run_object,
+};
+
+const struct bot_action action_req_confirm = { .name = "req.confirm", .run = action_confirm };
+const struct bot_action action_req_object = { .name = "req.object", .run = action_object };

@@ -1,0 +1,118 @@
+"""Step 2 through the binary: the approved request goes to every involved
+department on one card updated in place; contacts confirm (signed) or object;
+when everyone has confirmed the request is in progress."""
+
+import datetime
+
+import pytest
+
+from helpers import replies_to
+from test_13_directory import import_directory
+
+SH = datetime.timezone(datetime.timedelta(hours=8))
+DIRECTORY = {
+    "users": [{"id": "ou_init", "name": "发起人甲"}, {"id": "ou_head", "name": "技术主管"},
+              {"id": "ou_mkt", "name": "市场王"}, {"id": "ou_fin", "name": "财务钱"},
+              {"id": "ou_finboss", "name": "财务总"}],
+    "departments": [
+        {"code": "JSB", "name": "技术部", "head": "ou_head", "contacts": ["ou_init"]},
+        {"code": "SCB", "name": "市场部", "head": "ou_mkt", "contacts": ["ou_mkt"]},
+        {"code": "CWB", "name": "财务部", "head": "ou_finboss", "contacts": ["ou_fin"]},
+    ],
+}
+FORM = ("/需求\n需求名称：新品发布会\n联系方式：1380000\n需求背景：新品上市\n具体任务：场地、直播\n"
+        "涉及部门：市场部、财务部\n期望完成时间：2026-12-31")
+ID = "2026-Q4-JSB-001"
+
+
+def at(*a):
+    return int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)
+
+
+@pytest.fixture
+def d(sim, make_daemon, tmp_path):
+    daemon = make_daemon(clock_control=True)
+    assert import_directory(daemon, DIRECTORY, tmp_path).returncode == 0
+    daemon.admin("/debug/clock", {"set_ms": at(2026, 11, 30, 10)})
+    return daemon
+
+
+def say(sim, user, text):
+    r = sim.inject_message("oc_sync", user, text)
+    return sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)[0]["content"]["text"]
+
+
+def request_card(sim):
+    cards = [m for m in sim.messages() if m["msg_type"] == "interactive"
+             and m["content"]["header"]["title"]["content"].startswith(f"📋 需求 {ID}")]
+    return cards[0] if cards else None
+
+
+def latest(card):
+    """The card as it looks now: its last PATCH, or as sent."""
+    import json
+    if not card["patches"]:
+        return card["content"]
+    p = card["patches"][-1]
+    p = p if isinstance(p, dict) else json.loads(p)
+    p = p.get("content", p)
+    return p if isinstance(p, dict) else json.loads(p)
+
+
+def approved(sim, d):
+    say(sim, "ou_init", FORM)
+    say(sim, "ou_head", f"/需求 批准 {ID}")
+    return sim.wait_for(lambda: request_card(sim), timeout=10)
+
+
+def test_sync_mentions_every_department_and_asks_for_answers(sim, d):
+    card = approved(sim, d)
+    md = card["content"]["body"]["elements"][0]["content"]
+    for who in ("ou_mkt", "ou_fin", "ou_finboss"):
+        assert f"<at id={who}></at>" in md
+    assert "市场部：⏳ 待确认" in md and "财务部：⏳ 待确认" in md
+    buttons = [e for e in card["content"]["body"]["elements"] if e["tag"] == "button"]
+    assert buttons[0]["behaviors"][0]["value"] == {"action": "req.confirm", "id": ID}
+    assert {k for (k,) in d.sql("SELECT key FROM deadlines WHERE state = 'open'")} == {
+        f"req:{ID}:confirm:SCB", f"req:{ID}:confirm:CWB"}
+
+
+def test_confirm_sign_object_and_in_progress(sim, d):
+    card = approved(sim, d)
+    # Only a contact of an involved department may answer, and is told who may.
+    click = sim.card_action("oc_sync", "ou_head", card["message_id"], {"action": "req.confirm", "id": ID})
+    toast = sim.wait_acked(click["event_id"])["data"]["toast"]
+    assert toast["type"] == "error" and "市场部 接口人 市场王" in toast["content"] and "财务部 接口人 财务钱" in toast["content"]
+
+    text = say(sim, "ou_mkt", f"/确认 {ID}")
+    assert "市场部 已确认需求" in text and "第 1 版，签名" in text
+    row = d.sql("SELECT state, signed_by, version, hash FROM request_depts WHERE dept = 'SCB'")[0]
+    assert row[:3] == ("confirmed", "ou_mkt", 1) and len(row[3]) == 16
+    sim.wait_for(lambda: "市场部：✅ 已确认（市场王）" in
+                 latest(request_card(sim))["body"]["elements"][0]["content"], timeout=10)
+    assert len([m for m in sim.messages() if m["msg_type"] == "interactive"
+                and m["content"]["header"]["title"]["content"].startswith("📋 需求")]) == 1  # in place
+
+    # An objection needs both parts; from the card's form it is recorded.
+    assert "需要写明两项" in say(sim, "ou_fin", f"/异议 {ID}\n说明：时间太紧")
+    click = sim.card_action("oc_sync", "ou_fin", card["message_id"], {"action": "req.object", "id": ID},
+                            form_value={"explanation": "预算审批需要两周", "proposal": "截止时间延后到 1 月 15 日"})
+    assert sim.wait_acked(click["event_id"])["data"]["toast"]["type"] == "success"
+    assert d.sql("SELECT dept, explanation, proposal, state FROM objections") == [
+        ("CWB", "预算审批需要两周", "截止时间延后到 1 月 15 日", "open")]
+    note = sim.wait_for(lambda: [m for m in sim.messages() if m["msg_type"] == "text"
+                                 and "2 个工作日内答复" in m["content"]["text"]])[0]["content"]["text"]
+    assert '<at user_id="ou_init">' in note and "2 个工作日内答复" in note
+    assert d.sql("SELECT state FROM requests") == [("syncing",)]
+    assert "没有待确认的部门" in say(sim, "ou_fin", f"/确认 {ID}")   # CWB has answered (objected)
+
+
+def test_all_confirmed_moves_to_in_progress(sim, d):
+    approved(sim, d)
+    say(sim, "ou_mkt", f"/确认 {ID}")
+    say(sim, "ou_fin", f"/确认 {ID} 财务部")
+    sim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("in_progress",)])
+    sim.wait_for(lambda: [m for m in sim.messages() if m["msg_type"] == "text"
+                          and "进入执行阶段" in m["content"]["text"]])
+    assert d.sql("SELECT COUNT(*) FROM deadlines WHERE state = 'open'")[0][0] == 0
+    sim.wait_for(lambda: "执行中" in latest(request_card(sim))["header"]["title"]["content"])
