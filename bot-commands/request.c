@@ -269,7 +269,11 @@ static enum cmd_rc resubmit(struct cmd_ctx *ctx, const struct cmd_args *a)
 		return CMD_ENOTFOUND;
 	}
 	enum cmd_rc rc = initiator_only(ctx, &r, "修改");
-	const char *to = rc == CMD_OK ? req_transition(r.state, REQ_RESUBMIT, why, sizeof why) : NULL;
+	/* After a rejection: resubmit for approval.  While departments answer:
+	 * revise (采纳并修订), and they all confirm the new version. */
+	int revising = !strcmp(r.state, "syncing");
+	const char *to = rc == CMD_OK ? req_transition(r.state, revising ? REQ_REVISE : REQ_RESUBMIT, why, sizeof why)
+				      : NULL;
 	if (rc == CMD_OK && !to) {
 		cmd_reply_text(ctx, why);
 	} else if (rc == CMD_OK) {
@@ -289,11 +293,27 @@ static enum cmd_rc resubmit(struct cmd_ctx *ctx, const struct cmd_args *a)
 				ctx->failed = 1;
 			} else {
 				r.version++;
-				timeline(ctx, "request.resubmitted", r.id, json_pack("{s:i,s:s}", "version", r.version, "hash", hash));
-				char *m = xasprintf("需求 %s 已修改为第 %d 版，重新提交审批。", r.id, r.version);
-				cmd_reply_text(ctx, m);
-				free(m);
-				ask_approval(ctx, &r, form, &d);
+				timeline(ctx, revising ? "request.revised" : "request.resubmitted", r.id,
+					 json_pack("{s:i,s:s}", "version", r.version, "hash", hash));
+				if (revising) {
+					int64_t *oids;
+					size_t n = store_objections_revised(ctx->store, r.id, ctx->now, &oids);
+					if (n == (size_t)-1)
+						ctx->failed = 1;
+					for (size_t i = 0; i < n && n != (size_t)-1; i++) {
+						char *key = xasprintf("req:%s:objection:%lld", r.id, (long long)oids[i]);
+						if (ctx->sched && sched_deadline_done(ctx->sched, key, "met") == STORE_ERR)
+							ctx->failed = 1;
+						free(key);
+					}
+					free(oids);
+					req_ask_departments(ctx, r.id, 1);
+				} else {
+					char *m = xasprintf("需求 %s 已修改为第 %d 版，重新提交审批。", r.id, r.version);
+					cmd_reply_text(ctx, m);
+					free(m);
+					ask_approval(ctx, &r, form, &d);
+				}
 			}
 			free(text);
 			free(hash);

@@ -91,7 +91,9 @@ void req_card_refresh(struct cmd_ctx *ctx, const char *id)
 	request_row_free(&r);
 }
 
-void req_sync_start(struct cmd_ctx *ctx, const char *id)
+void req_sync_start(struct cmd_ctx *ctx, const char *id) { req_ask_departments(ctx, id, 0); }
+
+void req_ask_departments(struct cmd_ctx *ctx, const char *id, int again)
 {
 	struct request_row r;
 	if (store_request_get(ctx->store, id, &r) != STORE_OK)
@@ -136,9 +138,20 @@ void req_sync_start(struct cmd_ctx *ctx, const char *id)
 		dept_row_free(&d);
 	}
 	char *subject = subject_of(r.id);
-	json_t *body = card_body(ctx, &r, mentions);
-	cmd_notice_about(ctx, "request_card", body, r.chat_id, subject, 0);
-	json_decref(body);
+	if (again) {
+		/* A revision: the same card, updated, and everyone asked anew. */
+		char *text = xasprintf("需求 %s 已修订为第 %d 版，请各涉及部门重新确认（之前的签名保留在记录中）。", r.id,
+				       r.version);
+		json_t *note = json_pack("{s:s,s:O}", "text", text, "mentions", mentions);
+		cmd_notice_about(ctx, "text", note, r.chat_id, NULL, 0);
+		json_decref(note);
+		free(text);
+		req_card_refresh(ctx, r.id);
+	} else {
+		json_t *body = card_body(ctx, &r, mentions);
+		cmd_notice_about(ctx, "request_card", body, r.chat_id, subject, 0);
+		json_decref(body);
+	}
 	free(subject);
 	json_decref(mentions);
 	json_decref(form);
@@ -202,6 +215,17 @@ static char *answering_dept(struct cmd_ctx *ctx, const struct request_row *r, co
 }
 
 /* Moves the request on when no department is pending or objecting. */
+static void settle(struct cmd_ctx *ctx, const struct request_row *r);
+
+void req_settle(struct cmd_ctx *ctx, const char *id)
+{
+	struct request_row r;
+	if (store_request_get(ctx->store, id, &r) == STORE_OK) {
+		settle(ctx, &r);
+		request_row_free(&r);
+	}
+}
+
 static void settle(struct cmd_ctx *ctx, const struct request_row *r)
 {
 	struct request_dept_row *rows;
@@ -276,8 +300,9 @@ static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named
 			if (ctx->sched && sched_deadline_set(ctx->sched, &dl, NULL) != STORE_OK)
 				ctx->failed = 1;
 			json_t *body = json_pack("{s:s,s:[{s:s,s:s}]}", "text", "", "mentions", "id", r.initiator, "name", iname);
-			char *text = xasprintf("%s 对需求 %s 提出异议。\n异议说明：%s\n建议方案：%s\n请发起人在 2 个工作日内答复。",
-					       d.name, r.id, explanation, proposal);
+			char *text = xasprintf("%s 对需求 %s 提出异议（异议编号 %lld）。\n异议说明：%s\n建议方案：%s\n"
+					       "请发起人在 2 个工作日内答复：/异议 答复 %lld 采纳|推进|上报 理由：……",
+					       d.name, r.id, (long long)oid, explanation, proposal, (long long)oid);
 			json_object_set_new(body, "text", json_string(text));
 			cmd_notice_about(ctx, "text", body, r.chat_id, NULL, 0);
 			json_decref(body);
@@ -319,6 +344,10 @@ static enum cmd_rc run_confirm(struct cmd_ctx *ctx, const struct cmd_args *a)
 
 static enum cmd_rc run_object(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
+	if (a->nwords && !strcmp(a->words[0], "答复"))
+		return req_objection_step(ctx, a, 0);
+	if (a->nwords && !strcmp(a->words[0], "裁决"))
+		return req_objection_step(ctx, a, 1);
 	if (a->nwords < 1 || a->nwords > 2)
 		return CMD_EUSAGE;
 	char *msg = NULL;
@@ -358,8 +387,9 @@ const struct bot_command cmd_confirm = {
 const struct bot_command cmd_object = {
 	.name = "异议",
 	.alias = "object",
-	.usage = "/异议 需求编号 [部门]，换行写“说明：…”和“建议：…”",
-	.summary = "涉及部门的接口人对需求提出异议",
+	.usage = "/异议 需求编号 [部门]，换行写“说明：…”和“建议：…” | 答复 异议编号 采纳|推进|上报 理由：… | "
+		 "裁决 异议编号 推进|修订",
+	.summary = "接口人提出异议；发起人答复（采纳、推进、上报）；上级裁决",
 	.run = run_object,
 };
 

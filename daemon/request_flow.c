@@ -4,6 +4,7 @@
  *   from               event      to                 who
  *   pending_approval   approve    syncing            the initiating department's head (or deputy)
  *   syncing            settled    in_progress        (every department confirmed or was overruled)
+ *   syncing            revise     syncing            the initiator (采纳并修订): a new version, all re-confirm
  *   pending_approval   reject     rejected           the same; a reason is required
  *   rejected           resubmit   pending_approval   the initiator, with the edited form
  *   pending_approval   withdraw   withdrawn          the initiator
@@ -25,6 +26,7 @@ static const struct {
 } transitions[] = {
 	{ "pending_approval", REQ_APPROVE, "syncing" },
 	{ "syncing", REQ_ALL_SETTLED, "in_progress" },
+	{ "syncing", REQ_REVISE, "syncing" },
 	{ "pending_approval", REQ_REJECT, "rejected" },
 	{ "rejected", REQ_RESUBMIT, "pending_approval" },
 	{ "pending_approval", REQ_WITHDRAW, "withdrawn" },
@@ -55,7 +57,7 @@ const char *req_transition(const char *state, enum req_event ev, char *why, size
 	for (size_t i = 0; i < ARRAY_LEN(transitions); i++)
 		if (transitions[i].ev == ev && !strcmp(transitions[i].from, state))
 			return transitions[i].to;
-	static const char *const verbs[] = { "审批", "驳回", "重新提交", "撤回", "进入执行" };
+	static const char *const verbs[] = { "审批", "驳回", "重新提交", "撤回", "进入执行", "修订" };
 	snprintf(why, whysz, "该需求%s，不能%s。", req_state_label(state), verbs[ev]);
 	return NULL;
 }

@@ -114,7 +114,7 @@ enum stmt_id {
 	S_NEXT_SEQ,
 	S_REQ_ADD, S_REQ_GET, S_REQ_UPDATE, S_REQ_VERSION_ADD, S_REQ_LIST,
 	S_OUTBOX_SUBJECT_SET, S_OUTBOX_SUBJECT_MSG,
-	S_RDEPT_PUT, S_RDEPT_LIST, S_RDEPT_SIGN, S_OBJ_ADD,
+	S_RDEPT_PUT, S_RDEPT_LIST, S_RDEPT_SIGN, S_OBJ_ADD, S_OBJ_GET, S_OBJ_ANSWER, S_RDEPT_SET, S_OBJ_REVISED, S_OBJ_OPEN_IDS,
 	S_COUNT
 };
 
@@ -207,6 +207,12 @@ static const char *const stmt_sql[S_COUNT] = {
 			 "WHERE request_id = ?1 AND dept = ?2 AND state = 'pending'",
 	[S_OBJ_ADD] = "INSERT INTO objections (request_id, dept, raised_by, explanation, proposal, created_at) "
 		      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_OBJ_GET] = "SELECT request_id, dept, state FROM objections WHERE id = ?1",
+	[S_OBJ_ANSWER] = "UPDATE objections SET state = ?3, answer = ?4, answered_at = ?5 WHERE id = ?1 AND state = ?2",
+	[S_RDEPT_SET] = "UPDATE request_depts SET state = ?3 WHERE request_id = ?1 AND dept = ?2",
+	[S_OBJ_REVISED] = "UPDATE objections SET state = 'revised', answered_at = ?2 "
+			  "WHERE request_id = ?1 AND state IN ('accepted', 'open')",
+	[S_OBJ_OPEN_IDS] = "SELECT id FROM objections WHERE request_id = ?1 AND state IN ('accepted', 'open')",
 };
 
 struct store {
@@ -982,4 +988,64 @@ enum store_rc store_objection_add(struct store *st, const char *request_id, cons
 	if (rc == STORE_OK && id_out)
 		*id_out = sqlite3_last_insert_rowid(st->db);
 	return rc;
+}
+
+enum store_rc store_objection_get(struct store *st, int64_t id, char **request_id, char **dept, char **state)
+{
+	sqlite3_stmt *s = stmt(st, S_OBJ_GET);
+	sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*request_id = col_text(s, 0);
+		*dept = col_text(s, 1);
+		*state = col_text(s, 2);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+enum store_rc store_objection_answer(struct store *st, int64_t id, const char *from_state, const char *to_state,
+				     const char *answer, ms_t now)
+{
+	sqlite3_stmt *s = stmt(st, S_OBJ_ANSWER);
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, from_state);
+	bind_text(s, 3, to_state);
+	bind_text(s, 4, answer);
+	sqlite3_bind_int64(s, 5, now);
+	enum store_rc rc = step_done(st, s);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		return STORE_NOTFOUND;
+	return rc;
+}
+
+enum store_rc store_request_dept_set(struct store *st, const char *request_id, const char *dept, const char *state)
+{
+	sqlite3_stmt *s = stmt(st, S_RDEPT_SET);
+	bind_text(s, 1, request_id);
+	bind_text(s, 2, dept);
+	bind_text(s, 3, state);
+	return step_done(st, s);
+}
+
+size_t store_objections_revised(struct store *st, const char *request_id, ms_t now, int64_t **ids)
+{
+	sqlite3_stmt *s = stmt(st, S_OBJ_OPEN_IDS);
+	bind_text(s, 1, request_id);
+	size_t n = 0;
+	*ids = NULL;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		*ids = xrealloc(*ids, (n + 1) * sizeof **ids);
+		(*ids)[n++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	s = stmt(st, S_OBJ_REVISED);
+	bind_text(s, 1, request_id);
+	sqlite3_bind_int64(s, 2, now);
+	if (step_done(st, s) != STORE_OK) {
+		free(*ids);
+		*ids = NULL;
+		return (size_t)-1;
+	}
+	return n;
 }

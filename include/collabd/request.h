@@ -53,10 +53,16 @@ char *request_next_id(struct store *st, int year, int quarter, const char *dept)
 /* Step 2 (bot-commands/sync.c): after approval, ask every involved
  * department; and re-render the request card in place. */
 void req_sync_start(struct cmd_ctx *ctx, const char *id);
+/* Asks every involved department (again, after a revision: same card). */
+void req_ask_departments(struct cmd_ctx *ctx, const char *id, int again);
 void req_card_refresh(struct cmd_ctx *ctx, const char *id);
+/* Moves the request to 执行中 when every department is settled. */
+void req_settle(struct cmd_ctx *ctx, const char *id);
+/* /异议 答复 (superior 0) and /异议 裁决 (superior 1) (bot-commands/negotiate.c). */
+enum cmd_rc req_objection_step(struct cmd_ctx *ctx, const struct cmd_args *a, int superior);
 
 /* The request's state machine (request_flow.c). */
-enum req_event { REQ_APPROVE, REQ_REJECT, REQ_RESUBMIT, REQ_WITHDRAW, REQ_ALL_SETTLED };
+enum req_event { REQ_APPROVE, REQ_REJECT, REQ_RESUBMIT, REQ_WITHDRAW, REQ_ALL_SETTLED, REQ_REVISE };
 
 /* "待审批" for "pending_approval" (borrowed). */
 const char *req_state_label(const char *state);

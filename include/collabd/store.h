@@ -236,4 +236,17 @@ enum store_rc store_request_dept_sign(struct store *st, const char *request_id, 
 enum store_rc store_objection_add(struct store *st, const char *request_id, const char *dept, const char *user,
 				  const char *explanation, const char *proposal, ms_t now, int64_t *id_out);
 
+/* An objection's request, department and state (each owned by the caller). */
+enum store_rc store_objection_get(struct store *st, int64_t id, char **request_id, char **dept, char **state);
+/* Moves an objection from from_state to to_state with the answer text;
+ * STORE_NOTFOUND when it is not in from_state. */
+enum store_rc store_objection_answer(struct store *st, int64_t id, const char *from_state, const char *to_state,
+				     const char *answer, ms_t now);
+/* Sets a department's answer state outright (overruled, or pending again). */
+enum store_rc store_request_dept_set(struct store *st, const char *request_id, const char *dept, const char *state);
+
+/* A revision answers every accepted (or still open) objection of a request.
+ * *ids gets their ids (caller frees); returns how many, or (size_t)-1. */
+size_t store_objections_revised(struct store *st, const char *request_id, ms_t now, int64_t **ids);
+
 #endif

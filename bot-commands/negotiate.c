@@ -1,0 +1,187 @@
+/*
+ * negotiate.c - the initiator answers each objection, step 2's negotiation.
+ *
+ *   /异议 答复 异议编号 采纳 [理由：…]    accept: then /需求 修改 编号 revises the request
+ *   /异议 答复 异议编号 推进 理由：…      overrule with a reason: that department is settled
+ *   /异议 答复 异议编号 上报 理由：…      escalate: the superiors are @-mentioned and decide
+ *   /异议 裁决 异议编号 推进|修订 [理由：…]   a superior (or deputy) decides an escalated one
+ *
+ * Objection states, as a table:
+ *   open       accept    accepted    the initiator
+ *   open       overrule  overruled   the initiator (reason required)
+ *   open       escalate  escalated   the initiator (reason required)
+ *   escalated  proceed   overruled   a superior of either department
+ *   escalated  revise    accepted    the same
+ *   accepted   (the request is revised)  revised
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/directory.h"
+#include "collabd/request.h"
+#include "collabd/sched.h"
+#include "collabd/store.h"
+
+struct obj_step {
+	const char *word;     /* what the user types */
+	const char *from, *to;
+	int by_superior;      /* 0: the initiator decides; 1: a superior */
+	int needs_reason;
+};
+
+static const struct obj_step steps[] = {
+	{ "采纳", "open", "accepted", 0, 0 },
+	{ "推进", "open", "overruled", 0, 1 },
+	{ "上报", "open", "escalated", 0, 1 },
+	{ "推进", "escalated", "overruled", 1, 0 },
+	{ "修订", "escalated", "accepted", 1, 0 },
+};
+
+static const char *obj_label(const char *state)
+{
+	static const char *const labels[][2] = {
+		{ "open", "待答复" }, { "accepted", "已采纳" }, { "overruled", "已推进" },
+		{ "escalated", "已上报" }, { "revised", "已修订" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(labels); i++)
+		if (!strcmp(labels[i][0], state))
+			return labels[i][1];
+	return state;
+}
+
+/* Is user a superior (or deputy of one) of department code? */
+static int is_superior(struct cmd_ctx *ctx, const char *code, const char *day)
+{
+	struct dept_row d;
+	if (store_dept_get(ctx->store, code, &d) != STORE_OK)
+		return 0;
+	int yes = (d.superior && dir_stands_for(ctx->store, ctx->ev->user_id, d.superior, day)) ||
+		  (d.superior2 && dir_stands_for(ctx->store, ctx->ev->user_id, d.superior2, day));
+	dept_row_free(&d);
+	return yes;
+}
+
+static void say_in(struct cmd_ctx *ctx, const char *chat, const char *text, json_t *mentions)
+{
+	json_t *body = json_pack("{s:s,s:O}", "text", text, "mentions", mentions ? mentions : json_array());
+	cmd_notice_about(ctx, "text", body, chat, NULL, 0);
+	json_decref(body);
+}
+
+enum cmd_rc req_objection_step(struct cmd_ctx *ctx, const struct cmd_args *a, int superior)
+{
+	if (a->nwords != 3)
+		return CMD_EUSAGE;
+	char *end;
+	long long oid = strtoll(a->words[1], &end, 10);
+	char *rid = NULL, *dept = NULL, *state = NULL;
+	if (*end || store_objection_get(ctx->store, oid, &rid, &dept, &state) != STORE_OK) {
+		char *echo = cmd_echo(a->words[1]);
+		char *msg = xasprintf("没有异议 %s。", echo);
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		free(echo);
+		return CMD_ENOTFOUND;
+	}
+	const struct obj_step *step = NULL;
+	for (size_t i = 0; i < ARRAY_LEN(steps); i++)
+		if (!strcmp(steps[i].word, a->words[2]) && !strcmp(steps[i].from, state) && steps[i].by_superior == superior)
+			step = &steps[i];
+	struct request_row r;
+	enum cmd_rc rc = CMD_OK;
+	char today[11];
+	cmd_today(ctx, today);
+	const char *reason = cmd_field(a, "理由", "reason");
+	if (store_request_get(ctx->store, rid, &r) != STORE_OK) {
+		rc = CMD_ENOTFOUND;
+		cmd_reply_text(ctx, "这条异议的需求已不存在。");
+		goto out;
+	}
+	if (!step) {
+		char *msg = xasprintf("异议 %lld %s，现在不能%s。", oid, obj_label(state), a->words[2]);
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		goto done;
+	}
+	if (!superior && strcmp(ctx->ev->user_id, r.initiator)) {
+		char *name = dir_name(ctx->store, r.initiator);
+		char *msg = xasprintf("仅发起人 %s 可以答复异议 %lld。", name, oid);
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		free(name);
+		rc = CMD_EPERM;
+		goto done;
+	}
+	if (superior && !is_superior(ctx, r.dept, today) && !is_superior(ctx, dept, today)) {
+		char *msg = xasprintf("仅两个部门的上级主管（或其代理人）可以裁决异议 %lld。", oid);
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		rc = CMD_EPERM;
+		goto done;
+	}
+	if (step->needs_reason && (!reason || !*reason)) {
+		char *msg = xasprintf("请写明理由：/异议 答复 %lld %s 并换行写“理由：……”", oid, step->word);
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		goto done;
+	}
+	if (store_objection_answer(ctx->store, oid, state, step->to, reason, ctx->now) != STORE_OK) {
+		ctx->failed = 1;
+		goto done;
+	}
+	char *key = xasprintf("req:%s:objection:%lld", r.id, oid);
+	if (ctx->sched && sched_deadline_done(ctx->sched, key, "met") == STORE_ERR)
+		ctx->failed = 1;
+	free(key);
+	char *detail = xasprintf("{\"objection\":%lld,\"to\":\"%s\"}", oid, step->to);
+	if (store_timeline_add(ctx->store, ctx->now, ctx->ev->user_id, "objection.answered", r.id, detail) != STORE_OK)
+		ctx->failed = 1;
+	free(detail);
+
+	struct dept_row od;
+	int have = store_dept_get(ctx->store, dept, &od) == STORE_OK;
+	char *msg;
+	if (!strcmp(step->to, "overruled")) {
+		if (store_request_dept_set(ctx->store, r.id, dept, "overruled") != STORE_OK)
+			ctx->failed = 1;
+		msg = xasprintf("异议 %lld 已%s：%s 的异议不采纳，需求继续推进。%s%s", oid, superior ? "由上级裁决" : "答复",
+				have ? od.name : dept, reason ? "理由：" : "", reason ? reason : "");
+		req_settle(ctx, r.id);
+		req_card_refresh(ctx, r.id);
+	} else if (!strcmp(step->to, "escalated")) {
+		json_t *mentions = json_array();
+		const char *codes[] = { r.dept, dept };
+		for (int i = 0; i < 2; i++) {
+			struct dept_row d;
+			if (store_dept_get(ctx->store, codes[i], &d) != STORE_OK)
+				continue;
+			if (d.superior) {
+				char *acting = dir_acting(ctx->store, d.superior, today), *name = dir_name(ctx->store, acting);
+				json_array_append_new(mentions, json_pack("{s:s,s:s}", "id", acting, "name", name));
+				free(acting);
+				free(name);
+			}
+			dept_row_free(&d);
+		}
+		msg = xasprintf("异议 %lld 已上报上级主管裁决。理由：%s\n上级请发送：/异议 裁决 %lld 推进 或 /异议 裁决 %lld 修订",
+				oid, reason, oid, oid);
+		say_in(ctx, r.chat_id, msg, mentions);
+		json_decref(mentions);
+		free(msg);
+		msg = NULL; /* the announcement is the answer */
+	} else {
+		msg = xasprintf("异议 %lld 已采纳。请发起人发送 /需求 修改 %s 并附上修改的字段，修订后各部门重新确认。", oid, r.id);
+	}
+	if (msg)
+		cmd_reply_text(ctx, msg);
+	free(msg);
+	if (have)
+		dept_row_free(&od);
+done:
+	request_row_free(&r);
+out:
+	free(rid);
+	free(dept);
+	free(state);
+	return rc;
+}
