@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "collabd/directory.h"
+#include "collabd/render.h"
 #include "collabd/request.h"
 #include "collabd/sched.h"
 #include "collabd/store.h"
@@ -107,44 +108,43 @@ static void ask_approval(struct cmd_ctx *ctx, const struct request_row *r, json_
 	free(approver);
 }
 
-static void show_template(struct cmd_ctx *ctx)
+/* No arguments: the form (a card with inputs on Feishu, the text to copy on
+ * DingTalk), with the departments to choose from. */
+static void show_form(struct cmd_ctx *ctx)
 {
-	struct buf b;
-	buf_init(&b);
-	buf_append_str(&b, "请按《跨部门协作需求信息表》填写，每行一项，复制后在冒号后填写：\n/需求");
-	for (int required = 1; required >= 0; required--) {
-		if (!required)
-			buf_append_str(&b, "\n（以上必填，以下选填；发起部门默认为你所在的部门）");
-		for (size_t i = 0; i < request_field_count; i++)
-			if (request_fields[i].required == required)
-				buf_printf(&b, "\n%s：", request_fields[i].key);
+	struct dept_row *rows;
+	size_t n = store_dept_list(ctx->store, &rows);
+	json_t *depts = json_array(), *fields = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(depts, json_pack("{s:s,s:s}", "code", rows[i].code, "name", rows[i].name));
+		dept_row_free(&rows[i]);
 	}
-	buf_append_str(&b, "\n说明：需求名称不超过 40 字，需求背景不超过 200 字；涉及部门写部门代码或名称，用顿号分隔；"
-			   "期望完成时间写日期，例如 2026-12-31。");
-	cmd_reply_text(ctx, (char *)b.data);
-	buf_free(&b);
+	free(rows);
+	for (size_t i = 0; i < request_field_count; i++)
+		json_array_append_new(fields, json_pack("{s:s,s:s,s:b,s:i}", "key", request_fields[i].key, "name",
+							request_fields[i].aliases[0], "required", request_fields[i].required,
+							"max", request_fields[i].max_chars));
+	json_t *body = json_pack("{s:o,s:o}", "departments", depts, "fields", fields);
+	cmd_notice(ctx, "request_form", body, NULL);
+	json_decref(body);
 }
 
-static enum cmd_rc submit(struct cmd_ctx *ctx, const struct cmd_args *a)
+/* Validates and stores a submitted form (owned by the caller); returns 1
+ * when the request was created. */
+static int submit_form(struct cmd_ctx *ctx, json_t *form, json_t *problems)
 {
 	char today[11];
 	cmd_today(ctx, today);
-	json_t *problems = json_array();
-	json_t *form = request_form_from_args(a, problems);
 	request_form_check(ctx->store, form, ctx->ev->user_id, today, problems);
 	if (json_array_size(problems)) {
 		reply_problems(ctx, problems);
-		json_decref(problems);
-		json_decref(form);
-		return CMD_OK;
+		return 0;
 	}
-	json_decref(problems);
 	const char *code = json_string_value(json_object_get(form, "发起部门"));
 	struct dept_row d;
 	if (store_dept_get(ctx->store, code, &d) != STORE_OK) {
-		json_decref(form);
 		ctx->failed = 1;
-		return CMD_EINTERNAL;
+		return 0;
 	}
 	int year = atoi(today), month = atoi(today + 5);
 	char *id = request_next_id(ctx->store, year, (month - 1) / 3 + 1, code);
@@ -166,11 +166,34 @@ static enum cmd_rc submit(struct cmd_ctx *ctx, const struct cmd_args *a)
 		free(approver);
 		ask_approval(ctx, &r, form, &d);
 	}
+	int ok = !ctx->failed;
 	free(hash);
 	free(text);
 	free(id);
 	dept_row_free(&d);
+	return ok;
+}
+
+static enum cmd_rc submit(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	json_t *problems = json_array();
+	json_t *form = request_form_from_args(a, problems);
+	submit_form(ctx, form, problems);
 	json_decref(form);
+	json_decref(problems);
+	return ctx->failed ? CMD_EINTERNAL : CMD_OK;
+}
+
+/* The form card's 提交 button. */
+static enum cmd_rc action_submit(struct cmd_ctx *ctx, json_t *value)
+{
+	(void)value;
+	json_t *problems = json_array();
+	json_t *form = request_form_from_json(ctx->ev->form_value, problems);
+	int ok = submit_form(ctx, form, problems);
+	cmd_toast(ctx, ok ? "success" : "error", ok ? "已提交，等待审批" : "表单有需要修改的地方，详见群消息");
+	json_decref(form);
+	json_decref(problems);
 	return CMD_OK;
 }
 
@@ -356,6 +379,21 @@ static enum cmd_rc withdraw(struct cmd_ctx *ctx, const char *id)
 	return rc;
 }
 
+static const char *timeline_words(const char *kind)
+{
+	static const char *const words[][2] = {
+		{ "request.submitted", "提交" }, { "request.rejected", "驳回" }, { "request.resubmitted", "修改后重新提交" },
+		{ "request.approved", "批准" }, { "request.confirmed", "确认" }, { "request.objected", "提出异议" },
+		{ "objection.answered", "答复异议" }, { "request.revised", "修订" }, { "request.in_progress", "进入执行" },
+		{ "request.withdrawn", "撤回" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(words); i++)
+		if (!strcmp(words[i][0], kind))
+			return words[i][1];
+	return kind;
+}
+
+/* The full form, its versions, each department's signature, and the timeline. */
 static enum cmd_rc view(struct cmd_ctx *ctx, const char *id)
 {
 	struct request_row r;
@@ -369,7 +407,8 @@ static enum cmd_rc view(struct cmd_ctx *ctx, const char *id)
 	json_t *form = json_loads(r.form, 0, NULL);
 	struct buf b;
 	buf_init(&b);
-	buf_printf(&b, "需求 %s · %s · 第 %d 版", r.id, req_state_label(r.state), r.version);
+	buf_printf(&b, "需求 %s · %s · 第 %d 版（共 %d 版）", r.id, req_state_label(r.state), r.version,
+		   store_request_version_count(ctx->store, r.id));
 	for (size_t i = 0; i < request_field_count; i++) {
 		json_t *v = json_object_get(form, request_fields[i].key);
 		char *text = json_is_array(v) ? dept_names(ctx->store, v)
@@ -379,6 +418,38 @@ static enum cmd_rc view(struct cmd_ctx *ctx, const char *id)
 	}
 	if (r.reason)
 		buf_printf(&b, "\n驳回原因：%s", r.reason);
+	struct request_dept_row *rows;
+	size_t n = store_request_depts(ctx->store, r.id, &rows);
+	for (size_t i = 0; i < n; i++) {
+		struct dept_row dd;
+		int ok = store_dept_get(ctx->store, rows[i].dept, &dd) == STORE_OK;
+		buf_printf(&b, "\n%s：%s", ok ? dd.name : rows[i].dept, !strcmp(rows[i].state, "pending") ? "待确认"
+					    : !strcmp(rows[i].state, "confirmed") ? "已确认"
+					    : !strcmp(rows[i].state, "objected") ? "提出异议" : "已推进");
+		if (rows[i].signed_by) {
+			char *who = dir_name(ctx->store, rows[i].signed_by), when[32];
+			render_local_time(rows[i].signed_at, 0, when, sizeof when);
+			buf_printf(&b, "（%s，%s，第 %d 版，签名 %s）", who, when, rows[i].version,
+				   rows[i].hash ? rows[i].hash : "-");
+			free(who);
+		}
+		if (ok)
+			dept_row_free(&dd);
+	}
+	request_dept_rows_free(rows, n);
+	json_t *events = store_timeline_for(ctx->store, r.id, 10);
+	size_t i;
+	json_t *e;
+	if (json_array_size(events))
+		buf_append_str(&b, "\n记录：");
+	json_array_foreach(events, i, e) {
+		char when[32];
+		render_local_time(json_integer_value(json_object_get(e, "at")), 0, when, sizeof when);
+		char *who = dir_name(ctx->store, json_string_value(json_object_get(e, "actor")));
+		buf_printf(&b, "\n· %s %s %s", when, who, timeline_words(json_string_value(json_object_get(e, "kind"))));
+		free(who);
+	}
+	json_decref(events);
 	cmd_reply_text(ctx, (char *)b.data);
 	buf_free(&b);
 	json_decref(form);
@@ -387,23 +458,99 @@ static enum cmd_rc view(struct cmd_ctx *ctx, const char *id)
 	return CMD_OK;
 }
 
+/* Is user waiting to act on r: its approver, or a contact of a pending department? */
+static int waits_for(struct cmd_ctx *ctx, const struct request_row *r, const char *today)
+{
+	if (!strcmp(r->state, "pending_approval")) {
+		struct dept_row d;
+		int yes = store_dept_get(ctx->store, r->dept, &d) == STORE_OK &&
+			  dir_stands_for(ctx->store, ctx->ev->user_id, d.head, today);
+		if (d.code)
+			dept_row_free(&d);
+		return yes;
+	}
+	if (strcmp(r->state, "syncing"))
+		return 0;
+	struct request_dept_row *rows;
+	size_t n = store_request_depts(ctx->store, r->id, &rows);
+	int yes = 0;
+	for (size_t i = 0; i < n && !yes; i++) {
+		if (strcmp(rows[i].state, "pending"))
+			continue;
+		char **ids;
+		size_t k = store_dept_contacts(ctx->store, rows[i].dept, &ids);
+		for (size_t j = 0; j < k; j++) {
+			yes |= dir_stands_for(ctx->store, ctx->ev->user_id, ids[j], today);
+			free(ids[j]);
+		}
+		free(ids);
+	}
+	request_dept_rows_free(rows, n);
+	return yes;
+}
+
+/* Does user head or answer for the request's department? */
+static int my_dept(struct cmd_ctx *ctx, const struct request_row *r)
+{
+	struct dept_row d;
+	if (store_dept_get(ctx->store, r->dept, &d) != STORE_OK)
+		return 0;
+	int yes = !strcmp(d.head, ctx->ev->user_id);
+	char **ids;
+	size_t k = store_dept_contacts(ctx->store, d.code, &ids);
+	for (size_t j = 0; j < k; j++) {
+		yes |= !strcmp(ids[j], ctx->ev->user_id);
+		free(ids[j]);
+	}
+	free(ids);
+	dept_row_free(&d);
+	return yes;
+}
+
+static void list_line(struct buf *b, const struct request_row *r)
+{
+	json_t *form = json_loads(r->form, 0, NULL);
+	buf_printf(b, "\n%s「%s」· %s", r->id, json_string_value(json_object_get(form, "需求名称")),
+		   req_state_label(r->state));
+	json_decref(form);
+}
+
+/* Waiting for me, then mine, then my department's (newest 200 requests). */
 static enum cmd_rc list(struct cmd_ctx *ctx)
 {
+	char today[11];
+	cmd_today(ctx, today);
 	struct request_row *rows;
-	size_t n = store_request_list(ctx->store, ctx->ev->user_id, NULL, &rows);
-	struct buf b;
-	buf_init(&b);
-	buf_append_str(&b, n ? "你发起的需求：" : "你还没有发起需求。发送 /需求 查看填写格式。");
+	size_t n = store_request_recent(ctx->store, 200, &rows);
+	struct buf waiting, mine, dept;
+	buf_init(&waiting);
+	buf_init(&mine);
+	buf_init(&dept);
 	for (size_t i = 0; i < n; i++) {
-		json_t *form = json_loads(rows[i].form, 0, NULL);
-		buf_printf(&b, "\n%s「%s」· %s", rows[i].id, json_string_value(json_object_get(form, "需求名称")),
-			   req_state_label(rows[i].state));
-		json_decref(form);
+		if (waits_for(ctx, &rows[i], today))
+			list_line(&waiting, &rows[i]);
+		if (!strcmp(rows[i].initiator, ctx->ev->user_id))
+			list_line(&mine, &rows[i]);
+		else if (my_dept(ctx, &rows[i]))
+			list_line(&dept, &rows[i]);
 		request_row_free(&rows[i]);
 	}
 	free(rows);
+	struct buf b;
+	buf_init(&b);
+	if (waiting.len)
+		buf_printf(&b, "等我处理：%s\n", (char *)waiting.data);
+	if (mine.len)
+		buf_printf(&b, "我发起的：%s\n", (char *)mine.data);
+	if (dept.len)
+		buf_printf(&b, "本部门的：%s\n", (char *)dept.data);
+	if (!b.len)
+		buf_append_str(&b, "没有与你相关的需求。发送 /需求 填写需求信息表。");
 	cmd_reply_text(ctx, (char *)b.data);
 	buf_free(&b);
+	buf_free(&waiting);
+	buf_free(&mine);
+	buf_free(&dept);
 	return CMD_OK;
 }
 
@@ -411,7 +558,7 @@ static enum cmd_rc run_req(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
 	const char *sub = a->nwords ? a->words[0] : NULL;
 	if (!sub)
-		return a->nfields ? submit(ctx, a) : (show_template(ctx), CMD_OK);
+		return a->nfields ? submit(ctx, a) : (show_form(ctx), CMD_OK);
 	if ((!strcmp(sub, "批准") || !strcasecmp(sub, "approve")) && a->nwords == 2) {
 		char *msg = NULL;
 		enum cmd_rc rc = decide(ctx, a->words[1], REQ_APPROVE, NULL, &msg);
@@ -465,4 +612,5 @@ const struct bot_command cmd_req = {
 };
 
 const struct bot_action action_req_approve = { .name = "req.approve", .run = action_approve };
+const struct bot_action action_req_submit = { .name = "req.submit", .run = action_submit };
 const struct bot_action action_req_reject = { .name = "req.reject", .run = action_reject };

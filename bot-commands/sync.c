@@ -294,6 +294,17 @@ static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named
 			char *osubject = xasprintf("需求 %s · 答复%s的异议", r.id, d.name);
 			char *iname = dir_name(ctx->store, r.initiator);
 			json_t *people = json_pack("{s:[{s:s,s:s}]}", "owner", "id", r.initiator, "name", iname);
+			/* Unanswered, it escalates to the initiating department's superior. */
+			struct dept_row home;
+			if (store_dept_get(ctx->store, r.dept, &home) == STORE_OK) {
+				if (home.superior) {
+					char *sup = dir_name(ctx->store, home.superior);
+					json_object_set_new(people, "superior",
+							    json_pack("[{s:s,s:s}]", "id", home.superior, "name", sup));
+					free(sup);
+				}
+				dept_row_free(&home);
+			}
 			struct sched_deadline dl = { .key = okey, .policy = "objection_answer", .platform = r.platform,
 						     .chat_id = r.chat_id, .subject = osubject, .people = people,
 						     .start = ctx->now };

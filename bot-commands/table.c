@@ -13,6 +13,7 @@ extern const struct bot_command cmd_dept;
 extern const struct bot_command cmd_req;
 extern const struct bot_action action_req_approve;
 extern const struct bot_action action_req_reject;
+extern const struct bot_action action_req_submit;
 extern const struct bot_command cmd_confirm;
 extern const struct bot_command cmd_object;
 extern const struct bot_action action_req_confirm;
@@ -36,6 +37,7 @@ const struct bot_action *const bot_actions[] = {
 	&action_sched_snooze,
 	&action_req_approve,
 	&action_req_reject,
+	&action_req_submit,
 	&action_req_confirm,
 	&action_req_object,
 };

@@ -211,10 +211,41 @@ static int render_request_card(json_t *body, struct dingtalk_message *m)
 	return 0;
 }
 
+/* Without a form card: the lines to copy, required ones first. */
+static int render_request_form(json_t *body, struct dingtalk_message *m)
+{
+	json_t *fields = json_object_get(body, "fields");
+	if (!json_is_array(fields))
+		return -1;
+	struct buf at, names;
+	buf_init(&at);
+	buf_init(&names);
+	m->at_user_ids = json_array();
+	both(&at, &names, "请按《跨部门协作需求信息表》填写，每行一项，复制后在冒号后填写：\n/需求");
+	for (int required = 1; required >= 0; required--) {
+		if (!required)
+			both(&at, &names, "\n（以上必填，以下选填；发起部门默认为你所在的部门）");
+		size_t i;
+		json_t *f;
+		json_array_foreach(fields, i, f) {
+			if (json_is_true(json_object_get(f, "required")) != required)
+				continue;
+			char *line = xasprintf("\n%s：", json_string_value(json_object_get(f, "key")));
+			both(&at, &names, line);
+			free(line);
+		}
+	}
+	both(&at, &names, "\n说明：需求名称不超过 40 字，需求背景不超过 200 字；涉及部门写部门代码或名称，用顿号分隔；"
+			  "期望完成时间写日期，例如 2026-12-31。");
+	finish(m, "text", "跨部门协作需求信息表", &at, &names);
+	return 0;
+}
+
 static const struct {
 	const char *kind;
 	int (*render)(json_t *body, struct dingtalk_message *m);
 } renderers[] = {
+	{ "request_form", render_request_form },
 	{ "request_approval", render_request_approval },
 	{ "request_card", render_request_card },
 	{ "text", render_text },

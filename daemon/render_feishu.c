@@ -264,10 +264,66 @@ static int render_request_card(json_t *body, struct feishu_message *out)
 	return 0;
 }
 
+/* 《跨部门协作需求信息表》 as a card form: inputs, the departments to pick
+ * from, a date picker, and 提交. */
+static int render_request_form(json_t *body, struct feishu_message *out)
+{
+	json_t *fields = json_object_get(body, "fields"), *depts = json_object_get(body, "departments");
+	if (!json_is_array(fields) || !json_is_array(depts))
+		return -1;
+	json_t *options = json_array();
+	size_t i;
+	json_t *d;
+	json_array_foreach(depts, i, d)
+		json_array_append_new(options, json_pack("{s:{s:s,s:s},s:s}", "text", "tag", "plain_text", "content",
+							  json_string_value(json_object_get(d, "name")), "value",
+							  json_string_value(json_object_get(d, "code"))));
+	json_t *elements = json_array();
+	json_t *f;
+	json_array_foreach(fields, i, f) {
+		const char *key = json_string_value(json_object_get(f, "key"));
+		const char *name = json_string_value(json_object_get(f, "name"));
+		int required = json_is_true(json_object_get(f, "required"));
+		int max = (int)json_integer_value(json_object_get(f, "max"));
+		char *hint = max ? xasprintf("%s%s（不超过 %d 字）", key, required ? "（必填）" : "", max)
+				 : xasprintf("%s%s", key, required ? "（必填）" : "");
+		json_t *ph = json_pack("{s:s,s:s}", "tag", "plain_text", "content", hint);
+		json_t *el;
+		if (!strcmp(key, "涉及部门"))
+			el = json_pack("{s:s,s:s,s:o,s:O,s:b}", "tag", "multi_select_static", "name", name, "placeholder", ph,
+				       "options", options, "required", required);
+		else if (!strcmp(key, "发起部门"))
+			el = json_pack("{s:s,s:s,s:o,s:O}", "tag", "select_static", "name", name, "placeholder", ph,
+				       "options", options);
+		else if (!strcmp(key, "期望完成时间"))
+			el = json_pack("{s:s,s:s,s:o,s:b}", "tag", "date_picker", "name", name, "placeholder", ph,
+				       "required", required);
+		else
+			el = json_pack("{s:s,s:s,s:o,s:s,s:i,s:b}", "tag", "input", "name", name, "placeholder", ph,
+				       "input_type", max > 100 ? "multiline_text" : "text", "max_length", max ? max : 100,
+				       "required", required);
+		json_array_append_new(elements, el);
+		free(hint);
+	}
+	json_decref(options);
+	json_array_append_new(elements, json_pack("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:[{s:s,s:{s:s}}]}", "tag", "button",
+						  "name", "submit", "text", "tag", "plain_text", "content", "提交",
+						  "type", "primary", "form_action_type", "submit", "behaviors", "type",
+						  "callback", "value", "action", "req.submit"));
+	json_t *c = card("📝 跨部门协作需求信息表", "blue", "填写后提交，提交给发起部门负责人审批。也可以发送 /需求 并每行写一项“字段：内容”。");
+	json_array_append_new(json_object_get(json_object_get(c, "body"), "elements"),
+			      json_pack("{s:s,s:s,s:o}", "tag", "form", "name", "request_form", "elements", elements));
+	out->msg_type = "interactive";
+	out->content = json_dumps(c, JSON_COMPACT);
+	json_decref(c);
+	return 0;
+}
+
 static const struct {
 	const char *kind;
 	int (*render)(json_t *body, struct feishu_message *out);
 } renderers[] = {
+	{ "request_form", render_request_form },
 	{ "request_approval", render_request_approval },
 	{ "request_card", render_request_card },
 	{ "text", render_text },

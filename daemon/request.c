@@ -215,3 +215,29 @@ char *request_next_id(struct store *st, int year, int quarter, const char *dept)
 	int64_t n = store_next_seq(st, prefix);
 	return n < 0 ? NULL : xasprintf("%s-%03lld", prefix, (long long)n);
 }
+
+json_t *request_form_from_json(json_t *values, json_t *problems)
+{
+	json_t *form = json_object();
+	const char *key;
+	json_t *v;
+	json_object_foreach(values, key, v) {
+		const struct request_field *f = field_for(key);
+		if (!f) {
+			char *echo = cmd_echo(key);
+			add_problem(problems, "未知字段「%s」", echo);
+			free(echo);
+			continue;
+		}
+		if (json_is_string(v) && !strcmp(f->key, "期望完成时间") && strlen(json_string_value(v)) > 10) {
+			/* the date picker sends "2026-12-31 +0800" */
+			char date[11];
+			memcpy(date, json_string_value(v), 10);
+			date[10] = '\0';
+			json_object_set_new(form, f->key, json_string(date));
+		} else if (json_is_string(v) || json_is_array(v)) {
+			json_object_set(form, f->key, v);
+		}
+	}
+	return form;
+}

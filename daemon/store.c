@@ -3,6 +3,7 @@
  */
 #include "collabd/store.h"
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,7 +115,7 @@ enum stmt_id {
 	S_NEXT_SEQ,
 	S_REQ_ADD, S_REQ_GET, S_REQ_UPDATE, S_REQ_VERSION_ADD, S_REQ_LIST,
 	S_OUTBOX_SUBJECT_SET, S_OUTBOX_SUBJECT_MSG,
-	S_RDEPT_PUT, S_RDEPT_LIST, S_RDEPT_SIGN, S_OBJ_ADD, S_OBJ_GET, S_OBJ_ANSWER, S_RDEPT_SET, S_OBJ_REVISED, S_OBJ_OPEN_IDS,
+	S_RDEPT_PUT, S_RDEPT_LIST, S_RDEPT_SIGN, S_OBJ_ADD, S_OBJ_GET, S_OBJ_ANSWER, S_RDEPT_SET, S_OBJ_REVISED, S_OBJ_OPEN_IDS, S_REQ_RECENT, S_TIMELINE_FOR, S_REQ_VERSIONS,
 	S_COUNT
 };
 
@@ -213,6 +214,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_OBJ_REVISED] = "UPDATE objections SET state = 'revised', answered_at = ?2 "
 			  "WHERE request_id = ?1 AND state IN ('accepted', 'open')",
 	[S_OBJ_OPEN_IDS] = "SELECT id FROM objections WHERE request_id = ?1 AND state IN ('accepted', 'open')",
+	[S_REQ_RECENT] = "SELECT id, dept, initiator, platform, chat_id, state, version, form, reason, created_at, "
+			 "updated_at FROM requests ORDER BY created_at DESC LIMIT ?1",
+	[S_TIMELINE_FOR] = "SELECT at, actor, kind, detail FROM timeline WHERE subject = ?1 ORDER BY id DESC LIMIT ?2",
+	[S_REQ_VERSIONS] = "SELECT COUNT(*) FROM request_versions WHERE request_id = ?1",
 };
 
 struct store {
@@ -1047,5 +1052,44 @@ size_t store_objections_revised(struct store *st, const char *request_id, ms_t n
 		*ids = NULL;
 		return (size_t)-1;
 	}
+	return n;
+}
+
+size_t store_request_recent(struct store *st, int limit, struct request_row **out)
+{
+	sqlite3_stmt *s = stmt(st, S_REQ_RECENT);
+	sqlite3_bind_int(s, 1, limit);
+	size_t n = 0;
+	*out = NULL;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		*out = xrealloc(*out, (n + 1) * sizeof **out);
+		read_request(s, &(*out)[n++]);
+	}
+	sqlite3_reset(s);
+	return n;
+}
+
+json_t *store_timeline_for(struct store *st, const char *subject, int limit)
+{
+	sqlite3_stmt *s = stmt(st, S_TIMELINE_FOR);
+	bind_text(s, 1, subject);
+	sqlite3_bind_int(s, 2, limit);
+	json_t *out = json_array();
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const unsigned char *actor = sqlite3_column_text(s, 1), *kind = sqlite3_column_text(s, 2);
+		json_array_insert_new(out, 0, json_pack("{s:I,s:s,s:s}", "at", (json_int_t)sqlite3_column_int64(s, 0),
+							"actor", actor ? (const char *)actor : "", "kind",
+							kind ? (const char *)kind : ""));
+	}
+	sqlite3_reset(s);
+	return out;
+}
+
+int store_request_version_count(struct store *st, const char *request_id)
+{
+	sqlite3_stmt *s = stmt(st, S_REQ_VERSIONS);
+	bind_text(s, 1, request_id);
+	int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	sqlite3_reset(s);
 	return n;
 }

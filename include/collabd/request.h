@@ -35,6 +35,10 @@ extern const size_t request_field_count;
  * reported through problems (a JSON array of strings, appended to). */
 json_t *request_form_from_args(const struct cmd_args *args, json_t *problems);
 
+/* The same from a card form's values (keys may be the English aliases; the
+ * date picker's "YYYY-MM-DD +0800" is cut to the date). */
+json_t *request_form_from_json(json_t *values, json_t *problems);
+
 /*
  * Checks the form against the rules and the directory: required fields,
  * lengths in characters, known departments (by code or name; the initiating

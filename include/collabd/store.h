@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "collabd/clock.h"
 
 struct store;
@@ -248,5 +250,12 @@ enum store_rc store_request_dept_set(struct store *st, const char *request_id, c
 /* A revision answers every accepted (or still open) objection of a request.
  * *ids gets their ids (caller frees); returns how many, or (size_t)-1. */
 size_t store_objections_revised(struct store *st, const char *request_id, ms_t now, int64_t **ids);
+
+/* The newest limit requests (free as store_request_list's). */
+size_t store_request_recent(struct store *st, int limit, struct request_row **out);
+/* The last limit timeline entries about subject, oldest first: a new JSON
+ * array of {"at","actor","kind"}. */
+json_t *store_timeline_for(struct store *st, const char *subject, int limit);
+int store_request_version_count(struct store *st, const char *request_id);
 
 #endif

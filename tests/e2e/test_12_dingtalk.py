@@ -185,3 +185,11 @@ def test_card_templates_create_update_and_callbacks(dsim, ding):
     ack = dsim.wait_acked(gone["message_id"])
     assert "失效" in ack["data"]["response"]["userPrivateData"]["cardParamMap"]["toast"]
     dsim.wait_for(lambda: d.stats()["dingtalk"]["via_card"] == 2)
+
+
+def test_request_form_on_dingtalk_is_the_text_to_copy(dsim, ding):
+    ding()
+    r = dsim.inject_message("cid_req", "staff_alice", "/需求")
+    dsim.wait_acked(r["msg_id"])
+    m = dsim.wait_messages(1, conversation_id="cid_req")[0]
+    assert "\n需求名称：" in m["text"] and "以上必填" in m["text"]

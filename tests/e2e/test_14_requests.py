@@ -46,17 +46,41 @@ def approval_cards(sim):
             and "待审批" in m["content"]["header"]["title"]["content"]]
 
 
-def test_template_and_every_problem_at_once(sim, d):
-    _, msgs = say(sim, "ou_li", "/需求")
-    template = msgs[0]["content"]["text"]
-    assert "\n需求名称：\n" in template and "以上必填" in template
-    assert template.index("需求背景：") < template.index("以上必填") < template.index("资源需求：")
+def test_form_card_submit_and_every_problem_at_once(sim, d):
+    r = sim.inject_message("oc_req", "ou_li", "/需求")
+    card = sim.wait_for(lambda: replies_to(sim, r["message_id"]))[0]
+    assert card["msg_type"] == "interactive"
+    form = [e for e in card["content"]["body"]["elements"] if e["tag"] == "form"][0]
+    by_name = {e["name"]: e for e in form["elements"]}
+    assert by_name["departments"]["tag"] == "multi_select_static"
+    assert {o["value"] for o in by_name["departments"]["options"]} == {"JSB", "SCB"}
+    assert by_name["due"]["tag"] == "date_picker" and by_name["background"]["max_length"] == 200
+    submit = by_name["submit"]["behaviors"][0]["value"]
+
+    bad = sim.card_action("oc_req", "ou_li", card["message_id"], submit,
+                          form_value={"name": "x", "background": "汉" * 201, "departments": ["JSB", "CWB"],
+                                      "due": "2026-11-01 +0800"})
+    assert sim.wait_acked(bad["event_id"])["data"]["toast"]["type"] == "error"
+    text = sim.wait_for(lambda: [m for m in sim.messages() if m["msg_type"] == "text"
+                                 and "处需要修改" in m["content"]["text"]])[0]["content"]["text"]
+    assert "5 处需要修改（未保存任何内容）" in text
+    for needle in ("缺少「联系方式」", "缺少「具体任务」", "最多 200 个字，现在 201 个字", "CWB", "已经过去"):
+        assert needle in text, (needle, text)
+    assert d.sql("SELECT COUNT(*) FROM requests")[0][0] == 0
+
+    good = sim.card_action("oc_req", "ou_li", card["message_id"], submit,
+                           form_value={"name": "新品发布会", "contact": "1380000", "background": "新品上市",
+                                       "tasks": "场地、直播", "departments": ["SCB", "JSB"],
+                                       "due": "2026-12-31 +0800"})
+    assert sim.wait_acked(good["event_id"])["data"]["toast"]["type"] == "success"
+    assert d.sql("SELECT id, dept, state FROM requests") == [("2026-Q4-JSB-001", "JSB", "pending_approval")]
+
+
+def test_problems_by_command_are_listed_at_once(sim, d):
     bad = ("/需求\n需求名称：x\n需求背景：" + "汉" * 201 + "\n涉及部门：JSB、财务部\n期望完成时间：2026-11-01")
     _, msgs = say(sim, "ou_li", bad)
     text = msgs[0]["content"]["text"]
-    assert "5 处需要修改（未保存任何内容）" in text
-    for needle in ("缺少「联系方式」", "缺少「具体任务」", "最多 200 个字，现在 201 个字", "财务部", "已经过去"):
-        assert needle in text, (needle, text)
+    assert "5 处需要修改（未保存任何内容）" in text and "财务部" in text
     assert d.sql("SELECT COUNT(*) FROM requests")[0][0] == 0
 
 

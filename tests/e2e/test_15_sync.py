@@ -109,10 +109,55 @@ def test_confirm_sign_object_and_in_progress(sim, d):
 
 def test_all_confirmed_moves_to_in_progress(sim, d):
     approved(sim, d)
+    assert f"等我处理：\n{ID}「新品发布会」· 待各部门确认" in say(sim, "ou_mkt", "/需求 列表")
+    assert f"我发起的：\n{ID}" in say(sim, "ou_init", "/需求 列表")
     say(sim, "ou_mkt", f"/确认 {ID}")
+    assert "等我处理" not in say(sim, "ou_mkt", "/需求 列表")
     say(sim, "ou_fin", f"/确认 {ID} 财务部")
     sim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("in_progress",)])
     sim.wait_for(lambda: [m for m in sim.messages() if m["msg_type"] == "text"
                           and "进入执行阶段" in m["content"]["text"]])
     assert d.sql("SELECT COUNT(*) FROM deadlines WHERE state = 'open'")[0][0] == 0
     sim.wait_for(lambda: "执行中" in latest(request_card(sim))["header"]["title"]["content"])
+    view = say(sim, "ou_init", f"/需求 查看 {ID}")
+    assert "执行中 · 第 1 版（共 1 版）" in view
+    assert "市场部：已确认（市场王，" in view and "签名" in view
+    assert "记录：" in view and "技术主管 批准" in view and "进入执行" in view
+
+
+def pings(sim):
+    return [m for m in sim.messages() if m["msg_type"] == "interactive"
+            and "协作提醒" in m["content"]["header"]["title"]["content"]]
+
+
+def ping_text(m):
+    return m["content"]["body"]["elements"][0]["content"]
+
+
+def test_confirmation_deadlines_across_national_day(sim, make_daemon, tmp_path):
+    directory = dict(DIRECTORY)
+    directory["users"] = DIRECTORY["users"] + [{"id": "ou_cfo", "name": "CFO"}]
+    directory["departments"] = [dict(x) for x in DIRECTORY["departments"]]
+    directory["departments"][2]["superior"] = "ou_cfo"
+    d = make_daemon(clock_control=True)
+    assert import_directory(d, directory, tmp_path).returncode == 0
+    d.admin("/debug/clock", {"set_ms": at(2026, 9, 30, 17)})           # Wednesday before the holiday
+    say(sim, "ou_init", FORM.replace("2026-12-31", "2026-10-31"))
+    say(sim, "ou_head", f"/需求 批准 {ID.replace('Q4', 'Q3')}")
+    rid = ID.replace("Q4", "Q3")
+    due = d.sql(f"SELECT due_at FROM deadlines WHERE key = 'req:{rid}:confirm:CWB'")[0][0]
+    assert due == at(2026, 10, 8, 17)                                   # 1 h + 8 h after the holiday
+    d.admin("/debug/clock", {"set_ms": at(2026, 10, 5, 12)})            # in the holiday: nothing
+    time_ok = sim.wait_for(lambda: d.stats()["outbox"]["pending"] == 0)
+    assert time_ok and pings(sim) == []
+    d.admin("/debug/clock", {"set_ms": at(2026, 10, 8, 15, 0, 1)})      # 2 business hours before
+    first = sim.wait_for(lambda: pings(sim), timeout=10)[0]
+    assert "<at id=ou_fin></at>" in ping_text(first) and "<at id=ou_mkt></at>" in ping_text(first)
+    say(sim, "ou_mkt", f"/确认 {rid}")                                   # 市场部 answers: its pings stop
+    d.admin("/debug/clock", {"set_ms": at(2026, 10, 8, 17, 0, 1)})      # due: contact and head
+    sim.wait_for(lambda: len(pings(sim)) == 2, timeout=10)
+    overdue = ping_text(pings(sim)[1])
+    assert "已逾期" in overdue and "ou_fin" in overdue and "ou_finboss" in overdue and "ou_mkt" not in overdue
+    d.admin("/debug/clock", {"set_ms": at(2026, 10, 9, 12, 0, 1)})      # +4 business hours: the superior
+    sim.wait_for(lambda: len(pings(sim)) == 3, timeout=10)
+    assert "<at id=ou_cfo></at>" in ping_text(pings(sim)[2]) and "已升级" in ping_text(pings(sim)[2])
