@@ -193,3 +193,38 @@ def test_request_form_on_dingtalk_is_the_text_to_copy(dsim, ding):
     dsim.wait_acked(r["msg_id"])
     m = dsim.wait_messages(1, conversation_id="cid_req")[0]
     assert "\n需求名称：" in m["text"] and "以上必填" in m["text"]
+
+
+def test_steps_one_and_two_by_command_on_dingtalk(dsim, ding, tmp_path):
+    import json
+    import subprocess
+    from daemonctl import COLLABD_BIN
+    d = ding()
+    directory = {"users": [{"id": "staff_init", "name": "发起人"}, {"id": "staff_head", "name": "主管"},
+                           {"id": "staff_mkt", "name": "市场"}],
+                 "departments": [{"code": "JSB", "name": "技术部", "head": "staff_head", "contacts": ["staff_init"]},
+                                 {"code": "SCB", "name": "市场部", "head": "staff_mkt", "contacts": ["staff_mkt"]}]}
+    path = tmp_path / "dir.json"
+    path.write_text(json.dumps(directory, ensure_ascii=False))
+    p = subprocess.run([COLLABD_BIN, "--config", d.config_path, "import-directory", str(path)],
+                       capture_output=True, text=True, env=d.env(), timeout=20)
+    assert p.returncode == 0, p.stderr
+
+    def say(user, text, n):
+        dsim.inject_message("cid_flow", user, text)
+        return dsim.wait_messages(n, conversation_id="cid_flow", timeout=10)[n - 1]
+
+    form = ("/需求\n需求名称：发布会\n联系方式：1\n需求背景：新品\n具体任务：场地\n涉及部门：市场部\n"
+            "期望完成时间：2099-12-31")
+    assert "已提交需求" in say("staff_init", form, 1)["text"]
+    approval = dsim.wait_messages(2, conversation_id="cid_flow")[1]
+    assert approval["msgtype"] == "markdown" and "staff_head" in approval["at_user_ids"]
+    request_id = d.sql("SELECT id FROM requests")[0][0]
+    assert f"/需求 批准 {request_id}" in approval["text"]
+    say("staff_head", f"/需求 批准 {request_id}", 3)
+    after = dsim.wait_messages(4, conversation_id="cid_flow")[2:4]
+    card = next(m for m in after if "待各部门确认" in m["text"])
+    assert any("已由 主管 批准" in m["text"] for m in after)
+    assert "staff_mkt" in card["at_user_ids"] and f"/确认 {request_id}" in card["text"]
+    say("staff_mkt", f"/确认 {request_id}", 5)
+    dsim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("in_progress",)])
