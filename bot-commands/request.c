@@ -197,6 +197,72 @@ static enum cmd_rc action_submit(struct cmd_ctx *ctx, json_t *value)
 	return CMD_OK;
 }
 
+/* Adds id to members unless it is there. */
+static void add_member(json_t *members, const char *id)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(members, i, m)
+		if (!strcmp(json_string_value(m), id))
+			return;
+	json_array_append_new(members, json_string(id));
+}
+
+/*
+ * requests.dedicated_chat: the approved request gets a 问题沟通群 with every
+ * participant.  The group is created by the outbox (after commit, like any
+ * send); until then the request's chat is an alias that the outbox resolves
+ * to the new group -- or, if creating it fails, back to this group.
+ */
+static void move_to_dedicated_chat(struct cmd_ctx *ctx, const struct request_row *r, json_t *form,
+				   const struct dept_row *home)
+{
+	char today[11];
+	cmd_today(ctx, today);
+	json_t *members = json_array();
+	add_member(members, r->initiator);
+	char *approver = dir_acting(ctx->store, home->head, today);
+	add_member(members, approver);
+	free(approver);
+	size_t i;
+	json_t *code;
+	json_array_foreach(json_object_get(form, "涉及部门"), i, code) {
+		struct dept_row d;
+		if (store_dept_get(ctx->store, json_string_value(code), &d) != STORE_OK)
+			continue;
+		json_t *people = dir_people(ctx->store, &d, today);
+		const char *roles[] = { "head", "owner" };
+		for (int k = 0; k < 2; k++) {
+			size_t j;
+			json_t *p;
+			json_array_foreach(json_object_get(people, roles[k]), j, p)
+				add_member(members, json_string_value(json_object_get(p, "id")));
+		}
+		json_decref(people);
+		dept_row_free(&d);
+	}
+	char *name = xasprintf("需求 %s · %s", r->id, json_string_value(json_object_get(form, "需求名称")));
+	char *subject = xasprintf("chat:%s", r->id);
+	char *alias = xasprintf("subject:%s", subject);
+	json_t *body = json_pack("{s:s,s:o,s:s}", "name", name, "members", members, "fallback", r->chat_id);
+	char *text = json_dumps(body, JSON_COMPACT);
+	int64_t row = 0;
+	if (store_outbox_add(ctx->store, r->platform, alias, NULL, NULL, "create_chat", text, ctx->now, &row) != STORE_OK ||
+	    store_outbox_set_subject(ctx->store, row, subject) != STORE_OK ||
+	    store_request_set_chat(ctx->store, r->id, alias) != STORE_OK)
+		ctx->failed = 1;
+	char *note = xasprintf("已为需求 %s 创建问题沟通群「%s」，各部门的确认和后续沟通在新群进行。", r->id, name);
+	json_t *nb = json_pack("{s:s}", "text", note);
+	cmd_notice_about(ctx, "text", nb, r->chat_id, NULL, 0);
+	json_decref(nb);
+	free(note);
+	free(text);
+	json_decref(body);
+	free(alias);
+	free(subject);
+	free(name);
+}
+
 /* Loads request id for a decision; on failure *msg says why. */
 static int load(struct cmd_ctx *ctx, const char *id, struct request_row *r, struct dept_row *d, char **msg)
 {
@@ -255,6 +321,8 @@ static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev
 			*msg = xasprintf("需求 %s「%s」已由 %s 批准，已同步给涉及部门：%s，请在 1 个工作日内确认。",
 					 r.id, name, who, involved);
 			free(involved);
+			if (ctx->env && ctx->env->dedicated_chat)
+				move_to_dedicated_chat(ctx, &r, form, &d);
 			req_sync_start(ctx, r.id);
 		} else {
 			timeline(ctx, "request.rejected", r.id, json_pack("{s:i,s:s}", "version", r.version, "reason", reason));

@@ -65,6 +65,7 @@ static const struct config_option config_options[] = {
 	{ "calendar.extra_days_off", OPT_JSON, OFF(calendar.extra_days_off), NULL, 0, 0, NULL, 0 },
 	{ "sla", OPT_JSON, OFF(sla), NULL, 0, 0, NULL, 0 },
 	{ "admins", OPT_JSON, OFF(admins), NULL, 0, 0, NULL, 0 },
+	{ "requests.dedicated_chat", OPT_BOOL, OFF(dedicated_chat), "false", 0, 0, NULL, 0 },
 	{ "commands.per_user_per_minute", OPT_INT, OFF(commands_per_minute), "20", 1, 10000, NULL, 0 },
 	{ "commands.per_user_burst", OPT_INT, OFF(commands_burst), "10", 1, 10000, NULL, 0 },
 };

@@ -304,6 +304,7 @@ int daemon_run(struct daemon *d)
 	d->sched = sched_new(d->store, d->ctx, d->calendar, d->policies, d->outbox);
 	d->env.sched = d->sched;
 	d->env.admins = d->cfg.admins;
+	d->env.dedicated_chat = d->cfg.dedicated_chat;
 	d->env.user_rate = bucket_map_new(d->cfg.commands_per_minute / 60.0, d->cfg.commands_burst);
 	d->env.user_warned = bucket_map_new(1 / 60.0, 1);
 

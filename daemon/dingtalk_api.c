@@ -278,6 +278,12 @@ static void deliver(void *impl, const struct outbox_row *row, struct outbox *ob)
 	d->ob = ob;
 	d->id = row->id;
 	d->chat_id = xstrdup(row->chat_id);
+	if (!strcmp(row->kind, "create_chat")) {
+		/* Scene groups need templates of their own: the request stays in
+		 * the group where it was raised (the rows after this fall back). */
+		finish(d, OUTBOX_FAILED, 0, NULL, "creating a group is not supported on DingTalk; using the original group");
+		return;
+	}
 	json_t *tid = json_object_get(api->cfg->card_templates, row->kind);
 	if (json_is_string(tid) && !render_dingtalk_card(row->kind, row->body, &d->params, &d->at)) {
 		d->template_id = json_string_value(tid);

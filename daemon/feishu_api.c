@@ -85,7 +85,11 @@ static void send_done(void *arg, const struct http_response *resp)
 	snprintf(msgbuf, sizeof msgbuf, "%s", msg ? msg : "");
 
 	if (resp->status == 200 && code == 0) {
-		const char *mid = json_string_value(json_object_get(json_object_get(root, "data"), "message_id"));
+		json_t *data = json_object_get(root, "data");
+		/* a message's id, or a created chat's */
+		const char *mid = json_string_value(json_object_get(data, "message_id"));
+		if (!mid)
+			mid = json_string_value(json_object_get(data, "chat_id"));
 		api->stats.sends_ok++;
 		finish(d, OUTBOX_SENT, 0, mid, "ok"); /* copies mid: call before the decref */
 		json_decref(root);
@@ -180,6 +184,20 @@ static void deliver(void *impl, const struct outbox_row *row, struct outbox *ob)
 	d->ob = ob;
 	d->id = row->id;
 
+	if (!strcmp(row->kind, "create_chat")) {
+		/* A group for a request: the members, named; uuid makes it idempotent. */
+		json_t *in = json_loads(row->body, 0, NULL);
+		json_t *body = json_pack("{s:O?,s:O?,s:s,s:s}", "name", json_object_get(in, "name"), "user_id_list",
+					 json_object_get(in, "members"), "chat_mode", "group", "chat_type", "private");
+		d->method = xstrdup("POST");
+		d->url = xasprintf("%s/open-apis/im/v1/chats?user_id_type=open_id&uuid=%s", api->cfg->base_url,
+				   row->idem_key);
+		d->body = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		json_decref(in);
+		token_cache_with(api->tokens, send_when_ready, d);
+		return;
+	}
 	struct feishu_message m;
 	if (render_feishu(row->kind, row->body, &m)) {
 		finish(d, OUTBOX_FAILED, 0, NULL, "cannot render notice kind %s", row->kind);

@@ -3,6 +3,7 @@
  */
 #include "collabd/outbox.h"
 
+#include <jansson.h>
 #include <libwebsockets.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -145,6 +146,34 @@ static void arm_due_timer(struct outbox *ob, ms_t throttle_ms)
  * message has been sent by now -- unless it failed for good, and then this
  * row becomes the message about the subject.
  */
+static void resolve_update(struct outbox *ob, struct outbox_row *r);
+
+/*
+ * A chat addressed by subject ("subject:chat:ID") is the group created for
+ * that subject by an earlier create_chat row in the same (alias) chat -- sent
+ * by now, since a chat's rows go in order.  If creating it failed, the
+ * create_chat row's "fallback" chat is used instead.
+ */
+static void resolve_chat(struct outbox *ob, struct outbox_row *r)
+{
+	if (strncmp(r->chat_id, "subject:", 8) || !strcmp(r->kind, "create_chat"))
+		return;
+	const char *subject = r->chat_id + 8;
+	char *chat = store_outbox_subject_message(ob->st, subject);
+	if (!chat) {
+		char *body = store_outbox_subject_body(ob->st, subject);
+		json_t *b = body ? json_loads(body, 0, NULL) : NULL;
+		const char *fallback = json_string_value(json_object_get(b, "fallback"));
+		chat = fallback ? xstrdup(fallback) : NULL;
+		json_decref(b);
+		free(body);
+	}
+	if (chat) {
+		free(r->chat_id);
+		r->chat_id = chat;
+	}
+}
+
 static void resolve_update(struct outbox *ob, struct outbox_row *r)
 {
 	if (!r->update_of || strncmp(r->update_of, "subject:", 8))
@@ -183,6 +212,7 @@ static void dispatch(struct outbox *ob, struct outbox_row *r, ms_t mono, ms_t *a
 	}
 	bucket_take(&s->app_bucket, mono);
 	bucket_take(chat, mono);
+	resolve_chat(ob, r);
 	resolve_update(ob, r);
 	ob->inflight[ob->ninflight].id = r->id;
 	ob->inflight[ob->ninflight].attempts = r->attempts;

@@ -116,6 +116,7 @@ enum stmt_id {
 	S_REQ_ADD, S_REQ_GET, S_REQ_UPDATE, S_REQ_VERSION_ADD, S_REQ_LIST,
 	S_OUTBOX_SUBJECT_SET, S_OUTBOX_SUBJECT_MSG,
 	S_RDEPT_PUT, S_RDEPT_LIST, S_RDEPT_SIGN, S_OBJ_ADD, S_OBJ_GET, S_OBJ_ANSWER, S_RDEPT_SET, S_OBJ_REVISED, S_OBJ_OPEN_IDS, S_REQ_RECENT, S_TIMELINE_FOR, S_REQ_VERSIONS,
+	S_REQ_SET_CHAT, S_OUTBOX_SUBJECT_BODY,
 	S_COUNT
 };
 
@@ -218,6 +219,8 @@ static const char *const stmt_sql[S_COUNT] = {
 			 "updated_at FROM requests ORDER BY created_at DESC LIMIT ?1",
 	[S_TIMELINE_FOR] = "SELECT at, actor, kind, detail FROM timeline WHERE subject = ?1 ORDER BY id DESC LIMIT ?2",
 	[S_REQ_VERSIONS] = "SELECT COUNT(*) FROM request_versions WHERE request_id = ?1",
+	[S_REQ_SET_CHAT] = "UPDATE requests SET chat_id = ?2 WHERE id = ?1",
+	[S_OUTBOX_SUBJECT_BODY] = "SELECT body FROM outbox WHERE subject = ?1 ORDER BY id LIMIT 1",
 };
 
 struct store {
@@ -1092,4 +1095,21 @@ int store_request_version_count(struct store *st, const char *request_id)
 	int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
 	sqlite3_reset(s);
 	return n;
+}
+
+enum store_rc store_request_set_chat(struct store *st, const char *id, const char *chat_id)
+{
+	sqlite3_stmt *s = stmt(st, S_REQ_SET_CHAT);
+	bind_text(s, 1, id);
+	bind_text(s, 2, chat_id);
+	return step_done(st, s);
+}
+
+char *store_outbox_subject_body(struct store *st, const char *subject)
+{
+	sqlite3_stmt *s = stmt(st, S_OUTBOX_SUBJECT_BODY);
+	bind_text(s, 1, subject);
+	char *body = sqlite3_step(s) == SQLITE_ROW ? col_text(s, 0) : NULL;
+	sqlite3_reset(s);
+	return body;
 }

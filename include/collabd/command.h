@@ -63,6 +63,7 @@ struct cmd_env {
 	struct bucket_map *user_rate;        /* commands per user (flood guard) */
 	struct bucket_map *user_warned;      /* at most one "slow down" reply per user per minute */
 	json_t *admins;                      /* borrowed: user ids who may edit the directory */
+	int dedicated_chat;                  /* approved requests move to a group of their own */
 };
 
 /* Everything a handler may touch.  Handlers add notices through cmd_reply_*()

@@ -61,6 +61,7 @@ struct config {
 	int commands_burst;
 	json_t *sla;             /* owned: SLA policy overrides by name (see sla.h), or NULL */
 	json_t *admins;          /* owned: user ids who may edit the directory in chat, or NULL */
+	int dedicated_chat;      /* approved requests get their own 问题沟通群 (Feishu) */
 };
 
 struct config_problems {

@@ -258,4 +258,9 @@ size_t store_request_recent(struct store *st, int limit, struct request_row **ou
 json_t *store_timeline_for(struct store *st, const char *subject, int limit);
 int store_request_version_count(struct store *st, const char *request_id);
 
+/* Moves a request to another chat (e.g. its dedicated group). */
+enum store_rc store_request_set_chat(struct store *st, const char *id, const char *chat_id);
+/* The body of the first outbox row about subject (caller frees), or NULL. */
+char *store_outbox_subject_body(struct store *st, const char *subject);
+
 #endif

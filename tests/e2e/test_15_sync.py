@@ -161,3 +161,32 @@ def test_confirmation_deadlines_across_national_day(sim, make_daemon, tmp_path):
     d.admin("/debug/clock", {"set_ms": at(2026, 10, 9, 12, 0, 1)})      # +4 business hours: the superior
     sim.wait_for(lambda: len(pings(sim)) == 3, timeout=10)
     assert "<at id=ou_cfo></at>" in ping_text(pings(sim)[2]) and "已升级" in ping_text(pings(sim)[2])
+
+
+def test_dedicated_chat_for_the_approved_request(sim, make_daemon, tmp_path):
+    d = make_daemon(clock_control=True, extra={"requests": {"dedicated_chat": True}})
+    assert import_directory(d, DIRECTORY, tmp_path).returncode == 0
+    d.admin("/debug/clock", {"set_ms": at(2026, 11, 30, 10)})
+    say(sim, "ou_init", FORM)
+    say(sim, "ou_head", f"/需求 批准 {ID}")
+    chat = sim.wait_for(lambda: sim.chats(), timeout=10)[0]
+    assert chat["name"] == f"需求 {ID} · 新品发布会"
+    assert set(chat["members"]) == {"ou_init", "ou_head", "ou_mkt", "ou_fin", "ou_finboss"}
+    card = sim.wait_for(lambda: request_card(sim), timeout=10)
+    assert card["chat_id"] == chat["chat_id"]                      # the card lives in the new group
+    assert any("问题沟通群" in m["content"]["text"] for m in sim.messages()
+               if m["msg_type"] == "text" and m["chat_id"] == "oc_sync")
+    r = sim.inject_message(chat["chat_id"], "ou_mkt", f"/确认 {ID}")
+    sim.wait_for(lambda: replies_to(sim, r["message_id"]))
+    sim.wait_for(lambda: "市场部：✅ 已确认" in latest(request_card(sim))["body"]["elements"][0]["content"])
+
+
+def test_dedicated_chat_that_cannot_be_created_falls_back(sim, make_daemon, tmp_path):
+    d = make_daemon(clock_control=True, extra={"requests": {"dedicated_chat": True}})
+    assert import_directory(d, DIRECTORY, tmp_path).returncode == 0
+    d.admin("/debug/clock", {"set_ms": at(2026, 11, 30, 10)})
+    say(sim, "ou_init", FORM)
+    sim.fail("/open-apis/im/v1/chats", status=400, code=232043, count=1, msg="no permission to create chats")
+    say(sim, "ou_head", f"/需求 批准 {ID}")
+    card = sim.wait_for(lambda: request_card(sim), timeout=10)
+    assert card["chat_id"] == "oc_sync" and sim.chats() == []

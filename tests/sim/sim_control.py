@@ -73,6 +73,7 @@ class Control:
             ("POST", "/_sim/fragments"): self.fragments,
             ("GET", "/_sim/acks"): self.acks,
             ("GET", "/_sim/messages"): self.messages,
+            ("GET", "/_sim/chats"): self.chats,
             ("GET", "/_sim/requests"): self.requests,
             ("GET", "/_sim/state"): self.state,
             ("POST", "/_sim/drop"): self.drop,
@@ -202,6 +203,9 @@ class Control:
 
     async def messages(self, body: dict) -> dict:
         return {"messages": self.store.messages}
+
+    async def chats(self, body: dict) -> dict:
+        return {"chats": self.store.chats}
 
     async def requests(self, body: dict) -> dict:
         return {"requests": self.store.requests}

@@ -21,6 +21,7 @@ log = logging.getLogger("sim.openapi")
 ENDPOINT_PATH = "/callback/ws/endpoint"
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 MESSAGES_PATH = "/open-apis/im/v1/messages"
+CHATS_PATH = "/open-apis/im/v1/chats"
 BOT_INFO_PATH = "/open-apis/bot/v3/info"
 _REPLY_RE = re.compile(r"^/open-apis/im/v1/messages/([^/]+)/reply$")
 _MESSAGE_RE = re.compile(r"^/open-apis/im/v1/messages/([^/]+)$")
@@ -86,6 +87,7 @@ class OpenApi:
             ("POST", MESSAGES_PATH, self.send_message, True),
             ("POST", _REPLY_RE, self.reply_message, True),
             ("PATCH", _MESSAGE_RE, self.patch_message, True),
+            ("POST", CHATS_PATH, self.create_chat, True),
         ]
 
     def _route(self, req):
@@ -206,6 +208,28 @@ class OpenApi:
         return json_response(200, {"code": 0, "msg": "ok", "bot": {
             "open_id": self.store.bot_open_id, "app_name": "collabd-sim",
             "avatar_url": "", "activate_status": 2}})
+
+    # -- chats ----------------------------------------------------------------------
+
+    def create_chat(self, req) -> Response:
+        """POST /open-apis/im/v1/chats: a new group with the bot and user_id_list.
+        The optional uuid query parameter makes the call idempotent."""
+        if req.query.get("user_id_type", "open_id") != "open_id":
+            raise ApiError(400, CODE_BAD_PARAM, "this simulator takes open_id only")
+        body = _json_body(req)
+        name, members = body.get("name"), body.get("user_id_list")
+        if not isinstance(name, str) or not name or not isinstance(members, list) \
+                or not all(isinstance(m, str) and m for m in members):
+            raise ApiError(400, CODE_BAD_PARAM, "name and user_id_list are required")
+        uuid = req.query.get("uuid")
+        for chat in self.store.chats:
+            if uuid and chat["uuid"] == uuid:
+                return json_response(200, {"code": 0, "msg": "success", "data": {"chat_id": chat["chat_id"]}})
+        chat = {"chat_id": "oc_" + secrets.token_hex(16), "name": name, "members": members, "uuid": uuid,
+                "chat_mode": body.get("chat_mode"), "chat_type": body.get("chat_type")}
+        self.store.chats.append(chat)
+        return json_response(200, {"code": 0, "msg": "success", "data": {"chat_id": chat["chat_id"],
+                                                                         "name": name}})
 
     # -- messages -------------------------------------------------------------------
 

@@ -120,6 +120,7 @@ class Store:
 
     def reset_logs(self) -> None:
         self.messages: list = []  # what the bot posted (after uuid dedupe)
+        self.chats: list = []     # groups the bot created
         self.acks: list = []
         self.bad_frames: list = []
         self.requests: list = []  # OpenAPI call log

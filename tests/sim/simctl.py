@@ -192,6 +192,9 @@ class Sim:
     def messages(self) -> list:
         return self._ctl("GET", "messages")["messages"]
 
+    def chats(self) -> list:
+        return self._ctl("GET", "chats")["chats"]
+
     def requests(self) -> list:
         return self._ctl("GET", "requests")["requests"]
 
