@@ -103,9 +103,18 @@ void req_ask_departments(struct cmd_ctx *ctx, const char *id, int again)
 	json_t *form = json_loads(r.form, 0, NULL), *mentions = json_array();
 	size_t i;
 	json_t *code;
+	struct request_dept_row *answers;
+	size_t nanswers = store_request_depts(ctx->store, r.id, &answers);
 	json_array_foreach(json_object_get(form, "涉及部门"), i, code) {
+		/* After a revision, a department that confirmed (or was overruled)
+		 * keeps its answer; the ones whose part changed -- those that
+		 * objected, had not answered, or are new -- are asked again. */
+		int settled = 0;
+		for (size_t k = 0; again && k < nanswers; k++)
+			if (!strcmp(answers[k].dept, json_string_value(code)))
+				settled = !strcmp(answers[k].state, "confirmed") || !strcmp(answers[k].state, "overruled");
 		struct dept_row d;
-		if (store_dept_get(ctx->store, json_string_value(code), &d) != STORE_OK)
+		if (settled || store_dept_get(ctx->store, json_string_value(code), &d) != STORE_OK)
 			continue;
 		if (store_request_dept_put(ctx->store, r.id, d.code, "pending") != STORE_OK)
 			ctx->failed = 1;
@@ -137,11 +146,12 @@ void req_ask_departments(struct cmd_ctx *ctx, const char *id, int again)
 		json_decref(people);
 		dept_row_free(&d);
 	}
+	request_dept_rows_free(answers, nanswers);
 	char *subject = subject_of(r.id);
 	if (again) {
 		/* A revision: the same card, updated, and everyone asked anew. */
-		char *text = xasprintf("需求 %s 已修订为第 %d 版，请各涉及部门重新确认（之前的签名保留在记录中）。", r.id,
-				       r.version);
+		char *text = xasprintf("需求 %s 已修订为第 %d 版，请提出异议或尚未确认的部门确认新版本（已确认部门的签名保留）。",
+				       r.id, r.version);
 		json_t *note = json_pack("{s:s,s:O}", "text", text, "mentions", mentions);
 		cmd_notice_about(ctx, "text", note, r.chat_id, NULL, 0);
 		json_decref(note);

@@ -4,7 +4,7 @@
  *   from               event      to                 who
  *   pending_approval   approve    syncing            the initiating department's head (or deputy)
  *   syncing            settled    in_progress        (every department confirmed or was overruled)
- *   syncing            revise     syncing            the initiator (采纳并修订): a new version, all re-confirm
+ *   syncing            revise     syncing            the initiator (采纳并修订): a new version; changed parts re-confirm
  *   pending_approval   reject     rejected           the same; a reason is required
  *   rejected           resubmit   pending_approval   the initiator, with the edited form
  *   pending_approval   withdraw   withdrawn          the initiator
