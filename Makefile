@@ -126,6 +126,10 @@ install: $(BUILD)/collabd
 	install -m 0644 deploy/collabd.example.json $(DESTDIR)$(PREFIX)/share/collabd/collabd.example.json
 	install -d $(DESTDIR)$(PREFIX)/share/collabd/calendar
 	install -m 0644 deploy/calendar/*.json $(DESTDIR)$(PREFIX)/share/collabd/calendar/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0644 deploy/man/collabd.8 $(DESTDIR)$(PREFIX)/share/man/man8/collabd.8
+	sed 's|/usr/bin/collabd|$(PREFIX)/bin/collabd|' deploy/collabd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/collabd.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/collabd.service
 
 clean:
 	rm -rf build

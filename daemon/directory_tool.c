@@ -1,6 +1,7 @@
 /*
- * directory_tool.c - `collabd [--config FILE] import-directory FILE`: replace
- * the department directory from a JSON file, all or nothing.
+ * directory_tool.c - the operator subcommands that touch the database:
+ * `collabd import-directory FILE` (replace the department directory, all or
+ * nothing) and `collabd backup FILE` (an online copy of the database).
  */
 #include <stdio.h>
 
@@ -52,4 +53,20 @@ int directory_tool(const struct config *cfg, int argc, char **argv)
 	store_close(st);
 	json_decref(doc);
 	return rc;
+}
+
+int backup_tool(const struct config *cfg, int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: collabd [--config FILE] backup DESTINATION.db\n");
+		return 2;
+	}
+	char err[512];
+	int pages = 0;
+	if (store_backup(cfg->database, argv[1], &pages, err, sizeof err)) {
+		fprintf(stderr, "collabd: backup: %s\n", err);
+		return 1;
+	}
+	printf("collabd: backed up %s to %s (%d pages)\n", cfg->database, argv[1], pages);
+	return 0;
 }

@@ -22,6 +22,7 @@ static void usage(FILE *out)
 		"       collabd --check-config FILE    check a configuration, print every problem\n"
 		"       collabd [--config FILE] calendar ...  check holiday data and business time\n"
 		"       collabd [--config FILE] import-directory FILE   replace the department directory\n"
+		"       collabd [--config FILE] backup FILE   an online copy of the database\n"
 		"       collabd --version | --help\n"
 		"\n"
 		"Secrets may come from the environment instead of the file:\n"
@@ -73,14 +74,15 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return rc;
 	}
-	if (optind < argc && !strcmp(argv[optind], "import-directory")) {
+	if (optind < argc && (!strcmp(argv[optind], "import-directory") || !strcmp(argv[optind], "backup"))) {
 		/* Writes the daemon's database: needs the same valid configuration. */
 		struct config cfg;
 		struct config_problems problems;
 		int bad = config_load(&cfg, config_path, &problems);
 		config_print_problems(stderr, config_path, &problems);
 		config_problems_free(&problems);
-		int rc = bad ? 1 : directory_tool(&cfg, argc - optind, argv + optind);
+		int rc = bad ? 1 : !strcmp(argv[optind], "backup") ? backup_tool(&cfg, argc - optind, argv + optind)
+							      : directory_tool(&cfg, argc - optind, argv + optind);
 		config_free(&cfg);
 		return rc;
 	}

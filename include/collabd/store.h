@@ -263,4 +263,9 @@ enum store_rc store_request_set_chat(struct store *st, const char *id, const cha
 /* The body of the first outbox row about subject (caller frees), or NULL. */
 char *store_outbox_subject_body(struct store *st, const char *subject);
 
+/* Copies the database at src_path to dst_path with SQLite's online backup,
+ * safe while the daemon runs (a separate program, not the daemon's loop).
+ * Returns 0 and the page count, or -1 with err filled. */
+int store_backup(const char *src_path, const char *dst_path, int *pages, char *err, size_t errsz);
+
 #endif

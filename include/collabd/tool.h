@@ -12,4 +12,7 @@ int calendar_tool(const struct config *cfg, int argc, char **argv);
 /* `collabd import-directory FILE`: argv[0] is "import-directory". */
 int directory_tool(const struct config *cfg, int argc, char **argv);
 
+/* `collabd backup FILE`: argv[0] is "backup". */
+int backup_tool(const struct config *cfg, int argc, char **argv);
+
 #endif

@@ -100,3 +100,22 @@ def test_make_install_honours_prefix_and_destdir(tmp_path):
     assert os.access(dest / "opt/collabd/bin/collabd", os.X_OK)
     assert (dest / "opt/collabd/share/collabd/collabd.example.json").is_file()
     assert (dest / "opt/collabd/share/collabd/calendar/2026.json").is_file()
+    assert (dest / "opt/collabd/share/man/man8/collabd.8").is_file()
+    unit = (dest / "opt/collabd/lib/systemd/system/collabd.service").read_text()
+    assert "ExecStart=/opt/collabd/bin/collabd --config" in unit and "RestartPreventExitStatus=78" in unit
+
+
+def test_online_backup_while_the_daemon_runs(sim, daemon, tmp_path):
+    import sqlite3
+    r = sim.inject_message("oc_g", "ou_alice", "/帮助")
+    sim.wait_acked(r["event_id"])
+    dest = tmp_path / "backup.db"
+    p = subprocess.run([COLLABD_BIN, "--config", daemon.config_path, "backup", str(dest)],
+                       capture_output=True, text=True, env=daemon.env(), timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert "backed up" in p.stdout
+    con = sqlite3.connect(dest)
+    assert con.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 1
+    assert con.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] >= 8
+    con.close()
+    assert daemon.admin("/healthz")[0] == 200      # the daemon did not notice
