@@ -76,6 +76,35 @@ static int is_throttle(long status, const char *code)
 	       (status == 403 && code && strstr(code, "Limit"));
 }
 
+/*
+ * What every OpenAPI send does with an error answer: a rejected token is
+ * dropped and the send tried once more through again(); throttling and server
+ * errors are retried; anything else fails for good with the platform's code.
+ */
+static void openapi_failed(struct delivery *d, const struct http_response *resp, const char *code,
+			   token_ready_fn again)
+{
+	struct dingtalk_api *api = d->api;
+	char codebuf[96];
+	snprintf(codebuf, sizeof codebuf, "%s", code ? code : "-");
+	if ((resp->status == 401 || (code && !strcmp(code, "InvalidAuthentication"))) && !d->token_retried) {
+		log_info("msg=\"dingtalk token rejected; refreshing\" http=%ld", resp->status);
+		token_cache_invalidate(api->tokens, d->token);
+		d->token_retried = 1;
+		token_cache_with(api->tokens, again, d);
+	} else if (is_throttle(resp->status, code)) {
+		api->stats.throttled++;
+		finish(d, OUTBOX_RETRY, resp->retry_after >= 0 ? resp->retry_after * 1000 : -1, NULL,
+		       "throttled: http=%ld code=%s", resp->status, codebuf);
+	} else if (resp->status >= 500) {
+		api->stats.errors++;
+		finish(d, OUTBOX_RETRY, -1, NULL, "server error: http=%ld code=%s", resp->status, codebuf);
+	} else {
+		api->stats.errors++;
+		finish(d, OUTBOX_FAILED, 0, NULL, "rejected: http=%ld code=%s", resp->status, codebuf);
+	}
+}
+
 static void api_done(void *arg, const struct http_response *resp)
 {
 	struct delivery *d = arg;
@@ -88,26 +117,11 @@ static void api_done(void *arg, const struct http_response *resp)
 	json_t *root = json_loads(resp->body, 0, NULL);
 	const char *code = json_string_value(json_object_get(root, "code"));
 	const char *key = json_string_value(json_object_get(root, "processQueryKey"));
-	char codebuf[96];
-	snprintf(codebuf, sizeof codebuf, "%s", code ? code : "-");
 	if (resp->status == 200 && key) {
 		api->stats.via_api++;
 		finish(d, OUTBOX_SENT, 0, key, "ok");
-	} else if ((resp->status == 401 || (code && !strcmp(code, "InvalidAuthentication"))) && !d->token_retried) {
-		log_info("msg=\"dingtalk token rejected; refreshing\" http=%ld", resp->status);
-		token_cache_invalidate(api->tokens, d->token);
-		d->token_retried = 1;
-		token_cache_with(api->tokens, api_when_ready, d);
-	} else if (is_throttle(resp->status, code)) {
-		api->stats.throttled++;
-		finish(d, OUTBOX_RETRY, resp->retry_after >= 0 ? resp->retry_after * 1000 : -1, NULL,
-		       "throttled: http=%ld code=%s", resp->status, codebuf);
-	} else if (resp->status >= 500) {
-		api->stats.errors++;
-		finish(d, OUTBOX_RETRY, -1, NULL, "server error: http=%ld code=%s", resp->status, codebuf);
 	} else {
-		api->stats.errors++;
-		finish(d, OUTBOX_FAILED, 0, NULL, "rejected: http=%ld code=%s", resp->status, codebuf);
+		openapi_failed(d, resp, code, api_when_ready);
 	}
 	json_decref(root);
 }
@@ -159,24 +173,14 @@ static void card_done(void *arg, const struct http_response *resp)
 	}
 	json_t *root = json_loads(resp->body, 0, NULL);
 	const char *code = json_string_value(json_object_get(root, "code"));
-	char codebuf[96];
-	snprintf(codebuf, sizeof codebuf, "%s", code ? code : "-");
 	/* A card created before a crash comes back as "already exists" when the
 	 * row is resent under the same outTrackId: that is success, not a copy. */
 	int exists = code && !strcmp(code, "param.cardAlreadyExist");
 	if ((resp->status == 200 && json_is_true(json_object_get(root, "success"))) || exists) {
 		api->stats.via_card++;
 		finish(d, OUTBOX_SENT, 0, d->out_track_id, "ok");
-	} else if ((resp->status == 401 || (code && !strcmp(code, "InvalidAuthentication"))) && !d->token_retried) {
-		token_cache_invalidate(api->tokens, d->token);
-		d->token_retried = 1;
-		token_cache_with(api->tokens, card_when_ready, d);
-	} else if (is_throttle(resp->status, code) || resp->status >= 500) {
-		api->stats.throttled += is_throttle(resp->status, code);
-		finish(d, OUTBOX_RETRY, -1, NULL, "card: http=%ld code=%s", resp->status, codebuf);
 	} else {
-		api->stats.errors++;
-		finish(d, OUTBOX_FAILED, 0, NULL, "card rejected: http=%ld code=%s", resp->status, codebuf);
+		openapi_failed(d, resp, code, card_when_ready);
 	}
 	json_decref(root);
 }
