@@ -58,7 +58,7 @@ SUDO       := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 all: $(BUILD)/collabd
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/collabd/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard include/collabd/*.h daemon/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<

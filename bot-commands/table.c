@@ -42,3 +42,9 @@ const struct bot_action *const bot_actions[] = {
 	&action_req_object,
 };
 const size_t bot_action_count = sizeof bot_actions / sizeof bot_actions[0];
+
+/* Deadline hooks, by SLA policy: what the workflow does when a step fires. */
+const struct bot_hook *const bot_hooks[] = {
+	NULL, /* placeholder: keeps the array non-empty until the first hook */
+};
+const size_t bot_hook_count = 0;

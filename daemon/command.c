@@ -15,6 +15,7 @@
 
 #include "collabd/log.h"
 #include "collabd/ratelimit.h"
+#include "collabd/sched.h"
 #include "collabd/store.h"
 
 /* Length of a blank (ASCII blank or the ideographic space U+3000) at p, or 0. */
@@ -206,6 +207,23 @@ char *cmd_help_text(void)
 	}
 	buf_append_str(&b, "命令与参数之间用空格分隔；多项内容可每行写一项「字段：内容」。");
 	return buf_steal(&b);
+}
+
+int cmd_dispatch_deadline(void *arg, const struct deadline_row *d, int step, int late, ms_t now)
+{
+	const struct cmd_env *env = arg;
+	for (size_t i = 0; i < bot_hook_count; i++) {
+		if (strcmp(bot_hooks[i]->policy, d->policy))
+			continue;
+		struct event ev = { .platform = !strcmp(d->platform, "dingtalk") ? "dingtalk" : "feishu",
+				    .kind = EVENT_OTHER, .chat_id = d->chat_id, .user_id = "collabd" };
+		struct cmd_ctx ctx = { .store = env->store, .sched = env->sched, .env = env, .ev = &ev,
+				       .status = env->status, .now = now };
+		int rc = bot_hooks[i]->run(&ctx, d, step, late);
+		json_decref(ctx.card_response);
+		return ctx.failed ? SCHED_HOOK_ERROR : rc;
+	}
+	return SCHED_HOOK_PING;
 }
 
 void cmd_notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *update_of)

@@ -28,9 +28,10 @@
 #define EXIT_CONFIG 78        /* sysexits EX_CONFIG: systemd should not restart */
 #define INBOX_KEEP_MS (7LL * 24 * 3600 * 1000) /* dedupe window; the platform's is ~7 h */
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, reload_signal;
 
 static void on_signal(int sig) { stop_signal = sig; }
+static void on_reload_signal(int sig) { reload_signal = sig; }
 
 void daemon_status_get(struct daemon *d, struct daemon_status *s)
 {
@@ -102,9 +103,23 @@ json_t *daemon_stats_json(struct daemon *d)
 			 "inflight", outbox_inflight(d->outbox));
 }
 
+/* Counts the answer to one event for /metrics: acked (with the time since
+ * it reached us) or left for the platform to redeliver.  Returns acked. */
+static int counted(struct metrics_platform_counters *m, int acked, lws_usec_t started)
+{
+	if (acked) {
+		m->acked++;
+		metrics_observe_latency(&m->ack_latency, (long long)(lws_now_usecs() - started));
+	} else {
+		m->unacked++;
+	}
+	return acked;
+}
+
 /* Applies one parsed event (either platform) and says whether to ack. */
 static int apply_event(struct daemon *d, struct event *ev, json_t **card_response)
 {
+	enum metrics_platform mp = metrics_platform_of(ev->platform);
 	struct daemon_status status;
 	daemon_status_get(d, &status);
 	d->env.status = &status;
@@ -119,6 +134,7 @@ static int apply_event(struct daemon *d, struct event *ev, json_t **card_respons
 		return 1;
 	case INBOX_DUPLICATE:
 		d->inbox.duplicates++;
+		d->metrics.platform[mp].deduplicated++;
 		return 1;
 	case INBOX_FAILED:
 		break;
@@ -131,15 +147,19 @@ static int apply_event(struct daemon *d, struct event *ev, json_t **card_respons
 static enum feishu_ack on_feishu_event(void *arg, const char *payload, size_t len, json_t **card_response)
 {
 	struct daemon *d = arg;
+	struct metrics_platform_counters *m = &d->metrics.platform[METRICS_FEISHU];
+	lws_usec_t started = lws_now_usecs();
 	struct event ev;
 	char why[256];
+	m->received++;
 	if (feishu_event_parse(payload, len, feishu_api_bot_id(d->feishu_api), &ev, why, sizeof why)) {
 		/* It will never parse, however often it comes: ack and move on. */
 		d->inbox.rejected++;
+		m->rejected++;
 		log_warn("msg=\"unusable event dropped\" platform=feishu reason=\"%s\" bytes=%zu", why, len);
-		return FEISHU_ACK_OK;
+		return counted(m, 1, started) ? FEISHU_ACK_OK : FEISHU_ACK_NONE;
 	}
-	return apply_event(d, &ev, card_response) ? FEISHU_ACK_OK : FEISHU_ACK_NONE;
+	return counted(m, apply_event(d, &ev, card_response), started) ? FEISHU_ACK_OK : FEISHU_ACK_NONE;
 }
 
 /* The DingTalk adapter hands us each callback here. */
@@ -147,9 +167,13 @@ static enum dingtalk_ack on_dingtalk_event(void *arg, const char *topic, const c
 					   const char *frame_id, json_t **card_response)
 {
 	struct daemon *d = arg;
+	struct metrics_platform_counters *m = &d->metrics.platform[METRICS_DINGTALK];
+	lws_usec_t started = lws_now_usecs();
 	int card = !strcmp(topic, "/v1.0/card/instances/callback");
+	m->received++;
 	if (!card && strcmp(topic, "/v1.0/im/bot/messages/get")) {
 		log_info("msg=\"dingtalk callback topic not handled\" topic=%s", topic);
+		counted(m, 1, started);
 		return DINGTALK_ACK_OK;
 	}
 	struct event ev;
@@ -158,15 +182,23 @@ static enum dingtalk_ack on_dingtalk_event(void *arg, const char *topic, const c
 				       : dingtalk_event_parse(data, len, frame_id, &ev, why, sizeof why);
 	if (prc) {
 		d->inbox.rejected++;
+		m->rejected++;
 		log_warn("msg=\"unusable event dropped\" platform=dingtalk reason=\"%s\" bytes=%zu", why, len);
+		counted(m, 1, started);
 		return DINGTALK_ACK_OK;
 	}
 	json_t *reply = NULL;
-	int ok = apply_event(d, &ev, &reply);
+	int ok = counted(m, apply_event(d, &ev, &reply), started);
 	if (card && ok)
 		*card_response = render_dingtalk_card_reply(reply);
 	json_decref(reply);
 	return ok ? DINGTALK_ACK_OK : DINGTALK_ACK_NONE;
+}
+
+static void on_send_error(void *arg, const char *error, int final)
+{
+	struct daemon *d = arg;
+	metrics_count_send_error(&d->metrics, error, final);
 }
 
 static void on_platform_fatal(void *arg, const char *why)
@@ -288,6 +320,7 @@ int daemon_run(struct daemon *d)
 	}
 	d->http = http_client_new(d->ctx, d->client_vhost);
 	d->outbox = outbox_new(d->store, d->ctx, &d->cfg.outbox);
+	outbox_on_error(d->outbox, on_send_error, d);
 	if (d->cfg.feishu.enabled) {
 		d->feishu_api = feishu_api_new(&d->cfg.feishu, d->http, d->cfg.outbox.rate_per_app,
 					       d->cfg.outbox.rate_per_chat);
@@ -303,6 +336,8 @@ int daemon_run(struct daemon *d)
 	}
 	d->sched = sched_new(d->store, d->ctx, d->calendar, d->policies, d->outbox);
 	d->env.sched = d->sched;
+	d->env.store = d->store;
+	sched_set_hook(d->sched, cmd_dispatch_deadline, &d->env);
 	d->env.admins = d->cfg.admins;
 	d->env.dedicated_chat = d->cfg.dedicated_chat;
 	d->env.user_rate = bucket_map_new(d->cfg.commands_per_minute / 60.0, d->cfg.commands_burst);
@@ -313,6 +348,8 @@ int daemon_run(struct daemon *d)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_reload_signal;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	prune_daemon = d;
@@ -328,9 +365,15 @@ int daemon_run(struct daemon *d)
 	log_info("msg=\"collabd started\" version=%s pending_outbox=%lld", COLLABD_VERSION,
 		 (long long)store_outbox_pending(d->store));
 
-	while (!stop_signal && !d->stopping)
+	while (!stop_signal && !d->stopping) {
 		if (lws_service(d->ctx, 0) < 0)
 			break;
+		if (reload_signal) {
+			/* Between callbacks: no transaction is open here. */
+			reload_signal = 0;
+			daemon_reload(d);
+		}
+	}
 
 	log_info("msg=\"stopping\" signal=%d", (int)stop_signal);
 	if (d->feishu_ws)

@@ -251,6 +251,7 @@ static const struct {
 	{ "text", render_text },
 	{ "status", render_status },
 	{ "sla_pings", render_sla_pings },
+	{ "card", render_dingtalk_generic },
 };
 
 int render_dingtalk(const char *kind, const char *body_json, struct dingtalk_message *out)

@@ -329,6 +329,7 @@ static const struct {
 	{ "text", render_text },
 	{ "status", render_status },
 	{ "sla_pings", render_sla_pings },
+	{ "card", render_feishu_card },
 };
 
 int render_feishu(const char *kind, const char *body_json, struct feishu_message *out)

@@ -32,6 +32,8 @@ struct sched {
 	struct outbox *ob;
 	lws_sorted_usec_list_t timer;
 	struct sched_stats stats;
+	sched_hook_fn hook;
+	void *hook_arg;
 };
 
 static void fire_cb(lws_sorted_usec_list_t *sul);
@@ -57,6 +59,12 @@ void sched_free(struct sched *s)
 		return;
 	lws_sul_cancel(&s->timer);
 	free(s);
+}
+
+void sched_set_hook(struct sched *s, sched_hook_fn fn, void *arg)
+{
+	s->hook = fn;
+	s->hook_arg = arg;
 }
 
 const struct sched_stats *sched_stats(const struct sched *s) { return &s->stats; }
@@ -261,14 +269,21 @@ static enum store_rc fire_one(struct sched *s, const struct timer_row *t, ms_t n
 	for (ms_t next; (next = step_time(s, p, d.due_at, step + 1)) >= 0 && next <= now;)
 		step++;
 	unsigned roles = step_roles(p, step);
-	json_t *people = json_loads(d.people, 0, NULL);
-	struct ping_group *g = group_for(groups, ngroups, d.platform, d.chat_id);
-	add_mentions(g->mentions, people, roles);
-	json_array_append_new(g->items,
-			      json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:o}", "key", d.key, "policy", d.policy,
-					"subject", d.subject, "stage", stage_name(step), "due_at",
-					(json_int_t)d.due_at, "late", late, "roles", role_list(roles)));
-	json_decref(people);
+	int said = s->hook ? s->hook(s->hook_arg, &d, step, late, now) : SCHED_HOOK_PING;
+	if (said == SCHED_HOOK_ERROR) {
+		deadline_row_free(&d);
+		return STORE_ERR;
+	}
+	if (said == SCHED_HOOK_PING) {
+		json_t *people = json_loads(d.people, 0, NULL);
+		struct ping_group *g = group_for(groups, ngroups, d.platform, d.chat_id);
+		add_mentions(g->mentions, people, roles);
+		json_array_append_new(g->items,
+				      json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:o}", "key", d.key, "policy", d.policy,
+						"subject", d.subject, "stage", stage_name(step), "due_at",
+						(json_int_t)d.due_at, "late", late, "roles", role_list(roles)));
+		json_decref(people);
+	}
 
 	json_t *detail = json_pack("{s:i,s:s,s:b}", "step", step, "stage", stage_name(step), "late", late);
 	char *text = json_dumps(detail, JSON_COMPACT);
@@ -277,7 +292,7 @@ static enum store_rc fire_one(struct sched *s, const struct timer_row *t, ms_t n
 	snprintf(kind, sizeof kind, "sla.%s", stage_name(step));
 	rc = store_timeline_add(s->st, now, "collabd", kind, d.key, text);
 	free(text);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK && said != SCHED_HOOK_DONE)
 		rc = schedule_step(s, p, d.key, d.chat_id, d.due_at, step + 1, now);
 	s->stats.fired++;
 	s->stats.late += late;

@@ -2,6 +2,7 @@
  * store.c - SQLite: schema migrations, prepared statements, the records.
  */
 #include "collabd/store.h"
+#include "store_internal.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -98,6 +99,49 @@ static const char *const migrations[] = {
 	"  explanation TEXT NOT NULL, proposal TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'open',"
 	"  answer TEXT, answered_at INTEGER, created_at INTEGER NOT NULL);"
 	"CREATE INDEX objections_request ON objections (request_id, state);",
+
+	/* 9: step 3 -- each executing department's progress owner, every progress
+	 *    update (a second one the same day is a new revision: history kept),
+	 *    and each department's verdict per working day at the cut-off. */
+	"CREATE TABLE progress_owners ("
+	"  request_id TEXT NOT NULL, dept TEXT NOT NULL, user_id TEXT NOT NULL, set_by TEXT,"
+	"  set_at INTEGER NOT NULL, PRIMARY KEY (request_id, dept)) WITHOUT ROWID;"
+	"CREATE TABLE progress_updates ("
+	"  id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, dept TEXT NOT NULL, day TEXT NOT NULL,"
+	"  revision INTEGER NOT NULL, author TEXT NOT NULL, done TEXT NOT NULL, undone TEXT NOT NULL,"
+	"  next TEXT NOT NULL, late INTEGER NOT NULL DEFAULT 0, submitted_at INTEGER NOT NULL,"
+	"  UNIQUE (request_id, day, dept, revision));"
+	"CREATE TABLE progress_days ("
+	"  request_id TEXT NOT NULL, dept TEXT NOT NULL, day TEXT NOT NULL, state TEXT NOT NULL,"
+	"  decided_at INTEGER NOT NULL, PRIMARY KEY (request_id, dept, day)) WITHOUT ROWID;",
+
+	/* 10: step 4 -- issue reports (问题反馈表), the departments that receive
+	 *     them, the response, the solution record and the resolution. */
+	"CREATE TABLE issues ("
+	"  id TEXT PRIMARY KEY, request_id TEXT NOT NULL, reporter TEXT NOT NULL, platform TEXT NOT NULL,"
+	"  chat_id TEXT NOT NULL, type TEXT NOT NULL, severity TEXT NOT NULL, scope TEXT NOT NULL,"
+	"  description TEXT NOT NULL, occurred_at INTEGER NOT NULL, expected_at INTEGER, named_user TEXT,"
+	"  state TEXT NOT NULL, report_late INTEGER NOT NULL DEFAULT 0,"
+	"  owner TEXT, meeting_at INTEGER, meeting_mode TEXT, meeting_where TEXT,"
+	"  responded_by TEXT, responded_at INTEGER,"
+	"  cause TEXT, measures TEXT, solution_owner TEXT, solution_due INTEGER, solution_at INTEGER,"
+	"  result TEXT, resolved_by TEXT, resolved_at INTEGER, reopen_count INTEGER NOT NULL DEFAULT 0,"
+	"  reopen_reason TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX issues_request ON issues (request_id, state);"
+	"CREATE TABLE issue_depts ("
+	"  issue_id TEXT NOT NULL, dept TEXT NOT NULL, PRIMARY KEY (issue_id, dept)) WITHOUT ROWID;",
+
+	/* 11: step 5 -- completion with its deliverables, the archive entry
+	 *     (协作项目库) and each department's retrospective answers. */
+	"CREATE TABLE completions ("
+	"  request_id TEXT PRIMARY KEY, completed_by TEXT NOT NULL, completed_at INTEGER NOT NULL,"
+	"  deliverables TEXT NOT NULL, open_issues_reason TEXT) WITHOUT ROWID;"
+	"CREATE TABLE archives ("
+	"  name TEXT PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, dir TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL, report_at INTEGER) WITHOUT ROWID;"
+	"CREATE TABLE retro_answers ("
+	"  request_id TEXT NOT NULL, dept TEXT NOT NULL, author TEXT NOT NULL, answers TEXT NOT NULL,"
+	"  answered_at INTEGER NOT NULL, PRIMARY KEY (request_id, dept)) WITHOUT ROWID;",
 };
 
 enum stmt_id {
@@ -227,6 +271,13 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
 	int version_found;
+	struct store_cached *cache; /* the domain files' statements (store_query.c) */
+	size_t ncache;
+};
+
+struct store_cached {
+	const char *sql; /* the caller's static text: its address is the key */
+	sqlite3_stmt *stmt;
 };
 
 int store_schema_version(void) { return (int)ARRAY_LEN(migrations); }
@@ -331,6 +382,9 @@ void store_close(struct store *st)
 		return;
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (size_t i = 0; i < st->ncache; i++)
+		sqlite3_finalize(st->cache[i].stmt);
+	free(st->cache);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -421,6 +475,25 @@ enum store_rc store_outbox_add(struct store *st, const char *platform, const cha
 	if (rc == STORE_OK && id_out)
 		*id_out = sqlite3_last_insert_rowid(st->db);
 	return rc;
+}
+
+sqlite3_stmt *store_sql(struct store *st, const char *sql)
+{
+	for (size_t i = 0; i < st->ncache; i++) {
+		if (st->cache[i].sql == sql) {
+			sqlite3_reset(st->cache[i].stmt);
+			sqlite3_clear_bindings(st->cache[i].stmt);
+			return st->cache[i].stmt;
+		}
+	}
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+		log_error("msg=\"cannot prepare statement\" error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(st->db), sql);
+		return NULL;
+	}
+	st->cache = xrealloc(st->cache, (st->ncache + 1) * sizeof *st->cache);
+	st->cache[st->ncache++] = (struct store_cached){ .sql = sql, .stmt = s };
+	return s;
 }
 
 static char *col_text(sqlite3_stmt *s, int i)

@@ -58,6 +58,7 @@ struct bucket_map;
 
 /* What the daemon lends every command: set up once, shared by all events. */
 struct cmd_env {
+	struct store *store;                 /* for deadline hooks (events bring their own) */
 	struct sched *sched;                 /* deadlines and reminders */
 	const struct daemon_status *status;  /* for /状态 */
 	struct bucket_map *user_rate;        /* commands per user (flood guard) */
@@ -100,10 +101,25 @@ struct bot_action {
 	enum cmd_rc (*run)(struct cmd_ctx *ctx, json_t *value);
 };
 
+/* What the workflow does when a step of one of its deadlines fires (the
+ * policy names the deadline's kind).  run() returns a SCHED_HOOK_* code; the
+ * ctx has no real event: ctx->ev is a stand-in for the deadline's chat, with
+ * user "collabd". */
+struct deadline_row;
+struct bot_hook {
+	const char *policy;
+	int (*run)(struct cmd_ctx *ctx, const struct deadline_row *d, int step, int late);
+};
+
 extern const struct bot_command *const bot_commands[];
 extern const size_t bot_command_count;
 extern const struct bot_action *const bot_actions[];
 extern const size_t bot_action_count;
+extern const struct bot_hook *const bot_hooks[];
+extern const size_t bot_hook_count;
+
+/* A sched_hook_fn (arg: the struct cmd_env) that runs the bot_hooks. */
+int cmd_dispatch_deadline(void *arg, const struct deadline_row *d, int step, int late, ms_t now);
 
 /* Finds a command by name or alias (case-insensitive for the alias). */
 const struct bot_command *cmd_find(const char *name);

@@ -57,4 +57,27 @@ int render_dingtalk_card(const char *kind, const char *body_json, json_t **param
  * Returns a new reference. */
 json_t *render_dingtalk_card_reply(json_t *reply);
 
+/*
+ * The generic card (notice kind "card"), for steps 3-5.  Its body:
+ *   title     the header (required)
+ *   color     Feishu header template: blue, green, orange, red, grey ...
+ *   mentions  [{id, name}] -- the only source of @-mentions
+ *   lead      a paragraph under the mentions
+ *   fields    [{label, value}] -- "label：value" lines
+ *   sections  [{heading?, lines: [text]}] -- bullet lists
+ *   note      a closing paragraph
+ *   link      {label, url} -- the board page (http/https only)
+ *   buttons   [{label, style: primary|danger|default, value: {action...}, command}]
+ *   form      {name, inputs: [{name, label, kind: text|date|datetime|select|
+ *              multi_select|person, required, multiline, max, options:[{value,label}]}],
+ *              submit: {label, value}, command}
+ * "command" is what a DingTalk user types instead of clicking.  All text is
+ * user text as far as the renderers are concerned: it is escaped.
+ */
+/* The markdown body of a generic card (mentions formatted with mention_fmt,
+ * "%s" id then "%s" name); caller frees. */
+char *render_card_markdown(json_t *body, const char *mention_fmt);
+int render_feishu_card(json_t *body, struct feishu_message *out);
+int render_dingtalk_generic(json_t *body, struct dingtalk_message *m);
+
 #endif

@@ -1,0 +1,164 @@
+/*
+ * store_query.c - running the domain files' SQL: bind JSON-packed
+ * parameters, read rows as JSON objects.
+ *
+ * Rows come back as JSON because that is what the workflow does with them
+ * next: put them into notices, cards, archives and pages.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "collabd/log.h"
+#include "store_internal.h"
+
+static int bind_params(sqlite3_stmt *s, json_t *params)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(params, i, v) {
+		int col = (int)i + 1, rc;
+		switch (json_typeof(v)) {
+		case JSON_STRING:
+			rc = sqlite3_bind_text(s, col, json_string_value(v), (int)json_string_length(v), SQLITE_TRANSIENT);
+			break;
+		case JSON_INTEGER: rc = sqlite3_bind_int64(s, col, json_integer_value(v)); break;
+		case JSON_REAL: rc = sqlite3_bind_double(s, col, json_real_value(v)); break;
+		case JSON_TRUE: rc = sqlite3_bind_int(s, col, 1); break;
+		case JSON_FALSE: rc = sqlite3_bind_int(s, col, 0); break;
+		case JSON_NULL: rc = sqlite3_bind_null(s, col); break;
+		default: rc = SQLITE_MISUSE; break;
+		}
+		if (rc != SQLITE_OK)
+			return -1;
+	}
+	return 0;
+}
+
+/* The statement for sql with fmt's parameters bound, or NULL (logged). */
+static sqlite3_stmt *prepare(struct store *st, const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *s = store_sql(st, sql);
+	if (!s || !fmt)
+		return s;
+	json_error_t err;
+	json_t *params = json_vpack_ex(&err, 0, fmt, ap);
+	int bad = !json_is_array(params) || bind_params(s, params);
+	json_decref(params);
+	if (bad) {
+		log_error("msg=\"cannot bind statement parameters\" error=\"%s\" sql=\"%.60s\"",
+			  params ? "type" : err.text, sql);
+		return NULL;
+	}
+	return s;
+}
+
+static json_t *row_object(sqlite3_stmt *s)
+{
+	json_t *row = json_object();
+	for (int i = 0, n = sqlite3_column_count(s); i < n; i++) {
+		json_t *v;
+		switch (sqlite3_column_type(s, i)) {
+		case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(s, i)); break;
+		case SQLITE_FLOAT: v = json_real(sqlite3_column_double(s, i)); break;
+		case SQLITE_NULL: v = json_null(); break;
+		default: {
+			/* Text stored by collabd is UTF-8 (it came through a JSON parser). */
+			const char *t = (const char *)sqlite3_column_text(s, i);
+			v = json_stringn_nocheck(t ? t : "", (size_t)sqlite3_column_bytes(s, i));
+			break;
+		}
+		}
+		json_object_set_new(row, sqlite3_column_name(s, i), v);
+	}
+	return row;
+}
+
+static void step_failed(struct store *st, sqlite3_stmt *s)
+{
+	log_error("msg=\"sqlite step failed\" error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(sqlite3_db_handle(s)),
+		  sqlite3_sql(s));
+	(void)st;
+	sqlite3_reset(s);
+}
+
+enum store_rc store_run(struct store *st, int *changes, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sqlite3_stmt *s = prepare(st, sql, fmt, ap);
+	va_end(ap);
+	if (!s)
+		return STORE_ERR;
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		int constraint = (rc & 0xff) == SQLITE_CONSTRAINT;
+		if (!constraint)
+			step_failed(st, s);
+		sqlite3_reset(s);
+		return constraint ? STORE_DUP : STORE_ERR;
+	}
+	if (changes)
+		*changes = sqlite3_changes(sqlite3_db_handle(s));
+	sqlite3_reset(s);
+	return STORE_OK;
+}
+
+static json_t *vrows(struct store *st, size_t max, const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *s = prepare(st, sql, fmt, ap);
+	if (!s)
+		return NULL;
+	json_t *rows = json_array();
+	int rc;
+	while (json_array_size(rows) < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(rows, row_object(s));
+	if (json_array_size(rows) < max && rc != SQLITE_DONE) {
+		step_failed(st, s);
+		json_decref(rows);
+		return NULL;
+	}
+	sqlite3_reset(s);
+	return rows;
+}
+
+json_t *store_rows(struct store *st, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	json_t *rows = vrows(st, (size_t)-1, sql, fmt, ap);
+	va_end(ap);
+	return rows;
+}
+
+enum store_rc store_row(struct store *st, json_t **row, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	json_t *rows = vrows(st, 1, sql, fmt, ap);
+	va_end(ap);
+	*row = NULL;
+	if (!rows)
+		return STORE_ERR;
+	if (json_array_size(rows))
+		*row = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+	return *row ? STORE_OK : STORE_NOTFOUND;
+}
+
+long long store_int(struct store *st, long long if_none, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sqlite3_stmt *s = prepare(st, sql, fmt, ap);
+	va_end(ap);
+	if (!s)
+		return if_none;
+	long long v = if_none;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		step_failed(st, s);
+	sqlite3_reset(s);
+	return v;
+}
