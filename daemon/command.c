@@ -209,7 +209,7 @@ char *cmd_help_text(void)
 	return buf_steal(&b);
 }
 
-int cmd_dispatch_deadline(void *arg, const struct deadline_row *d, int step, int late, ms_t now)
+int cmd_dispatch_deadline(void *arg, struct deadline_row *d, int step, int late, ms_t now)
 {
 	const struct cmd_env *env = arg;
 	for (size_t i = 0; i < bot_hook_count; i++) {

@@ -108,7 +108,7 @@ struct bot_action {
 struct deadline_row;
 struct bot_hook {
 	const char *policy;
-	int (*run)(struct cmd_ctx *ctx, const struct deadline_row *d, int step, int late);
+	int (*run)(struct cmd_ctx *ctx, struct deadline_row *d, int step, int late);
 };
 
 extern const struct bot_command *const bot_commands[];
@@ -119,7 +119,7 @@ extern const struct bot_hook *const bot_hooks[];
 extern const size_t bot_hook_count;
 
 /* A sched_hook_fn (arg: the struct cmd_env) that runs the bot_hooks. */
-int cmd_dispatch_deadline(void *arg, const struct deadline_row *d, int step, int late, ms_t now);
+int cmd_dispatch_deadline(void *arg, struct deadline_row *d, int step, int late, ms_t now);
 
 /* Finds a command by name or alias (case-insensitive for the alias). */
 const struct bot_command *cmd_find(const char *name);

@@ -61,14 +61,15 @@ enum store_rc sched_snooze(struct sched *s, const char *key, ms_t until);
 /*
  * The workflow's say when a step of a deadline fires (e.g. the daily progress
  * cut-off posts the digest).  Called inside the firing transaction with the
- * step that fires (0 reminder, 1 due, 2.. escalations).  Returns
+ * step that fires (0 reminder, 1 due, 2.. escalations).  The hook may replace
+ * d->people or d->subject (owned strings) to shape the standard ping.  Returns
  *   SCHED_HOOK_ERROR  the store failed (the batch is rolled back and retried)
  *   SCHED_HOOK_PING   nothing special: the standard ping goes out
  *   SCHED_HOOK_SAID   the hook said everything itself; later steps stay scheduled
  *   SCHED_HOOK_DONE   the hook said everything and closed the deadline
  */
 enum { SCHED_HOOK_ERROR = -1, SCHED_HOOK_PING = 0, SCHED_HOOK_SAID = 1, SCHED_HOOK_DONE = 2 };
-typedef int (*sched_hook_fn)(void *arg, const struct deadline_row *d, int step, int late, ms_t now);
+typedef int (*sched_hook_fn)(void *arg, struct deadline_row *d, int step, int late, ms_t now);
 void sched_set_hook(struct sched *s, sched_hook_fn fn, void *arg);
 
 /* Fires every due timer now (normally the loop does this). */
