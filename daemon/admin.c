@@ -1,9 +1,10 @@
 /*
- * admin.c - the small local HTTP interface: /healthz, /debug/stats and, in
- * test mode only, /debug/clock (read, set or advance the daemon's clock).
+ * admin.c - the small local HTTP interface: /healthz, /metrics (Prometheus),
+ * /debug/stats and, in test mode only, /debug/clock (read, set or advance the
+ * daemon's clock).
  *
  * It listens on admin.listen:admin.port (127.0.0.1 by default) and answers
- * JSON.  Bodies are tiny; anything over 4 KiB is refused.
+ * JSON (/metrics: text).  Bodies are tiny; anything over 4 KiB is refused.
  */
 #include <libwebsockets.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ struct admin_session {
 	int is_post;
 	struct buf body;
 	int status;
+	const char *content_type; /* static; NULL means JSON */
 	char *response; /* owned */
 };
 
@@ -86,14 +88,16 @@ static void respond_deadline(struct daemon *d, struct admin_session *s, json_t *
 static void route(struct daemon *d, struct admin_session *s)
 {
 	if (!strcmp(s->path, "/healthz") && !s->is_post) {
-		int up = daemon_connected(d);
-		int64_t pending = store_outbox_pending(d->store);
-		json_t *body = json_pack("{s:s,s:I}", "status", up ? "ok" : "degraded", "outbox_pending", (json_int_t)pending);
-		if (d->feishu_ws)
-			json_object_set_new(body, "feishu", json_string(feishu_ws_connected(d->feishu_ws) ? "connected" : "disconnected"));
-		if (d->dingtalk_ws)
-			json_object_set_new(body, "dingtalk", json_string(dingtalk_ws_connected(d->dingtalk_ws) ? "connected" : "disconnected"));
-		respond(s, up ? 200 : 503, body);
+		int status;
+		json_t *body = daemon_health(d, &status);
+		respond(s, status, body);
+		return;
+	}
+	if (!strcmp(s->path, "/metrics") && !s->is_post) {
+		s->status = 200;
+		s->content_type = "text/plain; version=0.0.4; charset=utf-8";
+		free(s->response);
+		s->response = daemon_metrics_text(d);
 		return;
 	}
 	if (!strcmp(s->path, "/debug/stats") && !s->is_post) {
@@ -141,7 +145,8 @@ static int write_response(struct lws *wsi, struct admin_session *s)
 	unsigned char *buf = xmalloc(LWS_PRE + 1024 + blen);
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = start + 1024;
 	int rc = 0;
-	if (lws_add_http_common_headers(wsi, (unsigned int)s->status, "application/json", (lws_filepos_t)blen, &p, end) ||
+	const char *type = s->content_type ? s->content_type : "application/json";
+	if (lws_add_http_common_headers(wsi, (unsigned int)s->status, type, (lws_filepos_t)blen, &p, end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:", (const unsigned char *)"no-store", 8, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end)) {
 		rc = -1;

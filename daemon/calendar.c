@@ -343,6 +343,13 @@ void calendar_free(struct calendar *cal)
 	free(cal);
 }
 
+void calendar_swap(struct calendar *a, struct calendar *b)
+{
+	struct calendar tmp = *a;
+	*a = *b;
+	*b = tmp;
+}
+
 const struct calendar_hours *calendar_hours(const struct calendar *cal) { return &cal->hours; }
 
 ms_t calendar_day_length(const struct calendar *cal) { return cal->day_len; }

@@ -68,6 +68,11 @@ static const struct config_option config_options[] = {
 	{ "requests.dedicated_chat", OPT_BOOL, OFF(dedicated_chat), "false", 0, 0, NULL, 0 },
 	{ "commands.per_user_per_minute", OPT_INT, OFF(commands_per_minute), "20", 1, 10000, NULL, 0 },
 	{ "commands.per_user_burst", OPT_INT, OFF(commands_burst), "10", 1, 10000, NULL, 0 },
+	{ "health.outbox_stuck_after_s", OPT_INT, OFF(outbox_stuck_after_s), "300", 1, 86400, NULL, 0 },
+	{ "board.listen", OPT_STRING, OFF(board.listen), "127.0.0.1", 0, 0, NULL, 0 },
+	{ "board.port", OPT_INT, OFF(board.port), "0", 0, 65535, "COLLABD_BOARD_PORT", 0 },
+	{ "board.token", OPT_STRING, OFF(board.token), NULL, 0, 0, "COLLABD_BOARD_TOKEN", 1 },
+	{ "board.public_url", OPT_STRING, OFF(board.public_url), NULL, 0, 0, NULL, 0 },
 };
 
 static void problem(struct config_problems *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -290,6 +295,34 @@ int config_calendar_load(const struct config *cfg, struct calendar *cal, char *e
 	return 0;
 }
 
+int config_is_loopback(const char *addr)
+{
+	return addr && (!strncmp(addr, "127.", 4) || !strcmp(addr, "::1") || !strcmp(addr, "localhost"));
+}
+
+/* The board answers the open network only with a token; its public URL is
+ * what chat links start with, so one canonical form without a trailing slash. */
+static void validate_board(struct board_config *b, struct config_problems *pr)
+{
+	if (b->port && empty(b->listen))
+		problem(pr, "board.listen: required when board.port is set");
+	if (b->port && !empty(b->listen) && !config_is_loopback(b->listen) && empty(b->token))
+		problem(pr, "board.token: required when board.listen (%s) is not a loopback address "
+			    "(or set COLLABD_BOARD_TOKEN)", b->listen);
+	if (!empty(b->token) && strlen(b->token) < 16)
+		problem(pr, "board.token: use at least 16 characters");
+	if (!empty(b->token) && strpbrk(b->token, " \t\r\n\"&?#%+"))
+		problem(pr, "board.token: use letters, digits, '-', '_' or '.' only (it travels in URLs)");
+	if (!empty(b->public_url)) {
+		char *u = b->public_url;
+		if ((strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) || strpbrk(u, " \t\r\n\"<>"))
+			problem(pr, "board.public_url: must be an http:// or https:// URL");
+		size_t n = strlen(u);
+		while (n > 0 && u[n - 1] == '/')
+			u[--n] = '\0';
+	}
+}
+
 /* The working hours parse, the data files load, the extra days are dates. */
 static void validate_calendar(struct config *cfg, struct config_problems *pr)
 {
@@ -396,6 +429,7 @@ static void validate(struct config *cfg, struct config_problems *pr)
 		problem(pr, "admin.listen: required when admin.port is set");
 	if (cfg->test_clock_control && !cfg->admin_port)
 		problem(pr, "testing.clock_control: needs admin.port (the clock is moved through it)");
+	validate_board(&cfg->board, pr);
 	validate_calendar(cfg, pr);
 	struct sla_policies *sla = sla_policies_new(cfg->sla, problem_text, pr);
 	sla_policies_free(sla);

@@ -116,6 +116,7 @@ int main(int argc, char **argv)
 	tzset();
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 
+	d.config_path = config_path; /* SIGHUP re-reads it */
 	int rc = daemon_run(&d);
 	config_free(&d.cfg);
 	return rc;

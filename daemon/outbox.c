@@ -40,7 +40,21 @@ struct outbox {
 	struct inflight *inflight;
 	int ninflight;
 	struct outbox_stats stats;
+	outbox_error_fn on_error; /* may be NULL */
+	void *on_error_arg;
 };
+
+static void count_error(struct outbox *ob, const char *error, int final)
+{
+	if (ob->on_error)
+		ob->on_error(ob->on_error_arg, error, final);
+}
+
+void outbox_on_error(struct outbox *ob, outbox_error_fn fn, void *arg)
+{
+	ob->on_error = fn;
+	ob->on_error_arg = arg;
+}
 
 static void drain(struct outbox *ob);
 
@@ -195,6 +209,7 @@ static void dispatch(struct outbox *ob, struct outbox_row *r, ms_t mono, ms_t *a
 			  (long long)r->id, r->platform);
 		store_outbox_failed(ob->st, r->id, "platform not enabled");
 		ob->stats.failed++;
+		count_error(ob, "platform not enabled", 1);
 		return;
 	}
 	ms_t w = bucket_wait(&s->app_bucket, mono);
@@ -274,6 +289,7 @@ void outbox_delivered(struct outbox *ob, int64_t id, const struct outbox_result 
 		if (attempts >= ob->cfg->max_attempts) {
 			store_outbox_failed(ob->st, id, res->error);
 			ob->stats.failed++;
+			count_error(ob, res->error, 1);
 			log_error("msg=\"outbox gave up\" id=%lld attempts=%d error=\"%s\"", (long long)id, attempts,
 				  res->error);
 			break;
@@ -281,12 +297,14 @@ void outbox_delivered(struct outbox *ob, int64_t id, const struct outbox_result 
 		ms_t wait = res->retry_after_ms >= 0 ? res->retry_after_ms : backoff_ms(ob->cfg, attempts - 1);
 		store_outbox_retry(ob->st, id, now + wait, res->error);
 		ob->stats.retried++;
+		count_error(ob, res->error, 0);
 		log_warn("msg=\"outbox send will be retried\" id=%lld attempts=%d wait_ms=%lld error=\"%s\"",
 			 (long long)id, attempts, (long long)wait, res->error);
 		break;
 	case OUTBOX_FAILED:
 		store_outbox_failed(ob->st, id, res->error);
 		ob->stats.failed++;
+		count_error(ob, res->error, 1);
 		log_error("msg=\"outbox send failed for good\" id=%lld error=\"%s\"", (long long)id, res->error);
 		break;
 	}

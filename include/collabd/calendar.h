@@ -72,6 +72,9 @@ struct calendar;
  * calendar with calendar_free(). */
 struct calendar *calendar_new(const struct calendar_hours *h);
 void calendar_free(struct calendar *cal);
+/* Exchanges the contents of a and b (hours and holiday data), so that a
+ * reload can replace a calendar others hold a pointer to. */
+void calendar_swap(struct calendar *a, struct calendar *b);
 
 /* The working hours the calendar was made with (borrowed, lives as long as
  * cal). */

@@ -62,6 +62,13 @@ struct config {
 	json_t *sla;             /* owned: SLA policy overrides by name (see sla.h), or NULL */
 	json_t *admins;          /* owned: user ids who may edit the directory in chat, or NULL */
 	int dedicated_chat;      /* approved requests get their own 问题沟通群 (Feishu) */
+	int outbox_stuck_after_s; /* /healthz: a message pending longer than this is "stuck" */
+	struct board_config {
+		char *listen;        /* the web board's address, 127.0.0.1 by default */
+		int port;            /* 0 = no board */
+		char *token;         /* secret: required when listen is not loopback */
+		char *public_url;    /* how people reach the board, for links in chat; may be empty */
+	} board;
 };
 
 struct config_problems {
@@ -95,6 +102,9 @@ struct calendar_hours;
 int config_calendar_hours(const struct config *cfg, struct calendar_hours *h);
 /* Loads the holiday files and the company's extra days off into cal. */
 int config_calendar_load(const struct config *cfg, struct calendar *cal, char *err, size_t errsz);
+
+/* 1 when addr is a loopback address (127.x.x.x, ::1, localhost). */
+int config_is_loopback(const char *addr);
 
 /* Writes the effective configuration, one "key = value" line per option,
  * secrets shown only as "(set, hidden)". */

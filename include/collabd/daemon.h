@@ -10,6 +10,7 @@
 #include "collabd/command.h"
 #include "collabd/config.h"
 #include "collabd/inbox.h"
+#include "collabd/metrics.h"
 
 struct lws_context;
 struct lws_vhost;
@@ -41,7 +42,10 @@ struct daemon {
 	struct sched *sched;
 	struct admin *admin;
 	struct inbox_stats inbox;
+	struct metrics metrics;             /* per-platform and per-code counters for /metrics */
+	long long reloads;                  /* SIGHUP reloads done */
 	struct cmd_env env;
+	const char *config_path;            /* borrowed from main(): re-read on SIGHUP */
 	ms_t started_at;
 	int exit_code;
 	int stopping;
@@ -59,6 +63,18 @@ int daemon_connected(struct daemon *d);
 
 /* Writes the daemon's counters as a JSON object (new reference). */
 json_t *daemon_stats_json(struct daemon *d);
+
+/* The counters in Prometheus' text format: a new string the caller frees. */
+char *daemon_metrics_text(struct daemon *d);
+
+/* /healthz: a new JSON object describing each check; *http_status gets 200
+ * when every check passes, else 503. */
+json_t *daemon_health(struct daemon *d, int *http_status);
+
+/* SIGHUP: re-reads the configuration file and applies what can change while
+ * running (calendar, log level, admins, board token and URL).  A file with
+ * problems changes nothing (each problem is logged).  Returns 0 on success. */
+int daemon_reload(struct daemon *d);
 
 /* ---- admin HTTP (health, stats, the test clock) ---- */
 

@@ -58,4 +58,9 @@ void outbox_report(struct outbox *ob, int64_t id, enum outbox_outcome outcome, l
 int outbox_inflight(const struct outbox *ob);
 const struct outbox_stats *outbox_stats(const struct outbox *ob);
 
+/* Told of every send attempt that did not succeed, for /metrics: error is
+ * borrowed for the call; final is 1 when the row will not be retried. */
+typedef void (*outbox_error_fn)(void *arg, const char *error, int final);
+void outbox_on_error(struct outbox *ob, outbox_error_fn fn, void *arg);
+
 #endif

@@ -1,0 +1,172 @@
+/*
+ * metrics_export.c - /metrics: the daemon's counters in Prometheus' text
+ * format (version 0.0.4).
+ *
+ * Counters come from the modules that keep them; gauges that describe the
+ * workflow (requests by state, overdue deadlines) are read from the
+ * database at scrape time, so they are right after a restart too.
+ */
+#include <jansson.h>
+#include <stdio.h>
+
+#include "collabd/clock.h"
+#include "collabd/daemon.h"
+#include "collabd/dingtalk.h"
+#include "collabd/feishu.h"
+#include "collabd/metrics.h"
+#include "collabd/outbox.h"
+#include "collabd/sched.h"
+#include "collabd/store.h"
+#include "collabd/store_board.h"
+
+/* One per-platform counter family; get picks the field. */
+static void platform_family(struct buf *out, struct daemon *d, const char *name, const char *help,
+			    long long (*get)(const struct metrics_platform_counters *))
+{
+	metrics_header(out, name, "counter", help);
+	for (int p = 0; p < METRICS_PLATFORMS; p++) {
+		char labels[64];
+		snprintf(labels, sizeof labels, "platform=\"%s\"", metrics_platform_name(p));
+		metrics_sample(out, name, labels, get(&d->metrics.platform[p]));
+	}
+}
+
+static long long get_received(const struct metrics_platform_counters *c) { return c->received; }
+static long long get_acked(const struct metrics_platform_counters *c) { return c->acked; }
+static long long get_dedup(const struct metrics_platform_counters *c) { return c->deduplicated; }
+static long long get_rejected(const struct metrics_platform_counters *c) { return c->rejected; }
+static long long get_unacked(const struct metrics_platform_counters *c) { return c->unacked; }
+
+static void events(struct buf *out, struct daemon *d)
+{
+	platform_family(out, d, "collabd_events_received_total", "Events the platform delivered to the daemon.",
+			get_received);
+	platform_family(out, d, "collabd_events_acked_total", "Events acknowledged to the platform.", get_acked);
+	platform_family(out, d, "collabd_events_deduplicated_total",
+			"Redelivered events recognised by the inbox and not applied again.", get_dedup);
+	platform_family(out, d, "collabd_events_rejected_total", "Unusable events, acknowledged and dropped.",
+			get_rejected);
+	platform_family(out, d, "collabd_events_unacked_total",
+			"Events not committed (e.g. database locked), left for the platform to redeliver.",
+			get_unacked);
+	metrics_header(out, "collabd_ack_latency_seconds", "histogram",
+		       "From the event reaching the daemon to its ack being queued (decode, apply, commit).");
+	for (int p = 0; p < METRICS_PLATFORMS; p++) {
+		char labels[64];
+		snprintf(labels, sizeof labels, "platform=\"%s\"", metrics_platform_name(p));
+		metrics_histogram_write(out, "collabd_ack_latency_seconds", labels, &d->metrics.platform[p].ack_latency);
+	}
+}
+
+static void connections(struct buf *out, struct daemon *d)
+{
+	long long fc = 0, fr = 0, dc = 0, dr = 0;
+	if (d->feishu_ws) {
+		fc = feishu_ws_stats(d->feishu_ws)->connects;
+		fr = feishu_ws_stats(d->feishu_ws)->reconnects;
+	}
+	if (d->dingtalk_ws) {
+		dc = dingtalk_ws_stats(d->dingtalk_ws)->connects;
+		dr = dingtalk_ws_stats(d->dingtalk_ws)->reconnects;
+	}
+	metrics_header(out, "collabd_connection_up", "gauge", "1 while the platform's long connection is up.");
+	if (d->feishu_ws)
+		metrics_sample(out, "collabd_connection_up", "platform=\"feishu\"", feishu_ws_connected(d->feishu_ws));
+	if (d->dingtalk_ws)
+		metrics_sample(out, "collabd_connection_up", "platform=\"dingtalk\"",
+			       dingtalk_ws_connected(d->dingtalk_ws));
+	metrics_header(out, "collabd_connects_total", "counter", "Long connections established.");
+	metrics_sample(out, "collabd_connects_total", "platform=\"feishu\"", fc);
+	metrics_sample(out, "collabd_connects_total", "platform=\"dingtalk\"", dc);
+	metrics_header(out, "collabd_reconnects_total", "counter", "Reconnection attempts after a lost connection.");
+	metrics_sample(out, "collabd_reconnects_total", "platform=\"feishu\"", fr);
+	metrics_sample(out, "collabd_reconnects_total", "platform=\"dingtalk\"", dr);
+}
+
+static void outbox(struct buf *out, struct daemon *d)
+{
+	const struct outbox_stats *o = outbox_stats(d->outbox);
+	metrics_header(out, "collabd_outbox_depth", "gauge", "Outbox rows waiting to be sent.");
+	metrics_sample(out, "collabd_outbox_depth", "", store_outbox_pending(d->store));
+	metrics_header(out, "collabd_outbox_inflight", "gauge", "Sends on the wire.");
+	metrics_sample(out, "collabd_outbox_inflight", "", outbox_inflight(d->outbox));
+	metrics_header(out, "collabd_outbox_sent_total", "counter", "Messages the platform accepted.");
+	metrics_sample(out, "collabd_outbox_sent_total", "", o->sent);
+	metrics_header(out, "collabd_outbox_retries_total", "counter", "Send attempts that will be retried.");
+	metrics_sample(out, "collabd_outbox_retries_total", "", o->retried);
+	metrics_header(out, "collabd_outbox_failed_total", "counter", "Messages given up on.");
+	metrics_sample(out, "collabd_outbox_failed_total", "", o->failed);
+	metrics_header(out, "collabd_outbox_throttled_total", "counter",
+		       "Times a send waited for the rate limits (queued, not dropped).");
+	metrics_sample(out, "collabd_outbox_throttled_total", "", o->throttled);
+	metrics_header(out, "collabd_send_errors_total", "counter",
+		       "Failed send attempts by platform error code; final=\"true\" when not retried.");
+	for (int i = 0; i < d->metrics.nsend_errors; i++) {
+		const struct metrics_code_count *c = &d->metrics.send_errors[i];
+		char code[96], labels[160];
+		metrics_label_escape(c->code, code, sizeof code);
+		snprintf(labels, sizeof labels, "code=\"%s\",final=\"%s\"", code, c->final ? "true" : "false");
+		metrics_sample(out, "collabd_send_errors_total", labels, c->n);
+	}
+}
+
+static void timers(struct buf *out, struct daemon *d)
+{
+	const struct sched_stats *t = sched_stats(d->sched);
+	metrics_header(out, "collabd_timers_pending", "gauge", "Deadline reminders and escalations waiting to fire.");
+	metrics_sample(out, "collabd_timers_pending", "", store_timers_pending(d->store));
+	metrics_header(out, "collabd_timers_fired_total", "counter", "Timers fired.");
+	metrics_sample(out, "collabd_timers_fired_total", "", t->fired);
+	metrics_header(out, "collabd_timers_late_total", "counter",
+		       "Timers that came due while the daemon was down, fired at start-up (补发).");
+	metrics_sample(out, "collabd_timers_late_total", "", t->late);
+}
+
+/* Writes one labelled sample per row: label from column key, value from vcol. */
+static void rows_family(struct buf *out, json_t *rows, const char *name, const char *label, const char *key,
+			const char *vcol)
+{
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row) {
+		char value[128], labels[192];
+		metrics_label_escape(json_string_value(json_object_get(row, key)), value, sizeof value);
+		snprintf(labels, sizeof labels, "%s=\"%s\"", label, value);
+		metrics_sample(out, name, labels, json_integer_value(json_object_get(row, vcol)));
+	}
+}
+
+static void workflow(struct buf *out, struct daemon *d)
+{
+	json_t *sla = store_board_sla_by_policy(d->store, clock_now_ms());
+	metrics_header(out, "collabd_sla_breaches_total", "counter",
+		       "Deadlines whose due time passed before they were met, by SLA policy.");
+	rows_family(out, sla, "collabd_sla_breaches_total", "policy", "policy", "breached");
+	metrics_header(out, "collabd_sla_overdue", "gauge", "Open deadlines past their due time, by SLA policy.");
+	rows_family(out, sla, "collabd_sla_overdue", "policy", "policy", "overdue");
+	metrics_header(out, "collabd_deadlines_open", "gauge", "Open deadlines, by SLA policy.");
+	rows_family(out, sla, "collabd_deadlines_open", "policy", "policy", "open");
+	json_decref(sla);
+	json_t *req = store_board_requests_by_state(d->store);
+	metrics_header(out, "collabd_requests", "gauge", "Requests by workflow state.");
+	rows_family(out, req, "collabd_requests", "state", "state", "n");
+	json_decref(req);
+}
+
+char *daemon_metrics_text(struct daemon *d)
+{
+	struct buf out;
+	buf_init(&out);
+	metrics_header(&out, "collabd_build_info", "gauge", "The running version.");
+	metrics_sample(&out, "collabd_build_info", "version=\"" COLLABD_VERSION "\"", 1);
+	metrics_header(&out, "collabd_start_time_seconds", "gauge", "When the daemon started (Unix time).");
+	metrics_sample(&out, "collabd_start_time_seconds", "", d->started_at / 1000);
+	metrics_header(&out, "collabd_reloads_total", "counter", "Reloads on SIGHUP (calendar, config-driven data).");
+	metrics_sample(&out, "collabd_reloads_total", "", d->reloads);
+	events(&out, d);
+	connections(&out, d);
+	outbox(&out, d);
+	timers(&out, d);
+	workflow(&out, d);
+	return buf_steal(&out);
+}
