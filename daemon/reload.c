@@ -71,7 +71,9 @@ int daemon_reload(struct daemon *d)
 	sched_kick(d->sched);
 	int year, month, day, minute;
 	calendar_local_date(clock_now_ms(), &year, &month, &day, &minute);
-	log_info("msg=\"configuration reloaded\" applied=\"calendar log_level admins board.token board.public_url\" "
+	/* At warn, so that it shows whatever log level the file just chose:
+	 * a change of configuration is worth seeing in any log. */
+	log_warn("msg=\"configuration reloaded\" applied=\"calendar log_level admins board.token board.public_url\" "
 		 "calendar_dir=%s has_this_year=%d has_next_year=%d reloads=%lld",
 		 d->cfg.calendar.dir, calendar_has_year(d->calendar, year), calendar_has_year(d->calendar, year + 1),
 		 d->reloads);
