@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "collabd/directory.h"
+#include "collabd/progress.h"
 #include "collabd/request.h"
 #include "collabd/sched.h"
 #include "collabd/store.h"
@@ -254,6 +255,7 @@ static void settle(struct cmd_ctx *ctx, const struct request_row *r)
 	}
 	if (store_timeline_add(ctx->store, ctx->now, "collabd", "request.in_progress", r->id, NULL) != STORE_OK)
 		ctx->failed = 1;
+	progress_start(ctx, r->id);
 	char *msg = xasprintf("需求 %s 的所有涉及部门都已确认，进入执行阶段。", r->id);
 	json_t *body = json_pack("{s:s}", "text", msg);
 	cmd_notice_about(ctx, "text", body, r->chat_id, NULL, 0);

@@ -20,12 +20,26 @@ extern const struct bot_action action_req_confirm;
 extern const struct bot_action action_req_object;
 extern const struct bot_action action_status_refresh;
 extern const struct bot_action action_sched_snooze;
+extern const struct bot_command cmd_issue;
+extern const struct bot_action action_issue_submit;
+extern const struct bot_action action_issue_respond;
+extern const struct bot_action action_issue_solution;
+extern const struct bot_action action_issue_resolve;
+extern const struct bot_action action_issue_reopen;
+extern const struct bot_hook hook_issue_alert;
+extern const struct bot_command cmd_progress;
+extern const struct bot_command cmd_board;
+extern const struct bot_action action_progress_submit;
+extern const struct bot_hook hook_daily_progress;
 
 const struct bot_command *const bot_commands[] = {
 	&cmd_help,
 	&cmd_req,
 	&cmd_confirm,
 	&cmd_object,
+	&cmd_progress,
+	&cmd_board,
+	&cmd_issue,
 	&cmd_dept,
 	&cmd_status,
 	&cmd_remind,
@@ -40,11 +54,18 @@ const struct bot_action *const bot_actions[] = {
 	&action_req_submit,
 	&action_req_confirm,
 	&action_req_object,
+	&action_issue_submit,
+	&action_issue_respond,
+	&action_issue_solution,
+	&action_issue_resolve,
+	&action_issue_reopen,
+	&action_progress_submit,
 };
 const size_t bot_action_count = sizeof bot_actions / sizeof bot_actions[0];
 
 /* Deadline hooks, by SLA policy: what the workflow does when a step fires. */
 const struct bot_hook *const bot_hooks[] = {
-	NULL, /* placeholder: keeps the array non-empty until the first hook */
+	&hook_daily_progress,
+	&hook_issue_alert,
 };
-const size_t bot_hook_count = 0;
+const size_t bot_hook_count = sizeof bot_hooks / sizeof bot_hooks[0];

@@ -66,9 +66,16 @@ static const struct config_option config_options[] = {
 	{ "sla", OPT_JSON, OFF(sla), NULL, 0, 0, NULL, 0 },
 	{ "admins", OPT_JSON, OFF(admins), NULL, 0, 0, NULL, 0 },
 	{ "requests.dedicated_chat", OPT_BOOL, OFF(dedicated_chat), "false", 0, 0, NULL, 0 },
+	{ "issues.urgent_app", OPT_BOOL, OFF(issue_urgent_app), "false", 0, 0, NULL, 0 },
+	{ "issues.alert_department_chats", OPT_BOOL, OFF(issue_dept_chats), "false", 0, 0, NULL, 0 },
+	{ "progress.cutoff", OPT_STRING, OFF(progress.cutoff), "17:00", 0, 0, NULL, 0 },
+	{ "progress.escalate_after_misses", OPT_INT, OFF(progress.escalate_after_misses), "2", 1, 30, NULL, 0 },
 	{ "commands.per_user_per_minute", OPT_INT, OFF(commands_per_minute), "20", 1, 10000, NULL, 0 },
 	{ "commands.per_user_burst", OPT_INT, OFF(commands_burst), "10", 1, 10000, NULL, 0 },
 	{ "health.outbox_stuck_after_s", OPT_INT, OFF(outbox_stuck_after_s), "300", 1, 86400, NULL, 0 },
+	{ "archive.dir", OPT_STRING, OFF(archive.dir), "", 0, 0, "COLLABD_ARCHIVE_DIR", 0 },
+	{ "archive.prefix", OPT_STRING, OFF(archive.prefix), "XMB", 0, 0, NULL, 0 },
+	{ "management.dept", OPT_STRING, OFF(archive.management_dept), "", 0, 0, NULL, 0 },
 	{ "board.listen", OPT_STRING, OFF(board.listen), "127.0.0.1", 0, 0, NULL, 0 },
 	{ "board.port", OPT_INT, OFF(board.port), "0", 0, 65535, "COLLABD_BOARD_PORT", 0 },
 	{ "board.token", OPT_STRING, OFF(board.token), NULL, 0, 0, "COLLABD_BOARD_TOKEN", 1 },
@@ -323,6 +330,27 @@ static void validate_board(struct board_config *b, struct config_problems *pr)
 	}
 }
 
+/* Archive names and the management department use directory-style codes. */
+static int capital_code(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 2 || n > 6)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 'A' || s[i] > 'Z')
+			return 0;
+	return 1;
+}
+
+static void validate_archive(const struct archive_config *a, struct config_problems *pr)
+{
+	if (empty(a->prefix) || !capital_code(a->prefix))
+		problem(pr, "archive.prefix: expected 2 to 6 capital letters (e.g. XMB), got \"%s\"", a->prefix ? a->prefix : "");
+	if (!empty(a->management_dept) && !capital_code(a->management_dept))
+		problem(pr, "management.dept: expected a department code of 2 to 6 capital letters, got \"%s\"",
+			a->management_dept);
+}
+
 /* The working hours parse, the data files load, the extra days are dates. */
 static void validate_calendar(struct config *cfg, struct config_problems *pr)
 {
@@ -342,6 +370,10 @@ static void validate_calendar(struct config *cfg, struct config_problems *pr)
 	if (config_calendar_load(cfg, cal, err, sizeof err))
 		problem(pr, "calendar: %s", err);
 	calendar_free(cal);
+	int cutoff;
+	if (calendar_parse_hhmm(cfg->progress.cutoff, &cutoff) || cutoff <= h.start_min || cutoff > h.end_min)
+		problem(pr, "progress.cutoff: expected HH:MM inside the working hours (%s-%s), e.g. \"17:00\"",
+			cfg->calendar.work_start, cfg->calendar.work_end);
 }
 
 /* True when a problem about key was already reported (one message per key). */
@@ -429,6 +461,7 @@ static void validate(struct config *cfg, struct config_problems *pr)
 		problem(pr, "admin.listen: required when admin.port is set");
 	if (cfg->test_clock_control && !cfg->admin_port)
 		problem(pr, "testing.clock_control: needs admin.port (the clock is moved through it)");
+	validate_archive(&cfg->archive, pr);
 	validate_board(&cfg->board, pr);
 	validate_calendar(cfg, pr);
 	struct sla_policies *sla = sla_policies_new(cfg->sla, problem_text, pr);

@@ -24,6 +24,7 @@
 #include "collabd/ratelimit.h"
 #include "collabd/render.h"
 #include "collabd/store.h"
+#include "collabd/webboard.h"
 
 #define EXIT_CONFIG 78        /* sysexits EX_CONFIG: systemd should not restart */
 #define INBOX_KEEP_MS (7LL * 24 * 3600 * 1000) /* dedupe window; the platform's is ~7 h */
@@ -276,7 +277,7 @@ static int create_context(struct daemon *d)
 		}
 		log_info("msg=\"admin interface listening\" listen=%s port=%d", d->cfg.admin_listen, d->cfg.admin_port);
 	}
-	return 0;
+	return board_listen(d); /* the web board, when board.port is set */
 }
 
 int daemon_run(struct daemon *d)
@@ -340,6 +341,11 @@ int daemon_run(struct daemon *d)
 	sched_set_hook(d->sched, cmd_dispatch_deadline, &d->env);
 	d->env.admins = d->cfg.admins;
 	d->env.dedicated_chat = d->cfg.dedicated_chat;
+	d->env.issue_urgent_app = d->cfg.issue_urgent_app;
+	d->env.issue_dept_chats = d->cfg.issue_dept_chats;
+	d->env.cfg = &d->cfg;
+	calendar_parse_hhmm(d->cfg.progress.cutoff, &d->env.progress_cutoff_min);
+	d->env.progress_escalate_after = d->cfg.progress.escalate_after_misses;
 	d->env.user_rate = bucket_map_new(d->cfg.commands_per_minute / 60.0, d->cfg.commands_burst);
 	d->env.user_warned = bucket_map_new(1 / 60.0, 1);
 

@@ -19,6 +19,7 @@
 
 struct store;
 struct sched;
+struct config;
 
 /* A parsed command line:  "/需求 查看 2026-Q4-JSB-003\n名称：xxx\n背景: yyy" */
 struct cmd_field {
@@ -65,6 +66,11 @@ struct cmd_env {
 	struct bucket_map *user_warned;      /* at most one "slow down" reply per user per minute */
 	json_t *admins;                      /* borrowed: user ids who may edit the directory */
 	int dedicated_chat;                  /* approved requests move to a group of their own */
+	int issue_urgent_app;                /* buzz (Feishu urgent_app) those alerted of a 紧急 issue */
+	int issue_dept_chats;                /* issue alerts also go to department chats */
+	int progress_cutoff_min;             /* the daily update cut-off, minutes after midnight */
+	int progress_escalate_after;         /* missed days in a row that reach the superior */
+	const struct config *cfg;            /* borrowed: the running configuration (archive, management) */
 };
 
 /* Everything a handler may touch.  Handlers add notices through cmd_reply_*()

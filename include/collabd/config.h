@@ -62,7 +62,18 @@ struct config {
 	json_t *sla;             /* owned: SLA policy overrides by name (see sla.h), or NULL */
 	json_t *admins;          /* owned: user ids who may edit the directory in chat, or NULL */
 	int dedicated_chat;      /* approved requests get their own 问题沟通群 (Feishu) */
+	int issue_urgent_app;    /* 紧急 issues: Feishu's in-app buzz (urgent_app) to those alerted */
+	int issue_dept_chats;    /* issue alerts also go to each receiving department's own chat */
+	struct progress_config {
+		char *cutoff;                /* "17:00": daily updates are due before it */
+		int escalate_after_misses;   /* this many missed days in a row reach the superior */
+	} progress;
 	int outbox_stuck_after_s; /* /healthz: a message pending longer than this is "stuck" */
+	struct archive_config {
+		char *dir;           /* the 协作项目库; empty: "archive" next to the database */
+		char *prefix;        /* archive names YYYY-Qn-PREFIX-NNN, default XMB */
+		char *management_dept; /* 企业管理部's code in the directory: gets the reports; may be empty */
+	} archive;
 	struct board_config {
 		char *listen;        /* the web board's address, 127.0.0.1 by default */
 		int port;            /* 0 = no board */

@@ -117,7 +117,8 @@ def test_all_confirmed_moves_to_in_progress(sim, d):
     sim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("in_progress",)])
     sim.wait_for(lambda: [m for m in sim.messages() if m["msg_type"] == "text"
                           and "进入执行阶段" in m["content"]["text"]])
-    assert d.sql("SELECT COUNT(*) FROM deadlines WHERE state = 'open'")[0][0] == 0
+    # Only the first day of progress is left to come (step 3).
+    assert d.sql("SELECT key FROM deadlines WHERE state = 'open'") == [(f"req:{ID}:progress:2026-11-30",)]
     sim.wait_for(lambda: "执行中" in latest(request_card(sim))["header"]["title"]["content"])
     view = say(sim, "ou_init", f"/需求 查看 {ID}")
     assert "执行中 · 第 1 版（共 1 版）" in view

@@ -1,0 +1,775 @@
+/*
+ * progress.c - step 3: 《跨部门协作进度同步表》, one update per department and
+ * working day before the cut-off (17:00 by default).
+ *
+ *   /进度 [编号] [部门]                     the form (card) for that request
+ *   /进度 编号 [部门] + 已完成：… 未完成原因：… 下一步：…      submit / amend today's update
+ *   /进度 负责人 编号 [部门] @某人             the department head changes the owner
+ *
+ * Who may submit: the department's progress owner, its head, or their
+ * deputies.  A second update the same day is a new revision (history kept);
+ * one after the cut-off is accepted and marked late.  The daily deadline
+ * (hook below) reminds, decides each day, escalates repeated misses and posts
+ * the digest.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/calendar.h"
+#include "collabd/directory.h"
+#include "collabd/progress.h"
+#include "collabd/request.h"
+#include "collabd/sched.h"
+
+/* Two hours' notice at least: a request that starts at 16:30 owes its first
+ * update the next working day. */
+#define FIRST_DAY_NOTICE_MS (2 * 3600 * 1000LL)
+
+static const struct {
+	const char *key;
+	const char *aliases[3];
+	int required;
+} fields[] = {
+	{ "已完成任务", { "已完成", "done", "完成" }, 1 },
+	{ "未完成原因", { "未完成", "undone", "原因" }, 0 },
+	{ "下一步计划", { "下一步", "next", "计划" }, 1 },
+};
+
+static const char *const form_names[] = { "done", "undone", "next" };
+
+/* ---- days and deadlines ---- */
+
+static void day_string(ms_t t, char out[11])
+{
+	int y, m, d;
+	calendar_local_date(t, &y, &m, &d, NULL);
+	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+}
+
+static ms_t cutoff_of_day(const struct cmd_ctx *ctx, const char *day)
+{
+	int y, m, d;
+	if (calendar_parse_date(day, &y, &m, &d))
+		return -1;
+	return calendar_local_time(y, m, d, ctx->env->progress_cutoff_min);
+}
+
+static int is_workday(const struct cmd_ctx *ctx, ms_t t)
+{
+	int y, m, d;
+	calendar_local_date(t, &y, &m, &d, NULL);
+	return calendar_is_workday(sched_calendar(ctx->sched), y, m, d);
+}
+
+/* The first working day whose cut-off is at least `notice` after from. */
+static ms_t next_cutoff(const struct cmd_ctx *ctx, ms_t from, ms_t notice, char day[11])
+{
+	for (ms_t t = from, i = 0; i < 400; i++, t += 86400000LL) {
+		day_string(t, day);
+		ms_t cut = cutoff_of_day(ctx, day);
+		if (cut - notice >= from && is_workday(ctx, t))
+			return cut;
+	}
+	return -1;
+}
+
+/* {"owner": [{id,name}...]} for the given user ids. */
+static json_t *people_of(struct cmd_ctx *ctx, json_t *ids)
+{
+	json_t *owner = json_array();
+	size_t i;
+	json_t *id;
+	json_array_foreach(ids, i, id) {
+		char *name = dir_name(ctx->store, json_string_value(id));
+		json_array_append_new(owner, json_pack("{s:s,s:s}", "id", json_string_value(id), "name", name));
+		free(name);
+	}
+	return json_pack("{s:o}", "owner", owner);
+}
+
+static void schedule_day(struct cmd_ctx *ctx, const struct request_row *r, ms_t due, const char *day)
+{
+	json_t *owners = progress_owners(ctx->store, r->id), *ids = json_array();
+	size_t i;
+	json_t *o;
+	json_array_foreach(owners, i, o)
+		json_array_append(ids, json_object_get(o, "user_id"));
+	json_t *people = people_of(ctx, ids);
+	char *key = xasprintf("req:%s:progress:%s", r->id, day);
+	char *subject = xasprintf("需求 %s · %s 进度", r->id, day);
+	struct sched_deadline dl = { .key = key, .policy = "daily_progress", .platform = r->platform,
+				     .chat_id = r->chat_id, .subject = subject, .people = people, .start = ctx->now,
+				     .due = due };
+	if (!owners || sched_deadline_set(ctx->sched, &dl, NULL) != STORE_OK)
+		ctx->failed = 1;
+	free(subject);
+	free(key);
+	json_decref(people);
+	json_decref(ids);
+	json_decref(owners);
+}
+
+/* ---- who is who ---- */
+
+/* 1 when user may speak for dept's progress today: owner, head, or a deputy of either. */
+static int may_report(struct cmd_ctx *ctx, const char *user, const char *owner, const struct dept_row *d)
+{
+	char today[11];
+	cmd_today(ctx, today);
+	return (owner && dir_stands_for(ctx->store, user, owner, today)) || dir_stands_for(ctx->store, user, d->head, today);
+}
+
+/* "技术部（张三）、市场部（李四）": who may submit, for refusals; caller frees. */
+static char *owners_text(struct cmd_ctx *ctx, json_t *owners)
+{
+	struct buf b;
+	buf_init(&b);
+	size_t i;
+	json_t *o;
+	json_array_foreach(owners, i, o) {
+		struct dept_row d;
+		const char *code = json_string_value(json_object_get(o, "dept"));
+		int ok = store_dept_get(ctx->store, code, &d) == STORE_OK;
+		char *name = dir_name(ctx->store, json_string_value(json_object_get(o, "user_id")));
+		buf_printf(&b, "%s%s（%s）", i ? "、" : "", ok ? d.name : code, name);
+		free(name);
+		if (ok)
+			dept_row_free(&d);
+	}
+	return buf_steal(&b);
+}
+
+/*
+ * The department user reports for in request r: the one named (code or
+ * name), else the only one they may report for.  Returns the code (caller
+ * frees), or NULL after replying why.
+ */
+static char *reporting_dept(struct cmd_ctx *ctx, const struct request_row *r, const char *named)
+{
+	json_t *owners = progress_owners(ctx->store, r->id);
+	if (!owners) {
+		ctx->failed = 1;
+		return NULL;
+	}
+	char *found = NULL;
+	int count = 0;
+	size_t i;
+	json_t *o;
+	json_array_foreach(owners, i, o) {
+		const char *code = json_string_value(json_object_get(o, "dept"));
+		struct dept_row d;
+		if (store_dept_get(ctx->store, code, &d) != STORE_OK)
+			continue;
+		if ((!named || !strcmp(named, d.code) || !strcmp(named, d.name)) &&
+		    may_report(ctx, ctx->ev->user_id, json_string_value(json_object_get(o, "user_id")), &d)) {
+			if (!found)
+				found = xstrdup(d.code);
+			count++;
+		}
+		dept_row_free(&d);
+	}
+	if (!found) {
+		char *who = owners_text(ctx, owners);
+		char *msg = xasprintf("只有各执行部门的进度负责人、部门负责人或其代理人可以提交需求 %s 的进度：%s。", r->id, who);
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		free(who);
+	} else if (count > 1) {
+		char *msg = xasprintf("你可以为需求 %s 的多个部门提交进度，请在编号后写部门，例如：/进度 %s 技术部", r->id, r->id);
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		free(found);
+		found = NULL;
+	}
+	json_decref(owners);
+	return found;
+}
+
+/* ---- the form ---- */
+
+static json_t *progress_form(const char *id)
+{
+	json_t *inputs = json_array();
+	for (size_t i = 0; i < ARRAY_LEN(fields); i++)
+		json_array_append_new(inputs, json_pack("{s:s,s:s,s:b,s:b,s:i}", "name", form_names[i], "label",
+							fields[i].key, "required", fields[i].required, "multiline", 1,
+							"max", PROGRESS_TEXT_MAX));
+	char *command = xasprintf("/进度 %s\n已完成任务：\n未完成原因：\n下一步计划：", id);
+	json_t *form = json_pack("{s:s,s:o,s:{s:s,s:{s:s,s:s}},s:s}", "name", "progress", "inputs", inputs, "submit",
+				 "label", "提交今日进度", "value", "action", "progress.submit", "id", id, "command", command);
+	free(command);
+	return form;
+}
+
+static void reply_form(struct cmd_ctx *ctx, const struct request_row *r)
+{
+	json_t *form = json_loads(r->form, 0, NULL);
+	char *title = xasprintf("📝 进度同步 · 需求 %s", r->id);
+	char lead[200];
+	int h = ctx->env->progress_cutoff_min / 60, m = ctx->env->progress_cutoff_min % 60;
+	snprintf(lead, sizeof lead, "《跨部门协作进度同步表》：每个工作日 %02d:%02d 前提交；同一天再次提交会修改当天的进度（历史保留）。", h, m);
+	json_t *body = json_pack("{s:s,s:s,s:s,s:[{s:s,s:s}],s:o}", "title", title, "color", "blue", "lead", lead,
+				 "fields", "label", "需求名称", "value",
+				 json_string_value(json_object_get(form, "需求名称")) ?
+					 json_string_value(json_object_get(form, "需求名称")) : "",
+				 "form", progress_form(r->id));
+	cmd_notice(ctx, "card", body, NULL);
+	json_decref(body);
+	free(title);
+	json_decref(form);
+}
+
+/* ---- submitting ---- */
+
+/* Validates and records one update.  values: {done, undone, next}. */
+static enum cmd_rc submit(struct cmd_ctx *ctx, const struct request_row *r, const char *named_dept, json_t *values,
+			  json_t *problems)
+{
+	const char *text[ARRAY_LEN(fields)];
+	for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
+		const char *v = json_string_value(json_object_get(values, form_names[i]));
+		text[i] = v ? v : "";
+		if (fields[i].required && !*text[i])
+			json_array_append_new(problems, json_sprintf("缺少“%s”。", fields[i].key));
+		else if (utf8_count(text[i]) > PROGRESS_TEXT_MAX)
+			json_array_append_new(problems, json_sprintf("“%s”超过 %d 字（现在 %ld 字）。", fields[i].key,
+								     PROGRESS_TEXT_MAX, utf8_count(text[i])));
+	}
+	if (strcmp(r->state, "in_progress")) {
+		char *msg = xasprintf("需求 %s %s，不在执行阶段，无需提交进度。", r->id, req_state_label(r->state));
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		return CMD_EPERM;
+	}
+	char *dept = reporting_dept(ctx, r, named_dept);
+	if (!dept)
+		return ctx->failed ? CMD_EINTERNAL : CMD_EPERM;
+	if (json_array_size(problems)) {
+		struct buf b;
+		buf_init(&b);
+		buf_printf(&b, "进度未提交，请修改后重新提交（共 %zu 处问题）：", json_array_size(problems));
+		size_t i;
+		json_t *p;
+		json_array_foreach(problems, i, p)
+			buf_printf(&b, "\n%zu. %s", i + 1, json_string_value(p));
+		cmd_reply_text(ctx, (const char *)b.data);
+		buf_free(&b);
+		free(dept);
+		return CMD_OK;
+	}
+	char today[11];
+	day_string(ctx->now, today);
+	int workday = is_workday(ctx, ctx->now);
+	int late = workday && ctx->now >= cutoff_of_day(ctx, today);
+	int revision = 0;
+	if (progress_update_add(ctx->store, r->id, dept, today, ctx->ev->user_id, text[0], text[1], text[2], late,
+				ctx->now, &revision) != STORE_OK ||
+	    (late && progress_day_late(ctx->store, r->id, dept, today) != STORE_OK)) {
+		free(dept);
+		ctx->failed = 1;
+		return CMD_EINTERNAL;
+	}
+	json_t *detail = json_pack("{s:s,s:s,s:b,s:i}", "dept", dept, "day", today, "late", late, "revision", revision);
+	char *dt = json_dumps(detail, JSON_COMPACT);
+	if (store_timeline_add(ctx->store, ctx->now, ctx->ev->user_id, "progress.updated", r->id, dt) != STORE_OK)
+		ctx->failed = 1;
+	free(dt);
+	json_decref(detail);
+	struct dept_row d;
+	int ok = store_dept_get(ctx->store, dept, &d) == STORE_OK;
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "已记录 %s %s 对需求 %s 的进度", today, ok ? d.name : dept, r->id);
+	if (revision > 1)
+		buf_printf(&b, "（当天第 %d 次提交，已更新，之前的版本保留）", revision);
+	if (late)
+		buf_printf(&b, "。已过 %02d:%02d 截止时间，记为逾期提交", ctx->env->progress_cutoff_min / 60,
+			   ctx->env->progress_cutoff_min % 60);
+	if (!workday)
+		buf_append_str(&b, "。今天不是工作日，无需提交，已一并记录");
+	buf_append_str(&b, "。");
+	if (ctx->ev->kind == EVENT_CARD_ACTION)
+		cmd_toast(ctx, late ? "warning" : "success", (const char *)b.data);
+	else
+		cmd_reply_text(ctx, (const char *)b.data);
+	buf_free(&b);
+	if (ok)
+		dept_row_free(&d);
+	free(dept);
+	return CMD_OK;
+}
+
+/* "key：value" lines to {done, undone, next}; unknown keys are problems. */
+static json_t *values_from_args(const struct cmd_args *args, json_t *problems)
+{
+	json_t *v = json_object();
+	for (size_t i = 0; i < args->nfields; i++) {
+		const char *key = args->fields[i].key;
+		size_t f = ARRAY_LEN(fields);
+		for (size_t k = 0; k < ARRAY_LEN(fields) && f == ARRAY_LEN(fields); k++) {
+			if (!strcmp(key, fields[k].key))
+				f = k;
+			for (size_t a = 0; a < 3 && fields[k].aliases[a]; a++)
+				if (!strcmp(key, fields[k].aliases[a]))
+					f = k;
+		}
+		if (f == ARRAY_LEN(fields)) {
+			char *safe = cmd_echo(key);
+			json_array_append_new(problems, json_sprintf("不认识的字段“%s”（可用：已完成任务、未完成原因、下一步计划）。", safe));
+			free(safe);
+		} else {
+			json_object_set_new(v, form_names[f], json_string(args->fields[i].value));
+		}
+	}
+	return v;
+}
+
+static enum cmd_rc load_request(struct cmd_ctx *ctx, const char *id, struct request_row *r)
+{
+	enum store_rc rc = store_request_get(ctx->store, id, r);
+	if (rc == STORE_OK)
+		return CMD_OK;
+	if (rc != STORE_NOTFOUND)
+		return CMD_EINTERNAL;
+	char *safe = cmd_echo(id);
+	char *msg = xasprintf("没有编号为 %s 的需求。用 /需求 列表 查看你的需求。", safe);
+	cmd_reply_text(ctx, msg);
+	free(msg);
+	free(safe);
+	return CMD_ENOTFOUND;
+}
+
+/* ---- /进度 负责人 ---- */
+
+static enum cmd_rc set_owner(struct cmd_ctx *ctx, const struct cmd_args *args)
+{
+	if (args->nwords < 3)
+		return CMD_EUSAGE;
+	struct request_row r;
+	enum cmd_rc rc = load_request(ctx, args->words[1], &r);
+	if (rc != CMD_OK)
+		return rc;
+	const char *who = args->words[args->nwords - 1], *named = args->nwords > 3 ? args->words[2] : NULL;
+	const char *uid = NULL, *uname = NULL;
+	char *known = NULL;
+	if (cmd_mention(ctx, who, &uid, &uname)) {
+		/* Without a mention (DingTalk): a known user id. */
+		known = store_user_name(ctx->store, who);
+		uid = known ? who : NULL;
+		uname = known;
+	}
+	char today[11];
+	cmd_today(ctx, today);
+	json_t *owners = progress_owners(ctx->store, r.id);
+	char *dept = NULL;
+	struct buf heads;
+	buf_init(&heads);
+	size_t i;
+	json_t *o;
+	json_array_foreach(owners, i, o) {
+		struct dept_row d;
+		if (store_dept_get(ctx->store, json_string_value(json_object_get(o, "dept")), &d) != STORE_OK)
+			continue;
+		char *head = dir_name(ctx->store, d.head);
+		buf_printf(&heads, "%s%s（%s）", heads.len ? "、" : "", d.name, head);
+		free(head);
+		if (!dept && (!named || !strcmp(named, d.code) || !strcmp(named, d.name)) &&
+		    (dir_stands_for(ctx->store, ctx->ev->user_id, d.head, today) || cmd_is_admin(ctx)))
+			dept = xstrdup(d.code);
+		dept_row_free(&d);
+	}
+	if (!uid) {
+		char *safe = cmd_echo(who);
+		char *msg = xasprintf("请 @ 新的进度负责人（“%s”不是本条消息里 @ 的人）。用法：/进度 负责人 %s [部门] @某人", safe, r.id);
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		free(safe);
+		rc = CMD_OK;
+	} else if (!dept) {
+		char *msg = strcmp(r.state, "in_progress")
+				    ? xasprintf("需求 %s %s，不在执行阶段。", r.id, req_state_label(r.state))
+				    : xasprintf("只有执行部门的负责人（或代理人）可以更换本部门的进度负责人：%s。", (char *)heads.data);
+		cmd_reply_text(ctx, msg);
+		free(msg);
+		rc = CMD_EPERM;
+	} else if (progress_owner_set(ctx->store, r.id, dept, uid, ctx->ev->user_id, ctx->now) != STORE_OK) {
+		rc = CMD_EINTERNAL;
+	} else {
+		json_t *detail = json_pack("{s:s,s:s}", "dept", dept, "owner", uid);
+		char *dt = json_dumps(detail, JSON_COMPACT);
+		if (store_timeline_add(ctx->store, ctx->now, ctx->ev->user_id, "progress.owner_set", r.id, dt) != STORE_OK)
+			ctx->failed = 1;
+		free(dt);
+		json_decref(detail);
+		char *msg = xasprintf("需求 %s 的 %s 进度负责人已改为 %s，请每个工作日按时提交进度。", r.id, dept, uname ? uname : uid);
+		json_t *body = json_pack("{s:s,s:[{s:s,s:s}]}", "text", msg, "mentions", "id", uid, "name", uname ? uname : uid);
+		cmd_notice(ctx, "text", body, NULL);
+		json_decref(body);
+		free(msg);
+	}
+	buf_free(&heads);
+	free(dept);
+	free(known);
+	json_decref(owners);
+	request_row_free(&r);
+	return rc;
+}
+
+/* ---- /进度 ---- */
+
+/* The in-progress requests user may report for: [{id}]. */
+static json_t *my_requests(struct cmd_ctx *ctx)
+{
+	json_t *mine = json_array();
+	struct request_row *rows;
+	size_t n = store_request_recent(ctx->store, 200, &rows);
+	char today[11];
+	cmd_today(ctx, today);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(rows[i].state, "in_progress"))
+			continue;
+		json_t *owners = progress_owners(ctx->store, rows[i].id);
+		size_t k;
+		json_t *o;
+		int may = 0;
+		json_array_foreach(owners, k, o) {
+			struct dept_row d;
+			if (store_dept_get(ctx->store, json_string_value(json_object_get(o, "dept")), &d) != STORE_OK)
+				continue;
+			may |= may_report(ctx, ctx->ev->user_id, json_string_value(json_object_get(o, "user_id")), &d);
+			dept_row_free(&d);
+		}
+		if (may)
+			json_array_append_new(mine, json_string(rows[i].id));
+		json_decref(owners);
+	}
+	for (size_t i = 0; i < n; i++)
+		request_row_free(&rows[i]);
+	free(rows);
+	return mine;
+}
+
+static enum cmd_rc run_progress(struct cmd_ctx *ctx, const struct cmd_args *args)
+{
+	if (args->nwords && !strcmp(args->words[0], "负责人"))
+		return set_owner(ctx, args);
+	if (!args->nwords) {
+		json_t *mine = my_requests(ctx);
+		enum cmd_rc rc = CMD_OK;
+		if (json_array_size(mine) == 1) {
+			struct request_row r;
+			rc = load_request(ctx, json_string_value(json_array_get(mine, 0)), &r);
+			if (rc == CMD_OK) {
+				reply_form(ctx, &r);
+				request_row_free(&r);
+			}
+		} else if (!json_array_size(mine)) {
+			cmd_reply_text(ctx, "你目前没有需要提交进度的执行中需求。用法：/进度 编号，换行写 已完成任务：… 未完成原因：… 下一步计划：…");
+		} else {
+			struct buf b;
+			buf_init(&b);
+			buf_append_str(&b, "你负责多个执行中需求的进度，请写明编号：");
+			size_t i;
+			json_t *id;
+			json_array_foreach(mine, i, id)
+				buf_printf(&b, "\n/进度 %s", json_string_value(id));
+			cmd_reply_text(ctx, (const char *)b.data);
+			buf_free(&b);
+		}
+		json_decref(mine);
+		return rc;
+	}
+	struct request_row r;
+	enum cmd_rc rc = load_request(ctx, args->words[0], &r);
+	if (rc != CMD_OK)
+		return rc;
+	const char *named = args->nwords > 1 ? args->words[1] : NULL;
+	if (!args->nfields && !args->nlines) {
+		if (strcmp(r.state, "in_progress")) {
+			char *msg = xasprintf("需求 %s %s，不在执行阶段，无需提交进度。", r.id, req_state_label(r.state));
+			cmd_reply_text(ctx, msg);
+			free(msg);
+		} else {
+			reply_form(ctx, &r);
+		}
+		request_row_free(&r);
+		return CMD_OK;
+	}
+	json_t *problems = json_array();
+	for (size_t i = 0; i < args->nlines; i++) {
+		char *safe = cmd_echo(args->lines[i]);
+		json_array_append_new(problems, json_sprintf("看不懂这一行：“%s”（每行写一项“字段：内容”）。", safe));
+		free(safe);
+	}
+	json_t *values = values_from_args(args, problems);
+	rc = submit(ctx, &r, named, values, problems);
+	json_decref(values);
+	json_decref(problems);
+	request_row_free(&r);
+	return rc;
+}
+
+const struct bot_command cmd_progress = {
+	.name = "进度",
+	.alias = "progress",
+	.usage = "/进度 [编号] [部门]，换行写 已完成任务：… 未完成原因：… 下一步计划：…；/进度 负责人 编号 [部门] @某人",
+	.summary = "提交或修改今天的进度（每个工作日截止前），更换进度负责人",
+	.run = run_progress,
+};
+
+static enum cmd_rc action_submit(struct cmd_ctx *ctx, json_t *value)
+{
+	const char *id = json_string_value(json_object_get(value, "id"));
+	if (!id)
+		return CMD_EUSAGE;
+	struct request_row r;
+	enum cmd_rc rc = load_request(ctx, id, &r);
+	if (rc != CMD_OK)
+		return rc;
+	json_t *problems = json_array();
+	json_t *values = ctx->ev->form_value ? ctx->ev->form_value : json_object();
+	if (!ctx->ev->form_value)
+		json_array_append_new(problems, json_string("表单是空的。"));
+	rc = submit(ctx, &r, NULL, values, problems);
+	if (!ctx->ev->form_value)
+		json_decref(values);
+	json_decref(problems);
+	request_row_free(&r);
+	return rc;
+}
+
+const struct bot_action action_progress_submit = { .name = "progress.submit", .run = action_submit };
+
+/* ---- the start and the daily deadline ---- */
+
+void progress_start(struct cmd_ctx *ctx, const char *request_id)
+{
+	struct request_row r;
+	if (store_request_get(ctx->store, request_id, &r) != STORE_OK) {
+		ctx->failed = 1;
+		return;
+	}
+	struct request_dept_row *rows;
+	size_t n = store_request_depts(ctx->store, r.id, &rows);
+	json_t *mentions = json_array(), *lines = json_array();
+	for (size_t i = 0; i < n; i++) {
+		struct dept_row d;
+		if (store_dept_get(ctx->store, rows[i].dept, &d) != STORE_OK)
+			continue;
+		char **ids;
+		size_t k = store_dept_contacts(ctx->store, d.code, &ids);
+		const char *owner = k ? ids[0] : d.head;
+		if (progress_owner_set(ctx->store, r.id, d.code, owner, NULL, ctx->now) != STORE_OK)
+			ctx->failed = 1;
+		char *name = dir_name(ctx->store, owner);
+		json_array_append_new(mentions, json_pack("{s:s,s:s}", "id", owner, "name", name));
+		json_array_append_new(lines, json_sprintf("%s：%s", d.name, name));
+		free(name);
+		for (size_t j = 0; j < k; j++)
+			free(ids[j]);
+		free(ids);
+		dept_row_free(&d);
+	}
+	request_dept_rows_free(rows, n);
+	char day[11];
+	ms_t due = next_cutoff(ctx, ctx->now, FIRST_DAY_NOTICE_MS, day);
+	if (due > 0)
+		schedule_day(ctx, &r, due, day);
+	if (store_timeline_add(ctx->store, ctx->now, "collabd", "progress.started", r.id, NULL) != STORE_OK)
+		ctx->failed = 1;
+	char *title = xasprintf("🚀 需求 %s 进入执行阶段", r.id);
+	char *lead = xasprintf("各部门进度负责人请在每个工作日 %02d:%02d 前提交《跨部门协作进度同步表》（第一次：%s）。"
+			       "部门负责人可用 /进度 负责人 %s @某人 更换。",
+			       ctx->env->progress_cutoff_min / 60, ctx->env->progress_cutoff_min % 60, day, r.id);
+	json_t *body = json_pack("{s:s,s:s,s:O,s:s,s:[{s:s,s:O}],s:o}", "title", title, "color", "green", "mentions",
+				 mentions, "lead", lead, "sections", "heading", "进度负责人", "lines", lines, "form",
+				 progress_form(r.id));
+	cmd_notice_about(ctx, "card", body, r.chat_id, NULL, 0);
+	json_decref(body);
+	free(lead);
+	free(title);
+	json_decref(lines);
+	json_decref(mentions);
+	request_row_free(&r);
+}
+
+/* "req:<ID>:progress:<DAY>" -> id and day (both owned), or -1. */
+static int parse_key(const char *key, char **id, char **day)
+{
+	const char *p = strstr(key, ":progress:");
+	if (strncmp(key, "req:", 4) || !p || strlen(p + 10) != 10)
+		return -1;
+	*id = xstrndup(key + 4, (size_t)(p - key - 4));
+	*day = xstrdup(p + 10);
+	return 0;
+}
+
+/* 16:00: the owners who have not posted, through the standard (coalesced) ping. */
+static int remind(struct cmd_ctx *ctx, struct deadline_row *d, const struct request_row *r, const char *day)
+{
+	json_t *owners = progress_owners(ctx->store, r->id), *updates = progress_updates_of_day(ctx->store, r->id, day);
+	if (!owners || !updates) {
+		json_decref(owners);
+		json_decref(updates);
+		return SCHED_HOOK_ERROR;
+	}
+	json_t *ids = json_array();
+	struct buf names;
+	buf_init(&names);
+	size_t i, k;
+	json_t *o, *u;
+	json_array_foreach(owners, i, o) {
+		const char *dept = json_string_value(json_object_get(o, "dept"));
+		int posted = 0;
+		json_array_foreach(updates, k, u)
+			posted |= !strcmp(json_string_value(json_object_get(u, "dept")), dept);
+		if (posted)
+			continue;
+		json_array_append(ids, json_object_get(o, "user_id"));
+		struct dept_row dr;
+		int ok = store_dept_get(ctx->store, dept, &dr) == STORE_OK;
+		buf_printf(&names, "%s%s", names.len ? "、" : "", ok ? dr.name : dept);
+		if (ok)
+			dept_row_free(&dr);
+	}
+	int rc = SCHED_HOOK_SAID; /* everyone has posted: nothing to say */
+	if (json_array_size(ids)) {
+		json_t *people = people_of(ctx, ids);
+		free(d->people);
+		d->people = json_dumps(people, JSON_COMPACT);
+		json_decref(people);
+		free(d->subject);
+		d->subject = xasprintf("需求 %s · 今日进度未提交：%s", r->id, (char *)names.data);
+		rc = SCHED_HOOK_PING;
+	}
+	buf_free(&names);
+	json_decref(ids);
+	json_decref(owners);
+	json_decref(updates);
+	return rc;
+}
+
+/* The cut-off: decide each department's day, ping the late, post the digest,
+ * set the next working day. */
+static int cut_off(struct cmd_ctx *ctx, struct deadline_row *d, const struct request_row *r, const char *day)
+{
+	json_t *owners = progress_owners(ctx->store, r->id), *updates = progress_updates_of_day(ctx->store, r->id, day);
+	if (!owners || !updates) {
+		json_decref(owners);
+		json_decref(updates);
+		return SCHED_HOOK_ERROR;
+	}
+	json_t *mentions = json_array(), *lines = json_array();
+	size_t i, k;
+	json_t *o, *u;
+	json_array_foreach(owners, i, o) {
+		const char *dept = json_string_value(json_object_get(o, "dept"));
+		const char *owner = json_string_value(json_object_get(o, "user_id"));
+		int on_time = 0;
+		json_array_foreach(updates, k, u)
+			if (!strcmp(json_string_value(json_object_get(u, "dept")), dept))
+				on_time |= json_integer_value(json_object_get(u, "submitted_at")) <= d->due_at;
+		if (progress_day_decide(ctx->store, r->id, dept, day, on_time ? "on_time" : "missed", ctx->now) != STORE_OK)
+			ctx->failed = 1;
+		if (on_time)
+			continue;
+		struct dept_row dr;
+		if (store_dept_get(ctx->store, dept, &dr) != STORE_OK)
+			continue;
+		int misses = progress_misses_in_a_row(ctx->store, r->id, dept);
+		int escalate = misses >= ctx->env->progress_escalate_after;
+		json_t *people = dir_people(ctx->store, &dr, day);
+		const char *roles[] = { "head", "superior" };
+		json_t *who = json_array();
+		char *owner_name = dir_name(ctx->store, owner);
+		json_array_append_new(who, json_pack("{s:s,s:s}", "id", owner, "name", owner_name));
+		for (size_t x = 0; x < (escalate ? 2u : 1u); x++)
+			json_array_extend(who, json_object_get(people, roles[x]));
+		json_t *p;
+		json_array_foreach(who, k, p) {
+			int seen = 0;
+			size_t y;
+			json_t *m;
+			json_array_foreach(mentions, y, m)
+				seen |= json_equal(json_object_get(m, "id"), json_object_get(p, "id"));
+			if (!seen)
+				json_array_append(mentions, p);
+		}
+		char *line = misses > 1 ? xasprintf("%s（进度负责人 %s）：未按时提交，已连续 %d 个工作日", dr.name, owner_name, misses)
+					: xasprintf("%s（进度负责人 %s）：未按时提交", dr.name, owner_name);
+		if (escalate) {
+			char *more = xasprintf("%s，已上报上级", line);
+			free(line);
+			line = more;
+		}
+		json_array_append_new(lines, json_string(line));
+		free(line);
+		json_t *detail = json_pack("{s:s,s:s,s:i}", "dept", dept, "day", day, "consecutive", misses);
+		char *dt = json_dumps(detail, JSON_COMPACT);
+		if (store_timeline_add(ctx->store, ctx->now, "collabd", "progress.missed", r->id, dt) != STORE_OK ||
+		    (escalate && store_timeline_add(ctx->store, ctx->now, "collabd", "progress.escalated", r->id, dt) != STORE_OK))
+			ctx->failed = 1;
+		free(dt);
+		json_decref(detail);
+		free(owner_name);
+		json_decref(who);
+		json_decref(people);
+		dept_row_free(&dr);
+	}
+	if (json_array_size(lines)) {
+		char *title = xasprintf("⏰ 进度逾期 · 需求 %s · %s", r->id, day);
+		char lead[160];
+		snprintf(lead, sizeof lead, "以下部门未在 %02d:%02d 前提交今日进度，请尽快补交（/进度 %s）：",
+			 ctx->env->progress_cutoff_min / 60, ctx->env->progress_cutoff_min % 60, r->id);
+		json_t *body = json_pack("{s:s,s:s,s:O,s:s,s:[{s:O}]}", "title", title, "color", "red", "mentions", mentions,
+					 "lead", lead, "sections", "lines", lines);
+		cmd_notice_about(ctx, "card", body, r->chat_id, NULL, 0);
+		json_decref(body);
+		free(title);
+	}
+	json_t *digest = progress_digest_card(ctx, r->id, day, 1);
+	if (digest)
+		cmd_notice_about(ctx, "card", digest, r->chat_id, NULL, 0);
+	else
+		ctx->failed = 1;
+	json_decref(digest);
+	char next_day[11];
+	ms_t next = next_cutoff(ctx, d->due_at + 1, 0, next_day);
+	/* After a long downtime, skip the days already over: nobody could post. */
+	while (next > 0 && next < ctx->now)
+		next = next_cutoff(ctx, next + 1, 0, next_day);
+	if (next > 0)
+		schedule_day(ctx, r, next, next_day);
+	json_decref(mentions);
+	json_decref(lines);
+	json_decref(owners);
+	json_decref(updates);
+	return sched_deadline_done(ctx->sched, d->key, "met") == STORE_OK ? SCHED_HOOK_DONE : SCHED_HOOK_ERROR;
+}
+
+static int on_daily_deadline(struct cmd_ctx *ctx, struct deadline_row *d, int step, int late)
+{
+	(void)late;
+	char *id, *day;
+	if (parse_key(d->key, &id, &day))
+		return SCHED_HOOK_PING; /* not a request's day: an ordinary deadline */
+	struct request_row r;
+	enum store_rc src = store_request_get(ctx->store, id, &r);
+	int rc;
+	if (src != STORE_OK) {
+		rc = src == STORE_NOTFOUND ? SCHED_HOOK_DONE : SCHED_HOOK_ERROR;
+	} else if (strcmp(r.state, "in_progress")) {
+		/* Completed or withdrawn meanwhile: no more days. */
+		rc = sched_deadline_done(ctx->sched, d->key, "cancelled") == STORE_OK ? SCHED_HOOK_DONE : SCHED_HOOK_ERROR;
+	} else {
+		rc = step == 0 ? remind(ctx, d, &r, day) : cut_off(ctx, d, &r, day);
+	}
+	if (src == STORE_OK)
+		request_row_free(&r);
+	free(id);
+	free(day);
+	return rc;
+}
+
+const struct bot_hook hook_daily_progress = { .policy = "daily_progress", .run = on_daily_deadline };
