@@ -1,0 +1,180 @@
+"""The 进度看板 web board in a real browser (Debian's headless Chromium) against a
+daemon driven through a scripted workflow: requests in each state, an overdue
+approval highlighted, departments' answers, a request named with a <script>
+tag shown as text, the request page and the archive; screenshots are kept as
+test artefacts.  Then the HTTP side: the strict Content-Security-Policy and the
+token beyond loopback."""
+
+import datetime
+import re
+import subprocess
+import urllib.error
+import urllib.request
+
+import pytest
+
+import browser
+from daemonctl import COLLABD_BIN, free_port
+from helpers import replies_to
+from test_13_directory import import_directory
+from test_15_sync import DIRECTORY, FORM
+
+SH = datetime.timezone(datetime.timedelta(hours=8))
+HOUR = 3_600_000
+EVIL = '<script>alert("x")</script>'
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+       "form-action 'none'; frame-ancestors 'none'")
+TOKEN = "board-token-0123456789abcdef"
+
+needs_browser = pytest.mark.skipif(browser.chromium() is None,
+                                   reason="Debian's chromium is not installed (make deps installs it)")
+
+
+def at(*a):
+    return int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)
+
+
+def say(sim, user, text):
+    r = sim.inject_message("oc_board", user, text)
+    return sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)[0]["content"]["text"]
+
+
+def get(url, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.headers, resp.read().decode("utf-8")
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode("utf-8")
+
+
+def card(dom, request_id):
+    """The <article> of one request on the board, as serialised by the browser."""
+    m = re.search(r'<article class="([^"]*)" id="req-' + re.escape(request_id) + r'">(.*?)</article>', dom, re.S)
+    assert m, f"no card for {request_id}"
+    return m.group(1), m.group(2)
+
+
+@pytest.fixture
+def workflow(sim, make_daemon, tmp_path):
+    """A daemon with the board on, after this script (ids in order of submission):
+    001  named with a <script> tag, submitted Monday 10:00, never approved: overdue
+    002  approved Tuesday 12:00, 市场部 confirmed, 财务部 not yet (due Wednesday 12:00)
+    003  approved and confirmed by both: in progress
+    004  withdrawn: not on the board, in the archive page's closed list"""
+    port = free_port()
+    d = make_daemon(clock_control=True, extra={"board": {"listen": "127.0.0.1", "port": port}})
+    assert import_directory(d, DIRECTORY, tmp_path).returncode == 0
+    d.admin("/debug/clock", {"set_ms": at(2026, 11, 30, 10)})
+    assert "2026-Q4-JSB-001" in say(sim, "ou_init", FORM.replace("新品发布会", EVIL))
+    d.admin("/debug/clock", {"advance_ms": 26 * HOUR})
+    say(sim, "ou_init", FORM)
+    say(sim, "ou_head", "/需求 批准 2026-Q4-JSB-002")
+    say(sim, "ou_mkt", "/确认 2026-Q4-JSB-002")
+    say(sim, "ou_init", FORM.replace("新品发布会", "年终晚会"))
+    say(sim, "ou_head", "/需求 批准 2026-Q4-JSB-003")
+    say(sim, "ou_mkt", "/确认 2026-Q4-JSB-003")
+    say(sim, "ou_fin", "/确认 2026-Q4-JSB-003 财务部")
+    sim.wait_for(lambda: d.sql("SELECT state FROM requests WHERE id = '2026-Q4-JSB-003'") == [("in_progress",)])
+    say(sim, "ou_init", FORM.replace("新品发布会", "取消的活动"))
+    say(sim, "ou_init", "/需求 撤回 2026-Q4-JSB-004")
+    d.board = f"http://127.0.0.1:{port}"
+    return d
+
+
+@needs_browser
+def test_board_shows_the_workflow_in_a_browser(workflow):
+    d = workflow
+    dom = browser.dump_dom(d.board + "/board")
+    browser.screenshot(d.board + "/board", "board.png")
+    browser.screenshot(d.board + "/board", "board-phone.png", width=390, height=1800)
+
+    # The malicious name is text, never markup: no script element anywhere.
+    assert "<script" not in dom.lower()
+    assert "&lt;script&gt;alert(\"x\")&lt;/script&gt;" in dom
+    # States in workflow order; the withdrawn request is not on the board.
+    sections = re.findall(r"<h2>([^<]+) <span class=\"count\">(\d+)</span></h2>", dom)
+    assert sections[:3] == [("待审批", "1"), ("待各部门确认", "1"), ("执行中", "1")]
+    assert "2026-Q4-JSB-004" not in dom
+    # The approval due Tuesday 10:00 is overdue at 12:00 and highlighted.
+    cls, body = card(dom, "2026-Q4-JSB-001")
+    assert cls == "card overdue" and "超时" in body and "已超时 2小时" in body
+    cls, body = card(dom, "2026-Q4-JSB-002")
+    assert cls == "card"
+    assert re.search(r"<td>市场部</td><td class=\"s-ok\">已确认<small>市场王</small>", body)
+    assert re.search(r"<td>财务部</td><td class=\"s-waiting\">待确认<span class=\"due\">剩余 1天</span>", body)
+    cls, body = card(dom, "2026-Q4-JSB-003")
+    assert cls == "card" and "今日进度" in body
+    assert "进行中的需求 <b>3</b> 项" in dom and "1 项超时" in dom
+
+
+@needs_browser
+def test_request_page_and_archive_in_a_browser(workflow):
+    d = workflow
+    url = d.board + "/board/req/2026-Q4-JSB-002"
+    dom = browser.dump_dom(url)
+    browser.screenshot(url, "request.png", height=2400)
+    assert "跨部门协作需求信息表" in dom and "<dd>新品发布会</dd>" in dom
+    assert "<dd>市场部、财务部</dd>" in dom
+    hash_ = d.sql("SELECT hash FROM request_depts WHERE request_id = '2026-Q4-JSB-002' AND dept = 'SCB'")[0][0]
+    assert re.search(r"<td>市场部</td><td>已确认</td><td>市场王</td><td>2026-12-01 12:00</td><td>第 1 版</td>"
+                     r"<td><code>" + hash_ + "</code></td>", dom)
+    assert "第 1 版" in dom and "待办时限" in dom and "财务部确认" in dom
+    timeline = dom.split("完整时间线")[1]
+    for word in ("提交需求", "批准", "确认"):
+        assert word in timeline
+    assert timeline.index("提交需求") < timeline.index("批准") < timeline.index("确认")
+
+    evil = browser.dump_dom(d.board + "/board/req/2026-Q4-JSB-001")
+    assert "<script" not in evil.lower() and "&lt;script&gt;" in evil
+    assert re.search(r"<title>2026-Q4-JSB-001 &lt;script&gt;alert\(\"x\"\)&lt;/script&gt; · 跨部门协作看板</title>", evil)
+
+    archive = browser.dump_dom(d.board + "/board/archive")
+    browser.screenshot(d.board + "/board/archive", "archive.png")
+    assert "协作项目库" in archive and "未执行而关闭的需求" in archive
+    assert re.search(r"2026-Q4-JSB-004</a></td><td>取消的活动</td><td>已撤回</td>", archive)
+
+
+def test_every_answer_carries_the_security_headers(workflow):
+    d = workflow
+    for path, status in (("/board", 200), ("/board/req/2026-Q4-JSB-001", 200), ("/board/archive", 200),
+                         ("/board/req/2026-Q4-JSB-999", 404), ("/nowhere", 404)):
+        code, headers, body = get(d.board + path)
+        assert code == status, path
+        assert headers["Content-Security-Policy"] == CSP
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Content-Type"] == "text/html; charset=utf-8"
+        assert "<script" not in body.lower()
+        assert 'style="' not in body                                 # no inline style for the CSP to refuse
+    code, headers, css = get(d.board + "/board/style.css")
+    assert code == 200 and headers["Content-Type"].startswith("text/css") and ".card.overdue" in css
+    code, _, body = get(d.board + "/board")
+    assert '<meta http-equiv="refresh" content="60">' in body        # countdowns stay current without script
+
+
+def test_a_token_is_required_when_configured(sim, make_daemon):
+    port = free_port()
+    d = make_daemon(extra={"board": {"listen": "127.0.0.1", "port": port, "token": TOKEN}})
+    base = f"http://127.0.0.1:{port}"
+    code, headers, body = get(base + "/board")
+    assert code == 401 and "需要访问令牌" in body and headers["WWW-Authenticate"].startswith("Bearer")
+    assert get(base + "/board?token=wrong-token-0123456789")[0] == 401
+    assert get(base + "/board", {"Authorization": "Bearer " + TOKEN[:-1] + "x"})[0] == 401
+    assert get(base + "/board", {"Authorization": "Bearer " + TOKEN})[0] == 200
+    code, headers, _ = get(base + "/board?token=" + TOKEN)
+    assert code == 200 and headers["Set-Cookie"].startswith("collabd_board=" + TOKEN)
+    assert "HttpOnly" in headers["Set-Cookie"] and "SameSite=Strict" in headers["Set-Cookie"]
+    assert get(base + "/board/archive", {"Cookie": "collabd_board=" + TOKEN})[0] == 200
+    assert get(base + "/board/style.css")[0] == 200                  # nothing secret in the stylesheet
+    assert "board listening" in d.log() and "token=required" in d.log()
+    assert TOKEN not in d.log()
+    if browser.chromium():
+        assert "进度看板" in browser.dump_dom(base + "/board?token=" + TOKEN)
+
+
+def test_beyond_loopback_the_board_refuses_to_start_without_a_token(sim, make_daemon):
+    d = make_daemon(start=False, extra={"board": {"listen": "0.0.0.0", "port": free_port()}})
+    p = subprocess.run([COLLABD_BIN, "--check-config", d.config_path], capture_output=True, text=True,
+                       env=d.env(), timeout=20)
+    assert p.returncode == 1
+    assert "board.token: required when board.listen (0.0.0.0) is not a loopback address" in p.stderr
