@@ -51,9 +51,11 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all deps test check unit e2e chaos valgrind test-asan demo bench install clean
 
-# Debian packages for building, testing and the demo (run as root or with sudo).
+# Debian packages for building, testing and the demo (run as root or with sudo);
+# chromium and the CJK fonts are for the web board's browser tests and screenshots.
 DEB_PKGS   := build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev libjansson-dev \
-              libsqlite3-dev libcmocka-dev tzdata valgrind clang libclang-rt-14-dev python3 python3-pytest python3-websockets python3-protobuf
+              libsqlite3-dev libcmocka-dev tzdata valgrind clang libclang-rt-14-dev python3 python3-pytest python3-websockets python3-protobuf \
+              chromium fonts-noto-cjk
 SUDO       := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 all: $(BUILD)/collabd

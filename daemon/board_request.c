@@ -42,7 +42,7 @@ static void form_section(struct buf *b, json_t *req, json_t *form, json_t *depts
 		html_el(b, "<dt>", key, "", "</dt><dd>");
 		if (json_is_array(v))
 			dept_names(b, v, depts);
-		else if (!strcmp(key, "发起部门") && !json_string_value(v))
+		else if (!strcmp(key, "发起部门")) /* stored as the code; people know the name */
 			html_esc(b, html_str(req, "dept_name") ? html_str(req, "dept_name") : html_str(req, "dept"));
 		else
 			html_esc(b, json_string_value(v) ? json_string_value(v) : "—");
@@ -257,7 +257,7 @@ static void detail(struct buf *b, const char *text)
 		json_object_foreach(j, k, v) {
 			char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 			html_raw(b, first ? "" : "；");
-			html_esc(b, k);
+			html_esc(b, board_label("detail", k));
 			html_raw(b, "：");
 			html_esc(b, s ? s : json_string_value(v));
 			free(s);

@@ -56,6 +56,14 @@ static const char *const words[][3] = {
 	{ "timeline", "sla.overdue", "逾期提醒" },
 	{ "timeline", "sla.escalation", "升级通知" },
 	{ "timeline", "sla.snooze", "推迟提醒" },
+	{ "detail", "version", "版本" },
+	{ "detail", "hash", "指纹" },
+	{ "detail", "dept", "部门" },
+	{ "detail", "reason", "原因" },
+	{ "detail", "day", "日期" },
+	{ "detail", "state", "状态" },
+	{ "detail", "until", "推迟到" },
+	{ "detail", "stage", "阶段" },
 };
 
 const char *board_label(const char *group, const char *value)
