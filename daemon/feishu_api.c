@@ -198,6 +198,24 @@ static void deliver(void *impl, const struct outbox_row *row, struct outbox *ob)
 		token_cache_with(api->tokens, send_when_ready, d);
 		return;
 	}
+	if (!strcmp(row->kind, "urgent")) {
+		/* An in-app buzz (应用内加急) of a card already sent: update_of is
+		 * that card's message id, resolved by the outbox from its subject. */
+		if (!row->update_of) {
+			finish(d, OUTBOX_FAILED, 0, NULL, "urgent: the message to buzz was never sent");
+			return;
+		}
+		json_t *in = json_loads(row->body, 0, NULL);
+		json_t *body = json_pack("{s:O?}", "user_id_list", json_object_get(in, "users"));
+		d->method = xstrdup("PATCH");
+		d->url = xasprintf("%s/open-apis/im/v1/messages/%s/urgent_app?user_id_type=open_id", api->cfg->base_url,
+				   row->update_of);
+		d->body = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		json_decref(in);
+		token_cache_with(api->tokens, send_when_ready, d);
+		return;
+	}
 	struct feishu_message m;
 	if (render_feishu(row->kind, row->body, &m)) {
 		finish(d, OUTBOX_FAILED, 0, NULL, "cannot render notice kind %s", row->kind);

@@ -40,6 +40,11 @@ static const struct sla_policy defaults[] = {
 	  .clock = SLA_WALL, .remind_before = M(10),
 	  .steps = { { ZERO, SLA_OWNER | SLA_HEAD | SLA_SUPERIOR }, { M(30), SLA_SUPERIOR2 } }, .nsteps = 2,
 	  .repeat_every = M(30), .max_repeats = 10 },
+	/* Not a deadline people must meet: the alert of a non-urgent issue
+	 * reported outside working hours waits for their start (quiet hours),
+	 * and the workflow's hook posts it then. */
+	{ .name = "issue_alert", .title = "问题预警", .has_duration = 0,
+	  .clock = SLA_BUSINESS, .steps = { { ZERO, SLA_OWNER | SLA_HEAD | SLA_SUPERIOR } }, .nsteps = 1 },
 	{ .name = "solution_due", .title = "解决方案完成", .has_duration = 0,
 	  .clock = SLA_BUSINESS, .remind_before = H(4),
 	  .steps = { { ZERO, SLA_OWNER }, { WD(1), SLA_SUPERIOR } }, .nsteps = 2,
@@ -221,7 +226,8 @@ struct sla_policies *sla_policies_new(json_t *overrides, void (*problem)(void *a
 				p = &ps->items[i];
 		if (!p) {
 			report(problem, arg, "sla.%s: unknown policy (known: approval, dept_confirm, objection_answer, "
-			       "daily_progress, issue_response, issue_response_urgent, solution_due, retrospective)", name);
+			       "daily_progress, issue_response, issue_response_urgent, issue_alert, solution_due, "
+			       "retrospective)", name);
 			bad = 1;
 		} else if (!json_is_object(o)) {
 			report(problem, arg, "sla.%s: expected an object", name);

@@ -116,20 +116,25 @@ static const char *const migrations[] = {
 	"  decided_at INTEGER NOT NULL, PRIMARY KEY (request_id, dept, day)) WITHOUT ROWID;",
 
 	/* 10: step 4 -- issue reports (问题反馈表), the departments that receive
-	 *     them, the response, the solution record and the resolution. */
+	 *     them, the response, the solution record and the resolution.
+	 *     responded_at is the first response (a reopened issue keeps it;
+	 *     the timeline has every step); response_due when it was due;
+	 *     alerted_at when the alert went out (held to working hours for
+	 *     a non-urgent issue reported outside them). */
 	"CREATE TABLE issues ("
 	"  id TEXT PRIMARY KEY, request_id TEXT NOT NULL, reporter TEXT NOT NULL, platform TEXT NOT NULL,"
 	"  chat_id TEXT NOT NULL, type TEXT NOT NULL, severity TEXT NOT NULL, scope TEXT NOT NULL,"
 	"  description TEXT NOT NULL, occurred_at INTEGER NOT NULL, expected_at INTEGER, named_user TEXT,"
-	"  state TEXT NOT NULL, report_late INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL, report_late INTEGER NOT NULL DEFAULT 0, alerted_at INTEGER, response_due INTEGER,"
 	"  owner TEXT, meeting_at INTEGER, meeting_mode TEXT, meeting_where TEXT,"
 	"  responded_by TEXT, responded_at INTEGER,"
 	"  cause TEXT, measures TEXT, solution_owner TEXT, solution_due INTEGER, solution_at INTEGER,"
 	"  result TEXT, resolved_by TEXT, resolved_at INTEGER, reopen_count INTEGER NOT NULL DEFAULT 0,"
-	"  reopen_reason TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"  reopen_reason TEXT, reopened_at INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)"
+	"  WITHOUT ROWID;"
 	"CREATE INDEX issues_request ON issues (request_id, state);"
 	"CREATE TABLE issue_depts ("
-	"  issue_id TEXT NOT NULL, dept TEXT NOT NULL, PRIMARY KEY (issue_id, dept)) WITHOUT ROWID;",
+	"  issue_id TEXT NOT NULL, dept TEXT NOT NULL, PRIMARY KEY (issue_id, dept));",
 
 	/* 11: step 5 -- completion with its deliverables, the archive entry
 	 *     (协作项目库) and each department's retrospective answers. */

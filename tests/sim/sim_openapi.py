@@ -25,6 +25,7 @@ CHATS_PATH = "/open-apis/im/v1/chats"
 BOT_INFO_PATH = "/open-apis/bot/v3/info"
 _REPLY_RE = re.compile(r"^/open-apis/im/v1/messages/([^/]+)/reply$")
 _MESSAGE_RE = re.compile(r"^/open-apis/im/v1/messages/([^/]+)$")
+_URGENT_RE = re.compile(r"^/open-apis/im/v1/messages/([^/]+)/urgent_app$")
 
 MSG_TYPES = ("text", "post", "interactive")
 RECEIVE_ID_TYPES = ("open_id", "union_id", "user_id", "email", "chat_id")
@@ -87,6 +88,7 @@ class OpenApi:
             ("POST", MESSAGES_PATH, self.send_message, True),
             ("POST", _REPLY_RE, self.reply_message, True),
             ("PATCH", _MESSAGE_RE, self.patch_message, True),
+            ("PATCH", _URGENT_RE, self.urgent_app, True),
             ("POST", CHATS_PATH, self.create_chat, True),
         ]
 
@@ -314,3 +316,18 @@ class OpenApi:
         parsed = self._parse_content(req, "interactive", body.get("content"))
         record["patches"].append(parsed)
         return json_response(200, {"code": 0, "msg": "ok", "data": {}})
+
+    def urgent_app(self, req, message_id: str) -> Response:
+        """PATCH .../messages/:message_id/urgent_app?user_id_type=open_id with
+        {"user_id_list": [...]}: an in-app buzz of a message the bot sent.  The
+        message's record keeps every buzz (its "urgent" list of id lists)."""
+        if req.query.get("user_id_type") != "open_id":
+            raise ApiError(400, CODE_BAD_PARAM, "user_id_type is required (this simulator takes open_id)")
+        record = self.store.bot_messages.get(message_id)
+        if record is None:
+            raise ApiError(400, CODE_BAD_PARAM, "only messages sent by this bot can be buzzed")
+        users = _json_body(req).get("user_id_list")
+        if not isinstance(users, list) or not users or not all(isinstance(u, str) and u for u in users):
+            raise ApiError(400, CODE_BAD_PARAM, "user_id_list must be a non-empty list of ids")
+        record.setdefault("urgent", []).append(users)
+        return json_response(200, {"code": 0, "msg": "success", "data": {"invalid_user_id_list": []}})
