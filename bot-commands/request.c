@@ -649,6 +649,8 @@ static enum cmd_rc run_req(struct cmd_ctx *ctx, const struct cmd_args *a)
 		return view(ctx, a->words[1]);
 	if ((!strcmp(sub, "列表") || !strcasecmp(sub, "list")) && a->nwords == 1)
 		return list(ctx);
+	if ((!strcmp(sub, "完成") || !strcasecmp(sub, "complete")) && a->nwords == 2)
+		return req_complete_cmd(ctx, a); /* step 5: bot-commands/complete.c */
 	return CMD_EUSAGE;
 }
 
@@ -674,7 +676,7 @@ static enum cmd_rc action_reject(struct cmd_ctx *ctx, json_t *value) { return ru
 const struct bot_command cmd_req = {
 	.name = "需求",
 	.alias = "req",
-	.usage = "/需求（每行一项“字段：内容”提交） | 批准 编号 | 驳回 编号 原因：… | 修改 编号 + 字段 | 撤回 编号 | 查看 编号 | 列表",
+	.usage = "/需求（每行一项“字段：内容”提交） | 批准 编号 | 驳回 编号 原因：… | 修改 编号 + 字段 | 撤回 编号 | 查看 编号 | 列表 | 完成 编号 交付物：…",
 	.summary = "发起跨部门协作需求，审批、驳回、修改、撤回和查看",
 	.run = run_req,
 };

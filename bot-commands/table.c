@@ -31,6 +31,10 @@ extern const struct bot_command cmd_progress;
 extern const struct bot_command cmd_board;
 extern const struct bot_action action_progress_submit;
 extern const struct bot_hook hook_daily_progress;
+extern const struct bot_command cmd_retro;
+extern const struct bot_command cmd_archive;
+extern const struct bot_action action_req_complete;
+extern const struct bot_action action_retro_answer;
 
 const struct bot_command *const bot_commands[] = {
 	&cmd_help,
@@ -40,6 +44,8 @@ const struct bot_command *const bot_commands[] = {
 	&cmd_progress,
 	&cmd_board,
 	&cmd_issue,
+	&cmd_retro,
+	&cmd_archive,
 	&cmd_dept,
 	&cmd_status,
 	&cmd_remind,
@@ -60,6 +66,8 @@ const struct bot_action *const bot_actions[] = {
 	&action_issue_resolve,
 	&action_issue_reopen,
 	&action_progress_submit,
+	&action_req_complete,
+	&action_retro_answer,
 };
 const size_t bot_action_count = sizeof bot_actions / sizeof bot_actions[0];
 

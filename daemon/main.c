@@ -23,6 +23,7 @@ static void usage(FILE *out)
 		"       collabd [--config FILE] calendar ...  check holiday data and business time\n"
 		"       collabd [--config FILE] import-directory FILE   replace the department directory\n"
 		"       collabd [--config FILE] backup FILE   an online copy of the database\n"
+		"       collabd [--config FILE] export ID [DIR]   write a request's archive again\n"
 		"       collabd --version | --help\n"
 		"\n"
 		"Secrets may come from the environment instead of the file:\n"
@@ -71,6 +72,17 @@ int main(int argc, char **argv)
 			}
 		}
 		int rc = bad ? 1 : calendar_tool(&cfg, argc - optind, argv + optind);
+		config_free(&cfg);
+		return rc;
+	}
+	if (optind < argc && !strcmp(argv[optind], "export")) {
+		/* Reads the daemon's database: needs the same valid configuration. */
+		struct config cfg;
+		struct config_problems problems;
+		int bad = config_load(&cfg, config_path, &problems);
+		config_print_problems(stderr, config_path, &problems);
+		config_problems_free(&problems);
+		int rc = bad ? 1 : export_tool(&cfg, argc - optind, argv + optind);
 		config_free(&cfg);
 		return rc;
 	}

@@ -9,6 +9,8 @@
  *   rejected           resubmit   pending_approval   the initiator, with the edited form
  *   pending_approval   withdraw   withdrawn          the initiator
  *   rejected           withdraw   withdrawn          the initiator
+ *   in_progress        complete   completed          the initiator, with deliverables (archived; retrospective opens)
+ *   completed          report     archived           every department answered the retrospective, or the initiator closed it
  *
  * Anything else is refused with the reason, e.g. "该需求已撤回".
  */
@@ -31,6 +33,8 @@ static const struct {
 	{ "rejected", REQ_RESUBMIT, "pending_approval" },
 	{ "pending_approval", REQ_WITHDRAW, "withdrawn" },
 	{ "rejected", REQ_WITHDRAW, "withdrawn" },
+	{ "in_progress", REQ_COMPLETE, "completed" },
+	{ "completed", REQ_REPORT, "archived" },
 };
 
 static const struct {
@@ -42,6 +46,8 @@ static const struct {
 	{ "in_progress", "执行中" },
 	{ "rejected", "已驳回" },
 	{ "withdrawn", "已撤回" },
+	{ "completed", "已完成，待复盘" },
+	{ "archived", "已归档" },
 };
 
 const char *req_state_label(const char *state)
@@ -57,7 +63,7 @@ const char *req_transition(const char *state, enum req_event ev, char *why, size
 	for (size_t i = 0; i < ARRAY_LEN(transitions); i++)
 		if (transitions[i].ev == ev && !strcmp(transitions[i].from, state))
 			return transitions[i].to;
-	static const char *const verbs[] = { "审批", "驳回", "重新提交", "撤回", "进入执行", "修订" };
+	static const char *const verbs[] = { "审批", "驳回", "重新提交", "撤回", "进入执行", "修订", "标记完成", "生成复盘报告" };
 	snprintf(why, whysz, "该需求%s，不能%s。", req_state_label(state), verbs[ev]);
 	return NULL;
 }

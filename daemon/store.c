@@ -136,17 +136,25 @@ static const char *const migrations[] = {
 	"CREATE TABLE issue_depts ("
 	"  issue_id TEXT NOT NULL, dept TEXT NOT NULL, PRIMARY KEY (issue_id, dept));",
 
-	/* 11: step 5 -- completion with its deliverables, the archive entry
-	 *     (协作项目库) and each department's retrospective answers. */
+	/* 11: step 5 -- completion with its deliverables (a JSON array of
+	 *     {kind: link|file, value}), the issues still open and the reason
+	 *     given, and the retrospective's due time; the archive entry
+	 *     (协作项目库): its name, its directory relative to archive.dir
+	 *     ("2026/Q4"), the retrospective report once written (JSON, kept so
+	 *     an export prints the same figures); each department's
+	 *     retrospective answers (a JSON object by question; a second answer
+	 *     replaces the first and counts a revision). */
 	"CREATE TABLE completions ("
 	"  request_id TEXT PRIMARY KEY, completed_by TEXT NOT NULL, completed_at INTEGER NOT NULL,"
-	"  deliverables TEXT NOT NULL, open_issues_reason TEXT) WITHOUT ROWID;"
+	"  deliverables TEXT NOT NULL, open_issues TEXT NOT NULL DEFAULT '[]', open_issues_reason TEXT,"
+	"  retro_due INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE archives ("
 	"  name TEXT PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, dir TEXT NOT NULL,"
-	"  created_at INTEGER NOT NULL, report_at INTEGER) WITHOUT ROWID;"
+	"  created_at INTEGER NOT NULL, written_at INTEGER NOT NULL, report_at INTEGER, report TEXT) WITHOUT ROWID;"
 	"CREATE TABLE retro_answers ("
 	"  request_id TEXT NOT NULL, dept TEXT NOT NULL, author TEXT NOT NULL, answers TEXT NOT NULL,"
-	"  answered_at INTEGER NOT NULL, PRIMARY KEY (request_id, dept)) WITHOUT ROWID;",
+	"  answered_at INTEGER NOT NULL, revision INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY (request_id, dept)) WITHOUT ROWID;",
 };
 
 enum stmt_id {

@@ -65,8 +65,18 @@ void req_settle(struct cmd_ctx *ctx, const char *id);
 /* /异议 答复 (superior 0) and /异议 裁决 (superior 1) (bot-commands/negotiate.c). */
 enum cmd_rc req_objection_step(struct cmd_ctx *ctx, const struct cmd_args *a, int superior);
 
+/* Step 5 (bot-commands/complete.c): /需求 完成.  items are the deliverables
+ * as typed (strings, borrowed), reason may be NULL, problems (borrowed) holds
+ * what the parser already found.  With form_if_empty and nothing given, the
+ * initiator gets the completion card.  *completed is 1 when it was done. */
+enum cmd_rc req_complete(struct cmd_ctx *ctx, const char *id, json_t *items, const char *reason, json_t *problems,
+			 int form_if_empty, int *completed);
+/* "/需求 完成 ID" + "交付物：…" / "原因：…" lines. */
+enum cmd_rc req_complete_cmd(struct cmd_ctx *ctx, const struct cmd_args *a);
+
 /* The request's state machine (request_flow.c). */
-enum req_event { REQ_APPROVE, REQ_REJECT, REQ_RESUBMIT, REQ_WITHDRAW, REQ_ALL_SETTLED, REQ_REVISE };
+enum req_event { REQ_APPROVE, REQ_REJECT, REQ_RESUBMIT, REQ_WITHDRAW, REQ_ALL_SETTLED, REQ_REVISE, REQ_COMPLETE,
+		 REQ_REPORT };
 
 /* "待审批" for "pending_approval" (borrowed). */
 const char *req_state_label(const char *state);

@@ -15,4 +15,7 @@ int directory_tool(const struct config *cfg, int argc, char **argv);
 /* `collabd backup FILE`: argv[0] is "backup". */
 int backup_tool(const struct config *cfg, int argc, char **argv);
 
+/* `collabd export ID [DIR]`: argv[0] is "export" (archive_tool.c). */
+int export_tool(const struct config *cfg, int argc, char **argv);
+
 #endif
