@@ -129,10 +129,14 @@ static int open_for_answers(const struct request_row *r, char **msg)
 }
 
 /* Records one department's answers (pairs: question -> text, borrowed).
- * Returns CMD_OK with *msg the sentence for the person who answered. */
-static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named, json_t *pairs, char **msg, int *stored)
+ * Returns CMD_OK with *msg the sentence for the person who answered;
+ * *all_in says every department has now answered (the caller, having
+ * replied, writes the report). */
+static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named, json_t *pairs, char **msg, int *stored,
+			  int *all_in)
 {
 	*stored = 0;
+	*all_in = 0;
 	struct request_row r;
 	if (!id || store_request_get(ctx->store, id, &r) != STORE_OK) {
 		char *echo = cmd_echo(id ? id : "");
@@ -199,8 +203,7 @@ static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named
 		json_decref(all);
 		json_decref(given);
 		*stored = !ctx->failed;
-		if (complete && !ctx->failed)
-			retro_finish(ctx, r.id, NULL);
+		*all_in = complete && !ctx->failed;
 	}
 	json_decref(answers);
 	json_decref(problems);
@@ -310,10 +313,12 @@ static enum cmd_rc run_retro(struct cmd_ctx *ctx, const struct cmd_args *a)
 	for (size_t i = 0; i < a->nfields; i++)
 		json_object_set_new(pairs, a->fields[i].key, json_string(a->fields[i].value));
 	char *msg = NULL;
-	int stored;
-	enum cmd_rc rc = answer(ctx, a->words[0], named, pairs, &msg, &stored);
+	int stored, all_in;
+	enum cmd_rc rc = answer(ctx, a->words[0], named, pairs, &msg, &stored, &all_in);
 	cmd_reply_text(ctx, msg);
 	free(msg);
+	if (all_in)
+		retro_finish(ctx, a->words[0], NULL);
 	json_decref(pairs);
 	return rc;
 }
@@ -327,11 +332,15 @@ static enum cmd_rc action_answer(struct cmd_ctx *ctx, json_t *value)
 		json_object_set_new(pairs, retro_questions[i].key, json_string(json_string_value(v) ? json_string_value(v) : ""));
 	}
 	char *msg = NULL;
-	int stored;
-	enum cmd_rc rc = answer(ctx, json_string_value(json_object_get(value, "id")),
-				json_string_value(json_object_get(value, "dept")), pairs, &msg, &stored);
+	int stored, all_in;
+	const char *id = json_string_value(json_object_get(value, "id"));
+	enum cmd_rc rc = answer(ctx, id, json_string_value(json_object_get(value, "dept")), pairs, &msg, &stored, &all_in);
 	cmd_toast(ctx, stored ? "success" : "error", msg);
+	if (stored)
+		cmd_reply_text(ctx, msg); /* the group sees it too */
 	free(msg);
+	if (all_in)
+		retro_finish(ctx, id, NULL);
 	json_decref(pairs);
 	return rc;
 }

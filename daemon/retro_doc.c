@@ -89,21 +89,27 @@ static char *names(json_t *a, json_t *codes)
 	return b.len ? buf_steal(&b) : (buf_free(&b), xstrdup("无"));
 }
 
+/* One section per department that answered, in the participants' order. */
 static void answers(json_t *doc, json_t *a)
 {
-	size_t i;
-	json_t *ans;
-	json_array_foreach(get(get(a, "retrospective"), "answers"), i, ans) {
-		char *heading = xasprintf("复盘答复 · %s", str(get(ans, "dept"), "name"));
-		json_t *sec = section(doc, heading);
-		for (size_t k = 0; k < retro_question_count; k++)
-			field(sec, retro_questions[k].key, str(get(ans, "answers"), retro_questions[k].key));
-		const char *when = str(ans, "answered_at");
-		char *by = xasprintf("%s，%.10s %.5s%s", str(get(ans, "author"), "name"), when ? when : "", when ? when + 11 : "",
-				     json_is_true(get(ans, "on_time")) ? "（按时）" : "（晚于截止时间）");
-		field(sec, "答复人", by);
-		free(by);
-		free(heading);
+	json_t *retro = get(a, "retrospective");
+	size_t i, j;
+	json_t *d, *ans;
+	json_array_foreach(get(retro, "participants"), i, d) {
+		json_array_foreach(get(retro, "answers"), j, ans) {
+			if (!json_equal(get(get(ans, "dept"), "code"), get(d, "code")))
+				continue;
+			char *heading = xasprintf("复盘答复 · %s", str(d, "name"));
+			json_t *sec = section(doc, heading);
+			for (size_t k = 0; k < retro_question_count; k++)
+				field(sec, retro_questions[k].key, str(get(ans, "answers"), retro_questions[k].key));
+			const char *when = str(ans, "answered_at");
+			char *by = xasprintf("%s，%.10s %.5s%s", str(get(ans, "author"), "name"), when ? when : "",
+					     when ? when + 11 : "", json_is_true(get(ans, "on_time")) ? "（按时）" : "（晚于截止时间）");
+			field(sec, "答复人", by);
+			free(by);
+			free(heading);
+		}
 	}
 }
 

@@ -175,11 +175,11 @@ static json_t *objections(struct measure *m, json_t *rows)
 }
 
 /*
- * Each department's working days: the verdict taken at the cut-off
+ * Each executing department's working days: the verdict taken at the cut-off
  * (progress_days), or -- for a day not yet decided, e.g. the day of
  * completion -- what its updates say (late when every revision was late).
  */
-static json_t *progress(struct measure *m, json_t *participants, json_t *days, json_t *updates)
+static json_t *progress(struct measure *m, json_t *executing, json_t *days, json_t *updates)
 {
 	json_t *verdict = json_object(); /* "DEPT|DAY" -> state */
 	size_t i;
@@ -198,7 +198,11 @@ static json_t *progress(struct measure *m, json_t *participants, json_t *days, j
 		json_object_set_new(verdict, key, json_string(str_of(row, "state")));
 		free(key);
 	}
-	json_t *out = json_array(), *order = json_deep_copy(participants);
+	/* The executing (involved) departments, each listed even with nothing
+	 * to count, then any other department that posted. */
+	json_t *out = json_array(), *order = json_array();
+	json_array_foreach(executing, i, row)
+		json_array_append(order, json_object_get(row, "dept"));
 	const char *key;
 	json_t *v;
 	json_object_foreach(verdict, key, v) {
@@ -361,7 +365,7 @@ json_t *retro_metrics(struct store *st, const struct calendar *cal, const struct
 		json_t *appr = approval(&m, &approved);
 		met = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "approval", appr, "confirmations",
 				approved >= 0 ? confirmations(&m, depts, approved) : json_array(), "objections",
-				objections(&m, objs), "progress", progress(&m, parts, days, updates), "issues", issues(&m, iss),
+				objections(&m, objs), "progress", progress(&m, depts, days, updates), "issues", issues(&m, iss),
 				"deadlines", deadlines(&m, request_id), "retro", retro(&m, answers, retro_due));
 		json_object_set_new(met, "totals", totals(met));
 	}
