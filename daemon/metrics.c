@@ -91,14 +91,15 @@ void metrics_count_send_error(struct metrics *m, const char *error, int final)
 				return;
 			}
 		}
-		if (m->nsend_errors < METRICS_MAX_CODES) {
+		/* The last two slots are kept for "other" (retried and final), so
+		 * a flood of distinct codes neither grows memory nor goes uncounted. */
+		if (m->nsend_errors < METRICS_MAX_CODES - 2 || !strcmp(code, "other")) {
 			struct metrics_code_count *c = &m->send_errors[m->nsend_errors++];
 			snprintf(c->code, sizeof c->code, "%s", code);
 			c->final = final;
 			c->n = 1;
 			return;
 		}
-		/* Full: a flood of distinct codes must not grow memory. */
 		snprintf(code, sizeof code, "other");
 	}
 }
