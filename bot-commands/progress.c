@@ -579,7 +579,8 @@ void progress_start(struct cmd_ctx *ctx, const char *request_id)
 	if (store_timeline_add(ctx->store, ctx->now, "collabd", "progress.started", r.id, NULL) != STORE_OK)
 		ctx->failed = 1;
 	char *title = xasprintf("🚀 需求 %s 进入执行阶段", r.id);
-	char *lead = xasprintf("各部门进度负责人请在每个工作日 %02d:%02d 前提交《跨部门协作进度同步表》（第一次：%s）。"
+	char *lead = xasprintf("所有涉及部门都已确认，需求进入执行阶段。各部门进度负责人请在每个工作日 %02d:%02d 前"
+			       "提交《跨部门协作进度同步表》（第一次：%s）。"
 			       "部门负责人可用 /进度 负责人 %s @某人 更换。",
 			       ctx->env->progress_cutoff_min / 60, ctx->env->progress_cutoff_min % 60, day, r.id);
 	json_t *body = json_pack("{s:s,s:s,s:O,s:s,s:[{s:s,s:O}],s:o}", "title", title, "color", "green", "mentions",

@@ -255,12 +255,8 @@ static void settle(struct cmd_ctx *ctx, const struct request_row *r)
 	}
 	if (store_timeline_add(ctx->store, ctx->now, "collabd", "request.in_progress", r->id, NULL) != STORE_OK)
 		ctx->failed = 1;
+	/* The group is told by the start card, which also carries the progress form. */
 	progress_start(ctx, r->id);
-	char *msg = xasprintf("需求 %s 的所有涉及部门都已确认，进入执行阶段。", r->id);
-	json_t *body = json_pack("{s:s}", "text", msg);
-	cmd_notice_about(ctx, "text", body, r->chat_id, NULL, 0);
-	json_decref(body);
-	free(msg);
 }
 
 /* Confirms (explanation NULL) or objects for the user's department. */

@@ -228,3 +228,13 @@ def test_steps_one_and_two_by_command_on_dingtalk(dsim, ding, tmp_path):
     assert "staff_mkt" in card["at_user_ids"] and f"/确认 {request_id}" in card["text"]
     say("staff_mkt", f"/确认 {request_id}", 5)
     dsim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("in_progress",)])
+    # Step 3 on DingTalk: the start card names the owner and shows the lines to copy.
+    start = dsim.wait_for(lambda: next((m for m in replies(dsim, "cid_flow") if "进入执行阶段" in m["text"]
+                                        and m["msgtype"] == "markdown"), None), timeout=10)
+    assert "staff_mkt" in start["at_user_ids"] and "市场部：市场" in start["text"]
+    assert f"/进度 {request_id}  \n已完成任务：" in start["text"]
+    dsim.inject_message("cid_flow", "staff_mkt", f"/进度 {request_id}\n已完成任务：场地已定\n下一步计划：彩排")
+    reply = dsim.wait_for(lambda: next((m for m in replies(dsim, "cid_flow") if "已记录" in m["text"]), None),
+                          timeout=10)
+    assert "市场部" in reply["text"]
+    assert d.sql("SELECT dept, author, done FROM progress_updates") == [("SCB", "staff_mkt", "场地已定")]

@@ -115,8 +115,8 @@ def test_all_confirmed_moves_to_in_progress(sim, d):
     assert "等我处理" not in say(sim, "ou_mkt", "/需求 列表")
     say(sim, "ou_fin", f"/确认 {ID} 财务部")
     sim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("in_progress",)])
-    sim.wait_for(lambda: [m for m in sim.messages() if m["msg_type"] == "text"
-                          and "进入执行阶段" in m["content"]["text"]])
+    sim.wait_for(lambda: [m for m in sim.messages() if m["msg_type"] == "interactive"
+                          and m["content"]["header"]["title"]["content"] == f"🚀 需求 {ID} 进入执行阶段"])
     # Only the first day of progress is left to come (step 3).
     assert d.sql("SELECT key FROM deadlines WHERE state = 'open'") == [(f"req:{ID}:progress:2026-11-30",)]
     sim.wait_for(lambda: "执行中" in latest(request_card(sim))["header"]["title"]["content"])
