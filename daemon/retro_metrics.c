@@ -273,13 +273,23 @@ static json_t *issues(struct measure *m, json_t *rows)
 	return json_pack("{s:o,s:o,s:o}", "by_type", by_type, "by_severity", by_sev, "items", items);
 }
 
-/* Reminders, overdue pings, escalations and snoozes, by kind of deadline
- * (the third part of the deadline key "req:ID:KIND..."). */
+/*
+ * Reminders, overdue pings, escalations and snoozes, by kind of deadline
+ * (the third part of the deadline key "req:ID:KIND...").  The daily
+ * progress deadline fires every day whether or not anyone is late (its hook
+ * decides whom to ping), so for it the step's own events count instead:
+ * progress.missed per department and day, progress.escalated.
+ */
 static const struct {
 	const char *kind, *label;
+	const char *overdue, *escalated; /* the step's own timeline kinds, or NULL: the scheduler's */
 } deadline_kinds[] = {
-	{ "approval", "需求审批" }, { "confirm", "部门确认" }, { "objection", "异议答复" },
-	{ "progress", "每日进度" }, { "issue", "问题响应与解决" }, { "retro", "复盘答复" },
+	{ "approval", "需求审批", NULL, NULL },
+	{ "confirm", "部门确认", NULL, NULL },
+	{ "objection", "异议答复", NULL, NULL },
+	{ "progress", "每日进度", "progress.missed", "progress.escalated" },
+	{ "issue", "问题响应与解决", NULL, NULL },
+	{ "retro", "复盘答复", NULL, NULL },
 };
 
 static json_t *deadlines(struct measure *m, const char *id)
@@ -291,14 +301,24 @@ static json_t *deadlines(struct measure *m, const char *id)
 	json_t *e;
 	json_array_foreach(m->timeline, i, e) {
 		const char *subject = str_of(e, "subject"), *kind = str_of(e, "kind");
-		if (!subject || strncmp(subject, "req:", 4) || strlen(subject) <= plen)
+		for (size_t k = 0; k < n; k++) {
+			if (deadline_kinds[k].overdue && subject && !strcmp(subject, id)) {
+				counts[k][1] += !strcmp(kind, deadline_kinds[k].overdue);
+				counts[k][2] += !strcmp(kind, deadline_kinds[k].escalated);
+			}
+		}
+		/* The timeline query gave only this request's keys: "req:ID:...".
+		 * An issue's alert held to working hours ("...:alert") is a
+		 * delivery, not anyone's deadline. */
+		size_t sl = subject ? strlen(subject) : 0;
+		if (!subject || strncmp(subject, "req:", 4) || sl <= plen || (sl > 6 && !strcmp(subject + sl - 6, ":alert")))
 			continue;
 		for (size_t k = 0; k < n; k++) {
 			size_t kl = strlen(deadline_kinds[k].kind);
 			if (strncmp(subject + plen, deadline_kinds[k].kind, kl) || (subject[plen + kl] && subject[plen + kl] != ':'))
 				continue;
-			for (size_t s = 0; s < ARRAY_LEN(stages); s++)
-				counts[k][s] += !strcmp(kind, stages[s]);
+			for (size_t st = deadline_kinds[k].overdue ? 3 : 0; st < ARRAY_LEN(stages); st++)
+				counts[k][st] += !strcmp(kind, stages[st]);
 		}
 	}
 	json_t *out = json_array();

@@ -16,7 +16,8 @@
  *   P02 资源/一般: happened Fri 17:30, reported Mon 09:20 (50 business minutes: in time),
  *             answered 12:00 (2 h 40 m of 2 h: late), resolved Tue 10:00 after Mon 18:00
  *   pings: ZXB's confirmation reminded, overdue, escalated; P02's response overdue and
- *          escalated; one snooze of a progress ping
+ *          escalated; one snooze of a progress ping; SCB missed 12-11 (the daily deadline's
+ *          own reminder and overdue steps are its hook's business, not pings)
  *   retrospective due Fri 12-18 10:00: JSB answers Wed 12-16, SCB Fri 12-18 11:00 (late)
  */
 #include <setjmp.h>
@@ -93,9 +94,13 @@ static void script(struct fixture *f)
 	tl(st, at(10, 15, 0), "sla.overdue", "req:" ID ":confirm:ZXB", NULL);
 	tl(st, at(11, 9, 0), "sla.escalation", "req:" ID ":confirm:ZXB", NULL);
 	tl(st, at(11, 9, 30), "request.confirmed", ID, "{\"dept\":\"ZXB\"}");
+	tl(st, at(11, 16, 0), "sla.reminder", "req:" ID ":progress:2026-12-11", NULL); /* the hook's, not a ping */
 	tl(st, at(11, 16, 30), "sla.snooze", "req:" ID ":progress:2026-12-11", NULL);
+	tl(st, at(11, 17, 0), "sla.overdue", "req:" ID ":progress:2026-12-11", NULL);
+	tl(st, at(11, 17, 0), "progress.missed", ID, "{\"dept\":\"SCB\",\"day\":\"2026-12-11\"}");
 	assert_int_equal(store_objection_answer(st, 1, "open", "overruled", "已特批", at(14, 10, 0)), STORE_OK);
 	tl(st, at(14, 10, 0), "objection.answered", ID, "{\"objection\":1,\"to\":\"overruled\"}");
+	tl(st, at(14, 9, 20), "sla.overdue", "req:" ID ":issue:" ID "-P02:alert", NULL); /* a held alert going out */
 	tl(st, at(14, 11, 20), "sla.overdue", "req:" ID ":issue:" ID "-P02:response", NULL);
 	tl(st, at(14, 11, 50), "sla.escalation", "req:" ID ":issue:" ID "-P02:response", NULL);
 	/* A deadline of another request with a longer id must not be counted. */
@@ -253,8 +258,11 @@ static void progress_issues_and_pings(void **state)
 	assert_int_equal(n(json_array_get(dl, 0), "escalations"), 1);
 	assert_string_equal(s(json_array_get(dl, 1), "kind"), "progress");
 	assert_int_equal(n(json_array_get(dl, 1), "snoozes"), 1);
+	assert_int_equal(n(json_array_get(dl, 1), "reminders"), 0);
+	assert_int_equal(n(json_array_get(dl, 1), "overdue"), 1); /* progress.missed, not the daily step */
 	assert_string_equal(s(json_array_get(dl, 2), "kind"), "issue");
 	assert_int_equal(n(json_array_get(dl, 2), "escalations"), 1);
+	assert_int_equal(n(json_array_get(dl, 2), "overdue"), 1);
 
 	json_t *r = json_object_get(m, "retro");
 	assert_true(json_is_true(json_object_get(json_array_get(r, 0), "within")));
