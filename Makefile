@@ -55,7 +55,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 # chromium and the CJK fonts are for the web board's browser tests and screenshots.
 DEB_PKGS   := build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev libjansson-dev \
               libsqlite3-dev libcmocka-dev tzdata valgrind clang libclang-rt-14-dev python3 python3-pytest python3-websockets python3-protobuf \
-              chromium fonts-noto-cjk
+              chromium fonts-noto-cjk python3-jsonschema
 SUDO       := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 all: $(BUILD)/collabd
