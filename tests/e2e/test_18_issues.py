@@ -86,7 +86,9 @@ def latest(card):
 
 
 def pings(sim, text):
-    return [m for m in cards(sim) if text in md(m) and "问题预警" not in m["content"]["header"]["title"]["content"]]
+    """SLA pings about the first issue's response."""
+    return [m for m in cards(sim) if text in md(m) and f"问题 {ISSUE}（" in md(m)
+            and "问题预警" not in m["content"]["header"]["title"]["content"]]
 
 
 def kinds(d, subject):
