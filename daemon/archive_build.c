@@ -51,6 +51,13 @@ static json_t *iso(json_t *ms)
 	return json_string(text);
 }
 
+static json_t *iso_ms(ms_t ms)
+{
+	char text[40];
+	archive_iso_time(ms, text, sizeof text);
+	return json_string(text);
+}
+
 /* In each row, the named columns become people / departments / times. */
 static void convert(struct store *st, json_t *rows, const char *const *people, const char *const *depts,
 		    const char *const *times)
@@ -182,8 +189,8 @@ static json_t *request_part(struct store *st, const struct request_row *r)
 			      json_object_get(form, "需求名称") ? json_object_get(form, "需求名称") : json_null(),
 			      "state", r->state, "state_label", req_state_label(r->state), "dept", dept(st, code),
 			      "initiator", person(st, initiator), "platform", r->platform, "chat_id", r->chat_id,
-			      "version", r->version, "created_at", iso(json_integer((json_int_t)r->created_at)),
-			      "updated_at", iso(json_integer((json_int_t)r->updated_at)), "form", form ? form : json_object());
+			      "version", r->version, "created_at", iso_ms(r->created_at),
+			      "updated_at", iso_ms(r->updated_at), "form", form ? form : json_object());
 	json_decref(code);
 	json_decref(initiator);
 	return v;
