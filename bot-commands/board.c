@@ -19,7 +19,7 @@
 static const char *issue_state_label(const char *state)
 {
 	static const char *const labels[][2] = {
-		{ "reported", "待响应" }, { "responded", "已响应" }, { "solution", "方案已定" }, { "reopened", "已重新打开" },
+		{ "reported", "待响应" }, { "responded", "已响应" }, { "solution_recorded", "方案已定" }, { "reopened", "已重新打开" },
 	};
 	for (size_t i = 0; i < ARRAY_LEN(labels); i++)
 		if (!strcmp(labels[i][0], state))

@@ -132,23 +132,6 @@ static void field_person(struct cmd_ctx *ctx, json_t *fields, const char *label,
 	free(name);
 }
 
-/* "技术部、财务部" (caller frees). */
-static char *dept_names(struct cmd_ctx *ctx, json_t *codes)
-{
-	struct buf b;
-	buf_init(&b);
-	size_t i;
-	json_t *c;
-	json_array_foreach(codes, i, c) {
-		struct dept_row d;
-		int ok = store_dept_get(ctx->store, json_string_value(c), &d) == STORE_OK;
-		buf_printf(&b, "%s%s", i ? "、" : "", ok ? d.name : json_string_value(c));
-		if (ok)
-			dept_row_free(&d);
-	}
-	return buf_steal(&b);
-}
-
 static json_t *input(const char *name, const char *label, const char *kind, int multiline)
 {
 	return json_pack("{s:s,s:s,s:s,s:b,s:b}", "name", name, "label", label, "kind", kind, "required", 1,
@@ -232,7 +215,7 @@ static json_t *card_body(struct cmd_ctx *ctx, json_t *issue, json_t *mentions)
 	field_time(fields, "发生时间", issue, "occurred_at",
 		   json_integer_value(json_object_get(issue, "report_late")) ? "（超过 1 小时后才反馈）" : NULL);
 	field_time(fields, "预计解决时间", issue, "expected_at", NULL);
-	char *depts = dept_names(ctx, json_object_get(issue, "depts"));
+	char *depts = dir_dept_names(ctx->store, json_object_get(issue, "depts"));
 	field(fields, "接收部门", depts);
 	free(depts);
 	field_person(ctx, fields, "反馈人", str(issue, "reporter"));
@@ -367,7 +350,7 @@ void issue_solution_notice(struct cmd_ctx *ctx, json_t *issue)
 		free(name);
 	}
 	char *owner = dir_name(ctx->store, str(issue, "solution_owner")), *due = when(num(issue, "solution_due"));
-	char *names = dept_names(ctx, depts);
+	char *names = dir_dept_names(ctx->store, depts);
 	char *title = xasprintf("📝 问题解决方案记录 · %s", str(issue, "id"));
 	json_t *body = json_pack("{s:s,s:s,s:o,s:s,s:[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}],s:s}", "title",
 				 title, "color", "blue", "mentions", mentions, "lead", "协调会已形成解决方案，同步给各参与部门：",

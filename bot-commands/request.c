@@ -23,24 +23,6 @@
 
 static const char *approval_key_fmt = "req:%s:approval";
 
-/* The form's department codes as names: "市场部、技术部" (caller frees). */
-static char *dept_names(struct store *st, json_t *codes)
-{
-	struct buf b;
-	buf_init(&b);
-	size_t i;
-	json_t *c;
-	json_array_foreach(codes, i, c) {
-		struct dept_row d;
-		const char *code = json_string_value(c);
-		int found = code && store_dept_get(st, code, &d) == STORE_OK;
-		buf_printf(&b, "%s%s", i ? "、" : "", found ? d.name : code ? code : "?");
-		if (found)
-			dept_row_free(&d);
-	}
-	return buf_steal(&b);
-}
-
 static void reply_problems(struct cmd_ctx *ctx, json_t *problems)
 {
 	struct buf b;
@@ -72,7 +54,7 @@ static void ask_approval(struct cmd_ctx *ctx, const struct request_row *r, json_
 	char *approver = dir_acting(ctx->store, d->head, today);
 	char *approver_name = dir_name(ctx->store, approver);
 	char *initiator_name = dir_name(ctx->store, r->initiator);
-	char *involved = dept_names(ctx->store, json_object_get(form, "涉及部门"));
+	char *involved = dir_dept_names(ctx->store, json_object_get(form, "涉及部门"));
 	json_t *body = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[{s:s,s:s}]}",
 				 "id", r->id, "version", r->version,
 				 "name", json_string_value(json_object_get(form, "需求名称")),
@@ -317,7 +299,7 @@ static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev
 		const char *name = json_string_value(json_object_get(form, "需求名称"));
 		if (ev == REQ_APPROVE) {
 			timeline(ctx, "request.approved", r.id, json_pack("{s:i}", "version", r.version));
-			char *involved = dept_names(ctx->store, json_object_get(form, "涉及部门"));
+			char *involved = dir_dept_names(ctx->store, json_object_get(form, "涉及部门"));
 			*msg = xasprintf("需求 %s「%s」已由 %s 批准，已同步给涉及部门：%s，请在 1 个工作日内确认。",
 					 r.id, name, who, involved);
 			free(involved);
@@ -479,7 +461,7 @@ static enum cmd_rc view(struct cmd_ctx *ctx, const char *id)
 		   store_request_version_count(ctx->store, r.id));
 	for (size_t i = 0; i < request_field_count; i++) {
 		json_t *v = json_object_get(form, request_fields[i].key);
-		char *text = json_is_array(v) ? dept_names(ctx->store, v)
+		char *text = json_is_array(v) ? dir_dept_names(ctx->store, v)
 					      : xstrdup(json_string_value(v) ? json_string_value(v) : "—");
 		buf_printf(&b, "\n%s：%s", request_fields[i].key, text);
 		free(text);

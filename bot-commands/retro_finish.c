@@ -42,20 +42,14 @@ static json_t *summary_lines(json_t *m)
 	return lines;
 }
 
+/* The names, or "无" for none (caller frees). */
 static char *dept_names(struct store *st, json_t *codes)
 {
-	struct buf b;
-	buf_init(&b);
-	size_t i;
-	json_t *c;
-	json_array_foreach(codes, i, c) {
-		struct dept_row d;
-		int have = store_dept_get(st, json_string_value(c), &d) == STORE_OK;
-		buf_printf(&b, "%s%s", i ? "、" : "", have ? d.name : json_string_value(c));
-		if (have)
-			dept_row_free(&d);
-	}
-	return b.len ? buf_steal(&b) : (buf_free(&b), xstrdup("无"));
+	char *names = dir_dept_names(st, codes);
+	if (*names)
+		return names;
+	free(names);
+	return xstrdup("无");
 }
 
 static json_t *report_card(struct cmd_ctx *ctx, const struct request_row *r, const char *archive, json_t *report)

@@ -247,3 +247,20 @@ json_t *dir_people(struct store *st, const struct dept_row *d, const char *day)
 		json_object_set_new(people, "superior2", json_pack("[o]", person(st, d->superior2, day)));
 	return people;
 }
+
+char *dir_dept_names(struct store *st, json_t *codes)
+{
+	struct buf b;
+	buf_init(&b);
+	size_t i;
+	json_t *c;
+	json_array_foreach(codes, i, c) {
+		struct dept_row d;
+		const char *code = json_string_value(c);
+		int found = code && store_dept_get(st, code, &d) == STORE_OK;
+		buf_printf(&b, "%s%s", i ? "、" : "", found ? d.name : code ? code : "?");
+		if (found)
+			dept_row_free(&d);
+	}
+	return buf_steal(&b);
+}

@@ -39,6 +39,10 @@ int dir_stands_for(struct store *st, const char *user, const char *holder, const
  * each person {"id","name"}.  New reference. */
 json_t *dir_people(struct store *st, const struct dept_row *d, const char *day);
 
+/* Department codes (a JSON array) as names, "市场部、技术部"; an unknown code
+ * stands as itself, an empty list is "" (caller frees). */
+char *dir_dept_names(struct store *st, json_t *codes);
+
 /* "张三" for a known user, else the id (caller frees). */
 char *dir_name(struct store *st, const char *user_id);
 
