@@ -238,8 +238,8 @@ static void open_issues(struct daemon *d, struct buf *b, ms_t now)
 		html_el(b, "<td>", html_str(is, "id"), "", "</td><td><a href=\"/board/req/");
 		html_url_segment(b, rid);
 		html_el(b, "\">", rid, "", "</a></td>");
-		buf_printf(b, "<td class=\"sev-%s\">", sev && !strcmp(sev, "urgent") ? "urgent" : "normal");
-		html_el(b, "", board_label("severity", sev), "", "</td>");
+		buf_printf(b, "<td class=\"sev-%s\">", sev && (!strcmp(sev, "紧急") || !strcmp(sev, "urgent")) ? "urgent" : "normal");
+		html_el(b, "", sev, "", "</td>");
 		html_el(b, "<td>", board_label("issue", html_str(is, "state")), "", "</td>");
 		html_el(b, "<td class=\"text\">", html_str(is, "description"), "", "</td><td>");
 		if (dl)

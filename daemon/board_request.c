@@ -174,8 +174,8 @@ static void issues(struct buf *b, json_t *rows)
 		html_el(b, "<tr><td>", html_str(r, "id"), "", "<small>");
 		html_time(b, html_int(r, "created_at"));
 		html_el(b, "</small></td><td>", html_str(r, "type"), "—", "</td>");
-		buf_printf(b, "<td class=\"sev-%s\">", sev && !strcmp(sev, "urgent") ? "urgent" : "normal");
-		html_el(b, "", board_label("severity", sev), "", "</td>");
+		buf_printf(b, "<td class=\"sev-%s\">", sev && (!strcmp(sev, "紧急") || !strcmp(sev, "urgent")) ? "urgent" : "normal");
+		html_el(b, "", sev, "", "</td>");
 		html_el(b, "<td>", board_label("issue", html_str(r, "state")), "", "</td>");
 		html_el(b, "<td class=\"text\">", html_str(r, "description"), "", "</td>");
 		html_el(b, "<td>", html_str(r, "reporter_name"), "—", "</td>");

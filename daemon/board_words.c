@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "collabd/issue.h"
 #include "collabd/request.h"
 #include "collabd/util.h"
 #include "collabd/webboard.h"
@@ -23,20 +24,6 @@ static const char *const words[][3] = {
 	{ "objection", "overruled", "已推进" },
 	{ "objection", "escalated", "已上报" },
 	{ "objection", "revised", "已修订" },
-	{ "issue", "open", "待响应" },
-	{ "issue", "reported", "待响应" },
-	{ "issue", "responded", "已响应" },
-	{ "issue", "acknowledged", "已响应" },
-	{ "issue", "solving", "处理中" },
-	{ "issue", "in_progress", "处理中" },
-	{ "issue", "solution", "方案已定" },
-	{ "issue", "resolved", "已解决" },
-	{ "issue", "reopened", "重新打开" },
-	{ "issue", "closed", "已关闭" },
-	{ "severity", "urgent", "紧急" },
-	{ "severity", "high", "高" },
-	{ "severity", "normal", "一般" },
-	{ "severity", "low", "低" },
 	{ "timeline", "request.submitted", "提交需求" },
 	{ "timeline", "request.rejected", "驳回" },
 	{ "timeline", "request.resubmitted", "修改后重新提交" },
@@ -56,6 +43,11 @@ static const char *const words[][3] = {
 	{ "timeline", "sla.overdue", "逾期提醒" },
 	{ "timeline", "sla.escalation", "升级通知" },
 	{ "timeline", "sla.snooze", "推迟提醒" },
+	{ "timeline", "issue.reported", "反馈问题" },
+	{ "timeline", "issue.responded", "响应问题" },
+	{ "timeline", "issue.solution", "记录解决方案" },
+	{ "timeline", "issue.resolved", "问题已解决" },
+	{ "timeline", "issue.reopened", "重新打开问题" },
 	{ "detail", "version", "版本" },
 	{ "detail", "hash", "指纹" },
 	{ "detail", "dept", "部门" },
@@ -72,6 +64,8 @@ const char *board_label(const char *group, const char *value)
 		return "—";
 	if (!strcmp(group, "request"))
 		return req_state_label(value);
+	if (!strcmp(group, "issue"))
+		return issue_state_label(value);
 	for (size_t i = 0; i < ARRAY_LEN(words); i++)
 		if (!strcmp(words[i][0], group) && !strcmp(words[i][1], value))
 			return words[i][2];

@@ -135,7 +135,7 @@ json_t *store_board_open_issues(struct store *st)
 	return store_rows(st,
 			  "SELECT i.id, i.request_id, q.form AS request_form, i.type, i.severity, i.state,"
 			  " i.description, i.created_at FROM issues i LEFT JOIN requests q ON q.id = i.request_id"
-			  " WHERE i.state NOT IN ('resolved', 'closed') ORDER BY i.created_at",
+			  " WHERE i.state != 'resolved' ORDER BY i.created_at",
 			  NULL);
 }
 
@@ -145,7 +145,7 @@ json_t *store_board_timeline(struct store *st, const char *id)
 			  "SELECT t.at, t.actor, u.name AS actor_name, t.kind, t.subject, t.detail FROM timeline t"
 			  " LEFT JOIN users u ON u.user_id = t.actor"
 			  " WHERE t.subject = ?1 OR t.subject LIKE 'req:' || ?1 || ':%'"
-			  " OR t.subject IN (SELECT i.id FROM issues i WHERE i.request_id = ?1)"
+			  " OR t.subject IN (SELECT 'issue:' || i.id FROM issues i WHERE i.request_id = ?1)"
 			  " ORDER BY t.at, t.id",
 			  "[s]", id);
 }

@@ -55,7 +55,7 @@ int board_page_archive(struct daemon *d, struct buf *out);
 extern const char board_stylesheet[];
 
 /* The Chinese word for a stored state: group is "request", "dept",
- * "progress", "objection", "issue", "severity", "timeline" or "detail" (a
+ * "progress", "objection", "issue", "timeline" or "detail" (a
  * timeline detail's key).  Unknown
  * values come back as they are (borrowed, static or value itself). */
 const char *board_label(const char *group, const char *value);

@@ -25,6 +25,8 @@ EVIL = '<script>alert("x")</script>'
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
        "form-action 'none'; frame-ancestors 'none'")
 TOKEN = "board-token-0123456789abcdef"
+ISSUE = ("/问题\n关联需求：2026-Q4-JSB-003\n问题类型：技术\n严重程度：紧急\n影响范围：直播线路\n"
+         "问题描述：直播推流中断 <b>x</b>\n发生时间：2026-12-01 11:55\n预计解决时间：2026-12-02 18:00\n接收部门：财务部")
 
 needs_browser = pytest.mark.skipif(browser.chromium() is None,
                                    reason="Debian's chromium is not installed (make deps installs it)")
@@ -60,7 +62,7 @@ def workflow(sim, make_daemon, tmp_path):
     """A daemon with the board on, after this script (ids in order of submission):
     001  named with a <script> tag, submitted Monday 10:00, never approved: overdue
     002  approved Tuesday 12:00, 市场部 confirmed, 财务部 not yet (due Wednesday 12:00)
-    003  approved and confirmed by both: in progress
+    003  approved and confirmed by both: in progress, with an urgent issue reported at 12:00
     004  withdrawn: not on the board, in the archive page's closed list"""
     port = free_port()
     d = make_daemon(clock_control=True, extra={"board": {"listen": "127.0.0.1", "port": port}})
@@ -76,6 +78,8 @@ def workflow(sim, make_daemon, tmp_path):
     say(sim, "ou_mkt", "/确认 2026-Q4-JSB-003")
     say(sim, "ou_fin", "/确认 2026-Q4-JSB-003 财务部")
     sim.wait_for(lambda: d.sql("SELECT state FROM requests WHERE id = '2026-Q4-JSB-003'") == [("in_progress",)])
+    sim.inject_message("oc_board", "ou_init", ISSUE)
+    sim.wait_for(lambda: d.sql("SELECT id FROM issues") == [("2026-Q4-JSB-003-P01",)], timeout=10)
     say(sim, "ou_init", FORM.replace("新品发布会", "取消的活动"))
     say(sim, "ou_init", "/需求 撤回 2026-Q4-JSB-004")
     d.board = f"http://127.0.0.1:{port}"
@@ -106,6 +110,11 @@ def test_board_shows_the_workflow_in_a_browser(workflow):
     cls, body = card(dom, "2026-Q4-JSB-003")
     assert cls == "card" and "今日进度" in body
     assert "进行中的需求 <b>3</b> 项" in dom and "1 项超时" in dom
+    # The urgent issue, not yet answered, with its 30-minute response countdown.
+    issues = dom.split("未解决的问题")[1]
+    row = re.search(r"<tr>(<td>2026-Q4-JSB-003-P01.*?)</tr>", issues, re.S).group(1)
+    assert '<td class="sev-urgent">紧急</td>' in row and "待响应" in row
+    assert "直播推流中断 &lt;b&gt;x&lt;/b&gt;" in row and '<span class="due">剩余 30分</span>' in row
 
 
 @needs_browser
@@ -120,6 +129,9 @@ def test_request_page_and_archive_in_a_browser(workflow):
     assert re.search(r"<td>市场部</td><td>已确认</td><td>市场王</td><td>2026-12-01 12:00</td><td>第 1 版</td>"
                      r"<td><code>" + hash_ + "</code></td>", dom)
     assert "第 1 版" in dom and "待办时限" in dom and "财务部确认" in dom
+    issue_page = browser.dump_dom(d.board + "/board/req/2026-Q4-JSB-003")
+    assert "问题反馈与解决" in issue_page and "2026-Q4-JSB-003-P01" in issue_page
+    assert "<b>x</b>" not in issue_page and "反馈问题" in issue_page.split("完整时间线")[1]
     timeline = dom.split("完整时间线")[1]
     for word in ("提交需求", "批准", "确认"):
         assert word in timeline
