@@ -12,6 +12,7 @@ const char board_stylesheet[] =
 	":root{--fg:#1f2329;--muted:#646a73;--line:#dee0e3;--bg:#f5f6f7;--card:#fff;--accent:#3370ff;"
 	"--ok:#2ea121;--warn:#de7802;--bad:#d83931;--badbg:#fdecec}\n"
 	"*{box-sizing:border-box}\n"
+	"a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}\n"
 	"body{margin:0;font:15px/1.55 -apple-system,\"PingFang SC\",\"Noto Sans CJK SC\",\"Microsoft YaHei\",sans-serif;"
 	"color:var(--fg);background:var(--bg)}\n"
 	"header.top{display:flex;flex-wrap:wrap;align-items:center;gap:.5em 1.5em;padding:.7em 1em;background:#fff;"
