@@ -195,11 +195,12 @@ def test_request_form_on_dingtalk_is_the_text_to_copy(dsim, ding):
     assert "\n需求名称：" in m["text"] and "以上必填" in m["text"]
 
 
-def test_steps_one_and_two_by_command_on_dingtalk(dsim, ding, tmp_path):
+def test_steps_one_to_five_by_command_on_dingtalk(dsim, ding, tmp_path):
     import json
     import subprocess
     from daemonctl import COLLABD_BIN
-    d = ding()
+    # The whole workflow in one group: lift the 20-a-minute group pacing (tested above).
+    d = ding(extra={"dingtalk": {"rate_per_chat_per_minute": 600}})
     directory = {"users": [{"id": "staff_init", "name": "发起人"}, {"id": "staff_head", "name": "主管"},
                            {"id": "staff_mkt", "name": "市场"}],
                  "departments": [{"code": "JSB", "name": "技术部", "head": "staff_head", "contacts": ["staff_init"]},
@@ -238,3 +239,22 @@ def test_steps_one_and_two_by_command_on_dingtalk(dsim, ding, tmp_path):
                           timeout=10)
     assert "市场部" in reply["text"]
     assert d.sql("SELECT dept, author, done FROM progress_updates") == [("SCB", "staff_mkt", "场地已定")]
+
+    # Step 5 on DingTalk: completion, the retrospective cards as lines to copy,
+    # answers by command, and the report posted as markdown.
+    def wait_text(fragment):
+        return dsim.wait_for(lambda: next((m for m in replies(dsim, "cid_flow") if fragment in m["text"]), None),
+                             timeout=15)
+
+    dsim.inject_message("cid_flow", "staff_init", f"/需求 完成 {request_id}\n交付物：总结.pptx")
+    wait_text("归档")
+    retro = wait_text(f"复盘 · 需求 {request_id}")
+    assert retro["msgtype"] == "markdown" and f"/复盘 {request_id}" in retro["text"]
+    assert d.sql("SELECT state FROM requests") == [("completed",)]
+    answer = "\n流程：顺畅\n同步：及时\n解决：无问题\n经验：每日站会\n不足：{}"
+    dsim.inject_message("cid_flow", "staff_init", f"/复盘 {request_id}" + answer.format("审批可更快"))
+    wait_text("1/2 个参与部门已提交")
+    dsim.inject_message("cid_flow", "staff_mkt", f"/复盘 {request_id}" + answer.format("提前备物料"))
+    report = wait_text("跨部门协作复盘报告")
+    assert report["msgtype"] == "markdown" and "提前备物料" in report["text"]
+    dsim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("archived",)])
