@@ -135,6 +135,7 @@ json_t *progress_digest_card(struct cmd_ctx *ctx, const char *request_id, const 
 				 "label", "今日进度", "value", summary,
 				 "label", "逾期未提交", "value", late_text.len ? (char *)late_text.data : "无",
 				 "label", "期望完成时间", "value", left_text, "sections", sections);
+	cmd_card_link(ctx, card, r.id);
 	free(title);
 	free(summary);
 	free(left_text);
@@ -258,6 +259,7 @@ static enum cmd_rc run_board(struct cmd_ctx *ctx, const struct cmd_args *args)
 		char *title = xasprintf("📊 进度看板 · %s", today);
 		json_t *card = json_pack("{s:s,s:s,s:[{s:O}],s:s}", "title", title, "color", "blue", "sections", "lines", lines,
 					 "note", "发送 /看板 编号 查看某个需求各部门的当日进度。");
+		cmd_card_link(ctx, card, NULL);
 		cmd_notice(ctx, "card", card, NULL);
 		json_decref(card);
 		free(title);

@@ -257,6 +257,7 @@ static json_t *card_body(struct cmd_ctx *ctx, json_t *issue, json_t *mentions)
 				 "form", next_form(issue));
 	if (!strcmp(state, "resolved"))
 		json_object_set_new(body, "note", json_string("反馈人可在解决后 1 个工作日内重新打开（须写明原因）。"));
+	cmd_card_link(ctx, body, str(issue, "request_id"));
 	free(title);
 	free(req);
 	return body;
@@ -358,6 +359,7 @@ void issue_solution_notice(struct cmd_ctx *ctx, json_t *issue)
 				 str(issue, "cause"), "label", "解决措施", "value", str(issue, "measures"), "label", "责任人",
 				 "value", owner, "label", "完成时间", "value", due, "note",
 				 "责任人完成后请填写解决结果并关闭问题：/问题 解决 编号 + 解决结果：…");
+	cmd_card_link(ctx, body, str(issue, "request_id"));
 	cmd_notice_about(ctx, "card", body, str(issue, "chat_id"), NULL, 0);
 	json_decref(body);
 	/* The departments' own chats hear of it too, when alerts go there. */

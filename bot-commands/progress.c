@@ -586,6 +586,7 @@ void progress_start(struct cmd_ctx *ctx, const char *request_id)
 	json_t *body = json_pack("{s:s,s:s,s:O,s:s,s:[{s:s,s:O}],s:o}", "title", title, "color", "green", "mentions",
 				 mentions, "lead", lead, "sections", "heading", "进度负责人", "lines", lines, "form",
 				 progress_form(r.id));
+	cmd_card_link(ctx, body, r.id);
 	cmd_notice_about(ctx, "card", body, r.chat_id, NULL, 0);
 	json_decref(body);
 	free(lead);

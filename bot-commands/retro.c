@@ -189,6 +189,7 @@ static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named
 			ms_t due = store_completion_get(ctx->store, r.id, &completion) == STORE_OK
 					   ? (ms_t)json_integer_value(json_object_get(completion, "retro_due")) : ctx->now;
 			json_t *card = retro_card(r.id, json_string_value(json_object_get(form, "需求名称")), &d, due, NULL, who);
+			cmd_card_link(ctx, card, r.id);
 			char *subject = retro_card_subject(r.id, d.code);
 			cmd_notice_about(ctx, "card", card, d.chat_id && *d.chat_id ? d.chat_id : r.chat_id, subject, 1);
 			free(subject);

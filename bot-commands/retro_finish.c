@@ -75,6 +75,7 @@ static json_t *report_card(struct cmd_ctx *ctx, const struct request_row *r, con
 				 "未提交复盘", "value", missing, "sections", "heading", "协作数据", "lines",
 				 summary_lines(json_object_get(report, "metrics")), "heading", "改进建议", "lines", suggestions,
 				 "note", note);
+	cmd_card_link(ctx, body, r->id);
 	free(note);
 	free(missing);
 	free(answered);

@@ -112,6 +112,7 @@ void retro_start(struct cmd_ctx *ctx, const struct request_row *r, ms_t *due)
 			ctx->failed = 1;
 		json_t *mentions = mentions_of(people);
 		json_t *body = retro_card(r->id, req_name, &d, *due, mentions, NULL);
+		cmd_card_link(ctx, body, r->id);
 		char *card_subject = retro_card_subject(r->id, d.code);
 		cmd_notice_about(ctx, "card", body, d.chat_id && *d.chat_id ? d.chat_id : r->chat_id, card_subject, 0);
 		free(card_subject);

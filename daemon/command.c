@@ -16,6 +16,7 @@
 #include "collabd/log.h"
 #include "collabd/ratelimit.h"
 #include "collabd/sched.h"
+#include "collabd/webboard.h"
 #include "collabd/store.h"
 
 /* Length of a blank (ASCII blank or the ideographic space U+3000) at p, or 0. */
@@ -256,6 +257,17 @@ void cmd_reply_text(struct cmd_ctx *ctx, const char *text)
 	json_t *body = json_pack("{s:s}", "text", text);
 	cmd_notice(ctx, "text", body, NULL);
 	json_decref(body);
+}
+
+void cmd_card_link(const struct cmd_ctx *ctx, json_t *card, const char *request_id)
+{
+	if (!ctx->env || !ctx->env->cfg)
+		return;
+	char *url = request_id ? board_request_link(ctx->env->cfg, request_id) : board_home_link(ctx->env->cfg);
+	if (url)
+		json_object_set_new(card, "link", json_pack("{s:s,s:s}", "label", request_id ? "在进度看板中查看" : "打开进度看板",
+							    "url", url));
+	free(url);
 }
 
 void cmd_toast(struct cmd_ctx *ctx, const char *type, const char *text)

@@ -148,6 +148,9 @@ void cmd_notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char 
  * message first sent about that subject. */
 void cmd_notice_about(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *chat_id,
 		      const char *subject, int update);
+/* Adds a "link" to the board page of request_id (NULL: the board's front
+ * page) to a generic card body, when board.public_url is configured. */
+void cmd_card_link(const struct cmd_ctx *ctx, json_t *card, const char *request_id);
 /* Sets the toast shown to whoever clicked (card actions). */
 void cmd_toast(struct cmd_ctx *ctx, const char *type, const char *text);
 

@@ -198,3 +198,21 @@ def test_card_form_and_board(sim, d):
     assert f"{ID} 新品发布会 · 今日 1/2 已提交" in mine
     assert "不是任何部门的负责人或接口人" in text_of(say(sim, "ou_ceo", "/看板"))
     del toast
+
+
+def test_cards_link_to_the_board_when_it_has_a_public_url(sim, make_daemon, tmp_path):
+    daemon = make_daemon(clock_control=True, extra={"board": {"public_url": "https://board.example.com/"}})
+    r = import_directory(daemon, DIRECTORY, tmp_path)
+    assert r.returncode == 0, r.stderr
+    set_clock(daemon, 2026, 11, 30, 9, 30)
+    for user, text in (("ou_init", FORM), ("ou_head", f"/需求 批准 {ID}"), ("ou_mkt", f"/确认 {ID}"),
+                       ("ou_fin", f"/确认 {ID}")):
+        say(sim, user, text)
+    link = f"(https://board.example.com/board/req/{ID})"
+    start = sim.wait_for(lambda: cards(sim, f"🚀 需求 {ID}"), timeout=10)[0]
+    assert f"[在进度看板中查看]{link}" in text_of(start)
+    assert link in text_of(say(sim, "ou_mkt", f"/看板 {ID}"))
+    assert "[打开进度看板](https://board.example.com/board)" in text_of(say(sim, "ou_mkt", "/看板"))
+    set_clock(daemon, 2026, 11, 30, 17, 0, 30)
+    digest = sim.wait_for(lambda: cards(sim, f"📊 进度看板 · 需求 {ID} · 2026-11-30"), timeout=10)[0]
+    assert link in text_of(digest)
