@@ -190,3 +190,23 @@ def test_beyond_loopback_the_board_refuses_to_start_without_a_token(sim, make_da
                        env=d.env(), timeout=20)
     assert p.returncode == 1
     assert "board.token: required when board.listen (0.0.0.0) is not a loopback address" in p.stderr
+
+
+def test_archive_page_lists_a_completed_request_and_its_report(workflow, sim):
+    """Step 5's data on the board: 003 is completed (its open issue with a
+    reason), every department answers the retrospective, and the archive page
+    and the request page show the archive, the deliverables and the report."""
+    d = workflow
+    say(sim, "ou_init", "/需求 完成 2026-Q4-JSB-003\n交付物：总结 <i>.pptx\n原因：问题转运维跟进")
+    sim.wait_for(lambda: d.sql("SELECT name FROM archives") == [("2026-Q4-XMB-001",)], timeout=10)
+    answer = "\n流程：顺畅\n同步：及时\n解决：及时\n经验：站会\n不足：{}"
+    for user, dept in (("ou_init", "技术部"), ("ou_mkt", "市场部"), ("ou_fin", "财务部")):
+        say(sim, user, "/复盘 2026-Q4-JSB-003" + answer.format(dept + "的不足"))
+    sim.wait_for(lambda: d.sql("SELECT state FROM requests WHERE id = '2026-Q4-JSB-003'") == [("archived",)],
+                 timeout=10)
+    status, _, archive = get(d.board + "/board/archive")
+    assert status == 200 and "2026-Q4-XMB-001" in archive and "年终晚会" in archive
+    status, _, page = get(d.board + "/board/req/2026-Q4-JSB-003")
+    assert status == 200 and "2026-Q4-XMB-001" in page
+    assert "总结 &lt;i&gt;.pptx" in page and "<i>" not in page
+    assert "财务部的不足" in page
