@@ -53,6 +53,14 @@ json_t *progress_open_issues(struct store *st, const char *request_id);
  * department's first contact, the first day's deadline is set, and the group
  * gets the progress form.  Inside the caller's transaction. */
 void progress_start(struct cmd_ctx *ctx, const char *request_id);
+/* Shared by bot-commands/progress*.c: the day "YYYY-MM-DD" of t in the
+ * configured zone; that day's cut-off; whether t falls on a working day; the
+ * form card's "form" object for request id (new reference). */
+void progress_day_of(ms_t t, char out[11]);
+ms_t progress_cutoff(const struct cmd_ctx *ctx, const char *day);
+int progress_is_workday(const struct cmd_ctx *ctx, ms_t t);
+json_t *progress_form(const char *id);
+
 /* The digest card body for request_id on day (bot-commands/board.c); new reference. */
 json_t *progress_digest_card(struct cmd_ctx *ctx, const char *request_id, const char *day, int closing);
 
