@@ -155,6 +155,11 @@ static const char *const migrations[] = {
 	"  request_id TEXT NOT NULL, dept TEXT NOT NULL, author TEXT NOT NULL, answers TEXT NOT NULL,"
 	"  answered_at INTEGER NOT NULL, revision INTEGER NOT NULL DEFAULT 1,"
 	"  PRIMARY KEY (request_id, dept)) WITHOUT ROWID;",
+
+	/* 12: the pending outbox rows in id order, so that picking the next
+	 *     sendable rows walks the backlog oldest first and stops at the batch
+	 *     size instead of sorting the whole backlog on every pass. */
+	"CREATE INDEX outbox_pending ON outbox (id) WHERE state = 'pending';",
 };
 
 enum stmt_id {
@@ -190,7 +195,7 @@ static const char *const stmt_sql[S_COUNT] = {
 			 "  'cd' || (SELECT value FROM meta WHERE key = 'instance_id') || '-' || "
 			 "  lower(hex(randomblob(8))), ?6, ?6)",
 	[S_OUTBOX_DUE] = "SELECT o.id, o.platform, o.chat_id, o.reply_to, o.kind, o.body, o.idem_key, o.attempts, "
-			 "o.next_attempt_at, o.update_of FROM outbox o "
+			 "o.next_attempt_at, o.update_of FROM outbox o INDEXED BY outbox_pending "
 			 "WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 "
 			 "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = o.chat_id "
 			 "  AND p.state = 'pending' AND p.id < o.id) "
