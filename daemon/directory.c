@@ -264,3 +264,37 @@ char *dir_dept_names(struct store *st, json_t *codes)
 	}
 	return buf_steal(&b);
 }
+
+char *dir_dept_code(struct store *st, const char *code_or_name)
+{
+	struct dept_row d;
+	if (store_dept_get(st, code_or_name, &d) == STORE_OK) {
+		char *code = xstrdup(d.code);
+		dept_row_free(&d);
+		return code;
+	}
+	struct dept_row *rows;
+	size_t n = store_dept_list(st, &rows);
+	char *code = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!code && !strcmp(rows[i].name, code_or_name))
+			code = xstrdup(rows[i].code);
+		dept_row_free(&rows[i]);
+	}
+	free(rows);
+	return code;
+}
+
+json_t *dir_split_list(const char *text)
+{
+	json_t *out = json_array();
+	char *copy = xstrdup(text);
+	static const char *const seps[] = { "、", "，", ",", "；", ";", " ", "\xE3\x80\x80" /* ideographic space */ };
+	for (size_t i = 0; i < ARRAY_LEN(seps); i++)
+		for (char *p; (p = strstr(copy, seps[i]));)
+			memset(p, '\n', strlen(seps[i]));
+	for (char *tok = strtok(copy, "\n"); tok; tok = strtok(NULL, "\n"))
+		json_array_append_new(out, json_string(tok));
+	free(copy);
+	return out;
+}

@@ -191,50 +191,14 @@ char *issue_next_id(struct store *st, const char *request_id)
 
 /* ---- checking ---- */
 
-/* Splits "JSB、市场部, CWB" on Chinese and ASCII separators. */
-static json_t *split_list(const char *text)
-{
-	json_t *out = json_array();
-	char *copy = xstrdup(text);
-	static const char *const seps[] = { "、", "，", ",", "；", ";", " ", "\xE3\x80\x80" };
-	for (size_t i = 0; i < ARRAY_LEN(seps); i++)
-		for (char *p; (p = strstr(copy, seps[i]));)
-			memset(p, '\n', strlen(seps[i]));
-	for (char *tok = strtok(copy, "\n"); tok; tok = strtok(NULL, "\n"))
-		json_array_append_new(out, json_string(tok));
-	free(copy);
-	return out;
-}
-
-/* A department by code or name: its code (caller frees) or NULL. */
-static char *dept_code(struct store *st, const char *code_or_name)
-{
-	struct dept_row d;
-	if (store_dept_get(st, code_or_name, &d) == STORE_OK) {
-		char *code = xstrdup(d.code);
-		dept_row_free(&d);
-		return code;
-	}
-	struct dept_row *rows;
-	size_t n = store_dept_list(st, &rows);
-	char *code = NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (!code && !strcmp(rows[i].name, code_or_name))
-			code = xstrdup(rows[i].code);
-		dept_row_free(&rows[i]);
-	}
-	free(rows);
-	return code;
-}
-
 static void check_depts(struct store *st, const struct issue_field *x, json_t *form, json_t *v, json_t *problems)
 {
-	json_t *parts = json_is_string(v) ? split_list(json_string_value(v)) : json_incref(v);
+	json_t *parts = json_is_string(v) ? dir_split_list(json_string_value(v)) : json_incref(v);
 	json_t *codes = json_array();
 	size_t i;
 	json_t *p;
 	json_array_foreach(parts, i, p) {
-		char *code = json_is_string(p) ? dept_code(st, json_string_value(p)) : NULL;
+		char *code = json_is_string(p) ? dir_dept_code(st, json_string_value(p)) : NULL;
 		if (!code) {
 			char *echo = cmd_echo(json_is_string(p) ? json_string_value(p) : "?");
 			add_problem(problems, "%s「%s」不在部门目录中", x->key, echo);

@@ -68,42 +68,6 @@ json_t *request_form_from_args(const struct cmd_args *args, json_t *problems)
 	return form;
 }
 
-/* Splits "JSB、市场部, CWB" on Chinese and ASCII separators. */
-static json_t *split_list(const char *text)
-{
-	json_t *out = json_array();
-	char *copy = xstrdup(text);
-	static const char *const seps[] = { "、", "，", ",", "；", ";", " ", "\xE3\x80\x80" };
-	for (size_t i = 0; i < ARRAY_LEN(seps); i++)
-		for (char *p; (p = strstr(copy, seps[i]));)
-			memset(p, '\n', strlen(seps[i]));
-	for (char *tok = strtok(copy, "\n"); tok; tok = strtok(NULL, "\n"))
-		json_array_append_new(out, json_string(tok));
-	free(copy);
-	return out;
-}
-
-/* A department by code or name; returns the code (caller frees) or NULL. */
-static char *dept_code(struct store *st, const char *code_or_name)
-{
-	struct dept_row d;
-	if (store_dept_get(st, code_or_name, &d) == STORE_OK) {
-		char *code = xstrdup(d.code);
-		dept_row_free(&d);
-		return code;
-	}
-	struct dept_row *rows;
-	size_t n = store_dept_list(st, &rows);
-	char *code = NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (!code && !strcmp(rows[i].name, code_or_name))
-			code = xstrdup(rows[i].code);
-		dept_row_free(&rows[i]);
-	}
-	free(rows);
-	return code;
-}
-
 /* The department user_id heads or answers for, when exactly one. */
 static char *home_dept(struct store *st, const char *user_id)
 {
@@ -156,7 +120,7 @@ int request_form_check(struct store *st, json_t *form, const char *user_id, cons
 
 	/* 发起部门: given, or the one the initiator belongs to. */
 	const char *given = json_string_value(json_object_get(form, "发起部门"));
-	char *home = given && *given ? dept_code(st, given) : home_dept(st, user_id);
+	char *home = given && *given ? dir_dept_code(st, given) : home_dept(st, user_id);
 	if (home)
 		json_object_set_new(form, "发起部门", json_string(home));
 	else if (given && *given)
@@ -170,11 +134,11 @@ int request_form_check(struct store *st, json_t *form, const char *user_id, cons
 	const char *involved = json_string_value(involved_v);
 	if ((involved && *involved) || json_is_array(involved_v)) {
 		json_t *codes = json_array();
-		json_t *parts = involved ? split_list(involved) : json_incref(involved_v);
+		json_t *parts = involved ? dir_split_list(involved) : json_incref(involved_v);
 		size_t i;
 		json_t *p;
 		json_array_foreach(parts, i, p) {
-			char *code = json_is_string(p) ? dept_code(st, json_string_value(p)) : NULL;
+			char *code = json_is_string(p) ? dir_dept_code(st, json_string_value(p)) : NULL;
 			if (!code) {
 				char *echo = cmd_echo(json_is_string(p) ? json_string_value(p) : "?");
 				add_problem(problems, "涉及部门「%s」不在部门目录中", echo);

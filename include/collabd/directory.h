@@ -39,6 +39,12 @@ int dir_stands_for(struct store *st, const char *user, const char *holder, const
  * each person {"id","name"}.  New reference. */
 json_t *dir_people(struct store *st, const struct dept_row *d, const char *day);
 
+/* A department by code or name: its code (caller frees), or NULL. */
+char *dir_dept_code(struct store *st, const char *code_or_name);
+/* Splits a list such as "JSB、市场部, CWB" on Chinese and ASCII separators
+ * (、，,；; and spaces): a new array of strings. */
+json_t *dir_split_list(const char *text);
+
 /* Department codes (a JSON array) as names, "市场部、技术部"; an unknown code
  * stands as itself, an empty list is "" (caller frees). */
 char *dir_dept_names(struct store *st, json_t *codes);
