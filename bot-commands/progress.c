@@ -277,10 +277,12 @@ static enum cmd_rc set_owner(struct cmd_ctx *ctx, const struct cmd_args *args)
 	const char *who = args->words[args->nwords - 1], *named = args->nwords > 3 ? args->words[2] : NULL;
 	const char *uid = NULL, *uname = NULL;
 	char *known = NULL;
+	char *found = NULL;
 	if (cmd_mention(ctx, who, &uid, &uname)) {
-		/* Without a mention (DingTalk): a known user id. */
-		known = store_user_name(ctx->store, who);
-		uid = known ? who : NULL;
+		/* Without a mention we can match (DingTalk): an id or a directory name. */
+		found = dir_person(ctx->store, who);
+		known = found ? store_user_name(ctx->store, found) : NULL;
+		uid = found;
 		uname = known;
 	}
 	char today[11];
@@ -305,7 +307,7 @@ static enum cmd_rc set_owner(struct cmd_ctx *ctx, const struct cmd_args *args)
 	}
 	if (!uid) {
 		char *safe = cmd_echo(who);
-		char *msg = xasprintf("请 @ 新的进度负责人（“%s”不是本条消息里 @ 的人）。用法：/进度 负责人 %s [部门] @某人", safe, r.id);
+		char *msg = xasprintf("请 @ 新的进度负责人（“%s”不是本条消息里 @ 的人，也不在部门目录中）。用法：/进度 负责人 %s [部门] @某人", safe, r.id);
 		cmd_reply_text(ctx, msg);
 		free(msg);
 		free(safe);
@@ -326,7 +328,12 @@ static enum cmd_rc set_owner(struct cmd_ctx *ctx, const struct cmd_args *args)
 			ctx->failed = 1;
 		free(dt);
 		json_decref(detail);
-		char *msg = xasprintf("需求 %s 的 %s 进度负责人已改为 %s，请每个工作日按时提交进度。", r.id, dept, uname ? uname : uid);
+		json_t *codes = json_pack("[s]", dept);
+		char *dept_name = dir_dept_names(ctx->store, codes);
+		json_decref(codes);
+		char *msg = xasprintf("需求 %s 的%s进度负责人已改为 %s，请每个工作日按时提交进度。", r.id, dept_name,
+				      uname ? uname : uid);
+		free(dept_name);
 		json_t *body = json_pack("{s:s,s:[{s:s,s:s}]}", "text", msg, "mentions", "id", uid, "name", uname ? uname : uid);
 		cmd_notice(ctx, "text", body, NULL);
 		json_decref(body);
@@ -335,6 +342,7 @@ static enum cmd_rc set_owner(struct cmd_ctx *ctx, const struct cmd_args *args)
 	buf_free(&heads);
 	free(dept);
 	free(known);
+	free(found);
 	json_decref(owners);
 	request_row_free(&r);
 	return rc;

@@ -298,3 +298,13 @@ json_t *dir_split_list(const char *text)
 	free(copy);
 	return out;
 }
+
+char *dir_person(struct store *st, const char *text)
+{
+	char *known = store_user_name(st, text);
+	if (known) {
+		free(known);
+		return xstrdup(text);
+	}
+	return store_user_by_name(st, text[0] == '@' ? text + 1 : text);
+}

@@ -224,10 +224,7 @@ static void check_depts(struct store *st, const struct issue_field *x, json_t *f
 static void check_person(struct store *st, const struct issue_field *x, json_t *form, const char *text,
 			 json_t *problems)
 {
-	const char *name = text[0] == '@' ? text + 1 : text;
-	char *known = store_user_name(st, text);
-	char *id = known ? xstrdup(text) : store_user_by_name(st, name);
-	free(known);
+	char *id = dir_person(st, text);
 	if (id) {
 		json_object_set_new(form, x->key, json_string(id));
 		free(id);

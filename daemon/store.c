@@ -1239,3 +1239,14 @@ out:
 	sqlite3_close(src);
 	return rc;
 }
+
+char *store_user_by_name(struct store *st, const char *name)
+{
+	json_t *row;
+	if (store_row(st, &row, "SELECT user_id FROM users WHERE name = ?1 ORDER BY user_id LIMIT 1", "[s]", name) !=
+	    STORE_OK)
+		return NULL;
+	char *id = xstrdup(json_string_value(json_object_get(row, "user_id")));
+	json_decref(row);
+	return id;
+}

@@ -178,13 +178,3 @@ json_t *store_issue_open_requests(struct store *st, int limit)
 			  "[i]", limit);
 }
 
-char *store_user_by_name(struct store *st, const char *name)
-{
-	json_t *row;
-	if (store_row(st, &row, "SELECT user_id FROM users WHERE name = ?1 ORDER BY user_id LIMIT 1", "[s]", name) !=
-	    STORE_OK)
-		return NULL;
-	char *id = xstrdup(str(row, "user_id"));
-	json_decref(row);
-	return id;
-}

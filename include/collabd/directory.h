@@ -49,6 +49,11 @@ json_t *dir_split_list(const char *text);
  * stands as itself, an empty list is "" (caller frees). */
 char *dir_dept_names(struct store *st, json_t *codes);
 
+/* A person written in a command: a known user id, a directory name, or
+ * "@name" (DingTalk's mentions carry no ids we can match).  The user id
+ * (caller frees), or NULL. */
+char *dir_person(struct store *st, const char *text);
+
 /* "张三" for a known user, else the id (caller frees). */
 char *dir_name(struct store *st, const char *user_id);
 

@@ -150,8 +150,6 @@ json_t *store_issue_timeline(struct store *st, const char *request_id, const cha
 /* Requests that may take issues (syncing, in progress), newest first: a new
  * array of {id, name}. */
 json_t *store_issue_open_requests(struct store *st, int limit);
-/* The id of the user whose directory name is name (caller frees), or NULL. */
-char *store_user_by_name(struct store *st, const char *name);
 
 /* ---- the bot side (bot-commands/issue*.c) ---- */
 

@@ -149,6 +149,8 @@ enum store_rc store_webhook_forget(struct store *st, const char *platform, const
 enum store_rc store_user_put(struct store *st, const char *user_id, const char *name);
 /* The display name (caller frees), or NULL when unknown. */
 char *store_user_name(struct store *st, const char *user_id);
+/* The id of the user whose directory name is name (caller frees), or NULL. */
+char *store_user_by_name(struct store *st, const char *name);
 
 struct dept_row {
 	char *code;       /* owned; 2-6 capital letters */

@@ -202,7 +202,7 @@ def test_steps_one_to_five_by_command_on_dingtalk(dsim, ding, tmp_path):
     # The whole workflow in one group: lift the 20-a-minute group pacing (tested above).
     d = ding(extra={"dingtalk": {"rate_per_chat_per_minute": 600}})
     directory = {"users": [{"id": "staff_init", "name": "发起人"}, {"id": "staff_head", "name": "主管"},
-                           {"id": "staff_mkt", "name": "市场"}],
+                           {"id": "staff_mkt", "name": "市场"}, {"id": "staff_mkt2", "name": "市场二"}],
                  "departments": [{"code": "JSB", "name": "技术部", "head": "staff_head", "contacts": ["staff_init"]},
                                  {"code": "SCB", "name": "市场部", "head": "staff_mkt", "contacts": ["staff_mkt"]}]}
     path = tmp_path / "dir.json"
@@ -239,6 +239,12 @@ def test_steps_one_to_five_by_command_on_dingtalk(dsim, ding, tmp_path):
                           timeout=10)
     assert "市场部" in reply["text"]
     assert d.sql("SELECT dept, author, done FROM progress_updates") == [("SCB", "staff_mkt", "场地已定")]
+    # DingTalk mentions carry no ids we can match: "@name" is found in the directory.
+    dsim.inject_message("cid_flow", "staff_mkt", f"/进度 负责人 {request_id} @市场二")
+    wait = dsim.wait_for(lambda: next((m for m in replies(dsim, "cid_flow") if "进度负责人已改为 市场二" in m["text"]),
+                                      None), timeout=10)
+    assert "staff_mkt2" in wait["at_user_ids"]
+    assert d.sql("SELECT user_id FROM progress_owners WHERE dept = 'SCB'") == [("staff_mkt2",)]
 
     # Step 5 on DingTalk: completion, the retrospective cards as lines to copy,
     # answers by command, and the report posted as markdown.
