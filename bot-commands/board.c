@@ -199,17 +199,9 @@ static enum cmd_rc run_board(struct cmd_ctx *ctx, const struct cmd_args *args)
 	cmd_today(ctx, today);
 	if (args->nwords) {
 		struct request_row r;
-		enum store_rc src = store_request_get(ctx->store, args->words[0], &r);
-		if (src != STORE_OK) {
-			if (src != STORE_NOTFOUND)
-				return CMD_EINTERNAL;
-			char *safe = cmd_echo(args->words[0]);
-			char *msg = xasprintf("没有编号为 %s 的需求。", safe);
-			cmd_reply_text(ctx, msg);
-			free(msg);
-			free(safe);
-			return CMD_ENOTFOUND;
-		}
+		enum cmd_rc rc = cmd_load_request(ctx, args->words[0], &r);
+		if (rc != CMD_OK)
+			return rc;
 		int running = !strcmp(r.state, "in_progress");
 		if (!running) {
 			char *msg = xasprintf("需求 %s %s，还没有进度看板（执行阶段才有）。用 /需求 查看 %s 看详情。", r.id,

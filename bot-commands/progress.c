@@ -249,21 +249,6 @@ static json_t *values_from_args(const struct cmd_args *args, json_t *problems)
 	return v;
 }
 
-static enum cmd_rc load_request(struct cmd_ctx *ctx, const char *id, struct request_row *r)
-{
-	enum store_rc rc = store_request_get(ctx->store, id, r);
-	if (rc == STORE_OK)
-		return CMD_OK;
-	if (rc != STORE_NOTFOUND)
-		return CMD_EINTERNAL;
-	char *safe = cmd_echo(id);
-	char *msg = xasprintf("没有编号为 %s 的需求。用 /需求 列表 查看你的需求。", safe);
-	cmd_reply_text(ctx, msg);
-	free(msg);
-	free(safe);
-	return CMD_ENOTFOUND;
-}
-
 /* ---- /进度 负责人 ---- */
 
 static enum cmd_rc set_owner(struct cmd_ctx *ctx, const struct cmd_args *args)
@@ -271,7 +256,7 @@ static enum cmd_rc set_owner(struct cmd_ctx *ctx, const struct cmd_args *args)
 	if (args->nwords < 3)
 		return CMD_EUSAGE;
 	struct request_row r;
-	enum cmd_rc rc = load_request(ctx, args->words[1], &r);
+	enum cmd_rc rc = cmd_load_request(ctx, args->words[1], &r);
 	if (rc != CMD_OK)
 		return rc;
 	const char *who = args->words[args->nwords - 1], *named = args->nwords > 3 ? args->words[2] : NULL;
@@ -391,7 +376,7 @@ static enum cmd_rc run_progress(struct cmd_ctx *ctx, const struct cmd_args *args
 		enum cmd_rc rc = CMD_OK;
 		if (json_array_size(mine) == 1) {
 			struct request_row r;
-			rc = load_request(ctx, json_string_value(json_array_get(mine, 0)), &r);
+			rc = cmd_load_request(ctx, json_string_value(json_array_get(mine, 0)), &r);
 			if (rc == CMD_OK) {
 				reply_form(ctx, &r);
 				request_row_free(&r);
@@ -413,7 +398,7 @@ static enum cmd_rc run_progress(struct cmd_ctx *ctx, const struct cmd_args *args
 		return rc;
 	}
 	struct request_row r;
-	enum cmd_rc rc = load_request(ctx, args->words[0], &r);
+	enum cmd_rc rc = cmd_load_request(ctx, args->words[0], &r);
 	if (rc != CMD_OK)
 		return rc;
 	const char *named = args->nwords > 1 ? args->words[1] : NULL;
@@ -456,7 +441,7 @@ static enum cmd_rc action_submit(struct cmd_ctx *ctx, json_t *value)
 	if (!id)
 		return CMD_EUSAGE;
 	struct request_row r;
-	enum cmd_rc rc = load_request(ctx, id, &r);
+	enum cmd_rc rc = cmd_load_request(ctx, id, &r);
 	if (rc != CMD_OK)
 		return rc;
 	json_t *problems = json_array();

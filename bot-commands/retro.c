@@ -217,13 +217,9 @@ static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named
 static enum cmd_rc status(struct cmd_ctx *ctx, const char *id)
 {
 	struct request_row r;
-	if (store_request_get(ctx->store, id, &r) != STORE_OK) {
-		char *echo = cmd_echo(id), *msg = xasprintf("没有需求 %s。", echo);
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		free(echo);
-		return CMD_ENOTFOUND;
-	}
+	enum cmd_rc loaded = cmd_load_request(ctx, id, &r);
+	if (loaded != CMD_OK)
+		return loaded;
 	json_t *completion = NULL, *codes = retro_participants(ctx->store, r.id), *given = store_retro_answers(ctx->store, r.id);
 	struct buf b;
 	buf_init(&b);
@@ -267,13 +263,9 @@ static enum cmd_rc status(struct cmd_ctx *ctx, const char *id)
 static enum cmd_rc close_now(struct cmd_ctx *ctx, const char *id)
 {
 	struct request_row r;
-	if (store_request_get(ctx->store, id, &r) != STORE_OK) {
-		char *echo = cmd_echo(id), *msg = xasprintf("没有需求 %s。", echo);
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		free(echo);
-		return CMD_ENOTFOUND;
-	}
+	enum cmd_rc loaded = cmd_load_request(ctx, id, &r);
+	if (loaded != CMD_OK)
+		return loaded;
 	enum cmd_rc rc = CMD_OK;
 	char *msg = NULL;
 	if (strcmp(ctx->ev->user_id, r.initiator)) {

@@ -259,6 +259,21 @@ void cmd_reply_text(struct cmd_ctx *ctx, const char *text)
 	json_decref(body);
 }
 
+enum cmd_rc cmd_load_request(struct cmd_ctx *ctx, const char *id, struct request_row *r)
+{
+	enum store_rc rc = store_request_get(ctx->store, id, r);
+	if (rc == STORE_OK)
+		return CMD_OK;
+	if (rc != STORE_NOTFOUND)
+		return CMD_EINTERNAL;
+	char *safe = cmd_echo(id);
+	char *msg = xasprintf("没有编号为 %s 的需求。用 /需求 列表 查看你的需求。", safe);
+	cmd_reply_text(ctx, msg);
+	free(msg);
+	free(safe);
+	return CMD_ENOTFOUND;
+}
+
 void cmd_card_link(const struct cmd_ctx *ctx, json_t *card, const char *request_id)
 {
 	if (!ctx->env || !ctx->env->cfg)

@@ -148,6 +148,11 @@ void cmd_notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char 
  * message first sent about that subject. */
 void cmd_notice_about(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *chat_id,
 		      const char *subject, int update);
+struct request_row;
+/* Loads request id into *r (free with request_row_free()) for a command.
+ * CMD_OK; CMD_ENOTFOUND after telling the user there is no such request;
+ * CMD_EINTERNAL when the store failed. */
+enum cmd_rc cmd_load_request(struct cmd_ctx *ctx, const char *id, struct request_row *r);
 /* Adds a "link" to the board page of request_id (NULL: the board's front
  * page) to a generic card body, when board.public_url is configured. */
 void cmd_card_link(const struct cmd_ctx *ctx, json_t *card, const char *request_id);
