@@ -62,10 +62,7 @@ int render_dingtalk_generic(json_t *body, struct dingtalk_message *m)
 	const char *title = str(body, "title");
 	if (!title)
 		return -1;
-	json_t *rest = json_deep_copy(body);
-	json_object_del(rest, "mentions");
-	char *md = render_card_markdown(rest, "");
-	json_decref(rest);
+	char *md = render_card_markdown(body, NULL); /* mentions are put first, below */
 	char *cmds = commands(body);
 	char *safe_title = render_escape(title);
 	struct buf at, names;

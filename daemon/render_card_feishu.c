@@ -32,7 +32,7 @@ char *render_card_markdown(json_t *body, const char *mention_fmt)
 	buf_init(&md);
 	size_t i;
 	json_t *m;
-	json_array_foreach(json_object_get(body, "mentions"), i, m) {
+	json_array_foreach(mention_fmt ? json_object_get(body, "mentions") : NULL, i, m) {
 		const char *id = str(m, "id");
 		if (!id)
 			continue;

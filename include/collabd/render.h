@@ -75,7 +75,7 @@ json_t *render_dingtalk_card_reply(json_t *reply);
  * user text as far as the renderers are concerned: it is escaped.
  */
 /* The markdown body of a generic card (mentions formatted with mention_fmt,
- * "%s" id then "%s" name); caller frees. */
+ * "%s" id then "%s" name, or left out when it is NULL); caller frees. */
 char *render_card_markdown(json_t *body, const char *mention_fmt);
 int render_feishu_card(json_t *body, struct feishu_message *out);
 int render_dingtalk_generic(json_t *body, struct dingtalk_message *m);
