@@ -32,22 +32,37 @@ else
 Q := @
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
-CFLAGS     ?= $(OPT) -g
-CFLAGS     += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-              -Iinclude -DCOLLABD_VERSION=\"$(VERSION)\" -DCOLLABD_DATADIR=\"$(PREFIX)/share/collabd\" \
-              $(PKG_CFLAGS) $(SANFLAGS)
-LDFLAGS    += $(SANFLAGS)
-LDLIBS     += $(PKG_LIBS)
+# The libraries' flags are asked of pkg-config when the first recipe needs them, not
+# when this file is read: `make deps demo` on a fresh machine installs the -dev
+# packages first (deps runs before any compile, see DEPS_FIRST below), so flags
+# computed at parse time would be empty.  Each is computed once per run.
+pkgconf    = $(if $(shell pkg-config --exists $(PKGS) && echo ok),$(shell pkg-config $(1) $(PKGS)),$(error \
+               pkg-config finds no $(PKGS): install the build dependencies with `make deps`))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkgconf,--cflags))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(call pkgconf,--libs))$(PKG_LIBS)
 
-LIB_SRCS   := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) $(wildcard bot-commands/*.c)
+# The project's own flags stay apart from the user's CFLAGS/LDFLAGS, so that
+# `make CFLAGS=-O0` changes the optimisation and nothing else.  -MMD -MP writes a
+# .d file beside each object so edits to any header rebuild what includes it.
+CFLAGS     ?= $(OPT) -g
+COLLABD_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+              -Iinclude -DCOLLABD_VERSION=\"$(VERSION)\" -DCOLLABD_DATADIR=\"$(PREFIX)/share/collabd\" \
+              -MMD -MP $(PKG_CFLAGS)
+ALL_CFLAGS  = $(COLLABD_CFLAGS) $(CFLAGS) $(SANFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+ALL_LDLIBS  = $(PKG_LIBS) $(LDLIBS)
+
+# daemon/ has one folder per layer (daemon/README.md); bot-commands/ the slash commands.
+LIB_SRCS   := $(filter-out daemon/core/main.c,$(wildcard daemon/*/*.c)) $(wildcard bot-commands/*.c)
 LIB_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
-MAIN_OBJ   := $(BUILD)/obj/daemon/main.o
+MAIN_OBJ   := $(BUILD)/obj/daemon/core/main.o
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+# `make deps <anything>` in one invocation: every compile waits for deps (also under -j).
+DEPS_FIRST := $(if $(filter deps,$(MAKECMDGOALS)),deps)
 
 .PHONY: all deps test check unit e2e chaos valgrind test-asan demo bench install clean
 
@@ -60,27 +75,27 @@ SUDO       := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 all: $(BUILD)/collabd
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/collabd/*.h daemon/*.h)
+$(BUILD)/obj/%.o: %.c | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libcollabd.a: $(LIB_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/collabd: $(MAIN_OBJ) $(BUILD)/libcollabd.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcollabd.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcollabd.a $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcollabd.a $(ALL_LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libcollabd.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcollabd.a $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcollabd.a $(ALL_LDLIBS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -161,7 +176,7 @@ FUZZ_TIMEOUT  ?= 10
 FUZZ_DIR      := build/fuzz
 FUZZ_TARGETS  := pbbp2 event command config
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS   := $(CFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_CFLAGS    = $(COLLABD_CFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
 FUZZ_BINS     := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 
@@ -169,14 +184,14 @@ FUZZ_BINS     := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 # Keep the objects (make would delete them as intermediates of the fuzz_% rule).
 .PRECIOUS: $(FUZZ_DIR)/obj/%.o
 
-$(FUZZ_DIR)/obj/%.o: %.c $(wildcard include/collabd/*.h)
+$(FUZZ_DIR)/obj/%.o: %.c | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $(abspath $<)
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
 	@echo "  FUZZLD  $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(ALL_LDLIBS)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -197,3 +212,6 @@ fuzz: fuzz-build
 		fi; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: crashes in:$$failed"; exit 1; fi; echo "fuzz: no crashes"
+
+# Header dependencies written by -MMD (absent on the first build, which compiles everything).
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d $(BUILD)/obj/*/*/*/*.d $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/obj/*/*/*.d)
