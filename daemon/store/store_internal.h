@@ -1,10 +1,11 @@
 /*
- * store_internal.h - what the store's domain files (daemon/store_*.c) share.
+ * store_internal.h - what the files of daemon/store/ share: the connection
+ * (struct store) and the statement helpers of store_query.c.
  *
- * store.c owns the connection, the migrations and the core records.  Each
- * later part of the workflow keeps its SQL in a file of its own
- * (store_progress.c, store_issue.c, ...) and reaches the connection through
- * these helpers.  Nothing outside daemon/store*.c includes this header.
+ * store.c opens and closes the connection; each part of the workflow keeps
+ * its SQL in a file of its own (store_inbox.c, store_outbox.c,
+ * store_request.c, store_progress.c, store_issue.c, ...).  Nothing outside
+ * daemon/store/ includes this header.
  *
  * Statements are prepared once and cached by the address of their SQL text,
  * so pass string literals (or other static strings), never built strings.
@@ -16,6 +17,60 @@
 #include <sqlite3.h>
 
 #include "collabd/store.h"
+
+/* The core records' statements (store_statements.c). */
+enum stmt_id {
+	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_INBOX_ADD, S_INBOX_PRUNE,
+	S_TIMELINE_ADD,
+	S_OUTBOX_ADD, S_OUTBOX_DUE, S_OUTBOX_SENT, S_OUTBOX_RETRY, S_OUTBOX_FAILED,
+	S_OUTBOX_NEXT, S_OUTBOX_PENDING,
+	S_DEADLINE_PUT, S_DEADLINE_GET, S_DEADLINE_CLOSE,
+	S_TIMER_ADD, S_TIMER_CANCEL, S_TIMER_NEXT, S_TIMER_DUE, S_TIMER_FIRED, S_TIMER_RESCHEDULE,
+	S_TIMER_PENDING,
+	S_WEBHOOK_PUT, S_WEBHOOK_GET, S_WEBHOOK_FORGET,
+	S_USER_PUT, S_USER_NAME, S_DEPT_PUT, S_DEPT_GET, S_DEPT_LIST, S_DEPT_DELETE_ALL,
+	S_CONTACTS_CLEAR, S_CONTACT_ADD, S_CONTACTS_GET, S_DEPUTY_PUT, S_DEPUTY_FOR,
+	S_NEXT_SEQ,
+	S_REQ_ADD, S_REQ_GET, S_REQ_UPDATE, S_REQ_VERSION_ADD, S_REQ_LIST,
+	S_OUTBOX_SUBJECT_SET, S_OUTBOX_SUBJECT_MSG,
+	S_RDEPT_PUT, S_RDEPT_LIST, S_RDEPT_SIGN, S_OBJ_ADD, S_OBJ_GET, S_OBJ_ANSWER, S_RDEPT_SET, S_OBJ_REVISED, S_OBJ_OPEN_IDS, S_REQ_RECENT, S_TIMELINE_FOR, S_REQ_VERSIONS,
+	S_REQ_SET_CHAT, S_OUTBOX_SUBJECT_BODY,
+	S_COUNT
+};
+
+/* The connection.  Only daemon/store/ sees inside it. */
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT]; /* the core records' statements, by id */
+	int version_found;           /* schema version found at open (before migrating) */
+	struct store_cached *cache;  /* the later steps' statements (store_sql) */
+	size_t ncache;
+};
+
+struct store_cached {
+	const char *sql; /* the caller's static text: its address is the key */
+	sqlite3_stmt *stmt;
+};
+
+/* The core records' SQL by id (store_statements.c). */
+extern const char *const store_stmt_sql[S_COUNT];
+
+/* Prepares every store_stmt_sql statement; STORE_ERR with err filled. */
+enum store_rc store_prepare_all(struct store *st, char *err, size_t errsz);
+/* Finalizes every prepared and cached statement (the connection stays open). */
+void store_finalize_all(struct store *st);
+
+/* The core statement id, reset with its bindings cleared. */
+sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id);
+/* Steps a statement that returns no rows: STORE_OK or STORE_ERR (logged). */
+enum store_rc store_step_done(struct store *st, sqlite3_stmt *s);
+/* Binds v as text, or NULL when v is NULL. */
+void store_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Column i as a new string (caller frees), NULL for SQL NULL. */
+char *store_col_text(sqlite3_stmt *s, int i);
+/* The first column of the core statement id's first row; if_null when none. */
+int64_t store_scalar(struct store *st, enum stmt_id id, int64_t if_null);
 
 /* The cached statement for sql, reset with its bindings cleared; NULL when
  * it cannot be prepared (logged). */

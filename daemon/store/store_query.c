@@ -1,15 +1,106 @@
 /*
- * store_query.c - running the domain files' SQL: bind JSON-packed
- * parameters, read rows as JSON objects.
+ * store_query.c - running the store's SQL: the prepared statements (the core
+ * records' by id, the later steps' cached by the address of their SQL text),
+ * stepping and binding helpers, and for the domain files JSON-packed
+ * parameters and rows read as JSON objects.
  *
  * Rows come back as JSON because that is what the workflow does with them
  * next: put them into notices, cards, archives and pages.
  */
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "collabd/log.h"
+#include "collabd/util.h"
 #include "store_internal.h"
+
+/* Resets and returns the prepared statement id, ready for binding. */
+sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id)
+{
+	sqlite3_stmt *s = st->stmt[id];
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+/* Steps a statement that returns no rows. */
+enum store_rc store_step_done(struct store *st, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	log_error("msg=\"sqlite step failed\" error=\"%s\"", sqlite3_errmsg(st->db));
+	return STORE_ERR;
+}
+
+void store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+sqlite3_stmt *store_sql(struct store *st, const char *sql)
+{
+	for (size_t i = 0; i < st->ncache; i++) {
+		if (st->cache[i].sql == sql) {
+			sqlite3_reset(st->cache[i].stmt);
+			sqlite3_clear_bindings(st->cache[i].stmt);
+			return st->cache[i].stmt;
+		}
+	}
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+		log_error("msg=\"cannot prepare statement\" error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(st->db), sql);
+		return NULL;
+	}
+	st->cache = xrealloc(st->cache, (st->ncache + 1) * sizeof *st->cache);
+	st->cache[st->ncache++] = (struct store_cached){ .sql = sql, .stmt = s };
+	return s;
+}
+
+char *store_col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+int64_t store_scalar(struct store *st, enum stmt_id id, int64_t if_null)
+{
+	sqlite3_stmt *s = store_stmt(st, id);
+	int64_t v = if_null;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return v;
+}
+
+enum store_rc store_prepare_all(struct store *st, char *err, size_t errsz)
+{
+	for (int i = 0; i < S_COUNT; i++) {
+		if (sqlite3_prepare_v3(st->db, store_stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL)) {
+			snprintf(err, errsz, "preparing statement %d: %s", i, sqlite3_errmsg(st->db));
+			return STORE_ERR;
+		}
+	}
+	return STORE_OK;
+}
+
+void store_finalize_all(struct store *st)
+{
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	for (size_t i = 0; i < st->ncache; i++)
+		sqlite3_finalize(st->cache[i].stmt);
+	free(st->cache);
+	st->cache = NULL;
+	st->ncache = 0;
+}
+
 
 static int bind_params(sqlite3_stmt *s, json_t *params)
 {

@@ -1,0 +1,156 @@
+/*
+ * store_outbox.c - the durable outbox (replies written with the event that caused
+ * them, sent after commit in order per chat) and the per-chat reply webhooks.
+ */
+#include "collabd/store.h"
+#include "store_internal.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/log.h"
+#include "collabd/util.h"
+
+enum store_rc store_outbox_add(struct store *st, const char *platform, const char *chat_id,
+			       const char *reply_to, const char *update_of, const char *kind,
+			       const char *body_json, ms_t now, int64_t *id_out)
+{
+	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_ADD);
+	store_bind_text(s, 7, update_of);
+	store_bind_text(s, 1, platform);
+	store_bind_text(s, 2, chat_id);
+	store_bind_text(s, 3, reply_to);
+	store_bind_text(s, 4, kind);
+	store_bind_text(s, 5, body_json);
+	sqlite3_bind_int64(s, 6, now);
+	enum store_rc rc = store_step_done(st, s);
+	if (rc == STORE_OK && id_out)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+size_t store_outbox_due(struct store *st, ms_t now, struct outbox_row *rows, size_t max)
+{
+	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_DUE);
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	size_t n = 0;
+	int rc;
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct outbox_row *r = &rows[n++];
+		r->id = sqlite3_column_int64(s, 0);
+		r->platform = store_col_text(s, 1);
+		r->chat_id = store_col_text(s, 2);
+		r->reply_to = store_col_text(s, 3);
+		r->kind = store_col_text(s, 4);
+		r->body = store_col_text(s, 5);
+		r->idem_key = store_col_text(s, 6);
+		r->attempts = sqlite3_column_int(s, 7);
+		r->next_attempt_at = sqlite3_column_int64(s, 8);
+		r->update_of = store_col_text(s, 9);
+	}
+	sqlite3_reset(s);
+	return n;
+}
+
+void outbox_row_free(struct outbox_row *r)
+{
+	free(r->platform);
+	free(r->chat_id);
+	free(r->reply_to);
+	free(r->update_of);
+	free(r->kind);
+	free(r->body);
+	free(r->idem_key);
+	memset(r, 0, sizeof *r);
+}
+
+enum store_rc store_outbox_sent(struct store *st, int64_t id, const char *platform_message_id, ms_t now)
+{
+	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_SENT);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	store_bind_text(s, 3, platform_message_id);
+	return store_step_done(st, s);
+}
+
+enum store_rc store_outbox_retry(struct store *st, int64_t id, ms_t next_attempt_at, const char *error)
+{
+	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_RETRY);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, next_attempt_at);
+	store_bind_text(s, 3, error);
+	return store_step_done(st, s);
+}
+
+enum store_rc store_outbox_failed(struct store *st, int64_t id, const char *error)
+{
+	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_FAILED);
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, error);
+	return store_step_done(st, s);
+}
+
+ms_t store_outbox_next_due(struct store *st) { return store_scalar(st, S_OUTBOX_NEXT, -1); }
+
+int64_t store_outbox_pending(struct store *st) { return store_scalar(st, S_OUTBOX_PENDING, 0); }
+
+enum store_rc store_outbox_set_subject(struct store *st, int64_t id, const char *subject)
+{
+	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_SUBJECT_SET);
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, subject);
+	return store_step_done(st, s);
+}
+
+char *store_outbox_subject_message(struct store *st, const char *subject)
+{
+	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_SUBJECT_MSG);
+	store_bind_text(s, 1, subject);
+	char *id = sqlite3_step(s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
+	sqlite3_reset(s);
+	return id;
+}
+
+char *store_outbox_subject_body(struct store *st, const char *subject)
+{
+	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_SUBJECT_BODY);
+	store_bind_text(s, 1, subject);
+	char *body = sqlite3_step(s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
+	sqlite3_reset(s);
+	return body;
+}
+
+enum store_rc store_webhook_put(struct store *st, const char *platform, const char *chat_id, const char *url,
+				ms_t expires_at)
+{
+	sqlite3_stmt *s = store_stmt(st, S_WEBHOOK_PUT);
+	store_bind_text(s, 1, platform);
+	store_bind_text(s, 2, chat_id);
+	store_bind_text(s, 3, url);
+	sqlite3_bind_int64(s, 4, expires_at);
+	return store_step_done(st, s);
+}
+
+char *store_webhook_get(struct store *st, const char *platform, const char *chat_id, ms_t valid_at)
+{
+	sqlite3_stmt *s = store_stmt(st, S_WEBHOOK_GET);
+	store_bind_text(s, 1, platform);
+	store_bind_text(s, 2, chat_id);
+	sqlite3_bind_int64(s, 3, valid_at);
+	char *url = sqlite3_step(s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
+	sqlite3_reset(s);
+	return url;
+}
+
+enum store_rc store_webhook_forget(struct store *st, const char *platform, const char *chat_id, const char *url)
+{
+	sqlite3_stmt *s = store_stmt(st, S_WEBHOOK_FORGET);
+	store_bind_text(s, 1, platform);
+	store_bind_text(s, 2, chat_id);
+	store_bind_text(s, 3, url);
+	return store_step_done(st, s);
+}
