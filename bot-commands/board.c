@@ -156,11 +156,15 @@ static json_t *my_departments(struct cmd_ctx *ctx)
 	cmd_today(ctx, today);
 	json_t *mine = json_array();
 	struct dept_row *depts;
-	size_t n = store_dept_list(ctx->store, &depts);
+	size_t n;
+	if (store_dept_list(ctx->store, &depts, &n) != STORE_OK)
+		ctx->failed = 1;
 	for (size_t i = 0; i < n; i++) {
 		int in = dir_stands_for(ctx->store, ctx->ev->user_id, depts[i].head, today);
 		char **ids;
-		size_t k = store_dept_contacts(ctx->store, depts[i].code, &ids);
+		size_t k;
+		if (store_dept_contacts(ctx->store, depts[i].code, &ids, &k) != STORE_OK)
+			ctx->failed = 1;
 		for (size_t j = 0; j < k; j++) {
 			in |= dir_stands_for(ctx->store, ctx->ev->user_id, ids[j], today);
 			free(ids[j]);
@@ -182,7 +186,9 @@ static int takes_part(struct cmd_ctx *ctx, const struct request_row *r, json_t *
 		if (!strcmp(r->dept, json_string_value(code)))
 			return 1;
 		struct request_dept_row *rows;
-		size_t n = store_request_depts(ctx->store, r->id, &rows);
+		size_t n;
+		if (store_request_depts(ctx->store, r->id, &rows, &n) != STORE_OK)
+			ctx->failed = 1;
 		int in = 0;
 		for (size_t k = 0; k < n; k++)
 			in |= !strcmp(rows[k].dept, json_string_value(code));
@@ -221,7 +227,9 @@ static enum cmd_rc run_board(struct cmd_ctx *ctx, const struct cmd_args *args)
 	}
 	json_t *mine = my_departments(ctx), *lines = json_array();
 	struct request_row *rows;
-	size_t n = store_request_recent(ctx->store, 500, &rows);
+	size_t n;
+	if (store_request_recent(ctx->store, 500, &rows, &n) != STORE_OK)
+		ctx->failed = 1;
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(rows[i].state, "in_progress") && takes_part(ctx, &rows[i], mine)) {
 			json_t *owners = progress_owners(ctx->store, rows[i].id);

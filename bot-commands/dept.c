@@ -28,7 +28,9 @@ static void describe(struct cmd_ctx *ctx, const struct dept_row *d, struct buf *
 	buf_printf(out, "%s %s · 负责人 %s · 接口人 ", d->code, d->name, head);
 	free(head);
 	char **ids;
-	size_t n = store_dept_contacts(ctx->store, d->code, &ids);
+	size_t n;
+	if (store_dept_contacts(ctx->store, d->code, &ids, &n) != STORE_OK)
+		ctx->failed = 1;
 	for (size_t i = 0; i < n; i++) {
 		char *name = dir_name(ctx->store, ids[i]);
 		buf_printf(out, "%s%s", i ? "、" : "", name);
@@ -48,7 +50,9 @@ static void describe(struct cmd_ctx *ctx, const struct dept_row *d, struct buf *
 static enum cmd_rc list(struct cmd_ctx *ctx)
 {
 	struct dept_row *rows;
-	size_t n = store_dept_list(ctx->store, &rows);
+	size_t n;
+	if (store_dept_list(ctx->store, &rows, &n) != STORE_OK)
+		ctx->failed = 1;
 	struct buf b;
 	buf_init(&b);
 	buf_printf(&b, n ? "部门目录（%zu 个）：" : "部门目录还是空的。管理员可用 /部门 添加 或 collabd import-directory 导入。", n);

@@ -151,7 +151,9 @@ static enum cmd_rc show_form(struct cmd_ctx *ctx)
 	}
 	json_decref(reqs);
 	struct dept_row *rows;
-	size_t n = store_dept_list(ctx->store, &rows);
+	size_t n;
+	if (store_dept_list(ctx->store, &rows, &n) != STORE_OK)
+		ctx->failed = 1;
 	for (size_t k = 0; k < n; k++) {
 		json_array_append_new(dept_opts, json_pack("{s:s,s:s}", "value", rows[k].code, "label", rows[k].name));
 		dept_row_free(&rows[k]);
@@ -324,7 +326,9 @@ static int receives(struct cmd_ctx *ctx, json_t *issue, const char *today)
 			continue;
 		yes |= dir_stands_for(ctx->store, ctx->ev->user_id, d.head, today);
 		char **ids;
-		size_t k = store_dept_contacts(ctx->store, d.code, &ids);
+		size_t k;
+		if (store_dept_contacts(ctx->store, d.code, &ids, &k) != STORE_OK)
+			ctx->failed = 1;
 		for (size_t j = 0; j < k; j++) {
 			yes |= dir_stands_for(ctx->store, ctx->ev->user_id, ids[j], today);
 			free(ids[j]);

@@ -76,7 +76,9 @@ static int receiving_member(struct cmd_ctx *ctx, json_t *issue, char **who)
 		buf_printf(&b, "%s%s 负责人 %s", b.len ? "、" : "", d.name, head);
 		free(head);
 		char **ids;
-		size_t k = store_dept_contacts(ctx->store, d.code, &ids);
+		size_t k;
+		if (store_dept_contacts(ctx->store, d.code, &ids, &k) != STORE_OK)
+			ctx->failed = 1;
 		for (size_t j = 0; j < k; j++) {
 			yes |= dir_stands_for(ctx->store, ctx->ev->user_id, ids[j], today);
 			char *name = dir_name(ctx->store, ids[j]);

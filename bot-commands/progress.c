@@ -340,7 +340,9 @@ static json_t *my_requests(struct cmd_ctx *ctx)
 {
 	json_t *mine = json_array();
 	struct request_row *rows;
-	size_t n = store_request_recent(ctx->store, 200, &rows);
+	size_t n;
+	if (store_request_recent(ctx->store, 200, &rows, &n) != STORE_OK)
+		ctx->failed = 1;
 	char today[11];
 	cmd_today(ctx, today);
 	for (size_t i = 0; i < n; i++) {

@@ -108,14 +108,18 @@ void progress_start(struct cmd_ctx *ctx, const char *request_id)
 		return;
 	}
 	struct request_dept_row *rows;
-	size_t n = store_request_depts(ctx->store, r.id, &rows);
+	size_t n;
+	if (store_request_depts(ctx->store, r.id, &rows, &n) != STORE_OK)
+		ctx->failed = 1;
 	json_t *mentions = json_array(), *lines = json_array();
 	for (size_t i = 0; i < n; i++) {
 		struct dept_row d;
 		if (store_dept_get(ctx->store, rows[i].dept, &d) != STORE_OK)
 			continue;
 		char **ids;
-		size_t k = store_dept_contacts(ctx->store, d.code, &ids);
+		size_t k;
+		if (store_dept_contacts(ctx->store, d.code, &ids, &k) != STORE_OK)
+			ctx->failed = 1;
 		const char *owner = k ? ids[0] : d.head;
 		if (progress_owner_set(ctx->store, r.id, d.code, owner, NULL, ctx->now) != STORE_OK)
 			ctx->failed = 1;

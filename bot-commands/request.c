@@ -95,7 +95,9 @@ static void ask_approval(struct cmd_ctx *ctx, const struct request_row *r, json_
 static void show_form(struct cmd_ctx *ctx)
 {
 	struct dept_row *rows;
-	size_t n = store_dept_list(ctx->store, &rows);
+	size_t n;
+	if (store_dept_list(ctx->store, &rows, &n) != STORE_OK)
+		ctx->failed = 1;
 	json_t *depts = json_array(), *fields = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(depts, json_pack("{s:s,s:s}", "code", rows[i].code, "name", rows[i].name));
@@ -370,10 +372,10 @@ static enum cmd_rc resubmit(struct cmd_ctx *ctx, const struct cmd_args *a)
 					 json_pack("{s:i,s:s}", "version", r.version, "hash", hash));
 				if (revising) {
 					int64_t *oids;
-					size_t n = store_objections_revised(ctx->store, r.id, ctx->now, &oids);
-					if (n == (size_t)-1)
+					size_t n;
+					if (store_objections_revised(ctx->store, r.id, ctx->now, &oids, &n) != STORE_OK)
 						ctx->failed = 1;
-					for (size_t i = 0; i < n && n != (size_t)-1; i++) {
+					for (size_t i = 0; i < n; i++) {
 						char *key = xasprintf("req:%s:objection:%lld", r.id, (long long)oids[i]);
 						if (ctx->sched && sched_deadline_done(ctx->sched, key, "met") == STORE_ERR)
 							ctx->failed = 1;
@@ -469,7 +471,9 @@ static enum cmd_rc view(struct cmd_ctx *ctx, const char *id)
 	if (r.reason)
 		buf_printf(&b, "\n驳回原因：%s", r.reason);
 	struct request_dept_row *rows;
-	size_t n = store_request_depts(ctx->store, r.id, &rows);
+	size_t n;
+	if (store_request_depts(ctx->store, r.id, &rows, &n) != STORE_OK)
+		ctx->failed = 1;
 	for (size_t i = 0; i < n; i++) {
 		struct dept_row dd;
 		int ok = store_dept_get(ctx->store, rows[i].dept, &dd) == STORE_OK;
@@ -522,13 +526,17 @@ static int waits_for(struct cmd_ctx *ctx, const struct request_row *r, const cha
 	if (strcmp(r->state, "syncing"))
 		return 0;
 	struct request_dept_row *rows;
-	size_t n = store_request_depts(ctx->store, r->id, &rows);
+	size_t n;
+	if (store_request_depts(ctx->store, r->id, &rows, &n) != STORE_OK)
+		ctx->failed = 1;
 	int yes = 0;
 	for (size_t i = 0; i < n && !yes; i++) {
 		if (strcmp(rows[i].state, "pending"))
 			continue;
 		char **ids;
-		size_t k = store_dept_contacts(ctx->store, rows[i].dept, &ids);
+		size_t k;
+		if (store_dept_contacts(ctx->store, rows[i].dept, &ids, &k) != STORE_OK)
+			ctx->failed = 1;
 		for (size_t j = 0; j < k; j++) {
 			yes |= dir_stands_for(ctx->store, ctx->ev->user_id, ids[j], today);
 			free(ids[j]);
@@ -547,7 +555,9 @@ static int my_dept(struct cmd_ctx *ctx, const struct request_row *r)
 		return 0;
 	int yes = !strcmp(d.head, ctx->ev->user_id);
 	char **ids;
-	size_t k = store_dept_contacts(ctx->store, d.code, &ids);
+	size_t k;
+	if (store_dept_contacts(ctx->store, d.code, &ids, &k) != STORE_OK)
+		ctx->failed = 1;
 	for (size_t j = 0; j < k; j++) {
 		yes |= !strcmp(ids[j], ctx->ev->user_id);
 		free(ids[j]);
@@ -571,7 +581,9 @@ static enum cmd_rc list(struct cmd_ctx *ctx)
 	char today[11];
 	cmd_today(ctx, today);
 	struct request_row *rows;
-	size_t n = store_request_recent(ctx->store, 200, &rows);
+	size_t n;
+	if (store_request_recent(ctx->store, 200, &rows, &n) != STORE_OK)
+		ctx->failed = 1;
 	struct buf waiting, mine, dept;
 	buf_init(&waiting);
 	buf_init(&mine);

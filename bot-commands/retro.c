@@ -30,7 +30,9 @@ static int speaks_for(struct cmd_ctx *ctx, const struct dept_row *d, const char 
 {
 	int yes = dir_stands_for(ctx->store, ctx->ev->user_id, d->head, today);
 	char **ids;
-	size_t k = store_dept_contacts(ctx->store, d->code, &ids);
+	size_t k;
+	if (store_dept_contacts(ctx->store, d->code, &ids, &k) != STORE_OK)
+		ctx->failed = 1;
 	for (size_t j = 0; j < k; j++) {
 		yes |= dir_stands_for(ctx->store, ctx->ev->user_id, ids[j], today);
 		free(ids[j]);

@@ -45,7 +45,9 @@ static json_t *card_body(struct cmd_ctx *ctx, const struct request_row *r, json_
 	char *initiator = dir_name(ctx->store, r->initiator);
 	json_t *depts = json_array();
 	struct request_dept_row *rows;
-	size_t n = store_request_depts(ctx->store, r->id, &rows);
+	size_t n;
+	if (store_request_depts(ctx->store, r->id, &rows, &n) != STORE_OK)
+		ctx->failed = 1;
 	struct buf involved;
 	buf_init(&involved);
 	for (size_t i = 0; i < n; i++) {
@@ -105,7 +107,9 @@ void req_ask_departments(struct cmd_ctx *ctx, const char *id, int again)
 	size_t i;
 	json_t *code;
 	struct request_dept_row *answers;
-	size_t nanswers = store_request_depts(ctx->store, r.id, &answers);
+	size_t nanswers;
+	if (store_request_depts(ctx->store, r.id, &answers, &nanswers) != STORE_OK)
+		ctx->failed = 1;
 	json_array_foreach(json_object_get(form, "涉及部门"), i, code) {
 		/* After a revision, a department that confirmed (or was overruled)
 		 * keeps its answer; the ones whose part changed -- those that
@@ -179,7 +183,9 @@ static char *answering_dept(struct cmd_ctx *ctx, const struct request_row *r, co
 	char today[11];
 	cmd_today(ctx, today);
 	struct request_dept_row *rows;
-	size_t n = store_request_depts(ctx->store, r->id, &rows);
+	size_t n;
+	if (store_request_depts(ctx->store, r->id, &rows, &n) != STORE_OK)
+		ctx->failed = 1;
 	char *found = NULL;
 	int count = 0;
 	struct buf who;
@@ -193,7 +199,9 @@ static char *answering_dept(struct cmd_ctx *ctx, const struct request_row *r, co
 			continue;
 		}
 		char **ids;
-		size_t k = store_dept_contacts(ctx->store, d.code, &ids);
+		size_t k;
+		if (store_dept_contacts(ctx->store, d.code, &ids, &k) != STORE_OK)
+			ctx->failed = 1;
 		int mine = 0;
 		for (size_t j = 0; j < k; j++) {
 			mine |= dir_stands_for(ctx->store, ctx->ev->user_id, ids[j], today);
@@ -240,7 +248,9 @@ void req_settle(struct cmd_ctx *ctx, const char *id)
 static void settle(struct cmd_ctx *ctx, const struct request_row *r)
 {
 	struct request_dept_row *rows;
-	size_t n = store_request_depts(ctx->store, r->id, &rows);
+	size_t n;
+	if (store_request_depts(ctx->store, r->id, &rows, &n) != STORE_OK)
+		ctx->failed = 1;
 	int open = 0;
 	for (size_t i = 0; i < n; i++)
 		open |= strcmp(rows[i].state, "confirmed") && strcmp(rows[i].state, "overruled");

@@ -234,7 +234,9 @@ json_t *dir_people(struct store *st, const struct dept_row *d, const char *day)
 {
 	json_t *owners = json_array();
 	char **ids;
-	size_t n = store_dept_contacts(st, d->code, &ids);
+	size_t n;
+	if (store_dept_contacts(st, d->code, &ids, &n) != STORE_OK)
+		n = 0; /* counted by the store: the event is not acked */
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(owners, person(st, ids[i], day));
 		free(ids[i]);
@@ -274,7 +276,9 @@ char *dir_dept_code(struct store *st, const char *code_or_name)
 		return code;
 	}
 	struct dept_row *rows;
-	size_t n = store_dept_list(st, &rows);
+	size_t n;
+	if (store_dept_list(st, &rows, &n) != STORE_OK)
+		n = 0; /* counted by the store: the event is not acked */
 	char *code = NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (!code && !strcmp(rows[i].name, code_or_name))

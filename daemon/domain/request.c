@@ -72,13 +72,17 @@ json_t *request_form_from_args(const struct cmd_args *args, json_t *problems)
 static char *home_dept(struct store *st, const char *user_id)
 {
 	struct dept_row *rows;
-	size_t n = store_dept_list(st, &rows);
+	size_t n;
+	if (store_dept_list(st, &rows, &n) != STORE_OK)
+		n = 0; /* counted by the store: the event is not acked */
 	char *found = NULL;
 	int count = 0;
 	for (size_t i = 0; i < n; i++) {
 		int mine = !strcmp(rows[i].head, user_id);
 		char **ids;
-		size_t k = store_dept_contacts(st, rows[i].code, &ids);
+		size_t k;
+		if (store_dept_contacts(st, rows[i].code, &ids, &k) != STORE_OK)
+			k = 0; /* counted by the store: the event is not acked */
 		for (size_t j = 0; j < k; j++) {
 			mine |= !strcmp(ids[j], user_id);
 			free(ids[j]);

@@ -220,9 +220,10 @@ int cmd_dispatch_deadline(void *arg, struct deadline_row *d, int step, int late,
 				    .kind = EVENT_OTHER, .chat_id = d->chat_id, .user_id = "collabd" };
 		struct cmd_ctx ctx = { .store = env->store, .sched = env->sched, .env = env, .ev = &ev,
 				       .status = env->status, .now = now };
+		unsigned long errors_before = store_error_count(env->store);
 		int rc = bot_hooks[i]->run(&ctx, d, step, late);
 		json_decref(ctx.card_response);
-		return ctx.failed ? SCHED_HOOK_ERROR : rc;
+		return ctx.failed || store_error_count(env->store) != errors_before ? SCHED_HOOK_ERROR : rc;
 	}
 	return SCHED_HOOK_PING;
 }

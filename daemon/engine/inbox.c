@@ -54,11 +54,13 @@ enum inbox_rc inbox_apply(struct store *st, const struct cmd_env *env, const str
 	struct cmd_ctx ctx = { .store = st, .sched = env->sched, .env = env, .ev = ev, .status = env->status,
 			       .now = now };
 	enum cmd_rc crc = CMD_OK;
+	unsigned long errors_before = store_error_count(st);
 	if (ev->kind == EVENT_MESSAGE)
 		crc = cmd_dispatch_message(&ctx);
 	else if (ev->kind == EVENT_CARD_ACTION)
 		crc = cmd_dispatch_action(&ctx);
-	if (crc == CMD_EINTERNAL) {
+	/* A store failure a handler read as "none" still fails the event. */
+	if (crc == CMD_EINTERNAL || store_error_count(st) != errors_before) {
 		json_decref(ctx.card_response);
 		goto fail;
 	}

@@ -239,7 +239,12 @@ static void drain(struct outbox *ob)
 {
 	struct outbox_row rows[OUTBOX_BATCH];
 	ms_t mono = clock_mono_ms(), app_wait = 0, chat_wait = 0;
-	size_t n = store_outbox_due(ob->st, clock_now_ms(), rows, ARRAY_LEN(rows));
+	size_t n;
+	if (store_outbox_due(ob->st, clock_now_ms(), rows, ARRAY_LEN(rows), &n) != STORE_OK) {
+		/* Logged by the store; look again in a second rather than stall. */
+		lws_sul_schedule(ob->ctx, 0, &ob->due_timer, due_fired, LWS_US_PER_SEC);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!app_wait && ob->ninflight < ob->cfg->max_inflight && !is_inflight(ob, rows[i].id))
 			dispatch(ob, &rows[i], mono, &app_wait, &chat_wait);

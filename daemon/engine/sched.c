@@ -310,7 +310,13 @@ void sched_fire_due(struct sched *s)
 		lws_sul_schedule(s->ctx, 0, &s->timer, fire_cb, LWS_USEC_PER_SEC);
 		return;
 	}
-	size_t n = store_timers_due(s->st, now, rows, ARRAY_LEN(rows));
+	size_t n;
+	if (store_timers_due(s->st, now, rows, ARRAY_LEN(rows), &n) != STORE_OK) {
+		store_rollback(s->st);
+		log_error("msg=\"scheduler cannot read due timers; retrying shortly\" error=\"%s\"", store_errmsg(s->st));
+		lws_sul_schedule(s->ctx, 0, &s->timer, fire_cb, LWS_USEC_PER_SEC);
+		return;
+	}
 	int more = n == ARRAY_LEN(rows);
 	/* A full batch may have cut the last chat's pings in two: leave that
 	 * chat whole for the next batch (unless it fills the batch alone). */

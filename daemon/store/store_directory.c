@@ -26,7 +26,7 @@ char *store_user_name(struct store *st, const char *user_id)
 {
 	sqlite3_stmt *s = store_stmt(st, S_USER_NAME);
 	store_bind_text(s, 1, user_id);
-	char *name = sqlite3_step(s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
+	char *name = store_step(st, s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
 	sqlite3_reset(s);
 	return name;
 }
@@ -58,27 +58,35 @@ enum store_rc store_dept_get(struct store *st, const char *code, struct dept_row
 	sqlite3_stmt *s = store_stmt(st, S_DEPT_GET);
 	store_bind_text(s, 1, code);
 	memset(out, 0, sizeof *out);
-	int rc = sqlite3_step(s);
+	int rc = store_step(st, s);
 	if (rc == SQLITE_ROW)
 		read_dept(s, out);
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 }
 
-size_t store_dept_list(struct store *st, struct dept_row **out)
+enum store_rc store_dept_list(struct store *st, struct dept_row **out, size_t *n)
 {
 	sqlite3_stmt *s = store_stmt(st, S_DEPT_LIST);
-	size_t n = 0, cap = 0;
+	size_t cap = 0;
+	int rc;
 	*out = NULL;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n == cap) {
+	*n = 0;
+	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			*out = xrealloc(*out, cap * sizeof **out);
 		}
-		read_dept(s, &(*out)[n++]);
+		read_dept(s, &(*out)[(*n)++]);
 	}
-	sqlite3_reset(s);
-	return n;
+	if (store_rows_end(st, s, rc) == STORE_OK)
+		return STORE_OK;
+	for (size_t i = 0; i < *n; i++)
+		dept_row_free(&(*out)[i]);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return STORE_ERR;
 }
 
 void dept_row_free(struct dept_row *d)
@@ -109,18 +117,25 @@ enum store_rc store_dept_contacts_set(struct store *st, const char *code, char *
 	return rc;
 }
 
-size_t store_dept_contacts(struct store *st, const char *code, char ***ids)
+enum store_rc store_dept_contacts(struct store *st, const char *code, char ***ids, size_t *n)
 {
 	sqlite3_stmt *s = store_stmt(st, S_CONTACTS_GET);
 	store_bind_text(s, 1, code);
-	size_t n = 0;
+	int rc;
 	*ids = NULL;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		*ids = xrealloc(*ids, (n + 1) * sizeof **ids);
-		(*ids)[n++] = store_col_text(s, 0);
+	*n = 0;
+	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+		*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
+		(*ids)[(*n)++] = store_col_text(s, 0);
 	}
-	sqlite3_reset(s);
-	return n;
+	if (store_rows_end(st, s, rc) == STORE_OK)
+		return STORE_OK;
+	for (size_t i = 0; i < *n; i++)
+		free((*ids)[i]);
+	free(*ids);
+	*ids = NULL;
+	*n = 0;
+	return STORE_ERR;
 }
 
 enum store_rc store_deputy_put(struct store *st, const char *user_id, const char *deputy_id, const char *from_day,
@@ -139,7 +154,7 @@ char *store_deputy_for(struct store *st, const char *user_id, const char *day)
 	sqlite3_stmt *s = store_stmt(st, S_DEPUTY_FOR);
 	store_bind_text(s, 1, user_id);
 	store_bind_text(s, 2, day);
-	char *id = sqlite3_step(s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
+	char *id = store_step(st, s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
 	sqlite3_reset(s);
 	return id;
 }

@@ -53,7 +53,7 @@ json_t *store_timeline_for(struct store *st, const char *subject, int limit)
 	store_bind_text(s, 1, subject);
 	sqlite3_bind_int(s, 2, limit);
 	json_t *out = json_array();
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (store_step(st, s) == SQLITE_ROW) {
 		const unsigned char *actor = sqlite3_column_text(s, 1), *kind = sqlite3_column_text(s, 2);
 		json_array_insert_new(out, 0, json_pack("{s:I,s:s,s:s}", "at", (json_int_t)sqlite3_column_int64(s, 0),
 							"actor", actor ? (const char *)actor : "", "kind",

@@ -32,7 +32,7 @@ enum stmt_id {
 	S_USER_PUT, S_USER_NAME, S_DEPT_PUT, S_DEPT_GET, S_DEPT_LIST, S_DEPT_DELETE_ALL,
 	S_CONTACTS_CLEAR, S_CONTACT_ADD, S_CONTACTS_GET, S_DEPUTY_PUT, S_DEPUTY_FOR,
 	S_NEXT_SEQ,
-	S_REQ_ADD, S_REQ_GET, S_REQ_UPDATE, S_REQ_VERSION_ADD, S_REQ_LIST,
+	S_REQ_ADD, S_REQ_GET, S_REQ_UPDATE, S_REQ_VERSION_ADD,
 	S_OUTBOX_SUBJECT_SET, S_OUTBOX_SUBJECT_MSG,
 	S_RDEPT_PUT, S_RDEPT_LIST, S_RDEPT_SIGN, S_OBJ_ADD, S_OBJ_GET, S_OBJ_ANSWER, S_RDEPT_SET, S_OBJ_REVISED, S_OBJ_OPEN_IDS, S_REQ_RECENT, S_TIMELINE_FOR, S_REQ_VERSIONS,
 	S_REQ_SET_CHAT, S_OUTBOX_SUBJECT_BODY,
@@ -45,6 +45,7 @@ struct store {
 	sqlite3_stmt *stmt[S_COUNT]; /* the core records' statements, by id */
 	int version_found;           /* schema version found at open (before migrating) */
 	struct store_cached *cache;  /* the later steps' statements (store_sql) */
+	unsigned long nerrors;       /* SQLite failures so far (store_error_count) */
 	size_t ncache;
 };
 
@@ -65,6 +66,13 @@ void store_finalize_all(struct store *st);
 sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id);
 /* Steps a statement that returns no rows: STORE_OK or STORE_ERR (logged). */
 enum store_rc store_step_done(struct store *st, sqlite3_stmt *s);
+/* sqlite3_step() that counts a failure (anything but SQLITE_ROW/DONE) in
+ * st->nerrors and logs it; returns sqlite3_step's result. */
+int store_step(struct store *st, sqlite3_stmt *s);
+/* Ends a loop of sqlite3_step() over rows: rc is the last step's result
+ * (SQLITE_ROW when the loop stopped at its limit).  Resets s; STORE_OK, or
+ * STORE_ERR (logged) when the step failed -- never a short list. */
+enum store_rc store_rows_end(struct store *st, sqlite3_stmt *s, int rc);
 /* Binds v as text, or NULL when v is NULL. */
 void store_bind_text(sqlite3_stmt *s, int i, const char *v);
 /* Column i as a new string (caller frees), NULL for SQL NULL. */

@@ -32,15 +32,15 @@ enum store_rc store_outbox_add(struct store *st, const char *platform, const cha
 	return rc;
 }
 
-size_t store_outbox_due(struct store *st, ms_t now, struct outbox_row *rows, size_t max)
+enum store_rc store_outbox_due(struct store *st, ms_t now, struct outbox_row *rows, size_t max, size_t *n)
 {
 	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_DUE);
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-	size_t n = 0;
-	int rc;
-	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct outbox_row *r = &rows[n++];
+	int rc = SQLITE_ROW;
+	*n = 0;
+	while (*n < max && (rc = store_step(st, s)) == SQLITE_ROW) {
+		struct outbox_row *r = &rows[(*n)++];
 		r->id = sqlite3_column_int64(s, 0);
 		r->platform = store_col_text(s, 1);
 		r->chat_id = store_col_text(s, 2);
@@ -52,8 +52,12 @@ size_t store_outbox_due(struct store *st, ms_t now, struct outbox_row *rows, siz
 		r->next_attempt_at = sqlite3_column_int64(s, 8);
 		r->update_of = store_col_text(s, 9);
 	}
-	sqlite3_reset(s);
-	return n;
+	if (store_rows_end(st, s, rc) == STORE_OK)
+		return STORE_OK;
+	for (size_t i = 0; i < *n; i++)
+		outbox_row_free(&rows[i]);
+	*n = 0;
+	return STORE_ERR;
 }
 
 void outbox_row_free(struct outbox_row *r)
@@ -110,7 +114,7 @@ char *store_outbox_subject_message(struct store *st, const char *subject)
 {
 	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_SUBJECT_MSG);
 	store_bind_text(s, 1, subject);
-	char *id = sqlite3_step(s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
+	char *id = store_step(st, s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
 	sqlite3_reset(s);
 	return id;
 }
@@ -119,7 +123,7 @@ char *store_outbox_subject_body(struct store *st, const char *subject)
 {
 	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_SUBJECT_BODY);
 	store_bind_text(s, 1, subject);
-	char *body = sqlite3_step(s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
+	char *body = store_step(st, s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
 	sqlite3_reset(s);
 	return body;
 }
@@ -141,7 +145,7 @@ char *store_webhook_get(struct store *st, const char *platform, const char *chat
 	store_bind_text(s, 1, platform);
 	store_bind_text(s, 2, chat_id);
 	sqlite3_bind_int64(s, 3, valid_at);
-	char *url = sqlite3_step(s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
+	char *url = store_step(st, s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
 	sqlite3_reset(s);
 	return url;
 }

@@ -25,14 +25,35 @@ sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id)
 	return s;
 }
 
+/* A failure counts before its statement is reset (which would clear the
+ * error message). */
+static void count_failure(struct store *st, sqlite3_stmt *s)
+{
+	st->nerrors++;
+	log_error("msg=\"sqlite step failed\" error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(st->db),
+		  s ? sqlite3_sql(s) : "");
+}
+
+unsigned long store_error_count(const struct store *st) { return st->nerrors; }
+
+int store_step(struct store *st, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		count_failure(st, s);
+	return rc;
+}
+
 /* Steps a statement that returns no rows. */
 enum store_rc store_step_done(struct store *st, sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
 		return STORE_OK;
-	log_error("msg=\"sqlite step failed\" error=\"%s\"", sqlite3_errmsg(st->db));
+	}
+	count_failure(st, s);
+	sqlite3_reset(s);
 	return STORE_ERR;
 }
 
@@ -55,6 +76,7 @@ sqlite3_stmt *store_sql(struct store *st, const char *sql)
 	}
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+		st->nerrors++;
 		log_error("msg=\"cannot prepare statement\" error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(st->db), sql);
 		return NULL;
 	}
@@ -73,10 +95,18 @@ int64_t store_scalar(struct store *st, enum stmt_id id, int64_t if_null)
 {
 	sqlite3_stmt *s = store_stmt(st, id);
 	int64_t v = if_null;
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+	if (store_step(st, s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
 		v = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	return v;
+}
+
+enum store_rc store_rows_end(struct store *st, sqlite3_stmt *s, int rc)
+{
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		count_failure(st, s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : STORE_ERR;
 }
 
 enum store_rc store_prepare_all(struct store *st, char *err, size_t errsz)
@@ -136,6 +166,7 @@ static sqlite3_stmt *prepare(struct store *st, const char *sql, const char *fmt,
 	int bad = !json_is_array(params) || bind_params(s, params);
 	json_decref(params);
 	if (bad) {
+		st->nerrors++;
 		log_error("msg=\"cannot bind statement parameters\" error=\"%s\" sql=\"%.60s\"",
 			  params ? "type" : err.text, sql);
 		return NULL;
@@ -166,9 +197,7 @@ static json_t *row_object(sqlite3_stmt *s)
 
 static void step_failed(struct store *st, sqlite3_stmt *s)
 {
-	log_error("msg=\"sqlite step failed\" error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(sqlite3_db_handle(s)),
-		  sqlite3_sql(s));
-	(void)st;
+	count_failure(st, s);
 	sqlite3_reset(s);
 }
 

@@ -18,9 +18,9 @@ int64_t store_next_seq(struct store *st, const char *prefix)
 {
 	sqlite3_stmt *s = store_stmt(st, S_NEXT_SEQ);
 	store_bind_text(s, 1, prefix);
-	int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	int64_t v = store_step(st, s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
 	/* Step to the end so the statement's write is complete before reset. */
-	while (v >= 0 && sqlite3_step(s) == SQLITE_ROW)
+	while (v >= 0 && store_step(st, s) == SQLITE_ROW)
 		;
 	sqlite3_reset(s);
 	return v;
@@ -61,26 +61,11 @@ enum store_rc store_request_get(struct store *st, const char *id, struct request
 	sqlite3_stmt *s = store_stmt(st, S_REQ_GET);
 	store_bind_text(s, 1, id);
 	memset(out, 0, sizeof *out);
-	int rc = sqlite3_step(s);
+	int rc = store_step(st, s);
 	if (rc == SQLITE_ROW)
 		read_request(s, out);
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
-}
-
-size_t store_request_list(struct store *st, const char *user_id, const char *dept, struct request_row **out)
-{
-	sqlite3_stmt *s = store_stmt(st, S_REQ_LIST);
-	store_bind_text(s, 1, user_id);
-	store_bind_text(s, 2, dept ? dept : "");
-	size_t n = 0;
-	*out = NULL;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		*out = xrealloc(*out, (n + 1) * sizeof **out);
-		read_request(s, &(*out)[n++]);
-	}
-	sqlite3_reset(s);
-	return n;
 }
 
 void request_row_free(struct request_row *r)
@@ -134,15 +119,17 @@ enum store_rc store_request_dept_put(struct store *st, const char *request_id, c
 	return store_step_done(st, s);
 }
 
-size_t store_request_depts(struct store *st, const char *request_id, struct request_dept_row **out)
+enum store_rc store_request_depts(struct store *st, const char *request_id, struct request_dept_row **out,
+				  size_t *n)
 {
 	sqlite3_stmt *s = store_stmt(st, S_RDEPT_LIST);
 	store_bind_text(s, 1, request_id);
-	size_t n = 0;
+	int rc;
 	*out = NULL;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		*out = xrealloc(*out, (n + 1) * sizeof **out);
-		struct request_dept_row *r = &(*out)[n++];
+	*n = 0;
+	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+		*out = xrealloc(*out, (*n + 1) * sizeof **out);
+		struct request_dept_row *r = &(*out)[(*n)++];
 		r->dept = store_col_text(s, 0);
 		r->state = store_col_text(s, 1);
 		r->signed_by = store_col_text(s, 2);
@@ -150,8 +137,12 @@ size_t store_request_depts(struct store *st, const char *request_id, struct requ
 		r->version = sqlite3_column_int(s, 4);
 		r->hash = store_col_text(s, 5);
 	}
-	sqlite3_reset(s);
-	return n;
+	if (store_rows_end(st, s, rc) == STORE_OK)
+		return STORE_OK;
+	request_dept_rows_free(*out, *n);
+	*out = NULL;
+	*n = 0;
+	return STORE_ERR;
 }
 
 void request_dept_rows_free(struct request_dept_row *rows, size_t n)
@@ -202,7 +193,7 @@ enum store_rc store_objection_get(struct store *st, int64_t id, char **request_i
 {
 	sqlite3_stmt *s = store_stmt(st, S_OBJ_GET);
 	sqlite3_bind_int64(s, 1, id);
-	int rc = sqlite3_step(s);
+	int rc = store_step(st, s);
 	if (rc == SQLITE_ROW) {
 		*request_id = store_col_text(s, 0);
 		*dept = store_col_text(s, 1);
@@ -236,47 +227,56 @@ enum store_rc store_request_dept_set(struct store *st, const char *request_id, c
 	return store_step_done(st, s);
 }
 
-size_t store_objections_revised(struct store *st, const char *request_id, ms_t now, int64_t **ids)
+enum store_rc store_objections_revised(struct store *st, const char *request_id, ms_t now, int64_t **ids, size_t *n)
 {
 	sqlite3_stmt *s = store_stmt(st, S_OBJ_OPEN_IDS);
 	store_bind_text(s, 1, request_id);
-	size_t n = 0;
+	int rc;
 	*ids = NULL;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		*ids = xrealloc(*ids, (n + 1) * sizeof **ids);
-		(*ids)[n++] = sqlite3_column_int64(s, 0);
+	*n = 0;
+	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+		*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
+		(*ids)[(*n)++] = sqlite3_column_int64(s, 0);
 	}
-	sqlite3_reset(s);
-	s = store_stmt(st, S_OBJ_REVISED);
-	store_bind_text(s, 1, request_id);
-	sqlite3_bind_int64(s, 2, now);
-	if (store_step_done(st, s) != STORE_OK) {
-		free(*ids);
-		*ids = NULL;
-		return (size_t)-1;
+	if (store_rows_end(st, s, rc) == STORE_OK) {
+		s = store_stmt(st, S_OBJ_REVISED);
+		store_bind_text(s, 1, request_id);
+		sqlite3_bind_int64(s, 2, now);
+		if (store_step_done(st, s) == STORE_OK)
+			return STORE_OK;
 	}
-	return n;
+	free(*ids);
+	*ids = NULL;
+	*n = 0;
+	return STORE_ERR;
 }
 
-size_t store_request_recent(struct store *st, int limit, struct request_row **out)
+enum store_rc store_request_recent(struct store *st, int limit, struct request_row **out, size_t *n)
 {
 	sqlite3_stmt *s = store_stmt(st, S_REQ_RECENT);
 	sqlite3_bind_int(s, 1, limit);
-	size_t n = 0;
+	int rc;
 	*out = NULL;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		*out = xrealloc(*out, (n + 1) * sizeof **out);
-		read_request(s, &(*out)[n++]);
+	*n = 0;
+	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+		*out = xrealloc(*out, (*n + 1) * sizeof **out);
+		read_request(s, &(*out)[(*n)++]);
 	}
-	sqlite3_reset(s);
-	return n;
+	if (store_rows_end(st, s, rc) == STORE_OK)
+		return STORE_OK;
+	for (size_t i = 0; i < *n; i++)
+		request_row_free(&(*out)[i]);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return STORE_ERR;
 }
 
 int store_request_version_count(struct store *st, const char *request_id)
 {
 	sqlite3_stmt *s = store_stmt(st, S_REQ_VERSIONS);
 	store_bind_text(s, 1, request_id);
-	int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	int n = store_step(st, s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
 	sqlite3_reset(s);
 	return n;
 }

@@ -81,8 +81,6 @@ const char *const store_stmt_sql[S_COUNT] = {
 			 "WHERE id = ?1 AND state = ?2",
 	[S_REQ_VERSION_ADD] = "INSERT INTO request_versions (request_id, version, form, hash, created_at) "
 			      "VALUES (?1, ?2, ?3, ?4, ?5)",
-	[S_REQ_LIST] = "SELECT id, dept, initiator, platform, chat_id, state, version, form, reason, created_at, "
-		       "updated_at FROM requests WHERE initiator = ?1 OR dept = ?2 ORDER BY created_at DESC LIMIT 20",
 	[S_OUTBOX_SUBJECT_SET] = "UPDATE outbox SET subject = ?2 WHERE id = ?1",
 	[S_OUTBOX_SUBJECT_MSG] = "SELECT platform_message_id FROM outbox WHERE subject = ?1 AND state = 'sent' "
 				 "AND platform_message_id IS NOT NULL ORDER BY id LIMIT 1",

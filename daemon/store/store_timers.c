@@ -32,7 +32,7 @@ enum store_rc store_deadline_get(struct store *st, const char *key, struct deadl
 	sqlite3_stmt *s = store_stmt(st, S_DEADLINE_GET);
 	store_bind_text(s, 1, key);
 	memset(out, 0, sizeof *out);
-	int rc = sqlite3_step(s);
+	int rc = store_step(st, s);
 	if (rc == SQLITE_ROW) {
 		out->key = store_col_text(s, 0);
 		out->policy = store_col_text(s, 1);
@@ -102,22 +102,27 @@ ms_t store_timer_next(struct store *st) { return store_scalar(st, S_TIMER_NEXT, 
 
 int64_t store_timers_pending(struct store *st) { return store_scalar(st, S_TIMER_PENDING, 0); }
 
-size_t store_timers_due(struct store *st, ms_t now, struct timer_row *rows, size_t max)
+enum store_rc store_timers_due(struct store *st, ms_t now, struct timer_row *rows, size_t max, size_t *n)
 {
 	sqlite3_stmt *s = store_stmt(st, S_TIMER_DUE);
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-	size_t n = 0;
-	while (n < max && sqlite3_step(s) == SQLITE_ROW) {
-		struct timer_row *r = &rows[n++];
+	int rc = SQLITE_ROW;
+	*n = 0;
+	while (*n < max && (rc = store_step(st, s)) == SQLITE_ROW) {
+		struct timer_row *r = &rows[(*n)++];
 		r->id = sqlite3_column_int64(s, 0);
 		r->deadline_key = store_col_text(s, 1);
 		r->step = sqlite3_column_int(s, 2);
 		r->fire_at = sqlite3_column_int64(s, 3);
 		r->chat_id = store_col_text(s, 4);
 	}
-	sqlite3_reset(s);
-	return n;
+	if (store_rows_end(st, s, rc) == STORE_OK)
+		return STORE_OK;
+	for (size_t i = 0; i < *n; i++)
+		timer_row_free(&rows[i]);
+	*n = 0;
+	return STORE_ERR;
 }
 
 void timer_row_free(struct timer_row *r)

@@ -42,6 +42,14 @@ const char *store_errmsg(struct store *st);
 int store_version_found(struct store *st);
 
 enum store_rc store_begin(struct store *st);
+/*
+ * How many SQLite failures the store has seen since it opened.  A reader that
+ * has no way to report a failure (a lookup returning NULL for "none") still
+ * counts it here, so whoever applies an event compares the count before and
+ * after and never acknowledges an event during which the store failed: a
+ * failure can never be mistaken for "not found" and acked.
+ */
+unsigned long store_error_count(const struct store *st);
 enum store_rc store_commit(struct store *st);
 void store_rollback(struct store *st);
 
@@ -78,9 +86,10 @@ enum store_rc store_outbox_add(struct store *st, const char *platform, const cha
 			       const char *body_json, ms_t now, int64_t *id_out);
 /* Loads up to max pending rows due at now, oldest first.  Only the oldest
  * pending row of each chat is eligible, so a chat's messages go out in order
- * even when one of them is waiting to be retried.  Returns how many rows were
- * written to rows (the caller frees each with outbox_row_free()). */
-size_t store_outbox_due(struct store *st, ms_t now, struct outbox_row *rows, size_t max);
+ * even when one of them is waiting to be retried.  *n gets how many rows were
+ * written to rows (the caller frees each with outbox_row_free()); on
+ * STORE_ERR none are. */
+enum store_rc store_outbox_due(struct store *st, ms_t now, struct outbox_row *rows, size_t max, size_t *n);
 enum store_rc store_outbox_sent(struct store *st, int64_t id, const char *platform_message_id, ms_t now);
 enum store_rc store_outbox_retry(struct store *st, int64_t id, ms_t next_attempt_at, const char *error);
 enum store_rc store_outbox_failed(struct store *st, int64_t id, const char *error);
@@ -131,8 +140,9 @@ int store_timers_reschedule(struct store *st, const char *deadline_key, ms_t fir
 /* Earliest pending fire time, or -1. */
 ms_t store_timer_next(struct store *st);
 int64_t store_timers_pending(struct store *st);
-/* Loads up to max pending timers due at now, grouped by chat (free each row). */
-size_t store_timers_due(struct store *st, ms_t now, struct timer_row *rows, size_t max);
+/* Loads up to max pending timers due at now, grouped by chat, *n of them
+ * (free each row); on STORE_ERR none. */
+enum store_rc store_timers_due(struct store *st, ms_t now, struct timer_row *rows, size_t max, size_t *n);
 enum store_rc store_timer_fired(struct store *st, int64_t id, ms_t now, int late);
 
 /* Reply webhooks (DingTalk sessionWebhook): the newest per chat is kept. */
@@ -165,16 +175,21 @@ void dept_row_free(struct dept_row *d);
 /* Creates or updates a department; strings borrowed. */
 enum store_rc store_dept_put(struct store *st, const struct dept_row *d);
 enum store_rc store_dept_get(struct store *st, const char *code, struct dept_row *out);
-/* All departments by code; *out is an array the caller frees (each row with
- * dept_row_free, then the array).  Returns the count. */
-size_t store_dept_list(struct store *st, struct dept_row **out);
+/*
+ * List readers return STORE_OK with the rows and their count in the
+ * out-parameters, or STORE_ERR with none (never a short list): "no rows" and
+ * "SQLite failed" take different paths.
+ */
+/* All departments by code; *out is an array of *n the caller frees (each row
+ * with dept_row_free, then the array). */
+enum store_rc store_dept_list(struct store *st, struct dept_row **out, size_t *n);
 /* Deletes every department and (by cascade) their contacts: for imports. */
 enum store_rc store_dept_delete_all(struct store *st);
 /* Replaces a department's contacts, in order. */
 enum store_rc store_dept_contacts_set(struct store *st, const char *code, char *const *ids, size_t n);
-/* A department's contacts in order; *ids is an array of strings the caller
- * frees (each, then the array).  Returns the count. */
-size_t store_dept_contacts(struct store *st, const char *code, char ***ids);
+/* A department's contacts in order; *ids is an array of *n strings the
+ * caller frees (each, then the array). */
+enum store_rc store_dept_contacts(struct store *st, const char *code, char ***ids, size_t *n);
 /* user_id is away from from_day to to_day ("YYYY-MM-DD", inclusive). */
 enum store_rc store_deputy_put(struct store *st, const char *user_id, const char *deputy_id, const char *from_day,
 			       const char *to_day);
@@ -203,9 +218,6 @@ struct request_row {
 void request_row_free(struct request_row *r);
 enum store_rc store_request_add(struct store *st, const struct request_row *r);
 enum store_rc store_request_get(struct store *st, const char *id, struct request_row *out);
-/* The newest 20 requests user_id started or dept owns; *out is an array the
- * caller frees (rows with request_row_free). */
-size_t store_request_list(struct store *st, const char *user_id, const char *dept, struct request_row **out);
 /* Moves id from from_state to to_state (with version, form, reason); returns
  * STORE_NOTFOUND when the request is no longer in from_state. */
 enum store_rc store_request_update(struct store *st, const char *id, const char *from_state, const char *to_state,
@@ -231,8 +243,9 @@ struct request_dept_row {
 };
 
 enum store_rc store_request_dept_put(struct store *st, const char *request_id, const char *dept, const char *state);
-/* In the order they were added; free with request_dept_rows_free(). */
-size_t store_request_depts(struct store *st, const char *request_id, struct request_dept_row **out);
+/* In the order they were added, *n of them; free with request_dept_rows_free(). */
+enum store_rc store_request_depts(struct store *st, const char *request_id, struct request_dept_row **out,
+				  size_t *n);
 void request_dept_rows_free(struct request_dept_row *rows, size_t n);
 /* Records a pending department's answer; STORE_NOTFOUND when it is not pending. */
 enum store_rc store_request_dept_sign(struct store *st, const char *request_id, const char *dept, const char *state,
@@ -250,11 +263,12 @@ enum store_rc store_objection_answer(struct store *st, int64_t id, const char *f
 enum store_rc store_request_dept_set(struct store *st, const char *request_id, const char *dept, const char *state);
 
 /* A revision answers every accepted (or still open) objection of a request.
- * *ids gets their ids (caller frees); returns how many, or (size_t)-1. */
-size_t store_objections_revised(struct store *st, const char *request_id, ms_t now, int64_t **ids);
+ * *ids gets their *n ids (caller frees). */
+enum store_rc store_objections_revised(struct store *st, const char *request_id, ms_t now, int64_t **ids, size_t *n);
 
-/* The newest limit requests (free as store_request_list's). */
-size_t store_request_recent(struct store *st, int limit, struct request_row **out);
+/* The newest limit requests, *n of them; *out is an array the caller frees
+ * (each row with request_row_free, then the array). */
+enum store_rc store_request_recent(struct store *st, int limit, struct request_row **out, size_t *n);
 /* The last limit timeline entries about subject, oldest first: a new JSON
  * array of {"at","actor","kind"}. */
 json_t *store_timeline_for(struct store *st, const char *subject, int limit);

@@ -1,6 +1,7 @@
 """Network and storage faults: slow APIs, long endpoint outages, token expiry
 under load, a full disk, and memory that stays bounded while sends fail."""
 
+import json
 import os
 import subprocess
 import time
@@ -97,3 +98,23 @@ def test_full_disk_stops_acks_says_why_and_recovers(sim, make_daemon, small_disk
     os.unlink(filler)                                   # space returns
     sim.wait_acked(r["event_id"], timeout=15)
     assert len(sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)) == 1
+
+
+def test_a_store_failure_is_never_answered_as_not_found(sim, daemon, tmp_path):
+    """A read that fails inside an event (here: a table renamed away under the
+    daemon, as a broken migration or a careless operator would) must not be
+    answered as an empty list and acked: the event stays unacknowledged, and
+    once the store works again the redelivery gets the full answer, once."""
+    from test_13_directory import DIRECTORY, import_directory
+    assert import_directory(daemon, DIRECTORY, tmp_path).returncode == 0
+    daemon.sql("ALTER TABLE dept_contacts RENAME TO dept_contacts_away")
+    r = sim.inject_message("oc_store", "ou_alice", "/部门")
+    time.sleep(3)                                       # a redelivery comes and fails too
+    assert acks_for(sim, r["event_id"]) == []
+    assert replies_to(sim, r["message_id"]) == []
+    assert "no such table: dept_contacts" in daemon.log()
+    daemon.sql("ALTER TABLE dept_contacts_away RENAME TO dept_contacts")
+    sim.wait_acked(r["event_id"], timeout=15)
+    replies = sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)
+    assert len(replies) == 1
+    assert "接口人 李四、王五" in json.dumps(replies[0], ensure_ascii=False)

@@ -223,7 +223,8 @@ static size_t dispatch(struct store *st, const char *chat_type, int mentions_bot
 	json_decref(ctx.card_response);
 	size_t added = (size_t)(store_outbox_pending(st) - before);
 	struct outbox_row rows[4];
-	size_t n = store_outbox_due(st, 5000, rows, 4);
+	size_t n;
+	assert_int_equal(store_outbox_due(st, 5000, rows, 4, &n), STORE_OK);
 	assert_true(n <= 1);
 	if (n == 1 && row)
 		*row = rows[0];

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
+#include <unistd.h>
 
 #include "collabd/directory.h"
 
@@ -90,10 +92,81 @@ static void test_bad_import_reports_everything(void **state)
 	assert_int_equal(problems, 8);
 	store_rollback(st);
 	struct dept_row *rows;
-	assert_int_equal(store_dept_list(st, &rows), 0);
+	size_t n;
+	assert_int_equal(store_dept_list(st, &rows, &n), STORE_OK);
+	assert_int_equal(n, 0);
 	free(rows);
 	json_decref(doc);
 	store_close(st);
+}
+
+/* Runs sql on path through a connection of its own (as an outside tool would). */
+static void outside(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* "No rows" and "SQLite failed" are different answers: a list reader whose
+ * table is gone says STORE_ERR (and the store counts it), never an empty or
+ * short list. */
+static void test_list_readers_tell_failure_from_absence(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/collabd-test-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	struct store *st;
+	char err[200];
+	assert_int_equal(store_open(path, &st, err, sizeof err), STORE_OK);
+	json_t *doc = json_loads(good, 0, NULL);
+	int problems = 0;
+	assert_int_equal(store_begin(st), STORE_OK);
+	assert_int_equal(dir_import(st, doc, count, &problems), 0);
+	assert_int_equal(store_commit(st), STORE_OK);
+	json_decref(doc);
+
+	char **ids;
+	size_t n = 99;
+	assert_int_equal(store_dept_contacts(st, "NONE", &ids, &n), STORE_OK); /* absence */
+	assert_int_equal(n, 0);
+	free(ids);
+	unsigned long errors = store_error_count(st);
+
+	outside(path, "ALTER TABLE dept_contacts RENAME TO dept_contacts_gone;"
+		      "ALTER TABLE departments RENAME TO departments_gone;");
+	n = 99;
+	assert_int_equal(store_dept_contacts(st, "JSB", &ids, &n), STORE_ERR); /* failure */
+	assert_int_equal(n, 0);
+	assert_null(ids);
+	struct dept_row *rows;
+	assert_int_equal(store_dept_list(st, &rows, &n), STORE_ERR);
+	assert_int_equal(n, 0);
+	assert_null(rows);
+	assert_true(store_error_count(st) >= errors + 2);
+	/* A lookup with no error channel of its own still counts the failure. */
+	errors = store_error_count(st);
+	struct dept_row d;
+	assert_int_not_equal(store_dept_get(st, "JSB", &d), STORE_OK);
+	assert_true(store_error_count(st) > errors);
+
+	outside(path, "ALTER TABLE dept_contacts_gone RENAME TO dept_contacts;"
+		      "ALTER TABLE departments_gone RENAME TO departments;");
+	assert_int_equal(store_dept_contacts(st, "JSB", &ids, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	store_close(st);
+	unlink(path);
+	char side[sizeof path + 8];
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
 }
 
 int main(void)
@@ -102,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_codes),
 		cmocka_unit_test(test_import_and_people_with_deputy),
 		cmocka_unit_test(test_bad_import_reports_everything),
+		cmocka_unit_test(test_list_readers_tell_failure_from_absence),
 	};
 	return cmocka_run_group_tests_name("directory", tests, NULL, NULL);
 }

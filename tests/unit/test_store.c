@@ -148,7 +148,11 @@ static void test_upgrade_from_v1(void **state)
 	assert_query(fx->path, "SELECT applied_at FROM schema_migrations WHERE version = 1", "1700000000000");
 
 	struct outbox_row rows[4];
-	assert_int_equal(store_outbox_due(fx->st, 1000, rows, 4), 1);
+	{
+		size_t got_n;
+		assert_int_equal(store_outbox_due(fx->st, 1000, rows, 4, &got_n), STORE_OK);
+		assert_int_equal(got_n, 1);
+	}
 	assert_string_equal(rows[0].platform, "feishu");
 	assert_string_equal(rows[0].chat_id, "oc_a");
 	assert_string_equal(rows[0].reply_to, "om_old");
@@ -238,7 +242,8 @@ static int64_t add(struct store *st, const char *chat, const char *text, ms_t no
 static void expect_due(struct store *st, ms_t now, const int64_t *ids, size_t n)
 {
 	struct outbox_row rows[8];
-	size_t got = store_outbox_due(st, now, rows, 8);
+	size_t got;
+	assert_int_equal(store_outbox_due(st, now, rows, 8, &got), STORE_OK);
 	assert_int_equal(got, n);
 	for (size_t i = 0; i < got; i++) {
 		assert_int_equal(rows[i].id, ids[i]);
@@ -263,7 +268,11 @@ static void test_outbox_order(void **state)
 	expect_due(st, 99, NULL, 0);
 
 	struct outbox_row one[1];
-	assert_int_equal(store_outbox_due(st, 1000, one, 1), 1); /* max is honoured */
+	{
+		size_t got_n;
+		assert_int_equal(store_outbox_due(st, 1000, one, 1, &got_n), STORE_OK);
+		assert_int_equal(got_n, 1);
+	} /* max is honoured */
 	assert_string_equal(one[0].body, "{\"text\":\"A1\"}");
 	outbox_row_free(&one[0]);
 
@@ -280,7 +289,11 @@ static void test_outbox_order(void **state)
 	expect_due(st, 1000, (int64_t[]){ b1 }, 1);
 	assert_int_equal(store_outbox_next_due(st), 120);
 	struct outbox_row rows[4];
-	assert_int_equal(store_outbox_due(st, 5000, rows, 4), 2);
+	{
+		size_t got_n;
+		assert_int_equal(store_outbox_due(st, 5000, rows, 4, &got_n), STORE_OK);
+		assert_int_equal(got_n, 2);
+	}
 	assert_int_equal(rows[0].id, a2);
 	assert_int_equal(rows[0].attempts, 1);
 	assert_int_equal(rows[0].next_attempt_at, 5000);
@@ -312,7 +325,11 @@ static void test_outbox_fields_and_idem_keys(void **state)
 						  "{}", 100 + i, NULL), STORE_OK);
 	}
 	struct outbox_row rows[N];
-	assert_int_equal(store_outbox_due(st, 1000, rows, N), N);
+	{
+		size_t got_n;
+		assert_int_equal(store_outbox_due(st, 1000, rows, N, &got_n), STORE_OK);
+		assert_int_equal(got_n, N);
+	}
 	assert_null(rows[0].reply_to);
 	assert_string_equal(rows[0].update_of, "om_card");
 	assert_null(rows[1].update_of);
