@@ -210,12 +210,9 @@ static void on_platform_fatal(void *arg, const char *why)
 	d->stopping = 1;
 }
 
-static lws_sorted_usec_list_t prune_timer;
-static struct daemon *prune_daemon;
-
 static void prune_inbox(lws_sorted_usec_list_t *sul)
 {
-	struct daemon *d = prune_daemon;
+	struct daemon *d = lws_container_of(sul, struct daemon, prune_timer);
 	int n = store_inbox_prune(d->store, clock_now_ms() - INBOX_KEEP_MS);
 	if (n > 0)
 		log_info("msg=\"pruned old inbox records\" count=%d", n);
@@ -236,6 +233,8 @@ static void lws_log_line(int level, const char *line)
 	text[n] = '\0';
 	log_msg(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "msg=\"libwebsockets\" detail=\"%s\"", text);
 }
+
+static void daemon_close(struct daemon *d);
 
 static int create_context(struct daemon *d)
 {
@@ -280,20 +279,26 @@ static int create_context(struct daemon *d)
 	return board_listen(d); /* the web board, when board.port is set */
 }
 
-int daemon_run(struct daemon *d)
+/*
+ * Opens everything the daemon owns, in order.  Returns 0, or the exit code
+ * (EXIT_FAILURE, or EXIT_CONFIG when a restart cannot help) after logging why
+ * and closing whatever was opened: the single way out is daemon_close().
+ */
+static int daemon_open(struct daemon *d)
 {
 	char err[512];
+	int rc = EXIT_FAILURE;
 	d->started_at = clock_now_ms();
 	d->exit_code = 0;
 	if (cmd_table_check())
-		return 1;
+		goto fail;
 	clock_test_enable(d->cfg.test_clock_control);
 	if (d->cfg.test_clock_control)
 		log_warn("msg=\"TEST MODE: the clock can be moved through the admin interface\"");
 
 	if (store_open(d->cfg.database, &d->store, err, sizeof err) != STORE_OK) {
 		log_error("msg=\"cannot open the database\" path=%s error=\"%s\"", d->cfg.database, err);
-		return 1;
+		goto fail;
 	}
 	log_info("msg=\"database ready\" path=%s schema_version=%d", d->cfg.database, store_schema_version());
 
@@ -302,9 +307,8 @@ int daemon_run(struct daemon *d)
 	d->calendar = calendar_new(&hours);
 	if (config_calendar_load(&d->cfg, d->calendar, err, sizeof err)) {
 		log_error("msg=\"cannot load the calendar\" error=\"%s\"", err);
-		calendar_free(d->calendar);
-		store_close(d->store);
-		return 78;
+		rc = EXIT_CONFIG;
+		goto fail;
 	}
 	int year, month, day, minute;
 	calendar_local_date(clock_now_ms(), &year, &month, &day, &minute);
@@ -316,8 +320,7 @@ int daemon_run(struct daemon *d)
 
 	if (create_context(d)) {
 		log_error("msg=\"cannot start the event loop\"");
-		store_close(d->store);
-		return 1;
+		goto fail;
 	}
 	d->http = http_client_new(d->ctx, d->client_vhost);
 	d->outbox = outbox_new(d->store, d->ctx, &d->cfg.outbox);
@@ -348,7 +351,16 @@ int daemon_run(struct daemon *d)
 	d->env.progress_escalate_after = d->cfg.progress.escalate_after_misses;
 	d->env.user_rate = bucket_map_new(d->cfg.commands_per_minute / 60.0, d->cfg.commands_burst);
 	d->env.user_warned = bucket_map_new(1 / 60.0, 1);
+	return 0;
+fail:
+	daemon_close(d);
+	return rc;
+}
 
+/* Starts the connections and timers, then serves until a stop signal or a
+ * fatal platform error; sends already on the wire get a moment to finish. */
+static void daemon_loop(struct daemon *d)
+{
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -358,8 +370,7 @@ int daemon_run(struct daemon *d)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	prune_daemon = d;
-	lws_sul_schedule(d->ctx, 0, &prune_timer, prune_inbox, LWS_USEC_PER_SEC);
+	lws_sul_schedule(d->ctx, 0, &d->prune_timer, prune_inbox, LWS_USEC_PER_SEC);
 	if (d->feishu_ws) {
 		feishu_api_learn_bot_id(d->feishu_api);
 		feishu_ws_start(d->feishu_ws);
@@ -391,8 +402,13 @@ int daemon_run(struct daemon *d)
 	ms_t deadline = clock_mono_ms() + 2000;
 	while (outbox_inflight(d->outbox) > 0 && clock_mono_ms() < deadline)
 		lws_service(d->ctx, 0);
+	lws_sul_cancel(&d->prune_timer);
+}
 
-	lws_sul_cancel(&prune_timer);
+/* Frees whatever daemon_open() opened, in reverse order; every part may be
+ * NULL (each *_free is NULL-safe), so this serves the failure paths too. */
+static void daemon_close(struct daemon *d)
+{
 	/* The HTTP client goes first: its last callbacks still reach the
 	 * adapter and the outbox, which record what did not finish. */
 	http_client_free(d->http);
@@ -404,10 +420,32 @@ int daemon_run(struct daemon *d)
 	bucket_map_free(d->env.user_rate);
 	bucket_map_free(d->env.user_warned);
 	outbox_free(d->outbox);
-	lws_context_destroy(d->ctx);
+	if (d->ctx)
+		lws_context_destroy(d->ctx);
 	store_close(d->store);
 	sla_policies_free(d->policies);
 	calendar_free(d->calendar);
+	d->http = NULL;
+	d->feishu_ws = NULL;
+	d->feishu_api = NULL;
+	d->dingtalk_ws = NULL;
+	d->dingtalk_api = NULL;
+	d->sched = NULL;
+	d->env.user_rate = d->env.user_warned = NULL;
+	d->outbox = NULL;
+	d->ctx = NULL;
+	d->store = NULL;
+	d->policies = NULL;
+	d->calendar = NULL;
+}
+
+int daemon_run(struct daemon *d)
+{
+	int rc = daemon_open(d);
+	if (rc)
+		return rc;
+	daemon_loop(d);
+	daemon_close(d);
 	log_info("msg=\"stopped\" exit_code=%d", d->exit_code);
 	return d->exit_code;
 }

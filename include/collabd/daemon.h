@@ -7,6 +7,8 @@
 #ifndef COLLABD_DAEMON_H
 #define COLLABD_DAEMON_H
 
+#include <libwebsockets.h>
+
 #include "collabd/command.h"
 #include "collabd/config.h"
 #include "collabd/inbox.h"
@@ -49,6 +51,7 @@ struct daemon {
 	ms_t started_at;
 	int exit_code;
 	int stopping;
+	lws_sorted_usec_list_t prune_timer; /* hourly: old inbox dedupe keys */
 };
 
 /* Runs the daemon with a loaded, valid configuration until SIGTERM/SIGINT or a

@@ -3,10 +3,10 @@
  * (问题预警), the receiving department's response (响应), 《问题解决方案记录》,
  * the resolution (解决结果) and reopening.
  *
- * Layers, as for requests: daemon/issue.c holds the forms as tables and
+ * Layers, as for requests: daemon/domain/issue.c holds the forms as tables and
  * checks them (touching only the directory and the request list, so every
- * rule is unit-tested without side effects); daemon/issue_flow.c is the state
- * machine; daemon/store_issue.c the SQL; bot-commands/issue*.c the commands,
+ * rule is unit-tested without side effects); daemon/domain/issue_flow.c is the state
+ * machine; daemon/store/store_issue.c the SQL; bot-commands/issue*.c the commands,
  * cards and deadlines.
  */
 #ifndef COLLABD_ISSUE_H

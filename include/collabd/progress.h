@@ -20,7 +20,7 @@
 
 #define PROGRESS_TEXT_MAX 500 /* characters per field */
 
-/* ---- records (daemon/store_progress.c) ---- */
+/* ---- records (daemon/store/store_progress.c) ---- */
 
 enum store_rc progress_owner_set(struct store *st, const char *request_id, const char *dept, const char *user_id,
 				 const char *set_by, ms_t now);

@@ -3,8 +3,12 @@
  *
  * The database runs in WAL mode.  Its schema is versioned by the table
  * schema_migrations; opening a database made by an older collabd upgrades it
- * step by step, and one made by a newer collabd is refused.  All statements
- * are prepared once at open.
+ * step by step, and one made by a newer collabd is refused.  The core
+ * records' statements are prepared at open; each step's own file
+ * (daemon/store/store_*.c) prepares its statements on first use and keeps
+ * them.  The SQL of the later steps is declared in their own headers
+ * (progress.h, issue.h, archive.h, retro.h, store_board.h) but lives in
+ * daemon/store/ all the same.
  *
  * This interface is also the seam for a future shared PostgreSQL store: keep
  * it about the daemon's records, not about SQL.

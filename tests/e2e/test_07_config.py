@@ -119,3 +119,28 @@ def test_online_backup_while_the_daemon_runs(sim, daemon, tmp_path):
     assert con.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] >= 8
     con.close()
     assert daemon.admin("/healthz")[0] == 200      # the daemon did not notice
+
+
+def test_failed_start_frees_everything_and_says_why(tmp_path):
+    """The admin port is taken: the daemon says so and exits 1 having closed
+    everything it opened (the calendar, the SLA policies, the event loop) --
+    checked by valgrind's leak check, or by LeakSanitizer in the ASan run."""
+    import socket
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    path = write(tmp_path, {"database": str(tmp_path / "db"), "admin": {"port": port, "listen": "127.0.0.1"},
+                            "feishu": {"enabled": False},
+                            "dingtalk": {"enabled": True, "client_id": "dingabc", "client_secret": "x",
+                                         "base_url": "http://127.0.0.1:1"}})
+    wrapper = [] if os.environ.get("COLLABD_SANITIZED") == "1" else [
+        "valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+        "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLABD_")}
+    env["COLLABD_CALENDAR_DIR"] = CALENDAR_DIR
+    p = subprocess.run([*wrapper, COLLABD_BIN, "--config", path], capture_output=True, text=True, env=env,
+                       timeout=60)
+    busy.close()
+    assert "cannot listen for the admin interface" in p.stderr
+    assert p.returncode == 1, p.stderr[-3000:]
