@@ -64,7 +64,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 # `make deps <anything>` in one invocation: every compile waits for deps (also under -j).
 DEPS_FIRST := $(if $(filter deps,$(MAKECMDGOALS)),deps)
 
-.PHONY: all deps test check unit e2e chaos valgrind test-asan demo bench install clean
+.PHONY: all deps test check unit e2e chaos valgrind test-asan demo bench bench-deps bench-flood install clean
 
 # Debian packages for building, testing and the demo (run as root or with sudo);
 # chromium and the CJK fonts are for the web board's browser tests and screenshots.
@@ -140,6 +140,20 @@ bench: $(BUILD)/collabd $(BENCH_BINS)
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/bench/bench_e2e.py
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/bench/bench_timers.py
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/bench/bench_progress.py
+
+# The official SDK clients the flood benchmark compares against (npm; not a test
+# dependency): pinned versions into build/bench-sdk.
+BENCH_SDK_DIR := build/bench-sdk
+BENCH_SDKS    := @larksuiteoapi/node-sdk@1.74.0 dingtalk-stream@2.1.5
+bench-deps:
+	mkdir -p $(BENCH_SDK_DIR)
+	[ -f $(BENCH_SDK_DIR)/package.json ] || echo '{"private": true}' > $(BENCH_SDK_DIR)/package.json
+	npm install --prefix $(BENCH_SDK_DIR) --no-audit --no-fund --ignore-scripts $(BENCH_SDKS)
+
+# Durable acks per second, ack latency and peak RSS: collabd beside the official SDKs,
+# both against the C gateway build/bench/flood_gateway (tests/bench/bench_flood.py).
+bench-flood: $(BUILD)/collabd $(BUILD)/bench/flood_gateway
+	COLLABD_BIN=$(abspath $(BUILD)/collabd) BENCH_SDK_DIR=$(abspath $(BENCH_SDK_DIR)) $(PYTHON) tests/bench/bench_flood.py
 
 demo: $(BUILD)/collabd
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/demo.py

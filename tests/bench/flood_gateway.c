@@ -1,0 +1,414 @@
+/*
+ * flood_gateway - a load generator that plays both platforms' gateways, for
+ * bench_flood.py.  Not a test: it prints figures.
+ *
+ *   flood_gateway --platform feishu|dingtalk --events N [--rate R] [--warmup-ms M]
+ *                 [--timeout-s T] [--chats C]
+ *
+ * It listens on one 127.0.0.1 port (printed as {"port": P} on stdout) and
+ * answers what a client needs to connect: Feishu's POST /callback/ws/endpoint,
+ * tenant token and bot info, DingTalk's POST /v1.0/gateway/connections/open and
+ * access token, and a generic success for any send.  The first client to open
+ * the WebSocket then gets N chat messages -- pbbp2 data frames on Feishu, JSON
+ * CALLBACK frames on DingTalk, each a distinct event -- pushed as fast as its
+ * socket takes them (R = 0) or at R per second, and every ack is matched to
+ * its frame.  When all N are acked (or after T seconds) it prints one JSON line:
+ * frames pushed per second, acks per second, ack latency p50/p99/max.
+ *
+ * Written in C on the daemon's own pbbp2 codec so that the injector is never
+ * the bottleneck: it pushes well over 50,000 frames/s on one core.
+ */
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collabd/pbbp2.h"
+#include "collabd/util.h"
+
+enum platform { FEISHU, DINGTALK };
+
+static struct {
+	enum platform platform;
+	int events, rate, warmup_ms, timeout_s, chats, port;
+	struct lws_context *ctx;
+	struct lws *client;          /* the one flooded connection */
+	int64_t *sent_ns, *acked_ns; /* per event; 0 = not yet */
+	int next, acked, bad_acks;
+	int64_t start_ns, last_ack_ns, last_push_ns;
+	lws_sorted_usec_list_t start_timer, pace_timer, stop_timer;
+	int started, done;
+	struct buf rx; /* the client's message being gathered */
+} g;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static long long wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- HTTP: just enough for a client to connect ---- */
+
+struct http_session {
+	char uri[256];
+	int post;
+};
+
+static const char *http_answer(const char *uri)
+{
+	static char endpoint[512];
+	if (!strcmp(uri, "/callback/ws/endpoint")) {
+		snprintf(endpoint, sizeof endpoint,
+			 "{\"code\":0,\"msg\":\"ok\",\"data\":{\"URL\":\"ws://127.0.0.1:%d/ws/v2?fpid=1&aid=1&"
+			 "device_id=flood&access_key=k&service_id=7&ticket=t\",\"ClientConfig\":{\"PingInterval\":120,"
+			 "\"ReconnectCount\":-1,\"ReconnectInterval\":5,\"ReconnectNonce\":1}}}", g.port);
+		return endpoint;
+	}
+	if (!strcmp(uri, "/v1.0/gateway/connections/open")) {
+		snprintf(endpoint, sizeof endpoint, "{\"endpoint\":\"ws://127.0.0.1:%d/dt\",\"ticket\":\"t\"}", g.port);
+		return endpoint;
+	}
+	if (strstr(uri, "tenant_access_token"))
+		return "{\"code\":0,\"msg\":\"ok\",\"tenant_access_token\":\"t-flood\",\"expire\":7200}";
+	if (strstr(uri, "/oauth2/accessToken") || strstr(uri, "gettoken"))
+		return "{\"accessToken\":\"flood\",\"access_token\":\"flood\",\"expireIn\":7200,\"expires_in\":7200}";
+	if (strstr(uri, "/bot/v3/info"))
+		return "{\"code\":0,\"msg\":\"ok\",\"bot\":{\"open_id\":\"ou_flood_bot\",\"app_name\":\"flood\"}}";
+	return "{\"code\":0,\"msg\":\"ok\",\"errcode\":0,\"data\":{\"message_id\":\"om_flood\"},"
+	       "\"processQueryKey\":\"flood\"}";
+}
+
+static int http_reply(struct lws *wsi, const char *uri)
+{
+	const char *body = http_answer(uri);
+	size_t len = strlen(body);
+	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf;
+	if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "application/json", len, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	unsigned char out[LWS_PRE + 1024];
+	memcpy(out + LWS_PRE, body, len);
+	if (lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) != (int)len)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ---- the frames ---- */
+
+static void feishu_frame(int i, struct buf *out)
+{
+	long long ms = wall_ms();
+	char *payload = xasprintf(
+		"{\"schema\":\"2.0\",\"header\":{\"event_id\":\"ev_flood_%d\",\"event_type\":\"im.message.receive_v1\","
+		"\"create_time\":\"%lld\",\"token\":\"\",\"app_id\":\"cli_0123456789abcdef\",\"tenant_key\":\"tk\"},"
+		"\"event\":{\"sender\":{\"sender_id\":{\"union_id\":\"on_flood\",\"user_id\":\"uflood\","
+		"\"open_id\":\"ou_flood\"},\"sender_type\":\"user\",\"tenant_key\":\"tk\"},\"message\":{"
+		"\"message_id\":\"om_flood_%d\",\"root_id\":\"\",\"parent_id\":\"\",\"create_time\":\"%lld\","
+		"\"update_time\":\"%lld\",\"chat_id\":\"oc_flood_%d\",\"thread_id\":\"\",\"chat_type\":\"group\","
+		"\"message_type\":\"text\",\"content\":\"{\\\"text\\\":\\\"今天的进展正常，第 %d 条\\\"}\"}}}",
+		i, ms, i, ms, ms, i % g.chats, i);
+	char mid[32], trace[32], stamp[32];
+	snprintf(mid, sizeof mid, "fm_%d", i);
+	snprintf(trace, sizeof trace, "tr%d", i);
+	snprintf(stamp, sizeof stamp, "%lld", ms);
+	struct pbbp2_frame f = { .seq_id = (uint64_t)i + 1, .log_id = (uint64_t)i + 1, .service = 7,
+				 .method = PBBP2_METHOD_DATA, .payload = (unsigned char *)payload,
+				 .payload_len = strlen(payload) };
+	pbbp2_add_header(&f, "type", "event");
+	pbbp2_add_header(&f, "message_id", mid);
+	pbbp2_add_header(&f, "sum", "1");
+	pbbp2_add_header(&f, "seq", "0");
+	pbbp2_add_header(&f, "trace_id", trace);
+	pbbp2_add_header(&f, "timestamp", stamp);
+	pbbp2_encode(&f, out);
+	f.payload = NULL;
+	pbbp2_frame_free(&f);
+	free(payload);
+}
+
+static void dingtalk_frame(int i, struct buf *out)
+{
+	long long ms = wall_ms();
+	buf_printf(out,
+		   "{\"specVersion\":\"1.0\",\"type\":\"CALLBACK\",\"headers\":{\"appId\":\"flood\",\"connectionId\":\"c1\","
+		   "\"contentType\":\"application/json\",\"messageId\":\"dm_%d\",\"time\":\"%lld\","
+		   "\"topic\":\"/v1.0/im/bot/messages/get\"},\"data\":\"{\\\"conversationId\\\":\\\"cid_flood_%d\\\","
+		   "\\\"conversationType\\\":\\\"2\\\",\\\"msgId\\\":\\\"msg_flood_%d\\\",\\\"msgtype\\\":\\\"text\\\","
+		   "\\\"text\\\":{\\\"content\\\":\\\" 今天的进展正常，第 %d 条\\\"},\\\"senderNick\\\":\\\"flood\\\","
+		   "\\\"senderStaffId\\\":\\\"u_flood\\\",\\\"senderId\\\":\\\"$:LWCP_v1:$u_flood\\\","
+		   "\\\"senderCorpId\\\":\\\"corp\\\",\\\"isAdmin\\\":false,\\\"chatbotUserId\\\":\\\"bot\\\","
+		   "\\\"chatbotCorpId\\\":\\\"corp\\\",\\\"robotCode\\\":\\\"dingflood\\\",\\\"isInAtList\\\":false,"
+		   "\\\"atUsers\\\":[],\\\"sessionWebhook\\\":\\\"http://127.0.0.1:%d/robot/sendBySession?session=s%d\\\","
+		   "\\\"sessionWebhookExpiredTime\\\":%lld,\\\"createAt\\\":%lld,\\\"conversationTitle\\\":\\\"flood\\\"}\"}",
+		   i, ms, i % g.chats, i, i, g.port, i % g.chats, ms + 5400000, ms);
+}
+
+/* ---- acks ---- */
+
+static void acked(int i)
+{
+	if (i < 0 || i >= g.next || g.acked_ns[i])
+		return; /* unknown, or a duplicate ack */
+	g.acked_ns[i] = now_ns() - g.sent_ns[i];
+	if (!g.acked_ns[i])
+		g.acked_ns[i] = 1;
+	g.acked++;
+	g.last_ack_ns = now_ns();
+	if (g.acked == g.events)
+		g.done = 1;
+}
+
+static void feishu_in(struct lws *wsi, const unsigned char *in, size_t len)
+{
+	struct pbbp2_frame f;
+	if (pbbp2_decode(in, len, &f) != PBBP2_OK) {
+		g.bad_acks++;
+		return;
+	}
+	const char *type = pbbp2_header(&f, "type");
+	if (f.method == PBBP2_METHOD_CONTROL && type && !strcmp(type, "ping")) {
+		/* Answer pings with a pong carrying the client config, as the gateway does. */
+		static const char cfg[] = "{\"PingInterval\":120,\"ReconnectCount\":-1,\"ReconnectInterval\":5,"
+					  "\"ReconnectNonce\":1}";
+		struct pbbp2_frame pong = { .service = f.service, .method = PBBP2_METHOD_CONTROL,
+					    .payload = (unsigned char *)cfg, .payload_len = sizeof cfg - 1 };
+		pbbp2_add_header(&pong, "type", "pong");
+		struct buf b;
+		buf_init(&b);
+		unsigned char pre[LWS_PRE];
+		memset(pre, 0, sizeof pre);
+		buf_append(&b, pre, LWS_PRE);
+		pbbp2_encode(&pong, &b);
+		lws_write(wsi, b.data + LWS_PRE, b.len - LWS_PRE, LWS_WRITE_BINARY);
+		buf_free(&b);
+		pong.payload = NULL;
+		pbbp2_frame_free(&pong);
+	} else if (f.method == PBBP2_METHOD_DATA) {
+		const char *mid = pbbp2_header(&f, "message_id");
+		int ok = f.payload && memmem(f.payload, f.payload_len, "\"code\":200", 10);
+		if (mid && !strncmp(mid, "fm_", 3) && ok)
+			acked(atoi(mid + 3));
+		else
+			g.bad_acks++;
+	}
+	pbbp2_frame_free(&f);
+}
+
+static void dingtalk_in(const char *in, size_t len)
+{
+	static const char key[] = "\"messageId\":\"dm_";
+	const char *p = memmem(in, len, key, sizeof key - 1);
+	if (p && memmem(in, len, "\"code\":200", 10))
+		acked(atoi(p + sizeof key - 1));
+	else
+		g.bad_acks++;
+}
+
+/* ---- pushing ---- */
+
+static int due_now(void)
+{
+	if (g.rate <= 0)
+		return g.events;
+	int64_t elapsed = now_ns() - g.start_ns;
+	int64_t due = elapsed * g.rate / 1000000000 + 1;
+	return due > g.events ? g.events : (int)due;
+}
+
+static void pace_fired(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	if (g.client)
+		lws_callback_on_writable(g.client);
+}
+
+static void start_fired(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	g.started = 1;
+	g.start_ns = now_ns();
+	if (g.client)
+		lws_callback_on_writable(g.client);
+}
+
+static void push_some(struct lws *wsi)
+{
+	struct buf b;
+	buf_init(&b);
+	int limit = due_now();
+	/* Several frames per callback while the socket takes them. */
+	for (int n = 0; n < 32 && g.next < limit && !lws_send_pipe_choked(wsi); n++) {
+		buf_reset(&b);
+		unsigned char pre[LWS_PRE];
+		memset(pre, 0, sizeof pre);
+		buf_append(&b, pre, LWS_PRE);
+		if (g.platform == FEISHU)
+			feishu_frame(g.next, &b);
+		else
+			dingtalk_frame(g.next, &b);
+		g.sent_ns[g.next] = now_ns();
+		if (lws_write(wsi, b.data + LWS_PRE, b.len - LWS_PRE,
+			      g.platform == FEISHU ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)(b.len - LWS_PRE)) {
+			fprintf(stderr, "flood_gateway: write failed at event %d\n", g.next);
+			break;
+		}
+		g.next++;
+	}
+	buf_free(&b);
+	if (g.next == g.events)
+		g.last_push_ns = now_ns();
+	else if (g.next < due_now())
+		lws_callback_on_writable(wsi);
+	else /* paced: the next one is due later */
+		lws_sul_schedule(g.ctx, 0, &g.pace_timer, pace_fired, LWS_US_PER_MS / 2);
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct http_session *hs = user;
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		snprintf(hs->uri, sizeof hs->uri, "%s", (const char *)in);
+		hs->post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+		if (!hs->post)
+			return http_reply(wsi, hs->uri);
+		return 0; /* answered once the body is in */
+	case LWS_CALLBACK_HTTP_BODY:
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return http_reply(wsi, hs->uri);
+	case LWS_CALLBACK_ESTABLISHED:
+		if (g.client)
+			return -1; /* one flooded client at a time */
+		g.client = wsi;
+		lws_sul_schedule(g.ctx, 0, &g.start_timer, start_fired, (lws_usec_t)g.warmup_ms * LWS_US_PER_MS);
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (wsi == g.client && g.started && g.next < g.events)
+			push_some(wsi);
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		if (wsi != g.client)
+			return 0;
+		/* A message may come in pieces (it spans reads): gather it. */
+		buf_append(&g.rx, in, len);
+		if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+			return 0;
+		if (g.platform == FEISHU)
+			feishu_in(wsi, g.rx.data, g.rx.len);
+		else
+			dingtalk_in((const char *)g.rx.data, g.rx.len);
+		buf_reset(&g.rx);
+		return 0;
+	case LWS_CALLBACK_CLOSED:
+		if (wsi == g.client) {
+			g.client = NULL;
+			if (!g.done)
+				fprintf(stderr, "flood_gateway: the client closed the connection after %d acks\n", g.acked);
+		}
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void stop_fired(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	g.done = 1;
+}
+
+int main(int argc, char **argv)
+{
+	g.events = 20000;
+	g.warmup_ms = 500;
+	g.timeout_s = 120;
+	g.chats = 50;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--platform"))
+			g.platform = !strcmp(argv[i + 1], "dingtalk") ? DINGTALK : FEISHU;
+		else if (!strcmp(argv[i], "--events"))
+			g.events = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--rate"))
+			g.rate = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--warmup-ms"))
+			g.warmup_ms = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--timeout-s"))
+			g.timeout_s = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--chats"))
+			g.chats = atoi(argv[i + 1]);
+		else {
+			fprintf(stderr, "usage: flood_gateway --platform feishu|dingtalk --events N [--rate R] "
+					"[--warmup-ms M] [--timeout-s T] [--chats C]\n");
+			return 2;
+		}
+	}
+	if (g.events <= 0 || g.chats <= 0)
+		return 2;
+	buf_init(&g.rx);
+	g.sent_ns = xcalloc((size_t)g.events, sizeof *g.sent_ns);
+	g.acked_ns = xcalloc((size_t)g.events, sizeof *g.acked_ns);
+
+	static const struct lws_protocols protocols[] = {
+		{ "flood", callback, sizeof(struct http_session), 65536, 0, NULL, 0 },
+		{ NULL, NULL, 0, 0, 0, NULL, 0 }
+	};
+	lws_set_log_level(LLL_ERR, NULL);
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	g.ctx = lws_create_context(&info);
+	if (!g.ctx)
+		return 1;
+	memset(&info, 0, sizeof info);
+	info.port = 0;
+	info.iface = "127.0.0.1";
+	info.protocols = protocols;
+	info.pt_serv_buf_size = 256 * 1024;
+	struct lws_vhost *vh = lws_create_vhost(g.ctx, &info);
+	if (!vh)
+		return 1;
+	g.port = lws_get_vhost_listen_port(vh);
+	printf("{\"port\": %d}\n", g.port);
+	fflush(stdout);
+
+	lws_sul_schedule(g.ctx, 0, &g.stop_timer, stop_fired, (lws_usec_t)g.timeout_s * LWS_USEC_PER_SEC);
+	while (!g.done && lws_service(g.ctx, 0) >= 0)
+		;
+
+	int64_t *lat = xcalloc((size_t)g.events, sizeof *lat);
+	int n = 0;
+	for (int i = 0; i < g.next; i++)
+		if (g.acked_ns[i])
+			lat[n++] = g.acked_ns[i];
+	qsort(lat, (size_t)n, sizeof *lat, cmp_i64);
+	double push_s = g.last_push_ns ? (g.last_push_ns - g.start_ns) / 1e9 : 0;
+	double all_s = g.acked ? (g.last_ack_ns - g.start_ns) / 1e9 : 0;
+	printf("{\"platform\": \"%s\", \"events\": %d, \"rate\": %d, \"pushed\": %d, \"acked\": %d, "
+	       "\"bad_acks\": %d, \"pushed_per_s\": %.0f, \"acked_per_s\": %.0f, \"seconds\": %.3f, "
+	       "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}\n",
+	       g.platform == FEISHU ? "feishu" : "dingtalk", g.events, g.rate, g.next, g.acked, g.bad_acks,
+	       push_s > 0 ? g.next / push_s : 0, all_s > 0 ? g.acked / all_s : 0, all_s,
+	       n ? lat[n / 2] / 1e6 : 0, n ? lat[(size_t)n * 99 / 100] / 1e6 : 0, n ? lat[n - 1] / 1e6 : 0);
+	free(lat);
+	free(g.sent_ns);
+	free(g.acked_ns);
+	lws_context_destroy(g.ctx);
+	return g.acked == g.events ? 0 : 1;
+}
