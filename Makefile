@@ -64,7 +64,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 # `make deps <anything>` in one invocation: every compile waits for deps (also under -j).
 DEPS_FIRST := $(if $(filter deps,$(MAKECMDGOALS)),deps)
 
-.PHONY: all deps test check unit e2e chaos valgrind test-asan demo bench install clean
+.PHONY: all deps test check unit e2e build-test chaos valgrind test-asan demo bench install clean
 
 # Debian packages for building, testing and the demo (run as root or with sudo);
 # chromium and the CJK fonts are for the web board's browser tests and screenshots.
@@ -72,6 +72,8 @@ DEB_PKGS   := build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev 
               libsqlite3-dev libcmocka-dev tzdata valgrind clang libclang-rt-14-dev python3 python3-pytest python3-websockets python3-protobuf \
               chromium fonts-noto-cjk python3-jsonschema
 SUDO       := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+# A variable so that tests/build can stand in for it (and for SUDO).
+APT_GET    ?= apt-get
 
 all: $(BUILD)/collabd
 
@@ -105,6 +107,11 @@ e2e: $(BUILD)/collabd
 
 test: unit e2e
 
+# The Makefile itself (tests/build): `make deps X` in one invocation, CFLAGS kept
+# apart, header tracking.  It runs make in temporary build directories.
+build-test: | $(DEPS_FIRST)
+	$(PYTHON) -m pytest -q tests/build
+
 # 10,000 events while the daemon is SIGKILLed 20 times (seeded: CHAOS_SEED=...).
 chaos: $(BUILD)/collabd
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) -m pytest -q -s tests/chaos
@@ -128,12 +135,12 @@ valgrind: $(BUILD)/collabd
 # The fuzz targets get 30 s each here (CHECK_FUZZ_SECONDS) to keep CI near 18 minutes;
 # `make fuzz` alone runs them FUZZ_SECONDS (60) each.
 CHECK_FUZZ_SECONDS ?= 30
-check: test chaos valgrind test-asan
+check: build-test test chaos valgrind test-asan
 	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
 deps:
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEB_PKGS)
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive $(APT_GET) update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -q --no-install-recommends $(DEB_PKGS)
 
 bench: $(BUILD)/collabd $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do $$b; done
@@ -214,4 +221,5 @@ fuzz: fuzz-build
 	if [ -n "$$failed" ]; then echo "fuzz: crashes in:$$failed"; exit 1; fi; echo "fuzz: no crashes"
 
 # Header dependencies written by -MMD (absent on the first build, which compiles everything).
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d $(BUILD)/obj/*/*/*/*.d $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/obj/*/*/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d \
+                    $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/obj/*/*/*.d)
