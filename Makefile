@@ -119,16 +119,14 @@ chaos: $(BUILD)/collabd
 test-asan:
 	$(MAKE) SAN=1 test
 
-# The daemon under valgrind through e2e scenarios: any invalid access or
-# definite leak makes it exit 99, which fails the test.
+# The daemon under valgrind through the e2e scenarios marked @pytest.mark.valgrind
+# (tests/e2e/README.md): any invalid access or definite leak makes it exit 99,
+# which fails the test.
 VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
             --show-leak-kinds=definite --track-fds=no
 valgrind: $(BUILD)/collabd
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) COLLABD_WRAPPER="$(VALGRIND)" $(PYTHON) -m pytest -q \
-	  tests/e2e/test_01_help.py tests/e2e/test_06_cards.py tests/e2e/test_09_deadlines.py \
-	  tests/e2e/test_04_outbound.py tests/e2e/test_17_progress.py tests/e2e/test_18_issues.py \
-	  tests/e2e/test_20_archive.py tests/e2e/test_21_retro.py \
-	  -k "not burst and (not test_17 or week) and (not test_18 or normal_issue) and (not test_20 or intake) and (not test_21 or late)"
+	  -m valgrind tests/e2e
 
 # Everything CI runs: the suites on the normal build and under ASan+UBSan,
 # and the crash-safety run.
