@@ -96,7 +96,8 @@ static size_t take_pings(struct fixture *f, json_t **out, size_t max)
 	size_t got = 0;
 	for (;;) {
 		struct outbox_row rows[16];
-		size_t n = store_outbox_due(f->st, MON(10, 0) + 3650LL * 86400000, rows, 16);
+		size_t n;
+		assert_int_equal(store_outbox_due(f->st, MON(10, 0) + 3650LL * 86400000, rows, 16, &n), STORE_OK);
 		if (!n)
 			return got;
 		for (size_t i = 0; i < n; i++) {
