@@ -75,3 +75,13 @@ int clock_on_jump(clock_jump_fn fn, void *arg)
 	nlisteners++;
 	return 0;
 }
+
+void clock_off_jump(clock_jump_fn fn, void *arg)
+{
+	for (int i = 0; i < nlisteners; i++) {
+		if (listeners[i].fn == fn && listeners[i].arg == arg) {
+			listeners[i] = listeners[--nlisteners];
+			return;
+		}
+	}
+}

@@ -86,6 +86,7 @@ void outbox_free(struct outbox *ob)
 {
 	if (!ob)
 		return;
+	clock_off_jump(clock_jumped, ob);
 	lws_sul_cancel(&ob->kick_timer);
 	lws_sul_cancel(&ob->due_timer);
 	free(ob->inflight);

@@ -57,6 +57,7 @@ void sched_free(struct sched *s)
 {
 	if (!s)
 		return;
+	clock_off_jump(clock_jumped, s);
 	lws_sul_cancel(&s->timer);
 	free(s);
 }

@@ -32,5 +32,7 @@ int clock_test_advance(ms_t delta);
 typedef void (*clock_jump_fn)(void *arg);
 /* At most a handful of listeners; returns -1 when the table is full. */
 int clock_on_jump(clock_jump_fn fn, void *arg);
+/* Forgets the listener (fn, arg): call it before freeing arg. */
+void clock_off_jump(clock_jump_fn fn, void *arg);
 
 #endif

@@ -1,4 +1,7 @@
-"""Fixtures: a simulator and a collabd daemon connected to it, per test."""
+"""Fixtures: a simulator and a collabd daemon connected to it, per test.
+
+Feishu: sim, make_daemon, daemon.  DingTalk: dsim, ding (a factory like make_daemon).
+Plain helpers and the standard directory live in helpers.py."""
 
 import os
 import sys
@@ -10,7 +13,14 @@ sys.path.insert(0, os.path.join(HERE, "..", "sim"))
 sys.path.insert(0, HERE)
 
 from simctl import Sim  # noqa: E402
+from dingctl import DingSim  # noqa: E402
 from daemonctl import Daemon  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "valgrind: also run under valgrind by `make valgrind` (pytest -m valgrind); "
+        "scenarios that cover the daemon's code paths in minutes, not the slow bursts")
 
 
 @pytest.fixture
@@ -53,3 +63,33 @@ def make_daemon(sim, tmp_path):
 @pytest.fixture
 def daemon(make_daemon):
     return make_daemon()
+
+
+@pytest.fixture
+def dsim():
+    s = DingSim.start()
+    s.set_config(redeliver_after=2)
+    yield s
+    bad = [a for a in s.acks() if a.get("problems")]
+    posted = [m for m in s.messages() if m.get("problems")]
+    s.stop()
+    assert not bad, f"malformed acks: {bad[:3]}"
+    assert not posted, f"malformed messages: {posted[:3]}"
+
+
+@pytest.fixture
+def ding(dsim, tmp_path):
+    made = []
+
+    def factory(**kw):
+        (tmp_path / f"d{len(made)}").mkdir(exist_ok=True)
+        d = Daemon(dsim, tmp_path / f"d{len(made)}", platform="dingtalk", **kw)
+        made.append(d)
+        d.start()
+        dsim.wait_connected()
+        return d
+
+    yield factory
+    for d in made:
+        rc = d.stop()
+        assert rc in (0, None, -9) or rc in d.allowed_exit, d.log()[-3000:]

@@ -1,6 +1,11 @@
 """Commands: /帮助 answered in the group; unknown commands and bare mentions get a hint."""
 
+import pytest
+
 from helpers import replies_to
+
+# Under `make valgrind` too (the whole file).
+pytestmark = pytest.mark.valgrind
 
 
 def test_help_is_answered_as_a_reply(sim, daemon):

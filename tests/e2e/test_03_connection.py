@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from helpers import acks_for, replies_to
+from helpers import replies_to
 
 
 def test_pings_carry_the_service_id_and_pongs_set_the_interval(sim, daemon):

@@ -2,7 +2,12 @@
 
 import time
 
-from helpers import replies_to
+import pytest
+
+from helpers import max_in_window, replies_to
+
+# Under `make valgrind` too (the whole file).
+pytestmark = pytest.mark.valgrind
 
 
 def test_429_storm_still_delivers_exactly_once(sim, daemon):
@@ -64,7 +69,6 @@ def test_idempotency_key_is_sent_with_every_message(sim, daemon):
 
 
 def test_one_chat_gets_at_most_five_messages_a_second(sim, daemon):
-    from test_09_deadlines import max_in_window
     ids = [sim.inject_message("oc_busy", "ou_alice", "/帮助")["message_id"] for _ in range(12)]
     sim.wait_for(lambda: len(sim.messages()) == 12, timeout=15)
     times = [r["time"] for r in sim.requests() if r["path"].endswith("/reply")]

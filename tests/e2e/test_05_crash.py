@@ -2,7 +2,7 @@
 
 import time
 
-from helpers import acks_for, replies_to
+from helpers import replies_to
 
 
 def test_kill_with_sends_in_flight_then_restart(sim, make_daemon):

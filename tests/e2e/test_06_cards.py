@@ -2,7 +2,12 @@
 
 import json
 
+import pytest
+
 from helpers import replies_to
+
+# Under `make valgrind` too (the whole file).
+pytestmark = pytest.mark.valgrind
 
 
 def test_status_card_refresh_patches_the_card_in_place(sim, daemon):

@@ -3,6 +3,10 @@ quiet hours, coalescing, restarts, cancelling and snoozing."""
 
 import datetime
 
+import pytest
+
+from helpers import max_in_window
+
 SH = datetime.timezone(datetime.timedelta(hours=8))
 OWNER = {"id": "ou_owner", "name": "王接口"}
 HEAD = {"id": "ou_head", "name": "李主管"}
@@ -39,6 +43,7 @@ def settle(sim, d):
     sim.wait_for(lambda: (s := d.stats())["outbox"]["pending"] == 0 and s["outbox"]["inflight"] == 0, timeout=10)
 
 
+@pytest.mark.valgrind
 def test_reminder_then_overdue_then_escalation(sim, make_daemon):
     d = make_daemon(clock_control=True)
     set_clock(d, at(2026, 12, 7, 10))                     # Monday 10:00
@@ -61,6 +66,7 @@ def test_reminder_then_overdue_then_escalation(sim, make_daemon):
     assert d.sql("SELECT COUNT(*) FROM timers WHERE state = 'fired'")[0][0] == 3
 
 
+@pytest.mark.valgrind
 def test_timer_survives_restart_and_fires_once_marked_late(sim, make_daemon):
     d = make_daemon(clock_control=True)
     set_clock(d, at(2026, 12, 7, 10))
@@ -85,6 +91,7 @@ def test_timer_survives_restart_and_fires_once_marked_late(sim, make_daemon):
     assert d.sql("SELECT fire_at FROM timers WHERE state = 'pending'") == [(at(2026, 12, 8, 14),)]
 
 
+@pytest.mark.valgrind
 def test_pings_in_the_same_minute_are_one_message(sim, make_daemon):
     d = make_daemon(clock_control=True)
     other = {"owner": [{"id": "ou_other", "name": "陈接口"}], "head": [HEAD]}
@@ -100,6 +107,7 @@ def test_pings_in_the_same_minute_are_one_message(sim, make_daemon):
     assert "需求 A" in text and "需求 B" in text and "ou_owner" in text and "ou_other" in text
 
 
+@pytest.mark.valgrind
 def test_business_pings_wait_for_working_hours_urgent_ones_do_not(sim, make_daemon):
     d = make_daemon(clock_control=True)
     set_clock(d, at(2026, 12, 11, 17))                    # Friday 17:00
@@ -118,6 +126,7 @@ def test_business_pings_wait_for_working_hours_urgent_ones_do_not(sim, make_daem
     assert "问题 P01" in card_text(sim.wait_for(lambda: pings(sim), timeout=5)[0])
 
 
+@pytest.mark.valgrind
 def test_done_deadline_sends_nothing_more(sim, make_daemon):
     d = make_daemon(clock_control=True)
     set_clock(d, at(2026, 12, 7, 10))
@@ -130,6 +139,7 @@ def test_done_deadline_sends_nothing_more(sim, make_daemon):
     assert d.sql("SELECT COUNT(*) FROM timers WHERE state = 'pending'")[0][0] == 0
 
 
+@pytest.mark.valgrind
 def test_snooze_by_the_person_pinged_and_refusal_for_others(sim, make_daemon):
     d = make_daemon(clock_control=True)
     set_clock(d, at(2026, 12, 7, 10))
@@ -156,16 +166,6 @@ def test_snooze_by_the_person_pinged_and_refusal_for_others(sim, make_daemon):
     assert "2026-12-09 09:00" in sim.wait_acked(mine["event_id"])["data"]["toast"]["content"]
     assert d.sql("SELECT fire_at FROM timers WHERE state = 'pending'") == [(at(2026, 12, 9, 9),)]
     assert d.sql("SELECT actor FROM timeline WHERE kind = 'sla.snooze'") == [("ou_owner",), ("ou_owner",)]
-
-
-def max_in_window(times, window=1.0):
-    times = sorted(times)
-    best, j = 0, 0
-    for i, t in enumerate(times):
-        while times[j] <= t - window:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
 
 
 def test_burst_for_500_chats_at_1700_drains_within_the_rate_limits(sim, make_daemon):

@@ -1,7 +1,6 @@
 """Hostile input: huge, broken, nested, injecting and flooding messages get a
 clear refusal or are dropped with a log line; the connection and data survive."""
 
-import json
 import time
 
 from helpers import replies_to

@@ -1,45 +1,10 @@
 """DingTalk Stream mode through the real binary: the same commands and
 reminders as on Feishu, from the same workflow code."""
 
-import datetime
 import time
 
-import pytest
-
 from daemonctl import Daemon
-from dingctl import DingSim
-
-SH = datetime.timezone(datetime.timedelta(hours=8))
-
-
-@pytest.fixture
-def dsim():
-    s = DingSim.start()
-    s.set_config(redeliver_after=2)
-    yield s
-    bad = [a for a in s.acks() if a.get("problems")]
-    posted = [m for m in s.messages() if m.get("problems")]
-    s.stop()
-    assert not bad, f"malformed acks: {bad[:3]}"
-    assert not posted, f"malformed messages: {posted[:3]}"
-
-
-@pytest.fixture
-def ding(dsim, tmp_path):
-    made = []
-
-    def factory(**kw):
-        (tmp_path / f"d{len(made)}").mkdir(exist_ok=True)
-        d = Daemon(dsim, tmp_path / f"d{len(made)}", platform="dingtalk", **kw)
-        made.append(d)
-        d.start()
-        dsim.wait_connected()
-        return d
-
-    yield factory
-    for d in made:
-        rc = d.stop()
-        assert rc in (0, None, -9) or rc in d.allowed_exit, d.log()[-3000:]
+from helpers import at
 
 
 def replies(dsim, conversation):
@@ -122,7 +87,6 @@ def test_throttling_and_token_expiry_still_deliver_once(dsim, ding):
 
 def test_reminders_on_dingtalk_mention_with_at_user_ids(dsim, ding):
     d = ding(clock_control=True)
-    at = lambda *a: int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)  # noqa: E731
     # The chat's webhook is known from a message first.
     r = dsim.inject_message("cid_dl", "staff_owner", "/帮助", webhook_valid_s=86400 * 30)  # still valid on the test clock
     dsim.wait_messages(1, conversation_id="cid_dl")

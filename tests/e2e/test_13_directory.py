@@ -1,11 +1,6 @@
 """The department directory: the import tool (all or nothing) and /部门 in chat."""
 
-import json
-import os
-import subprocess
-
-from daemonctl import COLLABD_BIN
-from helpers import replies_to
+from helpers import import_directory, replies_to
 
 DIRECTORY = {
     "users": [{"id": "ou_zhang", "name": "张三"}, {"id": "ou_li", "name": "李四"},
@@ -17,13 +12,6 @@ DIRECTORY = {
     ],
     "deputies": [{"user": "ou_zhang", "deputy": "ou_li", "from": "2026-12-01", "to": "2026-12-10"}],
 }
-
-
-def import_directory(d, doc, tmp_path):
-    path = tmp_path / "directory.json"
-    path.write_text(json.dumps(doc, ensure_ascii=False))
-    return subprocess.run([COLLABD_BIN, "--config", d.config_path, "import-directory", str(path)],
-                          capture_output=True, text=True, env=d.env(), timeout=20)
 
 
 def text_of(sim, r):

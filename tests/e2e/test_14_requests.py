@@ -2,14 +2,10 @@
 approval by the right person (or their deputy), rejection with a reason,
 resubmission, withdrawal, the approval card's buttons and the reminder."""
 
-import datetime
-
 import pytest
 
-from helpers import replies_to
-from test_13_directory import import_directory
+from helpers import at, import_directory, replies_to
 
-SH = datetime.timezone(datetime.timedelta(hours=8))
 DIRECTORY = {
     "users": [{"id": "ou_zhang", "name": "张三"}, {"id": "ou_li", "name": "李四"},
               {"id": "ou_wang", "name": "王五"}, {"id": "ou_zhao", "name": "赵总"},
@@ -22,10 +18,6 @@ DIRECTORY = {
 }
 FORM = ("/需求\n需求名称：新品发布会\n联系方式：13800000000\n需求背景：Q4 新品上市，需要一次发布会\n"
         "具体任务：场地、物料、直播\n涉及部门：市场部、JSB\n期望完成时间：2026-12-31\n资源需求：预算 5 万")
-
-
-def at(*a):
-    return int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)
 
 
 @pytest.fixture

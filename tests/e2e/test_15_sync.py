@@ -2,31 +2,9 @@
 department on one card updated in place; contacts confirm (signed) or object;
 when everyone has confirmed the request is in progress."""
 
-import datetime
-
 import pytest
 
-from helpers import replies_to
-from test_13_directory import import_directory
-
-SH = datetime.timezone(datetime.timedelta(hours=8))
-DIRECTORY = {
-    "users": [{"id": "ou_init", "name": "发起人甲"}, {"id": "ou_head", "name": "技术主管"},
-              {"id": "ou_mkt", "name": "市场王"}, {"id": "ou_fin", "name": "财务钱"},
-              {"id": "ou_finboss", "name": "财务总"}],
-    "departments": [
-        {"code": "JSB", "name": "技术部", "head": "ou_head", "contacts": ["ou_init"]},
-        {"code": "SCB", "name": "市场部", "head": "ou_mkt", "contacts": ["ou_mkt"]},
-        {"code": "CWB", "name": "财务部", "head": "ou_finboss", "contacts": ["ou_fin"]},
-    ],
-}
-FORM = ("/需求\n需求名称：新品发布会\n联系方式：1380000\n需求背景：新品上市\n具体任务：场地、直播\n"
-        "涉及部门：市场部、财务部\n期望完成时间：2026-12-31")
-ID = "2026-Q4-JSB-001"
-
-
-def at(*a):
-    return int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)
+from helpers import DIRECTORY, FORM, ID, at, import_directory, replies_to
 
 
 @pytest.fixture

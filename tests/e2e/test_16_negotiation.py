@@ -7,10 +7,8 @@ import datetime
 
 import pytest
 
-from helpers import replies_to
-from test_13_directory import import_directory
+from helpers import FORM, ID, SH, import_directory, replies_to
 
-SH = datetime.timezone(datetime.timedelta(hours=8))
 DIRECTORY = {
     "users": [{"id": "ou_init", "name": "发起人甲"}, {"id": "ou_head", "name": "技术主管"},
               {"id": "ou_boss", "name": "技术总"}, {"id": "ou_mkt", "name": "市场王"},
@@ -22,9 +20,6 @@ DIRECTORY = {
         {"code": "CWB", "name": "财务部", "head": "ou_finboss", "contacts": ["ou_fin"], "superior": "ou_cfo"},
     ],
 }
-FORM = ("/需求\n需求名称：新品发布会\n联系方式：1380000\n需求背景：新品上市\n具体任务：场地、直播\n"
-        "涉及部门：市场部、财务部\n期望完成时间：2026-12-31")
-ID = "2026-Q4-JSB-001"
 
 
 @pytest.fixture

@@ -2,14 +2,10 @@
 updates (amended, late), the 16:00 reminder, the 17:00 overdue ping and
 escalation after repeated misses, the digest, /看板, and every refusal."""
 
-import datetime
-
 import pytest
 
-from helpers import replies_to
-from test_13_directory import import_directory
+from helpers import FORM, ID, at, import_directory, replies_to
 
-SH = datetime.timezone(datetime.timedelta(hours=8))
 DIRECTORY = {
     "users": [{"id": "ou_init", "name": "发起人甲"}, {"id": "ou_head", "name": "技术主管"},
               {"id": "ou_mkt", "name": "市场王"}, {"id": "ou_mkt2", "name": "市场小李"},
@@ -21,14 +17,7 @@ DIRECTORY = {
         {"code": "CWB", "name": "财务部", "head": "ou_finboss", "contacts": ["ou_fin"], "superior": "ou_ceo"},
     ],
 }
-FORM = ("/需求\n需求名称：新品发布会\n联系方式：1380000\n需求背景：新品上市\n具体任务：场地、直播\n"
-        "涉及部门：市场部、财务部\n期望完成时间：2026-12-31")
-ID = "2026-Q4-JSB-001"
 CHAT = "oc_prog"
-
-
-def at(*a):
-    return int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)
 
 
 def say(sim, user, text, chat=CHAT):
@@ -81,6 +70,7 @@ def test_start_names_owners_and_sets_the_first_day(sim, d):
         (f"req:{ID}:progress:2026-11-30", at(2026, 11, 30, 17))]
 
 
+@pytest.mark.valgrind
 def test_a_week_with_one_department_late_twice(sim, d):
     # Monday: both on time; the 16:00 reminder has nobody to remind.
     set_clock(d, 2026, 11, 30, 11)

@@ -3,15 +3,12 @@ alert, the response SLA with escalation and the urgent buzz, the solution
 record, resolution and reopening, every invalid form and refusal, and quiet
 hours for the alert."""
 
-import datetime
 import json
 
 import pytest
 
-from helpers import replies_to
-from test_13_directory import import_directory
+from helpers import at, import_directory, replies_to
 
-SH = datetime.timezone(datetime.timedelta(hours=8))
 DIRECTORY = {
     "users": [{"id": "ou_init", "name": "发起人甲"}, {"id": "ou_head", "name": "技术主管"},
               {"id": "ou_mkt", "name": "市场王"}, {"id": "ou_fin", "name": "财务钱"},
@@ -27,10 +24,6 @@ DIRECTORY = {
 CHAT = "oc_iss"
 REQ = "2026-Q4-JSB-001"
 ISSUE = f"{REQ}-P01"
-
-
-def at(*a):
-    return int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)
 
 
 def set_clock(d, ms):
@@ -131,6 +124,7 @@ def test_urgent_issue_unanswered_is_buzzed_and_escalated_twice(sim, make):
     assert detail["late"] is True and detail["issue"] == ISSUE
 
 
+@pytest.mark.valgrind
 def test_normal_issue_answered_solved_reopened_and_solved_again(sim, make):
     d = make(start=at(2026, 12, 7, 10))
     text = say(sim, "ou_init", report())

@@ -7,9 +7,8 @@ import json
 import subprocess
 
 from daemonctl import COLLABD_BIN
-from test_12_dingtalk import ding, dsim  # noqa: F401  (fixtures)
+from helpers import SH
 
-SH = datetime.timezone(datetime.timedelta(hours=8))
 CONV = "cid_issue"
 DIRECTORY = {
     "users": [{"id": "staff_init", "name": "发起人"}, {"id": "staff_head", "name": "主管"},

@@ -6,7 +6,6 @@ archive names across a quarter boundary; the archive's files (JSON valid
 against deploy/archive.schema.json, Markdown, HTML with every section) and
 `collabd export`."""
 
-import datetime
 import glob
 import json
 import os
@@ -16,12 +15,9 @@ import jsonschema
 import pytest
 
 from daemonctl import COLLABD_BIN, REPO
-from helpers import replies_to
-from test_13_directory import import_directory
+from helpers import ID, at, import_directory, replies_to
 
-SH = datetime.timezone(datetime.timedelta(hours=8))
 CHAT = "oc_arc"
-ID = "2026-Q4-JSB-001"
 ISSUE = f"{ID}-P01"
 H = 3600 * 1000
 MIN = 60 * 1000
@@ -40,10 +36,6 @@ DIRECTORY = {
 FORM = ("/需求\n需求名称：年终发布会\n联系方式：1380000\n需求背景：新品上市\n具体任务：场地、直播\n"
         "涉及部门：市场部、财务部\n期望完成时间：2026-12-31")
 ANSWER = "\n流程：基本顺畅\n同步：及时\n解决：问题响应偏慢\n经验：每日站会\n不足：{}"
-
-
-def at(*a):
-    return int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)
 
 
 def clock(d, *a):
@@ -106,6 +98,7 @@ def report_issue(sim, occurred="2026-12-08 09:30"):
                               f"问题描述：推流服务器无法连接\n发生时间：{occurred}\n接收部门：财务部")
 
 
+@pytest.mark.valgrind
 def test_request_from_intake_to_the_archived_retrospective_report(sim, d, tmp_path):
     in_progress_with_objection(sim, d)
     # Monday's progress: both departments on time.

@@ -5,17 +5,13 @@ working day later; its late answer shows in the report.  The initiator may
 close the retrospective early: the report lists who did not answer and their
 reminders stop."""
 
-import datetime
 import json
 
 import pytest
 
-from helpers import replies_to
-from test_13_directory import import_directory
+from helpers import ID, at, import_directory, replies_to
 
-SH = datetime.timezone(datetime.timedelta(hours=8))
 CHAT = "oc_retro"
-ID = "2026-Q4-JSB-001"
 DIRECTORY = {
     "users": [{"id": "ou_init", "name": "发起人甲"}, {"id": "ou_head", "name": "技术主管"},
               {"id": "ou_mkt", "name": "市场王"}, {"id": "ou_fin", "name": "财务钱"},
@@ -29,10 +25,6 @@ DIRECTORY = {
 FORM = ("/需求\n需求名称：年终发布会\n联系方式：1380000\n需求背景：新品上市\n具体任务：场地、直播\n"
         "涉及部门：市场部、财务部\n期望完成时间：2026-12-31")
 ANSWER = "\n流程：顺畅\n同步：及时\n解决：高效\n经验：站会\n不足：{}"
-
-
-def at(*a):
-    return int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)
 
 
 def clock(d, *a):
@@ -72,6 +64,7 @@ def d(sim, make_daemon, tmp_path):
     return daemon
 
 
+@pytest.mark.valgrind
 def test_a_late_retrospective_is_reminded_then_escalated(sim, d, tmp_path):
     clock(d, 2026, 12, 10, 10)
     say(sim, "ou_init", f"/复盘 {ID}" + ANSWER.format("无"))

@@ -3,19 +3,10 @@ sequence of events: commands, a redelivery, an unusable event, a send the
 platform refuses for good and one it accepts on the second try; then a request
 whose approval deadline is missed."""
 
-import datetime
-
-from helpers import replies_to
+from helpers import DIRECTORY, FORM, at, import_directory, replies_to
 from prom import scrape
-from test_13_directory import import_directory
-from test_15_sync import DIRECTORY, FORM
 
-SH = datetime.timezone(datetime.timedelta(hours=8))
 HOUR = 3_600_000
-
-
-def at(*a):
-    return int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)
 
 
 def test_event_and_outbox_counters_match_the_script(sim, daemon):

@@ -2,7 +2,6 @@
 changes nothing), SIGTERM in the middle of a flood loses no event and repeats
 no reply, and an online backup restores to a database the daemon runs on."""
 
-import datetime
 import json
 import os
 import shutil
@@ -11,16 +10,9 @@ import sqlite3
 import subprocess
 
 from daemonctl import COLLABD_BIN
-from helpers import replies_to
+from helpers import DIRECTORY, FORM, ID, at, import_directory, replies_to
 from prom import scrape
-from test_13_directory import import_directory
-from test_15_sync import DIRECTORY, FORM, ID
 
-SH = datetime.timezone(datetime.timedelta(hours=8))
-
-
-def at(*a):
-    return int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)
 
 
 def say(sim, user, text, chat="oc_ops"):

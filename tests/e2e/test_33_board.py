@@ -5,7 +5,6 @@ tag shown as text, the request page and the archive; screenshots are kept as
 test artefacts.  Then the HTTP side: the strict Content-Security-Policy and the
 token beyond loopback."""
 
-import datetime
 import re
 import subprocess
 import urllib.error
@@ -15,11 +14,8 @@ import pytest
 
 import browser
 from daemonctl import COLLABD_BIN, free_port
-from helpers import replies_to
-from test_13_directory import import_directory
-from test_15_sync import DIRECTORY, FORM
+from helpers import DIRECTORY, FORM, at, import_directory, replies_to
 
-SH = datetime.timezone(datetime.timedelta(hours=8))
 HOUR = 3_600_000
 EVIL = '<script>alert("x")</script>'
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
@@ -30,10 +26,6 @@ ISSUE = ("/问题\n关联需求：2026-Q4-JSB-003\n问题类型：技术\n严重
 
 needs_browser = pytest.mark.skipif(browser.chromium() is None,
                                    reason="Debian's chromium is not installed (make deps installs it)")
-
-
-def at(*a):
-    return int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)
 
 
 def say(sim, user, text):

@@ -12,6 +12,10 @@ unless the generators change.
            tests/sim/sim_events.py, with ids and times pinned.
 - command: a few slash-command lines in the shapes users type.
 - config:  deploy/collabd.example.json and some minimal configurations.
+- dingtalk: robot-message data built by tests/sim/dt_control.py (text in a
+           group, one-to-one, an external sender, another msgtype) and card
+           callbacks in the shape the DingTalk simulator sends, times and
+           random tokens pinned.
 """
 
 import json
@@ -28,6 +32,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "sim"))
 import gen_pbbp2_vectors  # noqa: E402
 import pbbp2  # noqa: E402
 import sim_events  # noqa: E402
+import dt_control  # noqa: E402
 
 
 def pbbp2_seeds():
@@ -102,6 +107,45 @@ def event_seeds():
     return out
 
 
+def dingtalk_seeds():
+    pinned = 1767225600000
+    dt_control.now_ms = lambda: pinned
+    dt_control._lwcp = lambda: "$:LWCP_v1:$0123456789abcdef0123456789abcdef"
+    store = types.SimpleNamespace(
+        chatbot_user_id="$:LWCP_v1:$botbotbotbotbotbotbotbotbot", corp_id="ding0123456789abcdef",
+        client_id="dingsimclientid0001", new_session=lambda conv, msg, expires: "s0001",
+        session_url=lambda session: "http://127.0.0.1:9/robot/sendBySession?session=" + session)
+
+    def message(name, **kw):
+        args = dict(conversation_id="cid_group1", sender_staff_id="staff_alice", text="/帮助",
+                    sender_nick="爱丽丝", at_bot=True, conversation_type="2", msg_id="msg0001==",
+                    webhook_valid_s=3600, conversation_title="项目群", raw_text=False, at_users=[],
+                    sender_id=None)
+        args.update(kw)
+        return (name, _dump(dt_control.robot_message(store, **args)))
+
+    out = [
+        message("text_group.json", text="/需求\n需求名称：新品发布会\n涉及部门：市场部、财务部"),
+        message("text_p2p.json", conversation_type="1", at_bot=False, msg_id="msg0002==", text="/进度"),
+        message("text_mentions.json", msg_id="msg0003==", text="/进度 负责人 @王五 @李四",
+                at_users=["staff_wang", "staff_li"]),
+        message("text_external.json", sender_staff_id="", sender_id="$:LWCP_v1:$external0001",
+                msg_id="msg0004==", raw_text=True, text="\t /帮助 \r\n"),
+    ]
+    picture = json.loads(message("x", msg_id="msg0005==")[1])
+    picture["msgtype"] = "picture"
+    picture["content"] = {"downloadCode": "dc0001", "pictureDownloadCode": "pdc0001"}
+    del picture["text"]
+    out.append(("picture.json", _dump(picture)))
+    content = {"cardPrivateData": {"actionIds": ["req_confirm"],
+                                   "params": {"action": "req.confirm", "id": "2026-Q4-JSB-001"}}}
+    card = {"type": "actionCallback", "outTrackId": "collabd-card-0001", "corpId": store.corp_id,
+            "userId": "staff_alice", "userIdType": 1, "spaceType": "IM_GROUP", "spaceId": "cid_group1",
+            "extension": "{}", "content": json.dumps(content, ensure_ascii=False)}
+    out.append(("card_callback.json", _dump(card)))
+    return out
+
+
 def command_seeds():
     lines = [
         "/需求 新建\n名称：x\n背景: y",
@@ -152,7 +196,8 @@ def config_seeds():
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     for target, seeds in (("pbbp2", pbbp2_seeds()), ("event", event_seeds()),
-                          ("command", command_seeds()), ("config", config_seeds())):
+                          ("command", command_seeds()), ("config", config_seeds()),
+                          ("dingtalk", dingtalk_seeds())):
         d = os.path.join(outdir, target)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
