@@ -13,6 +13,9 @@
  *   escalated  proceed   overruled   a superior of either department
  *   escalated  revise    accepted    the same
  *   accepted   (the request is revised)  revised
+ *
+ * The /异议 command is defined here: its subcommands 答复 and 裁决 are rows
+ * of this file, raising an objection (/异议 编号) is sync.c's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,10 +71,8 @@ static void say_in(struct cmd_ctx *ctx, const char *chat, const char *text, json
 	json_decref(body);
 }
 
-enum cmd_rc req_objection_step(struct cmd_ctx *ctx, const struct cmd_args *a, int superior)
+static enum cmd_rc objection_step(struct cmd_ctx *ctx, const struct cmd_args *a, int superior)
 {
-	if (a->nwords != 3)
-		return CMD_EUSAGE;
 	char *end;
 	long long oid = strtoll(a->words[1], &end, 10);
 	char *rid = NULL, *dept = NULL, *state = NULL;
@@ -185,3 +186,22 @@ out:
 	free(state);
 	return rc;
 }
+
+static enum cmd_rc run_answer(struct cmd_ctx *ctx, const struct cmd_args *a) { return objection_step(ctx, a, 0); }
+static enum cmd_rc run_decide(struct cmd_ctx *ctx, const struct cmd_args *a) { return objection_step(ctx, a, 1); }
+
+static const struct bot_subcommand object_subs[] = {
+	{ "答复", "answer", 2, 2, 0, "/异议 答复 异议编号 采纳|推进|上报，换行写“理由：…”（推进、上报必填）", run_answer },
+	{ "裁决", "decide", 2, 2, 0, "/异议 裁决 异议编号 推进|修订 [理由：…]", run_decide },
+	{ 0 },
+};
+
+const struct bot_command cmd_object = {
+	.name = "异议",
+	.alias = "object",
+	.usage = "/异议 需求编号 [部门]，换行写“说明：…”和“建议：…” | 答复 异议编号 采纳|推进|上报 理由：… | "
+		 "裁决 异议编号 推进|修订",
+	.summary = "接口人提出异议；发起人答复（采纳、推进、上报）；上级裁决",
+	.run = req_object_raise,
+	.subs = object_subs,
+};

@@ -616,37 +616,46 @@ static enum cmd_rc list(struct cmd_ctx *ctx)
 	return CMD_OK;
 }
 
+static enum cmd_rc run_approve(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	char *msg = NULL;
+	enum cmd_rc rc = decide(ctx, a->words[1], REQ_APPROVE, NULL, &msg);
+	cmd_reply_text(ctx, msg);
+	free(msg);
+	return rc;
+}
+
+static enum cmd_rc run_reject(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	char *msg = NULL;
+	enum cmd_rc rc = decide(ctx, a->words[1], REQ_REJECT, cmd_field(a, "原因", "reason"), &msg);
+	cmd_reply_text(ctx, msg);
+	free(msg);
+	return rc;
+}
+
+static enum cmd_rc run_withdraw(struct cmd_ctx *ctx, const struct cmd_args *a) { return withdraw(ctx, a->words[1]); }
+static enum cmd_rc run_view(struct cmd_ctx *ctx, const struct cmd_args *a) { return view(ctx, a->words[1]); }
+static enum cmd_rc run_list(struct cmd_ctx *ctx, const struct cmd_args *a) { (void)a; return list(ctx); }
+
+/* /需求 without a subcommand: the form, or a submission. */
 static enum cmd_rc run_req(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
-	const char *sub = a->nwords ? a->words[0] : NULL;
-	if (!sub)
-		return a->nfields ? submit(ctx, a) : (show_form(ctx), CMD_OK);
-	if ((!strcmp(sub, "批准") || !strcasecmp(sub, "approve")) && a->nwords == 2) {
-		char *msg = NULL;
-		enum cmd_rc rc = decide(ctx, a->words[1], REQ_APPROVE, NULL, &msg);
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		return rc;
-	}
-	if ((!strcmp(sub, "驳回") || !strcasecmp(sub, "reject")) && a->nwords == 2) {
-		char *msg = NULL;
-		enum cmd_rc rc = decide(ctx, a->words[1], REQ_REJECT, cmd_field(a, "原因", "reason"), &msg);
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		return rc;
-	}
-	if ((!strcmp(sub, "修改") || !strcasecmp(sub, "edit")) && a->nwords == 2 && a->nfields)
-		return resubmit(ctx, a);
-	if ((!strcmp(sub, "撤回") || !strcasecmp(sub, "withdraw")) && a->nwords == 2)
-		return withdraw(ctx, a->words[1]);
-	if ((!strcmp(sub, "查看") || !strcasecmp(sub, "show")) && a->nwords == 2)
-		return view(ctx, a->words[1]);
-	if ((!strcmp(sub, "列表") || !strcasecmp(sub, "list")) && a->nwords == 1)
-		return list(ctx);
-	if ((!strcmp(sub, "完成") || !strcasecmp(sub, "complete")) && a->nwords == 2)
-		return req_complete_cmd(ctx, a); /* step 5: bot-commands/complete.c */
-	return CMD_EUSAGE;
+	if (a->nwords)
+		return CMD_EUSAGE;
+	return a->nfields ? submit(ctx, a) : (show_form(ctx), CMD_OK);
 }
+
+static const struct bot_subcommand req_subs[] = {
+	{ "批准", "approve", 1, 1, 0, "/需求 批准 编号", run_approve },
+	{ "驳回", "reject", 1, 1, 0, "/需求 驳回 编号，换行写“原因：…”", run_reject },
+	{ "修改", "edit", 1, 1, 1, "/需求 修改 编号，每行写一项要改的“字段：内容”", resubmit },
+	{ "撤回", "withdraw", 1, 1, 0, "/需求 撤回 编号", run_withdraw },
+	{ "查看", "show", 1, 1, 0, "/需求 查看 编号", run_view },
+	{ "列表", "list", 0, 0, 0, "/需求 列表", run_list },
+	{ "完成", "complete", 1, 1, 0, "/需求 完成 编号，换行写“交付物：…”", req_complete_cmd }, /* step 5: complete.c */
+	{ 0 },
+};
 
 /* The approval card's buttons: the same decisions, answered with a toast and
  * announced in the group. */
@@ -673,6 +682,7 @@ const struct bot_command cmd_req = {
 	.usage = "/需求（每行一项“字段：内容”提交） | 批准 编号 | 驳回 编号 原因：… | 修改 编号 + 字段 | 撤回 编号 | 查看 编号 | 列表 | 完成 编号 交付物：…",
 	.summary = "发起跨部门协作需求，审批、驳回、修改、撤回和查看",
 	.run = run_req,
+	.subs = req_subs,
 };
 
 const struct bot_action action_req_approve = { .name = "req.approve", .run = action_approve };

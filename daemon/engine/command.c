@@ -182,9 +182,37 @@ const struct bot_command *cmd_find(const char *name)
 	return NULL;
 }
 
+const struct bot_subcommand *cmd_find_sub(const struct bot_command *c, const char *word)
+{
+	for (const struct bot_subcommand *s = c->subs; s && s->word; s++)
+		if (!strcmp(s->word, word) || (s->alias && !strcasecmp(s->alias, word)))
+			return s;
+	return NULL;
+}
+
+static int subs_check(const struct bot_command *c)
+{
+	int ok = 0;
+	for (const struct bot_subcommand *a = c->subs; a && a->word; a++) {
+		if (a->min_words < 0 || a->max_words < a->min_words || !a->usage || !a->run) {
+			log_error("msg=\"subcommand row malformed\" command=%s sub=%s", c->name, a->word);
+			ok = -1;
+		}
+		for (const struct bot_subcommand *b = a + 1; b->word; b++)
+			if (!strcmp(a->word, b->word) || (a->alias && b->alias && !strcasecmp(a->alias, b->alias))) {
+				log_error("msg=\"subcommand table clash\" command=%s a=%s b=%s", c->name, a->word, b->word);
+				ok = -1;
+			}
+	}
+	return ok;
+}
+
 int cmd_table_check(void)
 {
 	int ok = 0;
+	for (size_t i = 0; i < bot_command_count; i++)
+		if (subs_check(bot_commands[i]))
+			ok = -1;
 	for (size_t i = 0; i < bot_command_count; i++)
 		for (size_t j = i + 1; j < bot_command_count; j++) {
 			const struct bot_command *a = bot_commands[i], *b = bot_commands[j];
@@ -361,9 +389,16 @@ enum cmd_rc cmd_dispatch_message(struct cmd_ctx *ctx)
 		free(msg);
 	} else {
 		log_debug("msg=\"command\" name=%s user=%s chat=%s", c->alias, ev->user_id, ev->chat_id);
-		rc = c->run(ctx, &args);
+		const struct bot_subcommand *sub = args.nwords ? cmd_find_sub(c, args.words[0]) : NULL;
+		if (!sub)
+			rc = c->run(ctx, &args);
+		else if ((int)args.nwords - 1 < sub->min_words || (int)args.nwords - 1 > sub->max_words ||
+			 (sub->needs_fields && !args.nfields))
+			rc = CMD_EUSAGE;
+		else
+			rc = sub->run(ctx, &args);
 		if (rc == CMD_EUSAGE) {
-			char *msg = xasprintf("参数不正确。用法：%s\n发送 /帮助 查看全部命令。", c->usage);
+			char *msg = xasprintf("参数不正确。用法：%s\n发送 /帮助 查看全部命令。", sub ? sub->usage : c->usage);
 			cmd_reply_text(ctx, msg);
 			free(msg);
 		}

@@ -59,11 +59,19 @@ char *request_next_id(struct store *st, int year, int quarter, const char *dept)
 void req_sync_start(struct cmd_ctx *ctx, const char *id);
 /* Asks every involved department (again, after a revision: same card). */
 void req_ask_departments(struct cmd_ctx *ctx, const char *id, int again);
-void req_card_refresh(struct cmd_ctx *ctx, const char *id);
 /* Moves the request to 执行中 when every department is settled. */
 void req_settle(struct cmd_ctx *ctx, const char *id);
-/* /异议 答复 (superior 0) and /异议 裁决 (superior 1) (bot-commands/negotiate.c). */
-enum cmd_rc req_objection_step(struct cmd_ctx *ctx, const struct cmd_args *a, int superior);
+/* /异议 编号 [部门] + 说明 + 建议: a department objects (the command's own
+ * run; its 答复 and 裁决 rows are bot-commands/negotiate.c's). */
+enum cmd_rc req_object_raise(struct cmd_ctx *ctx, const struct cmd_args *a);
+
+/* The request card (bot-commands/request_card.c): its subject
+ * "request:<ID>" (caller frees); its body -- the form, each department's
+ * answer and, the first time, mentions (borrowed, may be NULL) -- as a new
+ * reference; and re-rendering it in place. */
+char *req_card_subject(const char *id);
+json_t *req_card_body_new(struct cmd_ctx *ctx, const struct request_row *r, json_t *mentions);
+void req_card_refresh(struct cmd_ctx *ctx, const char *id);
 
 /* Step 5 (bot-commands/complete.c): /需求 完成.  items are the deliverables
  * as typed (strings, borrowed), reason may be NULL, problems (borrowed) holds
