@@ -73,31 +73,23 @@ static void say_in(struct cmd_ctx *ctx, const char *chat, const char *text, json
 
 static enum cmd_rc objection_step(struct cmd_ctx *ctx, const struct cmd_args *a, int superior)
 {
-	char *end;
-	long long oid = strtoll(a->words[1], &end, 10);
-	char *rid = NULL, *dept = NULL, *state = NULL;
-	if (*end || store_objection_get(ctx->store, oid, &rid, &dept, &state) != STORE_OK) {
-		char *echo = cmd_echo(a->words[1]);
-		char *msg = xasprintf("没有异议 %s。", echo);
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		free(echo);
-		return CMD_ENOTFOUND;
-	}
+	int64_t id;
+	char *rid, *dept, *state;
+	enum cmd_rc rc = cmd_load_objection(ctx, a->words[1], &id, &rid, &dept, &state);
+	if (rc != CMD_OK)
+		return rc;
+	long long oid = id;
 	const struct obj_step *step = NULL;
 	for (size_t i = 0; i < ARRAY_LEN(steps); i++)
 		if (!strcmp(steps[i].word, a->words[2]) && !strcmp(steps[i].from, state) && steps[i].by_superior == superior)
 			step = &steps[i];
 	struct request_row r;
-	enum cmd_rc rc = CMD_OK;
 	char today[11];
 	cmd_today(ctx, today);
 	const char *reason = cmd_field(a, "理由", "reason");
-	if (store_request_get(ctx->store, rid, &r) != STORE_OK) {
-		rc = CMD_ENOTFOUND;
-		cmd_reply_text(ctx, "这条异议的需求已不存在。");
+	rc = cmd_load_request(ctx, rid, &r);
+	if (rc != CMD_OK)
 		goto out;
-	}
 	if (!step) {
 		char *msg = xasprintf("异议 %lld %s，现在不能%s。", oid, obj_label(state), a->words[2]);
 		cmd_reply_text(ctx, msg);

@@ -247,33 +247,43 @@ static void move_to_dedicated_chat(struct cmd_ctx *ctx, const struct request_row
 	free(name);
 }
 
-/* Loads request id for a decision; on failure *msg says why. */
-static int load(struct cmd_ctx *ctx, const char *id, struct request_row *r, struct dept_row *d, char **msg)
+/* Loads request id and its initiating department for a decision.  CMD_OK;
+ * CMD_ENOTFOUND after telling the user; CMD_EINTERNAL when the store failed
+ * (nothing said: the event is not acknowledged and comes again). */
+static enum cmd_rc load(struct cmd_ctx *ctx, const char *id, struct request_row *r, struct dept_row *d)
 {
-	if (!id || store_request_get(ctx->store, id, r) != STORE_OK) {
-		char *echo = cmd_echo(id ? id : "");
-		*msg = xasprintf("没有需求 %s。发送 /需求 列表 查看你的需求。", echo);
-		free(echo);
-		return -1;
+	enum cmd_rc rc = cmd_load_request(ctx, id, r);
+	if (rc != CMD_OK)
+		return rc;
+	enum store_rc src = store_dept_get(ctx->store, r->dept, d);
+	if (src == STORE_OK)
+		return CMD_OK;
+	if (src == STORE_NOTFOUND) {
+		char *msg = xasprintf("需求 %s 的发起部门 %s 已不在部门目录中，请管理员处理。", id, r->dept);
+		cmd_reply_text(ctx, msg);
+		free(msg);
 	}
-	if (store_dept_get(ctx->store, r->dept, d) != STORE_OK) {
-		*msg = xasprintf("需求 %s 的发起部门 %s 已不在部门目录中，请管理员处理。", id, r->dept);
-		request_row_free(r);
-		return -1;
-	}
-	return 0;
+	request_row_free(r);
+	return src == STORE_NOTFOUND ? CMD_ENOTFOUND : CMD_EINTERNAL;
 }
 
 /*
  * Approves or rejects id.  Returns CMD_OK with *msg (caller frees) the
- * sentence for the person who acted; CMD_EPERM when they may not.
+ * sentence for the person who acted and *done 1 when the request moved (0
+ * when it was refused, e.g. already decided); CMD_EPERM when they may not.
+ * Returns CMD_ENOTFOUND / CMD_EINTERNAL with *msg NULL when there is nothing
+ * to decide (load() has said so) or the store failed.
  */
-static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev, const char *reason, char **msg)
+static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev, const char *reason, char **msg,
+			  int *done)
 {
 	struct request_row r;
 	struct dept_row d;
-	if (load(ctx, id, &r, &d, msg))
-		return CMD_ENOTFOUND;
+	*msg = NULL;
+	*done = 0;
+	enum cmd_rc loaded = load(ctx, id, &r, &d);
+	if (loaded != CMD_OK)
+		return loaded;
 	char today[11], why[160];
 	cmd_today(ctx, today);
 	enum cmd_rc rc = CMD_OK;
@@ -292,6 +302,7 @@ static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev
 		ctx->failed = 1;
 		*msg = xstrdup("暂时无法保存，请稍后再试。");
 	} else {
+		*done = 1;
 		char *key = xasprintf(approval_key_fmt, r.id);
 		if (ctx->sched && sched_deadline_done(ctx->sched, key, "met") == STORE_ERR)
 			ctx->failed = 1;
@@ -337,12 +348,10 @@ static enum cmd_rc resubmit(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
 	struct request_row r;
 	struct dept_row d;
-	char *msg = NULL, why[160], today[11];
-	if (load(ctx, a->words[1], &r, &d, &msg)) {
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		return CMD_ENOTFOUND;
-	}
+	char why[160], today[11];
+	enum cmd_rc loaded = load(ctx, a->words[1], &r, &d);
+	if (loaded != CMD_OK)
+		return loaded;
 	enum cmd_rc rc = initiator_only(ctx, &r, "修改");
 	/* After a rejection: resubmit for approval.  While departments answer:
 	 * revise (采纳并修订), and they all confirm the new version. */
@@ -405,12 +414,10 @@ static enum cmd_rc withdraw(struct cmd_ctx *ctx, const char *id)
 {
 	struct request_row r;
 	struct dept_row d;
-	char *msg = NULL, why[160];
-	if (load(ctx, id, &r, &d, &msg)) {
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		return CMD_ENOTFOUND;
-	}
+	char why[160];
+	enum cmd_rc loaded = load(ctx, id, &r, &d);
+	if (loaded != CMD_OK)
+		return loaded;
 	enum cmd_rc rc = initiator_only(ctx, &r, "撤回");
 	const char *to = rc == CMD_OK ? req_transition(r.state, REQ_WITHDRAW, why, sizeof why) : NULL;
 	if (rc == CMD_OK && !to) {
@@ -450,12 +457,9 @@ static enum cmd_rc view(struct cmd_ctx *ctx, const char *id)
 {
 	struct request_row r;
 	struct dept_row d;
-	char *msg = NULL;
-	if (load(ctx, id, &r, &d, &msg)) {
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		return CMD_ENOTFOUND;
-	}
+	enum cmd_rc loaded = load(ctx, id, &r, &d);
+	if (loaded != CMD_OK)
+		return loaded;
 	json_t *form = json_loads(r.form, 0, NULL);
 	struct buf b;
 	buf_init(&b);
@@ -616,23 +620,20 @@ static enum cmd_rc list(struct cmd_ctx *ctx)
 	return CMD_OK;
 }
 
-static enum cmd_rc run_approve(struct cmd_ctx *ctx, const struct cmd_args *a)
+static enum cmd_rc run_decide(struct cmd_ctx *ctx, const struct cmd_args *a, enum req_event ev)
 {
-	char *msg = NULL;
-	enum cmd_rc rc = decide(ctx, a->words[1], REQ_APPROVE, NULL, &msg);
-	cmd_reply_text(ctx, msg);
+	char *msg;
+	int done;
+	enum cmd_rc rc = decide(ctx, a->words[1], ev, ev == REQ_REJECT ? cmd_field(a, "原因", "reason") : NULL, &msg,
+				&done);
+	if (msg)
+		cmd_reply_text(ctx, msg);
 	free(msg);
 	return rc;
 }
 
-static enum cmd_rc run_reject(struct cmd_ctx *ctx, const struct cmd_args *a)
-{
-	char *msg = NULL;
-	enum cmd_rc rc = decide(ctx, a->words[1], REQ_REJECT, cmd_field(a, "原因", "reason"), &msg);
-	cmd_reply_text(ctx, msg);
-	free(msg);
-	return rc;
-}
+static enum cmd_rc run_approve(struct cmd_ctx *ctx, const struct cmd_args *a) { return run_decide(ctx, a, REQ_APPROVE); }
+static enum cmd_rc run_reject(struct cmd_ctx *ctx, const struct cmd_args *a) { return run_decide(ctx, a, REQ_REJECT); }
 
 static enum cmd_rc run_withdraw(struct cmd_ctx *ctx, const struct cmd_args *a) { return withdraw(ctx, a->words[1]); }
 static enum cmd_rc run_view(struct cmd_ctx *ctx, const struct cmd_args *a) { return view(ctx, a->words[1]); }
@@ -663,10 +664,15 @@ static enum cmd_rc run_decision(struct cmd_ctx *ctx, json_t *value, enum req_eve
 {
 	const char *id = json_string_value(json_object_get(value, "id"));
 	const char *reason = json_string_value(json_object_get(ctx->ev->form_value, "reason"));
-	char *msg = NULL;
-	enum cmd_rc rc = decide(ctx, id, ev, reason, &msg);
-	int done = rc == CMD_OK && strstr(msg, ev == REQ_APPROVE ? "已由" : "已被");
-	cmd_toast(ctx, done ? "success" : "error", msg);
+	if (!id)
+		return CMD_EUSAGE;
+	char *msg;
+	int done;
+	enum cmd_rc rc = decide(ctx, id, ev, reason, &msg, &done);
+	if (msg)
+		cmd_toast(ctx, done ? "success" : "error", msg);
+	else if (rc == CMD_ENOTFOUND)
+		cmd_toast(ctx, "error", "这个需求已不存在或无法审批，详见群消息。");
 	if (done)
 		cmd_reply_text(ctx, msg);
 	free(msg);

@@ -194,12 +194,21 @@ static void settle(struct cmd_ctx *ctx, const struct request_row *r)
 	progress_start(ctx, r->id);
 }
 
-/* Confirms (explanation NULL) or objects for the user's department. */
+/* Confirms (explanation NULL) or objects for the user's department.  *msg
+ * (caller frees) is the answer for the user, *done 1 when the department's
+ * answer was recorded.  On a store error: CMD_EINTERNAL, *msg NULL. */
 static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named, const char *explanation,
-			  const char *proposal, int objecting, char **msg)
+			  const char *proposal, int objecting, char **msg, int *done)
 {
 	struct request_row r;
-	if (!id || store_request_get(ctx->store, id, &r) != STORE_OK) {
+	*msg = NULL;
+	*done = 0;
+	enum store_rc src = id ? store_request_get(ctx->store, id, &r) : STORE_NOTFOUND;
+	if (src == STORE_ERR) {
+		ctx->failed = 1;
+		return CMD_EINTERNAL;
+	}
+	if (src != STORE_OK) {
 		char *echo = cmd_echo(id ? id : "");
 		*msg = xasprintf("没有需求 %s。", echo);
 		free(echo);
@@ -215,6 +224,7 @@ static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named
 	} else if (!(code = answering_dept(ctx, &r, named, msg))) {
 		rc = CMD_EPERM;
 	} else {
+		*done = 1;
 		char *hash = req_hash(r.form);
 		enum store_rc s = store_request_dept_sign(ctx->store, r.id, code, objecting ? "objected" : "confirmed",
 							  ctx->ev->user_id, ctx->now, r.version, hash);
@@ -289,9 +299,11 @@ static enum cmd_rc run_confirm(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
 	if (a->nwords < 1 || a->nwords > 2)
 		return CMD_EUSAGE;
-	char *msg = NULL;
-	enum cmd_rc rc = answer(ctx, a->words[0], a->nwords == 2 ? a->words[1] : NULL, NULL, NULL, 0, &msg);
-	cmd_reply_text(ctx, msg);
+	char *msg;
+	int done;
+	enum cmd_rc rc = answer(ctx, a->words[0], a->nwords == 2 ? a->words[1] : NULL, NULL, NULL, 0, &msg, &done);
+	if (msg)
+		cmd_reply_text(ctx, msg);
 	free(msg);
 	return rc;
 }
@@ -300,12 +312,14 @@ enum cmd_rc req_object_raise(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
 	if (a->nwords < 1 || a->nwords > 2)
 		return CMD_EUSAGE;
-	char *msg = NULL;
+	char *msg;
+	int done;
 	enum cmd_rc rc = answer(ctx, a->words[0], a->nwords == 2 ? a->words[1] : NULL,
 				cmd_field(a, "说明", "explanation") ? cmd_field(a, "说明", "explanation") : cmd_field(a, "异议说明", NULL),
 				cmd_field(a, "建议", "proposal") ? cmd_field(a, "建议", "proposal") : cmd_field(a, "建议方案", NULL),
-				1, &msg);
-	cmd_reply_text(ctx, msg);
+				1, &msg, &done);
+	if (msg)
+		cmd_reply_text(ctx, msg);
 	free(msg);
 	return rc;
 }
@@ -313,12 +327,13 @@ enum cmd_rc req_object_raise(struct cmd_ctx *ctx, const struct cmd_args *a)
 static enum cmd_rc card_answer(struct cmd_ctx *ctx, json_t *value, int objecting)
 {
 	json_t *fv = ctx->ev->form_value;
-	char *msg = NULL;
+	char *msg;
+	int done;
 	enum cmd_rc rc = answer(ctx, json_string_value(json_object_get(value, "id")), NULL,
 				json_string_value(json_object_get(fv, "explanation")),
-				json_string_value(json_object_get(fv, "proposal")), objecting, &msg);
-	int ok = rc == CMD_OK && (strstr(msg, "已确认") || strstr(msg, "已记录"));
-	cmd_toast(ctx, ok ? "success" : "error", msg);
+				json_string_value(json_object_get(fv, "proposal")), objecting, &msg, &done);
+	if (msg)
+		cmd_toast(ctx, done ? "success" : "error", msg);
 	free(msg);
 	return rc;
 }

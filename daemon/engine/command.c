@@ -303,6 +303,26 @@ enum cmd_rc cmd_load_request(struct cmd_ctx *ctx, const char *id, struct request
 	return CMD_ENOTFOUND;
 }
 
+enum cmd_rc cmd_load_objection(struct cmd_ctx *ctx, const char *word, int64_t *id, char **request_id, char **dept,
+			       char **state)
+{
+	char *end;
+	*request_id = *dept = *state = NULL;
+	*id = strtoll(word, &end, 10);
+	enum store_rc rc = *end || end == word ? STORE_NOTFOUND
+					       : store_objection_get(ctx->store, *id, request_id, dept, state);
+	if (rc == STORE_OK)
+		return CMD_OK;
+	if (rc != STORE_NOTFOUND)
+		return CMD_EINTERNAL;
+	char *safe = cmd_echo(word);
+	char *msg = xasprintf("没有异议 %s。", safe);
+	cmd_reply_text(ctx, msg);
+	free(msg);
+	free(safe);
+	return CMD_ENOTFOUND;
+}
+
 void cmd_card_link(const struct cmd_ctx *ctx, json_t *card, const char *request_id)
 {
 	if (!ctx->env || !ctx->env->cfg)

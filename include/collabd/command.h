@@ -178,6 +178,13 @@ struct request_row;
  * CMD_OK; CMD_ENOTFOUND after telling the user there is no such request;
  * CMD_EINTERNAL when the store failed. */
 enum cmd_rc cmd_load_request(struct cmd_ctx *ctx, const char *id, struct request_row *r);
+/* Its twin for objections: word is the number as typed.  CMD_OK with *id and
+ * the objection's request, department and state (each owned by the caller);
+ * CMD_ENOTFOUND after telling the user there is no such objection (word not a
+ * number, or no row); CMD_EINTERNAL when the store failed (nothing said: the
+ * event is not acknowledged and comes again). */
+enum cmd_rc cmd_load_objection(struct cmd_ctx *ctx, const char *word, int64_t *id, char **request_id, char **dept,
+			       char **state);
 /* Adds a "link" to the board page of request_id (NULL: the board's front
  * page) to a generic card body, when board.public_url is configured. */
 void cmd_card_link(const struct cmd_ctx *ctx, json_t *card, const char *request_id);
