@@ -46,6 +46,21 @@ static void timeline(struct cmd_ctx *ctx, const char *kind, const char *id, json
 	json_decref(detail);
 }
 
+/* req_enter() for the user who acted: detail is stolen; version 0 and form
+ * NULL keep the row's.  Sets ctx->failed when the store failed. */
+static enum req_enter_rc enter(struct cmd_ctx *ctx, const struct request_row *r, enum req_event ev, json_t *detail,
+			       int version, const char *form, const char *reason)
+{
+	char why[160];
+	struct req_change c = { .actor = ctx->ev->user_id, .detail = detail, .version = version, .form = form,
+				.reason = reason };
+	enum req_enter_rc rc = req_enter(ctx->store, r, ev, &c, ctx->now, why, sizeof why);
+	json_decref(detail);
+	if (rc != REQ_ENTERED)
+		ctx->failed = 1; /* refused too: the caller checked req_transition() first */
+	return rc;
+}
+
 /* Asks the approver: the card (or markdown) and the approval deadline. */
 static void ask_approval(struct cmd_ctx *ctx, const struct request_row *r, json_t *form, const struct dept_row *d)
 {
@@ -297,9 +312,9 @@ static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev
 		*msg = xstrdup(why);
 	} else if (ev == REQ_REJECT && (!reason || !*reason)) {
 		*msg = xasprintf("驳回需要写明原因：/需求 驳回 %s 原因：……", r.id);
-	} else if (store_request_update(ctx->store, r.id, r.state, to, r.version, r.form,
-					ev == REQ_REJECT ? reason : NULL, ctx->now) != STORE_OK) {
-		ctx->failed = 1;
+	} else if (enter(ctx, &r, ev, ev == REQ_REJECT ? json_pack("{s:i,s:s}", "version", r.version, "reason", reason)
+						     : json_pack("{s:i}", "version", r.version),
+			 0, NULL, reason) != REQ_ENTERED) {
 		*msg = xstrdup("暂时无法保存，请稍后再试。");
 	} else {
 		*done = 1;
@@ -311,7 +326,6 @@ static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev
 		json_t *form = json_loads(r.form, 0, NULL);
 		const char *name = json_string_value(json_object_get(form, "需求名称"));
 		if (ev == REQ_APPROVE) {
-			timeline(ctx, "request.approved", r.id, json_pack("{s:i}", "version", r.version));
 			char *involved = dir_dept_names(ctx->store, json_object_get(form, "涉及部门"));
 			*msg = xasprintf("需求 %s「%s」已由 %s 批准，已同步给涉及部门：%s，请在 1 个工作日内确认。",
 					 r.id, name, who, involved);
@@ -320,7 +334,6 @@ static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev
 				move_to_dedicated_chat(ctx, &r, form, &d);
 			req_sync_start(ctx, r.id);
 		} else {
-			timeline(ctx, "request.rejected", r.id, json_pack("{s:i,s:s}", "version", r.version, "reason", reason));
 			*msg = xasprintf("需求 %s「%s」已被 %s 驳回，原因：%s\n发起人可以发送 /需求 修改 %s 并附上要修改的字段，重新提交。",
 					 r.id, name, who, reason, r.id);
 		}
@@ -372,13 +385,13 @@ static enum cmd_rc resubmit(struct cmd_ctx *ctx, const struct cmd_args *a)
 			reply_problems(ctx, problems);
 		} else {
 			char *text = json_dumps(form, JSON_COMPACT | JSON_SORT_KEYS), *hash = req_hash(text);
-			if (store_request_update(ctx->store, r.id, r.state, to, r.version + 1, text, NULL, ctx->now) != STORE_OK ||
+			if (enter(ctx, &r, revising ? REQ_REVISE : REQ_RESUBMIT,
+				  json_pack("{s:i,s:s}", "version", r.version + 1, "hash", hash), r.version + 1, text,
+				  NULL) != REQ_ENTERED ||
 			    store_request_version_add(ctx->store, r.id, r.version + 1, text, hash, ctx->now) != STORE_OK) {
 				ctx->failed = 1;
 			} else {
 				r.version++;
-				timeline(ctx, revising ? "request.revised" : "request.resubmitted", r.id,
-					 json_pack("{s:i,s:s}", "version", r.version, "hash", hash));
 				if (revising) {
 					int64_t *oids;
 					size_t n;
@@ -424,11 +437,10 @@ static enum cmd_rc withdraw(struct cmd_ctx *ctx, const char *id)
 		cmd_reply_text(ctx, why);
 	} else if (rc == CMD_OK) {
 		char *key = xasprintf(approval_key_fmt, r.id);
-		if (store_request_update(ctx->store, r.id, r.state, to, r.version, r.form, r.reason, ctx->now) != STORE_OK ||
+		if (enter(ctx, &r, REQ_WITHDRAW, NULL, 0, NULL, NULL) != REQ_ENTERED ||
 		    (ctx->sched && sched_deadline_done(ctx->sched, key, "cancelled") == STORE_ERR))
 			ctx->failed = 1;
 		free(key);
-		timeline(ctx, "request.withdrawn", r.id, NULL);
 		char *m = xasprintf("需求 %s 已撤回。", r.id);
 		cmd_reply_text(ctx, m);
 		free(m);

@@ -184,12 +184,11 @@ static void settle(struct cmd_ctx *ctx, const struct request_row *r)
 	const char *to = req_transition(r->state, REQ_ALL_SETTLED, why, sizeof why);
 	if (open || !to)
 		return;
-	if (store_request_update(ctx->store, r->id, r->state, to, r->version, r->form, r->reason, ctx->now) != STORE_OK) {
+	struct req_change c = { .actor = "collabd" };
+	if (req_enter(ctx->store, r, REQ_ALL_SETTLED, &c, ctx->now, why, sizeof why) != REQ_ENTERED) {
 		ctx->failed = 1;
 		return;
 	}
-	if (store_timeline_add(ctx->store, ctx->now, "collabd", "request.in_progress", r->id, NULL) != STORE_OK)
-		ctx->failed = 1;
 	/* The group is told by the start card, which also carries the progress form. */
 	progress_start(ctx, r->id);
 }

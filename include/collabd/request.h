@@ -11,9 +11,11 @@
 
 #include <jansson.h>
 
+#include "collabd/clock.h"
 #include "collabd/command.h"
 
 struct store;
+struct request_row;
 
 #define REQUEST_NAME_MAX 40        /* characters */
 #define REQUEST_BACKGROUND_MAX 200 /* characters, not bytes: 200 汉字 pass, 201 do not */
@@ -90,6 +92,27 @@ enum req_event { REQ_APPROVE, REQ_REJECT, REQ_RESUBMIT, REQ_WITHDRAW, REQ_ALL_SE
 const char *req_state_label(const char *state);
 /* The state after ev, or NULL with the refusal in why (e.g. "该需求已撤回，不能审批。"). */
 const char *req_transition(const char *state, enum req_event ev, char *why, size_t whysz);
+/* What a state change writes besides the state (all borrowed). */
+struct req_change {
+	const char *actor;    /* who, for the timeline: a user id or "collabd" */
+	json_t *detail;       /* the timeline row's detail, or NULL */
+	int version;          /* the row's version after the change; 0 keeps it */
+	const char *form;     /* the form text after the change; NULL keeps it */
+	const char *reason;   /* REQ_REJECT: the reason */
+};
+
+enum req_enter_rc {
+	REQ_ENTERED,          /* moved, timeline row appended, logged */
+	REQ_REFUSED,          /* not allowed from r->state: why says so; nothing written */
+	REQ_ENTER_FAILED,     /* the store failed (logged): the caller's transaction must not commit */
+};
+
+/* The one way a request changes state, inside the caller's transaction:
+ * checks ev against the table from r->state (as read), moves the row,
+ * appends the transition's timeline row and logs "request=ID from=… to=…".
+ * r is not updated. */
+enum req_enter_rc req_enter(struct store *st, const struct request_row *r, enum req_event ev,
+			    const struct req_change *c, ms_t now, char *why, size_t whysz);
 /* A hex fingerprint of a form version (caller frees). */
 char *req_hash(const char *text);
 
