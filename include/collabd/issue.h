@@ -114,6 +114,33 @@ const char *issue_transition(const char *state, enum issue_event ev, char *why, 
 /* 1 when the issue still needs work (not resolved). */
 int issue_is_open(const char *state);
 
+/* What a step writes besides the state (all borrowed). */
+struct issue_change {
+	const char *actor;      /* who acts: a user id */
+	json_t *detail;         /* the timeline row's detail (copied, "issue" added), or NULL */
+	const char *owner;      /* respond: 解决责任人; solution: 责任人 */
+	ms_t meeting_at;        /* respond */
+	const char *mode, *where; /* respond: 会议形式, 会议地点 */
+	const char *cause, *measures; /* solution */
+	ms_t due;               /* solution: 完成时间 */
+	const char *result;     /* resolve */
+	const char *reason;     /* reopen */
+};
+
+enum issue_enter_rc {
+	ISSUE_ENTERED,          /* written, timeline row appended, logged */
+	ISSUE_REFUSED,          /* not allowed from the issue's state: why says so; nothing written */
+	ISSUE_MOVED,            /* no longer in the state read (a concurrent click): why says so */
+	ISSUE_ENTER_FAILED,     /* the store failed (logged): the caller's transaction must not commit */
+};
+
+/* The one way an issue changes state, inside the caller's transaction:
+ * checks ev against the table from issue's "state" (as read), writes the
+ * step's columns, appends its timeline row (about the issue's request) and
+ * logs "issue=ID from=… to=…".  issue (borrowed) is not updated. */
+enum issue_enter_rc issue_enter(struct store *st, json_t *issue, enum issue_event ev, const struct issue_change *c,
+				ms_t now, char *why, size_t whysz);
+
 /* ---- the store (store_issue.c) ---- */
 
 /* Adds an issue: row holds the columns of table issues (id, request_id,
