@@ -191,7 +191,7 @@ static enum cmd_rc show_form(struct cmd_ctx *ctx)
 static enum cmd_rc report(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
 	json_t *problems = json_array();
-	json_t *form = issue_form_collect(&issue_report_form, a, NULL, problems);
+	json_t *form = form_collect(&issue_report_form, a, NULL, problems);
 	free(submit(ctx, form, problems));
 	json_decref(form);
 	json_decref(problems);
@@ -203,7 +203,7 @@ static enum cmd_rc action_submit(struct cmd_ctx *ctx, json_t *value)
 {
 	(void)value;
 	json_t *problems = json_array();
-	json_t *form = issue_form_collect(&issue_report_form, NULL, ctx->ev->form_value, problems);
+	json_t *form = form_collect(&issue_report_form, NULL, ctx->ev->form_value, problems);
 	char *id = submit(ctx, form, problems);
 	char *msg = id ? xasprintf("已提交问题 %s，已发出问题预警", id) : xstrdup("表单有需要修改的地方，详见群消息");
 	cmd_toast(ctx, id ? "success" : "error", msg);

@@ -24,10 +24,10 @@
 static const char *str(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 static ms_t num(json_t *o, const char *k) { return (ms_t)json_integer_value(json_object_get(o, k)); }
 
-void issue_resolve_mentions(struct cmd_ctx *ctx, const struct issue_form *f, json_t *form)
+void issue_resolve_mentions(struct cmd_ctx *ctx, const struct form *f, json_t *form)
 {
 	for (size_t i = 0; i < f->count; i++) {
-		if (f->fields[i].kind != ISSUE_F_PERSON)
+		if (f->fields[i].kind != FORM_PERSON)
 			continue;
 		const char *v = str(form, f->fields[i].key), *id, *name;
 		if (v && !cmd_mention(ctx, v, &id, &name)) {
@@ -41,7 +41,7 @@ void issue_resolve_mentions(struct cmd_ctx *ctx, const struct issue_form *f, jso
 	}
 }
 
-void issue_reply_problems(struct cmd_ctx *ctx, const struct issue_form *f, json_t *problems)
+void issue_reply_problems(struct cmd_ctx *ctx, const struct form *f, json_t *problems)
 {
 	struct buf b;
 	buf_init(&b);
@@ -320,7 +320,7 @@ static enum issue_enter_rc apply_reopen(struct cmd_ctx *ctx, json_t *issue, json
 static const struct step {
 	enum issue_event ev;
 	const char *word, *alias;
-	const struct issue_form *form;
+	const struct form *form;
 	int (*allowed)(struct cmd_ctx *ctx, json_t *issue, char **msg);
 	enum issue_enter_rc (*apply)(struct cmd_ctx *ctx, json_t *issue, json_t *form, char **msg, int *told);
 } steps[] = {
@@ -373,7 +373,7 @@ static enum cmd_rc run_step(struct cmd_ctx *ctx, const struct step *s, const cha
 		out = CMD_EPERM;
 	} else {
 		json_t *problems = json_array();
-		json_t *form = issue_form_collect(s->form, args, values, problems);
+		json_t *form = form_collect(s->form, args, values, problems);
 		issue_resolve_mentions(ctx, s->form, form);
 		struct issue_check c = { .now = ctx->now, .severity = str(issue, "severity"),
 					 .occurred_at = num(issue, "occurred_at"), .created_at = num(issue, "created_at") };

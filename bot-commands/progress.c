@@ -120,7 +120,7 @@ static void reply_form(struct cmd_ctx *ctx, const struct request_row *r)
 
 /* ---- submitting ---- */
 
-/* Validates and records one update.  values: {done, undone, next}. */
+/* Validates and records one update.  values: the collected form. */
 static enum cmd_rc submit(struct cmd_ctx *ctx, const struct request_row *r, const char *named_dept, json_t *values,
 			  json_t *problems)
 {
@@ -362,7 +362,7 @@ static enum cmd_rc run_progress(struct cmd_ctx *ctx, const struct cmd_args *args
 		json_array_append_new(problems, json_sprintf("看不懂这一行：“%s”（每行写一项“字段：内容”）。", safe));
 		free(safe);
 	}
-	json_t *values = progress_values_from_args(args, problems);
+	json_t *values = form_collect(&progress_update_form, args, NULL, problems);
 	rc = submit(ctx, &r, named, values, problems);
 	json_decref(values);
 	json_decref(problems);
@@ -388,12 +388,11 @@ static enum cmd_rc action_submit(struct cmd_ctx *ctx, json_t *value)
 	if (rc != CMD_OK)
 		return rc;
 	json_t *problems = json_array();
-	json_t *values = ctx->ev->form_value ? ctx->ev->form_value : json_object();
 	if (!ctx->ev->form_value)
 		json_array_append_new(problems, json_string("表单是空的。"));
+	json_t *values = form_collect(&progress_update_form, NULL, ctx->ev->form_value, problems);
 	rc = submit(ctx, &r, NULL, values, problems);
-	if (!ctx->ev->form_value)
-		json_decref(values);
+	json_decref(values);
 	json_decref(problems);
 	request_row_free(&r);
 	return rc;

@@ -12,29 +12,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "collabd/calendar.h"
 #include "collabd/util.h"
 
-/* The form, row by row: the Chinese key users see, aliases, whether it is
- * required, and the card input's name. */
-static const struct {
-	const char *key;
-	const char *aliases[3];
-	int required;
-	const char *name;
-} fields[] = {
-	{ "已完成任务", { "已完成", "done", "完成" }, 1, "done" },
-	{ "未完成原因", { "未完成", "undone", "原因" }, 0, "undone" },
-	{ "下一步计划", { "下一步", "next", "计划" }, 1, "next" },
+/* The form, row by row (form.h); the first alias is the card input's name. */
+static const struct form_field fields[] = {
+	{ "已完成任务", { "done", "已完成", "完成" }, FORM_TEXT, 1, PROGRESS_TEXT_MAX, NULL },
+	{ "未完成原因", { "undone", "未完成", "原因" }, FORM_TEXT, 0, PROGRESS_TEXT_MAX, NULL },
+	{ "下一步计划", { "next", "下一步", "计划" }, FORM_TEXT, 1, PROGRESS_TEXT_MAX, NULL },
 };
+const struct form progress_update_form = { "进度同步表", fields, ARRAY_LEN(fields) };
 
 json_t *progress_form(const char *id)
 {
 	json_t *inputs = json_array();
 	for (size_t i = 0; i < ARRAY_LEN(fields); i++)
-		json_array_append_new(inputs, json_pack("{s:s,s:s,s:b,s:b,s:i}", "name", fields[i].name, "label",
+		json_array_append_new(inputs, json_pack("{s:s,s:s,s:b,s:b,s:i}", "name", fields[i].aliases[0], "label",
 							fields[i].key, "required", fields[i].required, "multiline", 1,
 							"max", PROGRESS_TEXT_MAX));
 	char *command = xasprintf("/进度 %s\n已完成任务：\n未完成原因：\n下一步计划：", id);
@@ -44,36 +38,13 @@ json_t *progress_form(const char *id)
 	return form;
 }
 
-json_t *progress_values_from_args(const struct cmd_args *args, json_t *problems)
-{
-	json_t *v = json_object();
-	for (size_t i = 0; i < args->nfields; i++) {
-		const char *key = args->fields[i].key;
-		size_t f = ARRAY_LEN(fields);
-		for (size_t k = 0; k < ARRAY_LEN(fields) && f == ARRAY_LEN(fields); k++) {
-			if (!strcmp(key, fields[k].key))
-				f = k;
-			for (size_t a = 0; a < 3 && fields[k].aliases[a]; a++)
-				if (!strcmp(key, fields[k].aliases[a]))
-					f = k;
-		}
-		if (f == ARRAY_LEN(fields)) {
-			char *safe = cmd_echo(key);
-			json_array_append_new(problems, json_sprintf("不认识的字段“%s”（可用：已完成任务、未完成原因、下一步计划）。", safe));
-			free(safe);
-		} else {
-			json_object_set_new(v, fields[f].name, json_string(args->fields[i].value));
-		}
-	}
-	return v;
-}
-
 void progress_check(json_t *values, struct progress_text *out, json_t *problems)
 {
 	const char **text[] = { &out->done, &out->undone, &out->next };
 	_Static_assert(ARRAY_LEN(text) == ARRAY_LEN(fields), "one text per progress field");
 	for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
-		const char *v = json_string_value(json_object_get(values, fields[i].name));
+		/* fields[i].max_chars is PROGRESS_TEXT_MAX for each */
+		const char *v = json_string_value(json_object_get(values, fields[i].key));
 		*text[i] = v ? v : "";
 		if (fields[i].required && !**text[i])
 			json_array_append_new(problems, json_sprintf("缺少“%s”。", fields[i].key));

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "collabd/command.h"
+#include "collabd/form.h"
 #include "collabd/store.h"
 
 #define PROGRESS_TEXT_MAX 500 /* characters per field */
@@ -51,13 +52,14 @@ json_t *progress_open_issues(struct store *st, const char *request_id);
 
 struct calendar;
 
-/* The card's "form" object for request id: inputs done, undone, next; new reference. */
+/* The card's "form" object for request id (inputs named by the first
+ * aliases: done, undone, next); new reference. */
 json_t *progress_form(const char *id);
-/* "key：value" lines to {done, undone, next} (keys or aliases); an unknown key
- * is a sentence appended to problems.  New reference. */
-json_t *progress_values_from_args(const struct cmd_args *args, json_t *problems);
-/* The three texts of values (borrowed from it, "" when absent); a missing
- * required one or one over PROGRESS_TEXT_MAX is a sentence appended to problems. */
+/* 《跨部门协作进度同步表》 as a form (form.h): collect it with form_collect(). */
+extern const struct form progress_update_form;
+/* The three texts of a collected form (borrowed from it, "" when absent); a
+ * missing required one or one over PROGRESS_TEXT_MAX is a sentence appended
+ * to problems. */
 struct progress_text {
 	const char *done, *undone, *next;
 };

@@ -13,6 +13,7 @@
 
 #include "collabd/clock.h"
 #include "collabd/command.h"
+#include "collabd/form.h"
 
 struct store;
 struct request_row;
@@ -21,16 +22,10 @@ struct request_row;
 #define REQUEST_BACKGROUND_MAX 200 /* characters, not bytes: 200 汉字 pass, 201 do not */
 #define REQUEST_TEXT_MAX 1000      /* tasks, resources, contact */
 
-/* One field of the form: the Chinese key users see, English and short aliases. */
-struct request_field {
-	const char *key;      /* e.g. "需求背景" -- also the JSON key in the stored form */
-	const char *aliases[3];
-	int required;
-	int max_chars;        /* 0: no limit beyond REQUEST_TEXT_MAX */
-};
-
-extern const struct request_field request_fields[];
+/* The form's fields (form.h's one form type) and the form itself. */
+extern const struct form_field request_fields[];
 extern const size_t request_field_count;
+extern const struct form request_form;
 
 /* The form as submitted: a JSON object keyed by request_fields[].key. */
 /* Collects "key：value" lines (any alias) into a new object; unknown keys are
