@@ -97,8 +97,8 @@ static char *submit(struct cmd_ctx *ctx, json_t *form, json_t *problems)
 	ms_t alert_at = held ? hold_alert(ctx, issue) : ctx->now;
 	if (!held)
 		issue_alert(ctx, issue);
-	issue_timeline(ctx, "issue.reported", issue,
-		       json_pack("{s:s,s:s,s:O,s:I,s:b,s:b,s:I}", "severity", severity, "type", str(form, "问题类型"),
+	issue_timeline_add_new(ctx, "issue.reported", issue,
+			       json_pack("{s:s,s:s,s:O,s:I,s:b,s:b,s:I}", "severity", severity, "type", str(form, "问题类型"),
 				 "depts", json_object_get(form, "接收部门"), "occurred_at", (json_int_t)occurred,
 				 "report_late", late, "alert_held", held, "response_due",
 				 (json_int_t)num(issue, "response_due")));

@@ -37,7 +37,9 @@ static void reply_problems(struct cmd_ctx *ctx, json_t *problems)
 	buf_free(&b);
 }
 
-static void timeline(struct cmd_ctx *ctx, const char *kind, const char *id, json_t *detail)
+/* Appends a timeline row by the user who acted; takes the reference to
+ * detail (may be NULL), as json_object_set_new() does. */
+static void timeline_add_new(struct cmd_ctx *ctx, const char *kind, const char *id, json_t *detail)
 {
 	char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 	if (store_timeline_add(ctx->store, ctx->now, ctx->ev->user_id, kind, id, text) != STORE_OK)
@@ -156,7 +158,7 @@ static int submit_form(struct cmd_ctx *ctx, json_t *form, json_t *problems)
 	    store_request_version_add(ctx->store, id, 1, text, hash, ctx->now) != STORE_OK) {
 		ctx->failed = 1;
 	} else {
-		timeline(ctx, "request.submitted", id, json_pack("{s:i,s:s}", "version", 1, "hash", hash));
+		timeline_add_new(ctx, "request.submitted", id, json_pack("{s:i,s:s}", "version", 1, "hash", hash));
 		char *approver = dir_name(ctx->store, d.head);
 		char *msg = xasprintf("已提交需求 %s「%s」，等待 %s 负责人 %s 审批。", id,
 				      json_string_value(json_object_get(form, "需求名称")), d.name, approver);

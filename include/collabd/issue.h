@@ -169,8 +169,9 @@ enum cmd_rc issue_step_command(struct cmd_ctx *ctx, const struct cmd_args *a, en
 void issue_resolve_mentions(struct cmd_ctx *ctx, const struct form *f, json_t *form);
 /* Replies with every problem of a form at once ("…有 N 处需要修改"). */
 void issue_reply_problems(struct cmd_ctx *ctx, const struct form *f, json_t *problems);
-/* Appends a timeline row about the issue's request (detail is stolen). */
-void issue_timeline(struct cmd_ctx *ctx, const char *kind, json_t *issue, json_t *detail);
+/* Appends a timeline row about the issue's request; takes the reference to
+ * detail, as json_object_set_new() does. */
+void issue_timeline_add_new(struct cmd_ctx *ctx, const char *kind, json_t *issue, json_t *detail);
 /* The deadline keys: "req:<REQUEST>:issue:<ISSUE>:response" / ":solution",
  * and "alert:<ISSUE>" for an alert held until working hours (caller frees). */
 char *issue_deadline_key(json_t *issue, const char *what);
