@@ -168,29 +168,28 @@ static void end_progress_deadlines(struct cmd_ctx *ctx, const char *id)
 }
 
 /* Everything is valid: record, archive, start the retrospective. */
-static void apply(struct cmd_ctx *ctx, const struct request_row *r, const char *to, json_t *items, json_t *open,
-		  const char *reason)
+static void apply(struct cmd_ctx *ctx, const struct request_row *r, json_t *items, json_t *open, const char *reason)
 {
-	if (store_request_update(ctx->store, r->id, r->state, to, r->version, r->form, r->reason, ctx->now) != STORE_OK) {
-		ctx->failed = 1;
+	json_t *ids = json_array(), *s;
+	size_t i;
+	json_array_foreach(open, i, s)
+		json_array_append(ids, json_object_get(s, "id"));
+	json_t *detail = json_pack("{s:i,s:O,s:s?}", "deliverables", (int)json_array_size(items), "open_issues", ids,
+				   "reason", reason);
+	struct req_change c = { .actor = ctx->ev->user_id, .detail = detail };
+	char why[160];
+	enum req_enter_rc entered = req_enter(ctx->store, r, REQ_COMPLETE, &c, ctx->now, why, sizeof why);
+	json_decref(detail);
+	if (entered != REQ_ENTERED) {
+		ctx->failed = 1; /* refused too: req_complete() checked the transition */
+		json_decref(ids);
 		return;
 	}
 	end_progress_deadlines(ctx, r->id);
 	ms_t due = 0;
 	retro_start(ctx, r, &due);
-	json_t *ids = json_array(), *s;
-	size_t i;
-	json_array_foreach(open, i, s)
-		json_array_append(ids, json_object_get(s, "id"));
 	if (store_completion_add(ctx->store, r->id, ctx->ev->user_id, ctx->now, items, ids, reason, due) != STORE_OK)
 		ctx->failed = 1;
-	json_t *detail = json_pack("{s:i,s:O,s:s?}", "deliverables", (int)json_array_size(items), "open_issues", ids,
-				   "reason", reason);
-	char *text = json_dumps(detail, JSON_COMPACT);
-	if (store_timeline_add(ctx->store, ctx->now, ctx->ev->user_id, "request.completed", r->id, text) != STORE_OK)
-		ctx->failed = 1;
-	free(text);
-	json_decref(detail);
 	json_decref(ids);
 	char *name = archive_open(ctx, r->id);
 	char when[32];
@@ -247,7 +246,7 @@ enum cmd_rc req_complete(struct cmd_ctx *ctx, const char *id, json_t *items, con
 		if (json_array_size(problems))
 			reply_problems(ctx, r.id, problems);
 		else {
-			apply(ctx, &r, to, list, open, reason && *reason ? reason : NULL);
+			apply(ctx, &r, list, open, reason && *reason ? reason : NULL);
 			*completed = !ctx->failed;
 		}
 		json_decref(list);

@@ -97,8 +97,8 @@ static char *submit(struct cmd_ctx *ctx, json_t *form, json_t *problems)
 	ms_t alert_at = held ? hold_alert(ctx, issue) : ctx->now;
 	if (!held)
 		issue_alert(ctx, issue);
-	issue_timeline(ctx, "issue.reported", issue,
-		       json_pack("{s:s,s:s,s:O,s:I,s:b,s:b,s:I}", "severity", severity, "type", str(form, "问题类型"),
+	issue_timeline_add_new(ctx, "issue.reported", issue,
+			       json_pack("{s:s,s:s,s:O,s:I,s:b,s:b,s:I}", "severity", severity, "type", str(form, "问题类型"),
 				 "depts", json_object_get(form, "接收部门"), "occurred_at", (json_int_t)occurred,
 				 "report_late", late, "alert_held", held, "response_due",
 				 (json_int_t)num(issue, "response_due")));
@@ -191,7 +191,7 @@ static enum cmd_rc show_form(struct cmd_ctx *ctx)
 static enum cmd_rc report(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
 	json_t *problems = json_array();
-	json_t *form = issue_form_collect(&issue_report_form, a, NULL, problems);
+	json_t *form = form_collect(&issue_report_form, a, NULL, problems);
 	free(submit(ctx, form, problems));
 	json_decref(form);
 	json_decref(problems);
@@ -203,7 +203,7 @@ static enum cmd_rc action_submit(struct cmd_ctx *ctx, json_t *value)
 {
 	(void)value;
 	json_t *problems = json_array();
-	json_t *form = issue_form_collect(&issue_report_form, NULL, ctx->ev->form_value, problems);
+	json_t *form = form_collect(&issue_report_form, NULL, ctx->ev->form_value, problems);
 	char *id = submit(ctx, form, problems);
 	char *msg = id ? xasprintf("已提交问题 %s，已发出问题预警", id) : xstrdup("表单有需要修改的地方，详见群消息");
 	cmd_toast(ctx, id ? "success" : "error", msg);

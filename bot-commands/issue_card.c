@@ -30,7 +30,7 @@ const char *issue_response_policy(const char *severity)
 	return !strcmp(severity, "紧急") ? "issue_response_urgent" : "issue_response";
 }
 
-void issue_timeline(struct cmd_ctx *ctx, const char *kind, json_t *issue, json_t *detail)
+void issue_timeline_add_new(struct cmd_ctx *ctx, const char *kind, json_t *issue, json_t *detail)
 {
 	json_object_set_new(detail, "issue", json_string(str(issue, "id")));
 	char *text = json_dumps(detail, JSON_COMPACT);

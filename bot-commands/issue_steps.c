@@ -24,10 +24,10 @@
 static const char *str(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 static ms_t num(json_t *o, const char *k) { return (ms_t)json_integer_value(json_object_get(o, k)); }
 
-void issue_resolve_mentions(struct cmd_ctx *ctx, const struct issue_form *f, json_t *form)
+void issue_resolve_mentions(struct cmd_ctx *ctx, const struct form *f, json_t *form)
 {
 	for (size_t i = 0; i < f->count; i++) {
-		if (f->fields[i].kind != ISSUE_F_PERSON)
+		if (f->fields[i].kind != FORM_PERSON)
 			continue;
 		const char *v = str(form, f->fields[i].key), *id, *name;
 		if (v && !cmd_mention(ctx, v, &id, &name)) {
@@ -41,7 +41,7 @@ void issue_resolve_mentions(struct cmd_ctx *ctx, const struct issue_form *f, jso
 	}
 }
 
-void issue_reply_problems(struct cmd_ctx *ctx, const struct issue_form *f, json_t *problems)
+void issue_reply_problems(struct cmd_ctx *ctx, const struct form *f, json_t *problems)
 {
 	struct buf b;
 	buf_init(&b);
@@ -190,21 +190,37 @@ static char *when(ms_t t)
 	return xstrdup(buf);
 }
 
-static enum store_rc apply_respond(struct cmd_ctx *ctx, json_t *issue, json_t *form, const char *to, char **msg,
-				    int *told)
+/* issue_enter() for the user who acted; detail is stolen.  Refused or
+ * overtaken by a concurrent click: *msg says so. */
+static enum issue_enter_rc enter(struct cmd_ctx *ctx, json_t *issue, enum issue_event ev, struct issue_change *c,
+				 json_t *detail, char **msg)
+{
+	char why[300];
+	c->actor = ctx->ev->user_id;
+	c->detail = detail;
+	enum issue_enter_rc rc = issue_enter(ctx->store, issue, ev, c, ctx->now, why, sizeof why);
+	json_decref(detail);
+	if (rc == ISSUE_REFUSED || rc == ISSUE_MOVED)
+		*msg = xstrdup(why);
+	return rc;
+}
+
+static enum issue_enter_rc apply_respond(struct cmd_ctx *ctx, json_t *issue, json_t *form, char **msg, int *told)
 {
 	const char *owner = str(form, "解决责任人");
 	ms_t meeting = num(form, "会议时间");
-	enum store_rc rc = store_issue_respond(ctx->store, str(issue, "id"), str(issue, "state"), to, owner, meeting,
-					       str(form, "会议形式"), str(form, "会议地点"), ctx->ev->user_id, ctx->now);
-	if (rc != STORE_OK)
+	json_t *due = json_object_get(issue, "response_due");
+	struct issue_change c = { .owner = owner, .meeting_at = meeting, .mode = str(form, "会议形式"),
+				  .where = str(form, "会议地点") };
+	enum issue_enter_rc rc = enter(
+		ctx, issue, ISSUE_RESPOND, &c,
+		json_pack("{s:s,s:I,s:s,s:b,s:b}", "owner", owner, "meeting_at", (json_int_t)meeting, "meeting_mode",
+			  str(form, "会议形式"), "late", json_is_integer(due) && ctx->now > json_integer_value(due),
+			  "after_reopen", !strcmp(str(issue, "state"), "reopened")),
+		msg);
+	if (rc != ISSUE_ENTERED)
 		return rc;
 	deadline_done(ctx, issue, "response");
-	json_t *due = json_object_get(issue, "response_due");
-	issue_timeline(ctx, "issue.responded", issue,
-		       json_pack("{s:s,s:I,s:s,s:b,s:b}", "owner", owner, "meeting_at", (json_int_t)meeting, "meeting_mode",
-				 str(form, "会议形式"), "late", json_is_integer(due) && ctx->now > json_integer_value(due),
-				 "after_reopen", !strcmp(str(issue, "state"), "reopened")));
 	char *name = dir_name(ctx->store, owner), *t = when(meeting);
 	*msg = xasprintf("已响应问题 %s：解决责任人 %s，协调会 %s（%s · %s）。会后请记录解决方案：/问题 方案 %s", str(issue, "id"),
 			 name, t, str(form, "会议形式"), str(form, "会议地点"), str(issue, "id"));
@@ -212,18 +228,20 @@ static enum store_rc apply_respond(struct cmd_ctx *ctx, json_t *issue, json_t *f
 	tell(ctx, issue, *msg, ids, told);
 	free(t);
 	free(name);
-	return STORE_OK;
+	return ISSUE_ENTERED;
 }
 
-static enum store_rc apply_solution(struct cmd_ctx *ctx, json_t *issue, json_t *form, const char *to, char **msg,
-				    int *told)
+static enum issue_enter_rc apply_solution(struct cmd_ctx *ctx, json_t *issue, json_t *form, char **msg, int *told)
 {
 	const char *owner = str(form, "责任人");
 	ms_t due = num(form, "完成时间");
 	int revised = !strcmp(str(issue, "state"), "solution_recorded");
-	enum store_rc rc = store_issue_solution(ctx->store, str(issue, "id"), str(issue, "state"), to,
-						str(form, "问题原因"), str(form, "解决措施"), owner, due, ctx->now);
-	if (rc != STORE_OK)
+	struct issue_change c = { .cause = str(form, "问题原因"), .measures = str(form, "解决措施"), .owner = owner,
+				  .due = due };
+	enum issue_enter_rc rc = enter(ctx, issue, ISSUE_SOLUTION, &c,
+				       json_pack("{s:s,s:I,s:b}", "owner", owner, "due", (json_int_t)due, "revised", revised),
+				       msg);
+	if (rc != ISSUE_ENTERED)
 		return rc;
 	(void)told; /* the record is a card of its own, not a reply */
 	if (!strcmp(str(issue, "state"), "reopened"))
@@ -240,8 +258,6 @@ static enum store_rc apply_solution(struct cmd_ctx *ctx, json_t *issue, json_t *
 				     .start = ctx->now, .due = due };
 	if (ctx->sched && sched_deadline_set(ctx->sched, &dl, NULL) != STORE_OK)
 		ctx->failed = 1;
-	issue_timeline(ctx, "issue.solution", issue,
-		       json_pack("{s:s,s:I,s:b}", "owner", owner, "due", (json_int_t)due, "revised", revised));
 	json_t *fresh;
 	if (store_issue_get(ctx->store, str(issue, "id"), &fresh) == STORE_OK) {
 		issue_solution_notice(ctx, fresh);
@@ -257,42 +273,40 @@ static enum store_rc apply_solution(struct cmd_ctx *ctx, json_t *issue, json_t *
 	free(key);
 	free(oname);
 	json_decref(people);
-	return STORE_OK;
+	return ISSUE_ENTERED;
 }
 
-static enum store_rc apply_resolve(struct cmd_ctx *ctx, json_t *issue, json_t *form, const char *to, char **msg,
-				    int *told)
+static enum issue_enter_rc apply_resolve(struct cmd_ctx *ctx, json_t *issue, json_t *form, char **msg, int *told)
 {
-	enum store_rc rc = store_issue_resolve(ctx->store, str(issue, "id"), str(issue, "state"), to,
-					       str(form, "解决结果"), ctx->ev->user_id, ctx->now);
-	if (rc != STORE_OK)
+	struct issue_change c = { .result = str(form, "解决结果") };
+	enum issue_enter_rc rc = enter(ctx, issue, ISSUE_RESOLVE, &c,
+				       json_pack("{s:b,s:I}", "on_time", ctx->now <= num(issue, "solution_due"),
+						 "solution_due", (json_int_t)num(issue, "solution_due")),
+				       msg);
+	if (rc != ISSUE_ENTERED)
 		return rc;
 	deadline_done(ctx, issue, "solution");
-	issue_timeline(ctx, "issue.resolved", issue,
-		       json_pack("{s:b,s:I}", "on_time", ctx->now <= num(issue, "solution_due"), "solution_due",
-				 (json_int_t)num(issue, "solution_due")));
 	*msg = xasprintf("问题 %s 已解决并关闭。反馈人如有异议，可在 1 个工作日内重新打开：/问题 重开 %s + 原因：…",
 			 str(issue, "id"), str(issue, "id"));
 	const char *ids[] = { str(issue, "reporter"), NULL };
 	tell(ctx, issue, *msg, ids, told);
-	return STORE_OK;
+	return ISSUE_ENTERED;
 }
 
-static enum store_rc apply_reopen(struct cmd_ctx *ctx, json_t *issue, json_t *form, const char *to, char **msg,
-				    int *told)
+static enum issue_enter_rc apply_reopen(struct cmd_ctx *ctx, json_t *issue, json_t *form, char **msg, int *told)
 {
-	enum store_rc rc = store_issue_reopen(ctx->store, str(issue, "id"), str(issue, "state"), to, str(form, "原因"),
-					      ctx->now);
-	if (rc != STORE_OK)
+	struct issue_change c = { .reason = str(form, "原因") };
+	enum issue_enter_rc rc = enter(ctx, issue, ISSUE_REOPEN, &c,
+				       json_pack("{s:s,s:I}", "reason", str(form, "原因"), "reopen_count",
+						 (json_int_t)num(issue, "reopen_count") + 1),
+				       msg);
+	if (rc != ISSUE_ENTERED)
 		return rc;
-	issue_timeline(ctx, "issue.reopened", issue,
-		       json_pack("{s:s,s:I}", "reason", str(form, "原因"), "reopen_count",
-				 (json_int_t)num(issue, "reopen_count") + 1));
 	/* The receiving departments answer again, under the same SLA. */
 	json_t *fresh;
 	if (store_issue_get(ctx->store, str(issue, "id"), &fresh) != STORE_OK) {
 		ctx->failed = 1;
-		return STORE_OK;
+		return ISSUE_ENTERED;
 	}
 	issue_response_deadline(ctx, fresh);
 	*msg = xasprintf("问题 %s 已重新打开，原因：%s\n请接收部门重新响应（/问题 响应），或由责任人记录新的解决方案（/问题 方案）。",
@@ -300,15 +314,15 @@ static enum store_rc apply_reopen(struct cmd_ctx *ctx, json_t *issue, json_t *fo
 	const char *ids[] = { str(issue, "solution_owner"), str(issue, "owner"), NULL };
 	tell(ctx, issue, *msg, ids[0] ? ids : ids + 1, told);
 	json_decref(fresh);
-	return STORE_OK;
+	return ISSUE_ENTERED;
 }
 
 static const struct step {
 	enum issue_event ev;
 	const char *word, *alias;
-	const struct issue_form *form;
+	const struct form *form;
 	int (*allowed)(struct cmd_ctx *ctx, json_t *issue, char **msg);
-	enum store_rc (*apply)(struct cmd_ctx *ctx, json_t *issue, json_t *form, const char *to, char **msg, int *told);
+	enum issue_enter_rc (*apply)(struct cmd_ctx *ctx, json_t *issue, json_t *form, char **msg, int *told);
 } steps[] = {
 	{ ISSUE_RESPOND, "响应", "respond", &issue_response_form, may_respond, apply_respond },
 	{ ISSUE_SOLUTION, "方案", "solution", &issue_solution_form, may_record, apply_solution },
@@ -352,13 +366,14 @@ static enum cmd_rc run_step(struct cmd_ctx *ctx, const struct step *s, const cha
 	char why[300];
 	const char *to = issue_transition(str(issue, "state"), s->ev, why, sizeof why);
 	enum cmd_rc out = CMD_OK;
+	enum issue_enter_rc entered;
 	if (!to) {
 		*msg = xstrdup(why);
 	} else if (!s->allowed(ctx, issue, msg)) {
 		out = CMD_EPERM;
 	} else {
 		json_t *problems = json_array();
-		json_t *form = issue_form_collect(s->form, args, values, problems);
+		json_t *form = form_collect(s->form, args, values, problems);
 		issue_resolve_mentions(ctx, s->form, form);
 		struct issue_check c = { .now = ctx->now, .severity = str(issue, "severity"),
 					 .occurred_at = num(issue, "occurred_at"), .created_at = num(issue, "created_at") };
@@ -367,12 +382,10 @@ static enum cmd_rc run_step(struct cmd_ctx *ctx, const struct step *s, const cha
 			issue_reply_problems(ctx, s->form, problems);
 			*told = 1;
 			*msg = xasprintf("%s有 %zu 处需要修改，详见群消息。", s->form->title, json_array_size(problems));
-		} else if ((rc = s->apply(ctx, issue, form, to, msg, told)) == STORE_NOTFOUND) {
-			*msg = xasprintf("问题 %s 刚刚已被处理，请刷新后查看。", id); /* a concurrent click */
-		} else if (rc != STORE_OK) {
+		} else if ((entered = s->apply(ctx, issue, form, msg, told)) == ISSUE_ENTER_FAILED) {
 			ctx->failed = 1;
 			*msg = xstrdup("暂时无法保存，请稍后再试。");
-		} else {
+		} else if (entered == ISSUE_ENTERED) {
 			*done = 1;
 			issue_card_refresh(ctx, str(issue, "id"));
 		}

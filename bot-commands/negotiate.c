@@ -13,6 +13,9 @@
  *   escalated  proceed   overruled   a superior of either department
  *   escalated  revise    accepted    the same
  *   accepted   (the request is revised)  revised
+ *
+ * The /异议 command is defined here: its subcommands 答复 and 裁决 are rows
+ * of this file, raising an objection (/异议 编号) is sync.c's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,35 +71,25 @@ static void say_in(struct cmd_ctx *ctx, const char *chat, const char *text, json
 	json_decref(body);
 }
 
-enum cmd_rc req_objection_step(struct cmd_ctx *ctx, const struct cmd_args *a, int superior)
+static enum cmd_rc objection_step(struct cmd_ctx *ctx, const struct cmd_args *a, int superior)
 {
-	if (a->nwords != 3)
-		return CMD_EUSAGE;
-	char *end;
-	long long oid = strtoll(a->words[1], &end, 10);
-	char *rid = NULL, *dept = NULL, *state = NULL;
-	if (*end || store_objection_get(ctx->store, oid, &rid, &dept, &state) != STORE_OK) {
-		char *echo = cmd_echo(a->words[1]);
-		char *msg = xasprintf("没有异议 %s。", echo);
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		free(echo);
-		return CMD_ENOTFOUND;
-	}
+	int64_t id;
+	char *rid, *dept, *state;
+	enum cmd_rc rc = cmd_load_objection(ctx, a->words[1], &id, &rid, &dept, &state);
+	if (rc != CMD_OK)
+		return rc;
+	long long oid = id;
 	const struct obj_step *step = NULL;
 	for (size_t i = 0; i < ARRAY_LEN(steps); i++)
 		if (!strcmp(steps[i].word, a->words[2]) && !strcmp(steps[i].from, state) && steps[i].by_superior == superior)
 			step = &steps[i];
 	struct request_row r;
-	enum cmd_rc rc = CMD_OK;
 	char today[11];
 	cmd_today(ctx, today);
 	const char *reason = cmd_field(a, "理由", "reason");
-	if (store_request_get(ctx->store, rid, &r) != STORE_OK) {
-		rc = CMD_ENOTFOUND;
-		cmd_reply_text(ctx, "这条异议的需求已不存在。");
+	rc = cmd_load_request(ctx, rid, &r);
+	if (rc != CMD_OK)
 		goto out;
-	}
 	if (!step) {
 		char *msg = xasprintf("异议 %lld %s，现在不能%s。", oid, obj_label(state), a->words[2]);
 		cmd_reply_text(ctx, msg);
@@ -185,3 +178,22 @@ out:
 	free(state);
 	return rc;
 }
+
+static enum cmd_rc run_answer(struct cmd_ctx *ctx, const struct cmd_args *a) { return objection_step(ctx, a, 0); }
+static enum cmd_rc run_decide(struct cmd_ctx *ctx, const struct cmd_args *a) { return objection_step(ctx, a, 1); }
+
+static const struct bot_subcommand object_subs[] = {
+	{ "答复", "answer", 2, 2, 0, "/异议 答复 异议编号 采纳|推进|上报，换行写“理由：…”（推进、上报必填）", run_answer },
+	{ "裁决", "decide", 2, 2, 0, "/异议 裁决 异议编号 推进|修订 [理由：…]", run_decide },
+	{ 0 },
+};
+
+const struct bot_command cmd_object = {
+	.name = "异议",
+	.alias = "object",
+	.usage = "/异议 需求编号 [部门]，换行写“说明：…”和“建议：…” | 答复 异议编号 采纳|推进|上报 理由：… | "
+		 "裁决 异议编号 推进|修订",
+	.summary = "接口人提出异议；发起人答复（采纳、推进、上报）；上级裁决",
+	.run = req_object_raise,
+	.subs = object_subs,
+};

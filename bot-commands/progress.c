@@ -22,18 +22,6 @@
 #include "collabd/sched.h"
 
 
-static const struct {
-	const char *key;
-	const char *aliases[3];
-	int required;
-} fields[] = {
-	{ "已完成任务", { "已完成", "done", "完成" }, 1 },
-	{ "未完成原因", { "未完成", "undone", "原因" }, 0 },
-	{ "下一步计划", { "下一步", "next", "计划" }, 1 },
-};
-
-static const char *const form_names[] = { "done", "undone", "next" };
-
 /* ---- who is who ---- */
 
 /* 1 when user may speak for dept's progress today: owner, head, or a deputy of either. */
@@ -112,20 +100,6 @@ static char *reporting_dept(struct cmd_ctx *ctx, const struct request_row *r, co
 
 /* ---- the form ---- */
 
-json_t *progress_form(const char *id)
-{
-	json_t *inputs = json_array();
-	for (size_t i = 0; i < ARRAY_LEN(fields); i++)
-		json_array_append_new(inputs, json_pack("{s:s,s:s,s:b,s:b,s:i}", "name", form_names[i], "label",
-							fields[i].key, "required", fields[i].required, "multiline", 1,
-							"max", PROGRESS_TEXT_MAX));
-	char *command = xasprintf("/进度 %s\n已完成任务：\n未完成原因：\n下一步计划：", id);
-	json_t *form = json_pack("{s:s,s:o,s:{s:s,s:{s:s,s:s}},s:s}", "name", "progress", "inputs", inputs, "submit",
-				 "label", "提交今日进度", "value", "action", "progress.submit", "id", id, "command", command);
-	free(command);
-	return form;
-}
-
 static void reply_form(struct cmd_ctx *ctx, const struct request_row *r)
 {
 	json_t *form = json_loads(r->form, 0, NULL);
@@ -146,20 +120,12 @@ static void reply_form(struct cmd_ctx *ctx, const struct request_row *r)
 
 /* ---- submitting ---- */
 
-/* Validates and records one update.  values: {done, undone, next}. */
+/* Validates and records one update.  values: the collected form. */
 static enum cmd_rc submit(struct cmd_ctx *ctx, const struct request_row *r, const char *named_dept, json_t *values,
 			  json_t *problems)
 {
-	const char *text[ARRAY_LEN(fields)];
-	for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
-		const char *v = json_string_value(json_object_get(values, form_names[i]));
-		text[i] = v ? v : "";
-		if (fields[i].required && !*text[i])
-			json_array_append_new(problems, json_sprintf("缺少“%s”。", fields[i].key));
-		else if (utf8_count(text[i]) > PROGRESS_TEXT_MAX)
-			json_array_append_new(problems, json_sprintf("“%s”超过 %d 字（现在 %ld 字）。", fields[i].key,
-								     PROGRESS_TEXT_MAX, utf8_count(text[i])));
-	}
+	struct progress_text text;
+	progress_check(values, &text, problems);
 	if (strcmp(r->state, "in_progress")) {
 		char *msg = xasprintf("需求 %s %s，不在执行阶段，无需提交进度。", r->id, req_state_label(r->state));
 		cmd_reply_text(ctx, msg);
@@ -184,10 +150,10 @@ static enum cmd_rc submit(struct cmd_ctx *ctx, const struct request_row *r, cons
 	}
 	char today[11];
 	progress_day_of(ctx->now, today);
-	int workday = progress_is_workday(ctx, ctx->now);
-	int late = workday && ctx->now >= progress_cutoff(ctx, today);
+	int workday = progress_is_workday(sched_calendar(ctx->sched), ctx->now);
+	int late = workday && ctx->now >= progress_cutoff(ctx->env->progress_cutoff_min, today);
 	int revision = 0;
-	if (progress_update_add(ctx->store, r->id, dept, today, ctx->ev->user_id, text[0], text[1], text[2], late,
+	if (progress_update_add(ctx->store, r->id, dept, today, ctx->ev->user_id, text.done, text.undone, text.next, late,
 				ctx->now, &revision) != STORE_OK ||
 	    (late && progress_day_late(ctx->store, r->id, dept, today) != STORE_OK)) {
 		free(dept);
@@ -222,31 +188,6 @@ static enum cmd_rc submit(struct cmd_ctx *ctx, const struct request_row *r, cons
 		dept_row_free(&d);
 	free(dept);
 	return CMD_OK;
-}
-
-/* "key：value" lines to {done, undone, next}; unknown keys are problems. */
-static json_t *values_from_args(const struct cmd_args *args, json_t *problems)
-{
-	json_t *v = json_object();
-	for (size_t i = 0; i < args->nfields; i++) {
-		const char *key = args->fields[i].key;
-		size_t f = ARRAY_LEN(fields);
-		for (size_t k = 0; k < ARRAY_LEN(fields) && f == ARRAY_LEN(fields); k++) {
-			if (!strcmp(key, fields[k].key))
-				f = k;
-			for (size_t a = 0; a < 3 && fields[k].aliases[a]; a++)
-				if (!strcmp(key, fields[k].aliases[a]))
-					f = k;
-		}
-		if (f == ARRAY_LEN(fields)) {
-			char *safe = cmd_echo(key);
-			json_array_append_new(problems, json_sprintf("不认识的字段“%s”（可用：已完成任务、未完成原因、下一步计划）。", safe));
-			free(safe);
-		} else {
-			json_object_set_new(v, form_names[f], json_string(args->fields[i].value));
-		}
-	}
-	return v;
 }
 
 /* ---- /进度 负责人 ---- */
@@ -421,7 +362,7 @@ static enum cmd_rc run_progress(struct cmd_ctx *ctx, const struct cmd_args *args
 		json_array_append_new(problems, json_sprintf("看不懂这一行：“%s”（每行写一项“字段：内容”）。", safe));
 		free(safe);
 	}
-	json_t *values = values_from_args(args, problems);
+	json_t *values = form_collect(&progress_update_form, args, NULL, problems);
 	rc = submit(ctx, &r, named, values, problems);
 	json_decref(values);
 	json_decref(problems);
@@ -447,12 +388,11 @@ static enum cmd_rc action_submit(struct cmd_ctx *ctx, json_t *value)
 	if (rc != CMD_OK)
 		return rc;
 	json_t *problems = json_array();
-	json_t *values = ctx->ev->form_value ? ctx->ev->form_value : json_object();
 	if (!ctx->ev->form_value)
 		json_array_append_new(problems, json_string("表单是空的。"));
+	json_t *values = form_collect(&progress_update_form, NULL, ctx->ev->form_value, problems);
 	rc = submit(ctx, &r, NULL, values, problems);
-	if (!ctx->ev->form_value)
-		json_decref(values);
+	json_decref(values);
 	json_decref(problems);
 	request_row_free(&r);
 	return rc;

@@ -27,38 +27,10 @@
 
 /* ---- days and deadlines ---- */
 
-void progress_day_of(ms_t t, char out[11])
-{
-	int y, m, d;
-	calendar_local_date(t, &y, &m, &d, NULL);
-	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
-}
-
-ms_t progress_cutoff(const struct cmd_ctx *ctx, const char *day)
-{
-	int y, m, d;
-	if (calendar_parse_date(day, &y, &m, &d))
-		return -1;
-	return calendar_local_time(y, m, d, ctx->env->progress_cutoff_min);
-}
-
-int progress_is_workday(const struct cmd_ctx *ctx, ms_t t)
-{
-	int y, m, d;
-	calendar_local_date(t, &y, &m, &d, NULL);
-	return calendar_is_workday(sched_calendar(ctx->sched), y, m, d);
-}
-
 /* The first working day whose cut-off is at least `notice` after from. */
 static ms_t next_cutoff(const struct cmd_ctx *ctx, ms_t from, ms_t notice, char day[11])
 {
-	for (ms_t t = from, i = 0; i < 400; i++, t += 86400000LL) {
-		progress_day_of(t, day);
-		ms_t cut = progress_cutoff(ctx, day);
-		if (cut - notice >= from && progress_is_workday(ctx, t))
-			return cut;
-	}
-	return -1;
+	return progress_next_cutoff(sched_calendar(ctx->sched), ctx->env->progress_cutoff_min, from, notice, day);
 }
 
 /* {"owner": [{id,name}...]} for the given user ids. */

@@ -37,13 +37,30 @@ static void reply_problems(struct cmd_ctx *ctx, json_t *problems)
 	buf_free(&b);
 }
 
-static void timeline(struct cmd_ctx *ctx, const char *kind, const char *id, json_t *detail)
+/* Appends a timeline row by the user who acted; takes the reference to
+ * detail (may be NULL), as json_object_set_new() does. */
+static void timeline_add_new(struct cmd_ctx *ctx, const char *kind, const char *id, json_t *detail)
 {
 	char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 	if (store_timeline_add(ctx->store, ctx->now, ctx->ev->user_id, kind, id, text) != STORE_OK)
 		ctx->failed = 1;
 	free(text);
 	json_decref(detail);
+}
+
+/* req_enter() for the user who acted: detail is stolen; version 0 and form
+ * NULL keep the row's.  Sets ctx->failed when the store failed. */
+static enum req_enter_rc enter(struct cmd_ctx *ctx, const struct request_row *r, enum req_event ev, json_t *detail,
+			       int version, const char *form, const char *reason)
+{
+	char why[160];
+	struct req_change c = { .actor = ctx->ev->user_id, .detail = detail, .version = version, .form = form,
+				.reason = reason };
+	enum req_enter_rc rc = req_enter(ctx->store, r, ev, &c, ctx->now, why, sizeof why);
+	json_decref(detail);
+	if (rc != REQ_ENTERED)
+		ctx->failed = 1; /* refused too: the caller checked req_transition() first */
+	return rc;
 }
 
 /* Asks the approver: the card (or markdown) and the approval deadline. */
@@ -141,7 +158,7 @@ static int submit_form(struct cmd_ctx *ctx, json_t *form, json_t *problems)
 	    store_request_version_add(ctx->store, id, 1, text, hash, ctx->now) != STORE_OK) {
 		ctx->failed = 1;
 	} else {
-		timeline(ctx, "request.submitted", id, json_pack("{s:i,s:s}", "version", 1, "hash", hash));
+		timeline_add_new(ctx, "request.submitted", id, json_pack("{s:i,s:s}", "version", 1, "hash", hash));
 		char *approver = dir_name(ctx->store, d.head);
 		char *msg = xasprintf("已提交需求 %s「%s」，等待 %s 负责人 %s 审批。", id,
 				      json_string_value(json_object_get(form, "需求名称")), d.name, approver);
@@ -247,33 +264,43 @@ static void move_to_dedicated_chat(struct cmd_ctx *ctx, const struct request_row
 	free(name);
 }
 
-/* Loads request id for a decision; on failure *msg says why. */
-static int load(struct cmd_ctx *ctx, const char *id, struct request_row *r, struct dept_row *d, char **msg)
+/* Loads request id and its initiating department for a decision.  CMD_OK;
+ * CMD_ENOTFOUND after telling the user; CMD_EINTERNAL when the store failed
+ * (nothing said: the event is not acknowledged and comes again). */
+static enum cmd_rc load(struct cmd_ctx *ctx, const char *id, struct request_row *r, struct dept_row *d)
 {
-	if (!id || store_request_get(ctx->store, id, r) != STORE_OK) {
-		char *echo = cmd_echo(id ? id : "");
-		*msg = xasprintf("没有需求 %s。发送 /需求 列表 查看你的需求。", echo);
-		free(echo);
-		return -1;
+	enum cmd_rc rc = cmd_load_request(ctx, id, r);
+	if (rc != CMD_OK)
+		return rc;
+	enum store_rc src = store_dept_get(ctx->store, r->dept, d);
+	if (src == STORE_OK)
+		return CMD_OK;
+	if (src == STORE_NOTFOUND) {
+		char *msg = xasprintf("需求 %s 的发起部门 %s 已不在部门目录中，请管理员处理。", id, r->dept);
+		cmd_reply_text(ctx, msg);
+		free(msg);
 	}
-	if (store_dept_get(ctx->store, r->dept, d) != STORE_OK) {
-		*msg = xasprintf("需求 %s 的发起部门 %s 已不在部门目录中，请管理员处理。", id, r->dept);
-		request_row_free(r);
-		return -1;
-	}
-	return 0;
+	request_row_free(r);
+	return src == STORE_NOTFOUND ? CMD_ENOTFOUND : CMD_EINTERNAL;
 }
 
 /*
  * Approves or rejects id.  Returns CMD_OK with *msg (caller frees) the
- * sentence for the person who acted; CMD_EPERM when they may not.
+ * sentence for the person who acted and *done 1 when the request moved (0
+ * when it was refused, e.g. already decided); CMD_EPERM when they may not.
+ * Returns CMD_ENOTFOUND / CMD_EINTERNAL with *msg NULL when there is nothing
+ * to decide (load() has said so) or the store failed.
  */
-static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev, const char *reason, char **msg)
+static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev, const char *reason, char **msg,
+			  int *done)
 {
 	struct request_row r;
 	struct dept_row d;
-	if (load(ctx, id, &r, &d, msg))
-		return CMD_ENOTFOUND;
+	*msg = NULL;
+	*done = 0;
+	enum cmd_rc loaded = load(ctx, id, &r, &d);
+	if (loaded != CMD_OK)
+		return loaded;
 	char today[11], why[160];
 	cmd_today(ctx, today);
 	enum cmd_rc rc = CMD_OK;
@@ -287,11 +314,12 @@ static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev
 		*msg = xstrdup(why);
 	} else if (ev == REQ_REJECT && (!reason || !*reason)) {
 		*msg = xasprintf("驳回需要写明原因：/需求 驳回 %s 原因：……", r.id);
-	} else if (store_request_update(ctx->store, r.id, r.state, to, r.version, r.form,
-					ev == REQ_REJECT ? reason : NULL, ctx->now) != STORE_OK) {
-		ctx->failed = 1;
+	} else if (enter(ctx, &r, ev, ev == REQ_REJECT ? json_pack("{s:i,s:s}", "version", r.version, "reason", reason)
+						     : json_pack("{s:i}", "version", r.version),
+			 0, NULL, reason) != REQ_ENTERED) {
 		*msg = xstrdup("暂时无法保存，请稍后再试。");
 	} else {
+		*done = 1;
 		char *key = xasprintf(approval_key_fmt, r.id);
 		if (ctx->sched && sched_deadline_done(ctx->sched, key, "met") == STORE_ERR)
 			ctx->failed = 1;
@@ -300,7 +328,6 @@ static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev
 		json_t *form = json_loads(r.form, 0, NULL);
 		const char *name = json_string_value(json_object_get(form, "需求名称"));
 		if (ev == REQ_APPROVE) {
-			timeline(ctx, "request.approved", r.id, json_pack("{s:i}", "version", r.version));
 			char *involved = dir_dept_names(ctx->store, json_object_get(form, "涉及部门"));
 			*msg = xasprintf("需求 %s「%s」已由 %s 批准，已同步给涉及部门：%s，请在 1 个工作日内确认。",
 					 r.id, name, who, involved);
@@ -309,7 +336,6 @@ static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev
 				move_to_dedicated_chat(ctx, &r, form, &d);
 			req_sync_start(ctx, r.id);
 		} else {
-			timeline(ctx, "request.rejected", r.id, json_pack("{s:i,s:s}", "version", r.version, "reason", reason));
 			*msg = xasprintf("需求 %s「%s」已被 %s 驳回，原因：%s\n发起人可以发送 /需求 修改 %s 并附上要修改的字段，重新提交。",
 					 r.id, name, who, reason, r.id);
 		}
@@ -337,12 +363,10 @@ static enum cmd_rc resubmit(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
 	struct request_row r;
 	struct dept_row d;
-	char *msg = NULL, why[160], today[11];
-	if (load(ctx, a->words[1], &r, &d, &msg)) {
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		return CMD_ENOTFOUND;
-	}
+	char why[160], today[11];
+	enum cmd_rc loaded = load(ctx, a->words[1], &r, &d);
+	if (loaded != CMD_OK)
+		return loaded;
 	enum cmd_rc rc = initiator_only(ctx, &r, "修改");
 	/* After a rejection: resubmit for approval.  While departments answer:
 	 * revise (采纳并修订), and they all confirm the new version. */
@@ -363,13 +387,13 @@ static enum cmd_rc resubmit(struct cmd_ctx *ctx, const struct cmd_args *a)
 			reply_problems(ctx, problems);
 		} else {
 			char *text = json_dumps(form, JSON_COMPACT | JSON_SORT_KEYS), *hash = req_hash(text);
-			if (store_request_update(ctx->store, r.id, r.state, to, r.version + 1, text, NULL, ctx->now) != STORE_OK ||
+			if (enter(ctx, &r, revising ? REQ_REVISE : REQ_RESUBMIT,
+				  json_pack("{s:i,s:s}", "version", r.version + 1, "hash", hash), r.version + 1, text,
+				  NULL) != REQ_ENTERED ||
 			    store_request_version_add(ctx->store, r.id, r.version + 1, text, hash, ctx->now) != STORE_OK) {
 				ctx->failed = 1;
 			} else {
 				r.version++;
-				timeline(ctx, revising ? "request.revised" : "request.resubmitted", r.id,
-					 json_pack("{s:i,s:s}", "version", r.version, "hash", hash));
 				if (revising) {
 					int64_t *oids;
 					size_t n;
@@ -405,23 +429,20 @@ static enum cmd_rc withdraw(struct cmd_ctx *ctx, const char *id)
 {
 	struct request_row r;
 	struct dept_row d;
-	char *msg = NULL, why[160];
-	if (load(ctx, id, &r, &d, &msg)) {
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		return CMD_ENOTFOUND;
-	}
+	char why[160];
+	enum cmd_rc loaded = load(ctx, id, &r, &d);
+	if (loaded != CMD_OK)
+		return loaded;
 	enum cmd_rc rc = initiator_only(ctx, &r, "撤回");
 	const char *to = rc == CMD_OK ? req_transition(r.state, REQ_WITHDRAW, why, sizeof why) : NULL;
 	if (rc == CMD_OK && !to) {
 		cmd_reply_text(ctx, why);
 	} else if (rc == CMD_OK) {
 		char *key = xasprintf(approval_key_fmt, r.id);
-		if (store_request_update(ctx->store, r.id, r.state, to, r.version, r.form, r.reason, ctx->now) != STORE_OK ||
+		if (enter(ctx, &r, REQ_WITHDRAW, NULL, 0, NULL, NULL) != REQ_ENTERED ||
 		    (ctx->sched && sched_deadline_done(ctx->sched, key, "cancelled") == STORE_ERR))
 			ctx->failed = 1;
 		free(key);
-		timeline(ctx, "request.withdrawn", r.id, NULL);
 		char *m = xasprintf("需求 %s 已撤回。", r.id);
 		cmd_reply_text(ctx, m);
 		free(m);
@@ -450,12 +471,9 @@ static enum cmd_rc view(struct cmd_ctx *ctx, const char *id)
 {
 	struct request_row r;
 	struct dept_row d;
-	char *msg = NULL;
-	if (load(ctx, id, &r, &d, &msg)) {
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		return CMD_ENOTFOUND;
-	}
+	enum cmd_rc loaded = load(ctx, id, &r, &d);
+	if (loaded != CMD_OK)
+		return loaded;
 	json_t *form = json_loads(r.form, 0, NULL);
 	struct buf b;
 	buf_init(&b);
@@ -616,37 +634,43 @@ static enum cmd_rc list(struct cmd_ctx *ctx)
 	return CMD_OK;
 }
 
+static enum cmd_rc run_decide(struct cmd_ctx *ctx, const struct cmd_args *a, enum req_event ev)
+{
+	char *msg;
+	int done;
+	enum cmd_rc rc = decide(ctx, a->words[1], ev, ev == REQ_REJECT ? cmd_field(a, "原因", "reason") : NULL, &msg,
+				&done);
+	if (msg)
+		cmd_reply_text(ctx, msg);
+	free(msg);
+	return rc;
+}
+
+static enum cmd_rc run_approve(struct cmd_ctx *ctx, const struct cmd_args *a) { return run_decide(ctx, a, REQ_APPROVE); }
+static enum cmd_rc run_reject(struct cmd_ctx *ctx, const struct cmd_args *a) { return run_decide(ctx, a, REQ_REJECT); }
+
+static enum cmd_rc run_withdraw(struct cmd_ctx *ctx, const struct cmd_args *a) { return withdraw(ctx, a->words[1]); }
+static enum cmd_rc run_view(struct cmd_ctx *ctx, const struct cmd_args *a) { return view(ctx, a->words[1]); }
+static enum cmd_rc run_list(struct cmd_ctx *ctx, const struct cmd_args *a) { (void)a; return list(ctx); }
+
+/* /需求 without a subcommand: the form, or a submission. */
 static enum cmd_rc run_req(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
-	const char *sub = a->nwords ? a->words[0] : NULL;
-	if (!sub)
-		return a->nfields ? submit(ctx, a) : (show_form(ctx), CMD_OK);
-	if ((!strcmp(sub, "批准") || !strcasecmp(sub, "approve")) && a->nwords == 2) {
-		char *msg = NULL;
-		enum cmd_rc rc = decide(ctx, a->words[1], REQ_APPROVE, NULL, &msg);
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		return rc;
-	}
-	if ((!strcmp(sub, "驳回") || !strcasecmp(sub, "reject")) && a->nwords == 2) {
-		char *msg = NULL;
-		enum cmd_rc rc = decide(ctx, a->words[1], REQ_REJECT, cmd_field(a, "原因", "reason"), &msg);
-		cmd_reply_text(ctx, msg);
-		free(msg);
-		return rc;
-	}
-	if ((!strcmp(sub, "修改") || !strcasecmp(sub, "edit")) && a->nwords == 2 && a->nfields)
-		return resubmit(ctx, a);
-	if ((!strcmp(sub, "撤回") || !strcasecmp(sub, "withdraw")) && a->nwords == 2)
-		return withdraw(ctx, a->words[1]);
-	if ((!strcmp(sub, "查看") || !strcasecmp(sub, "show")) && a->nwords == 2)
-		return view(ctx, a->words[1]);
-	if ((!strcmp(sub, "列表") || !strcasecmp(sub, "list")) && a->nwords == 1)
-		return list(ctx);
-	if ((!strcmp(sub, "完成") || !strcasecmp(sub, "complete")) && a->nwords == 2)
-		return req_complete_cmd(ctx, a); /* step 5: bot-commands/complete.c */
-	return CMD_EUSAGE;
+	if (a->nwords)
+		return CMD_EUSAGE;
+	return a->nfields ? submit(ctx, a) : (show_form(ctx), CMD_OK);
 }
+
+static const struct bot_subcommand req_subs[] = {
+	{ "批准", "approve", 1, 1, 0, "/需求 批准 编号", run_approve },
+	{ "驳回", "reject", 1, 1, 0, "/需求 驳回 编号，换行写“原因：…”", run_reject },
+	{ "修改", "edit", 1, 1, 1, "/需求 修改 编号，每行写一项要改的“字段：内容”", resubmit },
+	{ "撤回", "withdraw", 1, 1, 0, "/需求 撤回 编号", run_withdraw },
+	{ "查看", "show", 1, 1, 0, "/需求 查看 编号", run_view },
+	{ "列表", "list", 0, 0, 0, "/需求 列表", run_list },
+	{ "完成", "complete", 1, 1, 0, "/需求 完成 编号，换行写“交付物：…”", req_complete_cmd }, /* step 5: complete.c */
+	{ 0 },
+};
 
 /* The approval card's buttons: the same decisions, answered with a toast and
  * announced in the group. */
@@ -654,10 +678,15 @@ static enum cmd_rc run_decision(struct cmd_ctx *ctx, json_t *value, enum req_eve
 {
 	const char *id = json_string_value(json_object_get(value, "id"));
 	const char *reason = json_string_value(json_object_get(ctx->ev->form_value, "reason"));
-	char *msg = NULL;
-	enum cmd_rc rc = decide(ctx, id, ev, reason, &msg);
-	int done = rc == CMD_OK && strstr(msg, ev == REQ_APPROVE ? "已由" : "已被");
-	cmd_toast(ctx, done ? "success" : "error", msg);
+	if (!id)
+		return CMD_EUSAGE;
+	char *msg;
+	int done;
+	enum cmd_rc rc = decide(ctx, id, ev, reason, &msg, &done);
+	if (msg)
+		cmd_toast(ctx, done ? "success" : "error", msg);
+	else if (rc == CMD_ENOTFOUND)
+		cmd_toast(ctx, "error", "这个需求已不存在或无法审批，详见群消息。");
 	if (done)
 		cmd_reply_text(ctx, msg);
 	free(msg);
@@ -673,6 +702,7 @@ const struct bot_command cmd_req = {
 	.usage = "/需求（每行一项“字段：内容”提交） | 批准 编号 | 驳回 编号 原因：… | 修改 编号 + 字段 | 撤回 编号 | 查看 编号 | 列表 | 完成 编号 交付物：…",
 	.summary = "发起跨部门协作需求，审批、驳回、修改、撤回和查看",
 	.run = run_req,
+	.subs = req_subs,
 };
 
 const struct bot_action action_req_approve = { .name = "req.approve", .run = action_approve };

@@ -83,21 +83,13 @@ static char *answering_dept(struct cmd_ctx *ctx, const char *id, const char *nam
 /* The five answers from "key：value" pairs; problems appended. */
 static json_t *answers_from(json_t *pairs, json_t *problems)
 {
-	json_t *answers = json_object();
-	const char *key;
+	json_t *answers = form_collect(&retro_form, NULL, pairs, problems);
+	const char *q;
 	json_t *v;
-	json_object_foreach(pairs, key, v) {
-		const char *q = retro_question_key(key);
-		if (!q) {
-			char *echo = cmd_echo(key);
-			json_array_append_new(problems, json_sprintf("未知的问题「%s」。", echo));
-			free(echo);
-			continue;
-		}
+	json_object_foreach(answers, q, v) {
 		long chars = utf8_count(json_string_value(v));
 		if (chars > RETRO_ANSWER_MAX)
 			json_array_append_new(problems, json_sprintf("「%s」的答复有 %ld 个字，最多 %d 个。", q, chars, RETRO_ANSWER_MAX));
-		json_object_set(answers, q, v);
 	}
 	for (size_t i = 0; i < retro_question_count; i++) {
 		const char *a = json_string_value(json_object_get(answers, retro_questions[i].key));
@@ -318,12 +310,12 @@ static enum cmd_rc run_retro(struct cmd_ctx *ctx, const struct cmd_args *a)
 	return rc;
 }
 
-/* The card form's 提交复盘答复 button: inputs named by retro_questions[].input. */
+/* The card form's 提交复盘答复 button: inputs named by retro_questions[].aliases[0]. */
 static enum cmd_rc action_answer(struct cmd_ctx *ctx, json_t *value)
 {
 	json_t *pairs = json_object(), *fv = ctx->ev->form_value;
 	for (size_t i = 0; i < retro_question_count; i++) {
-		json_t *v = json_object_get(fv, retro_questions[i].input);
+		json_t *v = json_object_get(fv, retro_questions[i].aliases[0]);
 		json_object_set_new(pairs, retro_questions[i].key, json_string(json_string_value(v) ? json_string_value(v) : ""));
 	}
 	char *msg = NULL;

@@ -126,8 +126,17 @@ void retro_finish(struct cmd_ctx *ctx, const char *id, const char *closed_by)
 	const struct calendar *cal = ctx->sched ? sched_calendar(ctx->sched) : NULL;
 	json_t *report = to && cal ? retro_report_build(ctx->store, cal, pol, r.id, ctx->now) : NULL;
 	json_t *archive = NULL;
-	if (!to || !report || store_archive_find(ctx->store, r.id, &archive) != STORE_OK ||
-	    store_request_update(ctx->store, r.id, r.state, to, r.version, r.form, r.reason, ctx->now) != STORE_OK) {
+	if (!to || !report || store_archive_find(ctx->store, r.id, &archive) != STORE_OK) {
+		ctx->failed = 1;
+		goto out;
+	}
+	const char *name = json_string_value(json_object_get(archive, "name"));
+	json_t *detail = json_pack("{s:s,s:O,s:s?}", "archive", name, "missing", json_object_get(report, "missing"),
+				   "closed_by", closed_by);
+	struct req_change c = { .actor = closed_by ? closed_by : "collabd", .detail = detail };
+	enum req_enter_rc entered = req_enter(ctx->store, &r, REQ_REPORT, &c, ctx->now, why, sizeof why);
+	json_decref(detail);
+	if (entered != REQ_ENTERED) {
 		ctx->failed = 1;
 		goto out;
 	}
@@ -142,14 +151,6 @@ void retro_finish(struct cmd_ctx *ctx, const char *id, const char *closed_by)
 			ctx->failed = 1;
 	json_decref(keys);
 	free(prefix);
-	const char *name = json_string_value(json_object_get(archive, "name"));
-	json_t *detail = json_pack("{s:s,s:O,s:s?}", "archive", name, "missing", json_object_get(report, "missing"),
-				   "closed_by", closed_by);
-	char *text = json_dumps(detail, JSON_COMPACT);
-	if (store_timeline_add(ctx->store, ctx->now, closed_by ? closed_by : "collabd", "retro.reported", r.id, text) != STORE_OK)
-		ctx->failed = 1;
-	free(text);
-	json_decref(detail);
 	archive_refresh(ctx, r.id, report);
 	json_t *card = report_card(ctx, &r, name, report);
 	cmd_notice_about(ctx, "card", card, r.chat_id, NULL, 0);

@@ -68,7 +68,7 @@ json_t *retro_card(const char *id, const char *req_name, const struct dept_row *
 		buf_init(&cmd);
 		buf_printf(&cmd, "/复盘 %s %s", id, d->code);
 		for (size_t i = 0; i < retro_question_count; i++) {
-			json_array_append_new(inputs, json_pack("{s:s,s:s,s:s,s:b,s:b,s:i}", "name", retro_questions[i].input,
+			json_array_append_new(inputs, json_pack("{s:s,s:s,s:s,s:b,s:b,s:i}", "name", retro_questions[i].aliases[0],
 								"label", retro_questions[i].key, "kind", "text", "required", 1,
 								"multiline", 1, "max", RETRO_ANSWER_MAX));
 			buf_printf(&cmd, "\n%s：", retro_questions[i].key);

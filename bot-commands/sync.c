@@ -19,81 +19,6 @@
 #include "collabd/sched.h"
 #include "collabd/store.h"
 
-static const char *const dept_labels[][2] = {
-	{ "pending", "⏳ 待确认" }, { "confirmed", "✅ 已确认" }, { "objected", "❗ 提出异议" }, { "overruled", "➡ 已推进" },
-};
-
-static const char *dept_label(const char *state)
-{
-	for (size_t i = 0; i < ARRAY_LEN(dept_labels); i++)
-		if (!strcmp(dept_labels[i][0], state))
-			return dept_labels[i][1];
-	return state;
-}
-
-static char *subject_of(const char *id) { return xasprintf("request:%s", id); }
-
-/* The card's body: the form, each department's answer, and (first time)
- * everyone who must answer. */
-static json_t *card_body(struct cmd_ctx *ctx, const struct request_row *r, json_t *mentions)
-{
-	json_t *form = json_loads(r->form, 0, NULL);
-	struct dept_row d;
-	char *dept_name = store_dept_get(ctx->store, r->dept, &d) == STORE_OK ? xstrdup(d.name) : xstrdup(r->dept);
-	if (d.code)
-		dept_row_free(&d);
-	char *initiator = dir_name(ctx->store, r->initiator);
-	json_t *depts = json_array();
-	struct request_dept_row *rows;
-	size_t n;
-	if (store_request_depts(ctx->store, r->id, &rows, &n) != STORE_OK)
-		ctx->failed = 1;
-	struct buf involved;
-	buf_init(&involved);
-	for (size_t i = 0; i < n; i++) {
-		struct dept_row dd;
-		int ok = store_dept_get(ctx->store, rows[i].dept, &dd) == STORE_OK;
-		char *by = rows[i].signed_by ? dir_name(ctx->store, rows[i].signed_by) : NULL;
-		json_array_append_new(depts, json_pack("{s:s,s:s,s:s?}", "name", ok ? dd.name : rows[i].dept,
-						       "label", dept_label(rows[i].state), "by", by));
-		buf_printf(&involved, "%s%s", i ? "、" : "", ok ? dd.name : rows[i].dept);
-		free(by);
-		if (ok)
-			dept_row_free(&dd);
-	}
-	request_dept_rows_free(rows, n);
-	const char *resources = json_string_value(json_object_get(form, "资源需求"));
-	json_t *body = json_pack("{s:s,s:s,s:i,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}",
-				 "id", r->id, "state", req_state_label(r->state), "version", r->version,
-				 "open", !strcmp(r->state, "syncing"),
-				 "name", json_string_value(json_object_get(form, "需求名称")), "dept", dept_name,
-				 "initiator", initiator,
-				 "background", json_string_value(json_object_get(form, "需求背景")),
-				 "tasks", json_string_value(json_object_get(form, "具体任务")),
-				 "departments", (char *)involved.data,
-				 "due", json_string_value(json_object_get(form, "期望完成时间")),
-				 "resources", resources ? resources : "无",
-				 "depts", depts, "mentions", mentions ? json_incref(mentions) : json_array());
-	buf_free(&involved);
-	free(initiator);
-	free(dept_name);
-	json_decref(form);
-	return body;
-}
-
-void req_card_refresh(struct cmd_ctx *ctx, const char *id)
-{
-	struct request_row r;
-	if (store_request_get(ctx->store, id, &r) != STORE_OK)
-		return;
-	char *subject = subject_of(id);
-	json_t *body = card_body(ctx, &r, NULL);
-	cmd_notice_about(ctx, "request_card", body, r.chat_id, subject, 1);
-	json_decref(body);
-	free(subject);
-	request_row_free(&r);
-}
-
 void req_sync_start(struct cmd_ctx *ctx, const char *id) { req_ask_departments(ctx, id, 0); }
 
 void req_ask_departments(struct cmd_ctx *ctx, const char *id, int again)
@@ -152,7 +77,7 @@ void req_ask_departments(struct cmd_ctx *ctx, const char *id, int again)
 		dept_row_free(&d);
 	}
 	request_dept_rows_free(answers, nanswers);
-	char *subject = subject_of(r.id);
+	char *subject = req_card_subject(r.id);
 	if (again) {
 		/* A revision: the same card, updated, and everyone asked anew. */
 		char *text = xasprintf("需求 %s 已修订为第 %d 版，请提出异议或尚未确认的部门确认新版本（已确认部门的签名保留）。",
@@ -163,7 +88,7 @@ void req_ask_departments(struct cmd_ctx *ctx, const char *id, int again)
 		free(text);
 		req_card_refresh(ctx, r.id);
 	} else {
-		json_t *body = card_body(ctx, &r, mentions);
+		json_t *body = req_card_body_new(ctx, &r, mentions);
 		cmd_notice_about(ctx, "request_card", body, r.chat_id, subject, 0);
 		json_decref(body);
 	}
@@ -259,22 +184,30 @@ static void settle(struct cmd_ctx *ctx, const struct request_row *r)
 	const char *to = req_transition(r->state, REQ_ALL_SETTLED, why, sizeof why);
 	if (open || !to)
 		return;
-	if (store_request_update(ctx->store, r->id, r->state, to, r->version, r->form, r->reason, ctx->now) != STORE_OK) {
+	struct req_change c = { .actor = "collabd" };
+	if (req_enter(ctx->store, r, REQ_ALL_SETTLED, &c, ctx->now, why, sizeof why) != REQ_ENTERED) {
 		ctx->failed = 1;
 		return;
 	}
-	if (store_timeline_add(ctx->store, ctx->now, "collabd", "request.in_progress", r->id, NULL) != STORE_OK)
-		ctx->failed = 1;
 	/* The group is told by the start card, which also carries the progress form. */
 	progress_start(ctx, r->id);
 }
 
-/* Confirms (explanation NULL) or objects for the user's department. */
+/* Confirms (explanation NULL) or objects for the user's department.  *msg
+ * (caller frees) is the answer for the user, *done 1 when the department's
+ * answer was recorded.  On a store error: CMD_EINTERNAL, *msg NULL. */
 static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named, const char *explanation,
-			  const char *proposal, int objecting, char **msg)
+			  const char *proposal, int objecting, char **msg, int *done)
 {
 	struct request_row r;
-	if (!id || store_request_get(ctx->store, id, &r) != STORE_OK) {
+	*msg = NULL;
+	*done = 0;
+	enum store_rc src = id ? store_request_get(ctx->store, id, &r) : STORE_NOTFOUND;
+	if (src == STORE_ERR) {
+		ctx->failed = 1;
+		return CMD_EINTERNAL;
+	}
+	if (src != STORE_OK) {
 		char *echo = cmd_echo(id ? id : "");
 		*msg = xasprintf("没有需求 %s。", echo);
 		free(echo);
@@ -290,6 +223,7 @@ static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named
 	} else if (!(code = answering_dept(ctx, &r, named, msg))) {
 		rc = CMD_EPERM;
 	} else {
+		*done = 1;
 		char *hash = req_hash(r.form);
 		enum store_rc s = store_request_dept_sign(ctx->store, r.id, code, objecting ? "objected" : "confirmed",
 							  ctx->ev->user_id, ctx->now, r.version, hash);
@@ -364,27 +298,27 @@ static enum cmd_rc run_confirm(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
 	if (a->nwords < 1 || a->nwords > 2)
 		return CMD_EUSAGE;
-	char *msg = NULL;
-	enum cmd_rc rc = answer(ctx, a->words[0], a->nwords == 2 ? a->words[1] : NULL, NULL, NULL, 0, &msg);
-	cmd_reply_text(ctx, msg);
+	char *msg;
+	int done;
+	enum cmd_rc rc = answer(ctx, a->words[0], a->nwords == 2 ? a->words[1] : NULL, NULL, NULL, 0, &msg, &done);
+	if (msg)
+		cmd_reply_text(ctx, msg);
 	free(msg);
 	return rc;
 }
 
-static enum cmd_rc run_object(struct cmd_ctx *ctx, const struct cmd_args *a)
+enum cmd_rc req_object_raise(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
-	if (a->nwords && !strcmp(a->words[0], "答复"))
-		return req_objection_step(ctx, a, 0);
-	if (a->nwords && !strcmp(a->words[0], "裁决"))
-		return req_objection_step(ctx, a, 1);
 	if (a->nwords < 1 || a->nwords > 2)
 		return CMD_EUSAGE;
-	char *msg = NULL;
+	char *msg;
+	int done;
 	enum cmd_rc rc = answer(ctx, a->words[0], a->nwords == 2 ? a->words[1] : NULL,
 				cmd_field(a, "说明", "explanation") ? cmd_field(a, "说明", "explanation") : cmd_field(a, "异议说明", NULL),
 				cmd_field(a, "建议", "proposal") ? cmd_field(a, "建议", "proposal") : cmd_field(a, "建议方案", NULL),
-				1, &msg);
-	cmd_reply_text(ctx, msg);
+				1, &msg, &done);
+	if (msg)
+		cmd_reply_text(ctx, msg);
 	free(msg);
 	return rc;
 }
@@ -392,12 +326,13 @@ static enum cmd_rc run_object(struct cmd_ctx *ctx, const struct cmd_args *a)
 static enum cmd_rc card_answer(struct cmd_ctx *ctx, json_t *value, int objecting)
 {
 	json_t *fv = ctx->ev->form_value;
-	char *msg = NULL;
+	char *msg;
+	int done;
 	enum cmd_rc rc = answer(ctx, json_string_value(json_object_get(value, "id")), NULL,
 				json_string_value(json_object_get(fv, "explanation")),
-				json_string_value(json_object_get(fv, "proposal")), objecting, &msg);
-	int ok = rc == CMD_OK && (strstr(msg, "已确认") || strstr(msg, "已记录"));
-	cmd_toast(ctx, ok ? "success" : "error", msg);
+				json_string_value(json_object_get(fv, "proposal")), objecting, &msg, &done);
+	if (msg)
+		cmd_toast(ctx, done ? "success" : "error", msg);
 	free(msg);
 	return rc;
 }
@@ -411,15 +346,6 @@ const struct bot_command cmd_confirm = {
 	.usage = "/确认 需求编号 [部门]",
 	.summary = "涉及部门的接口人确认需求无误（签名）",
 	.run = run_confirm,
-};
-
-const struct bot_command cmd_object = {
-	.name = "异议",
-	.alias = "object",
-	.usage = "/异议 需求编号 [部门]，换行写“说明：…”和“建议：…” | 答复 异议编号 采纳|推进|上报 理由：… | "
-		 "裁决 异议编号 推进|修订",
-	.summary = "接口人提出异议；发起人答复（采纳、推进、上报）；上级裁决",
-	.run = run_object,
 };
 
 const struct bot_action action_req_confirm = { .name = "req.confirm", .run = action_confirm };

@@ -2,7 +2,9 @@
  * table.c - the registry: every slash command and card action the bot knows.
  *
  * Adding a command is adding its file and one line here.  The help text and
- * the dispatcher read only this table.  Order is the order of /帮助.
+ * the dispatcher read only this table.  Order is the order of /帮助.  A
+ * command's subcommands are rows of its own (struct bot_subcommand, defined
+ * beside the command), which the dispatcher matches, checks and explains.
  */
 #include "collabd/command.h"
 

@@ -25,46 +25,46 @@ const char *const issue_severities[] = { "紧急", "重要", "一般", NULL };
 static const char *const meeting_modes[] = { "线上", "线下", NULL };
 
 /* 《跨部门协作问题反馈表》 */
-static const struct issue_field report_fields[] = {
-	{ "关联需求", { "request", "需求编号", "需求" }, ISSUE_F_REQUEST, 1, 0, NULL },
-	{ "问题类型", { "type", "类型", NULL }, ISSUE_F_CHOICE, 1, 0, issue_types },
-	{ "严重程度", { "severity", "级别", "程度" }, ISSUE_F_CHOICE, 1, 0, issue_severities },
-	{ "影响范围", { "scope", "范围", NULL }, ISSUE_F_TEXT, 1, ISSUE_SCOPE_MAX, NULL },
-	{ "问题描述", { "description", "描述", "问题" }, ISSUE_F_TEXT, 1, 0, NULL },
-	{ "发生时间", { "occurred", "发生", NULL }, ISSUE_F_TIME, 1, 0, NULL },
-	{ "预计解决时间", { "expected", "预计解决", NULL }, ISSUE_F_TIME, 0, 0, NULL },
-	{ "接收部门", { "departments", "depts", "接收" }, ISSUE_F_DEPTS, 1, 0, NULL },
-	{ "通知人", { "notify", "提醒", "指定人" }, ISSUE_F_PERSON, 0, 0, NULL },
+static const struct form_field report_fields[] = {
+	{ "关联需求", { "request", "需求编号", "需求" }, FORM_REQUEST, 1, 0, NULL },
+	{ "问题类型", { "type", "类型", NULL }, FORM_CHOICE, 1, 0, issue_types },
+	{ "严重程度", { "severity", "级别", "程度" }, FORM_CHOICE, 1, 0, issue_severities },
+	{ "影响范围", { "scope", "范围", NULL }, FORM_TEXT, 1, ISSUE_SCOPE_MAX, NULL },
+	{ "问题描述", { "description", "描述", "问题" }, FORM_TEXT, 1, 0, NULL },
+	{ "发生时间", { "occurred", "发生", NULL }, FORM_TIME, 1, 0, NULL },
+	{ "预计解决时间", { "expected", "预计解决", NULL }, FORM_TIME, 0, 0, NULL },
+	{ "接收部门", { "departments", "depts", "接收" }, FORM_DEPTS, 1, 0, NULL },
+	{ "通知人", { "notify", "提醒", "指定人" }, FORM_PERSON, 0, 0, NULL },
 };
-const struct issue_form issue_report_form = { "问题反馈表", report_fields, ARRAY_LEN(report_fields) };
+const struct form issue_report_form = { "问题反馈表", report_fields, ARRAY_LEN(report_fields) };
 
 /* The receiving department's response: who solves it, and the meeting. */
-static const struct issue_field response_fields[] = {
-	{ "解决责任人", { "owner", "责任人", NULL }, ISSUE_F_PERSON, 1, 0, NULL },
-	{ "会议时间", { "meeting", "协调会时间", "时间" }, ISSUE_F_TIME, 1, 0, NULL },
-	{ "会议形式", { "mode", "形式", NULL }, ISSUE_F_CHOICE, 1, 0, meeting_modes },
-	{ "会议地点", { "where", "地点", "链接" }, ISSUE_F_TEXT, 1, 200, NULL },
+static const struct form_field response_fields[] = {
+	{ "解决责任人", { "owner", "责任人", NULL }, FORM_PERSON, 1, 0, NULL },
+	{ "会议时间", { "meeting", "协调会时间", "时间" }, FORM_TIME, 1, 0, NULL },
+	{ "会议形式", { "mode", "形式", NULL }, FORM_CHOICE, 1, 0, meeting_modes },
+	{ "会议地点", { "where", "地点", "链接" }, FORM_TEXT, 1, 200, NULL },
 };
-const struct issue_form issue_response_form = { "响应", response_fields, ARRAY_LEN(response_fields) };
+const struct form issue_response_form = { "响应", response_fields, ARRAY_LEN(response_fields) };
 
 /* 《问题解决方案记录》 */
-static const struct issue_field solution_fields[] = {
-	{ "问题原因", { "cause", "原因", NULL }, ISSUE_F_TEXT, 1, 0, NULL },
-	{ "解决措施", { "measures", "措施", NULL }, ISSUE_F_TEXT, 1, 0, NULL },
-	{ "责任人", { "owner", "解决责任人", NULL }, ISSUE_F_PERSON, 1, 0, NULL },
-	{ "完成时间", { "due", "截止时间", NULL }, ISSUE_F_TIME, 1, 0, NULL },
+static const struct form_field solution_fields[] = {
+	{ "问题原因", { "cause", "原因", NULL }, FORM_TEXT, 1, 0, NULL },
+	{ "解决措施", { "measures", "措施", NULL }, FORM_TEXT, 1, 0, NULL },
+	{ "责任人", { "owner", "解决责任人", NULL }, FORM_PERSON, 1, 0, NULL },
+	{ "完成时间", { "due", "截止时间", NULL }, FORM_TIME, 1, 0, NULL },
 };
-const struct issue_form issue_solution_form = { "问题解决方案记录", solution_fields, ARRAY_LEN(solution_fields) };
+const struct form issue_solution_form = { "问题解决方案记录", solution_fields, ARRAY_LEN(solution_fields) };
 
-static const struct issue_field result_fields[] = {
-	{ "解决结果", { "result", "结果", NULL }, ISSUE_F_TEXT, 1, 0, NULL },
+static const struct form_field result_fields[] = {
+	{ "解决结果", { "result", "结果", NULL }, FORM_TEXT, 1, 0, NULL },
 };
-const struct issue_form issue_result_form = { "解决结果", result_fields, ARRAY_LEN(result_fields) };
+const struct form issue_result_form = { "解决结果", result_fields, ARRAY_LEN(result_fields) };
 
-static const struct issue_field reopen_fields[] = {
-	{ "原因", { "reason", "理由", NULL }, ISSUE_F_TEXT, 1, 0, NULL },
+static const struct form_field reopen_fields[] = {
+	{ "原因", { "reason", "理由", NULL }, FORM_TEXT, 1, 0, NULL },
 };
-const struct issue_form issue_reopen_form = { "重新打开", reopen_fields, ARRAY_LEN(reopen_fields) };
+const struct form issue_reopen_form = { "重新打开", reopen_fields, ARRAY_LEN(reopen_fields) };
 
 static void add_problem(json_t *problems, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -76,47 +76,6 @@ static void add_problem(json_t *problems, const char *fmt, ...)
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	json_array_append_new(problems, json_string(text));
-}
-
-static const struct issue_field *field_for(const struct issue_form *f, const char *key)
-{
-	for (size_t i = 0; i < f->count; i++) {
-		const struct issue_field *x = &f->fields[i];
-		if (!strcmp(x->key, key))
-			return x;
-		for (size_t a = 0; a < 3 && x->aliases[a]; a++)
-			if (!strcasecmp(x->aliases[a], key))
-				return x;
-	}
-	return NULL;
-}
-
-static void collect_one(const struct issue_form *f, const char *key, json_t *value, json_t *form, json_t *problems)
-{
-	const struct issue_field *x = field_for(f, key);
-	if (!x) {
-		char *echo = cmd_echo(key);
-		add_problem(problems, "未知字段「%s」", echo);
-		free(echo);
-		return;
-	}
-	if (json_is_string(value) || (json_is_array(value) && x->kind == ISSUE_F_DEPTS))
-		json_object_set(form, x->key, value);
-}
-
-json_t *issue_form_collect(const struct issue_form *f, const struct cmd_args *args, json_t *values, json_t *problems)
-{
-	json_t *form = json_object();
-	for (size_t i = 0; args && i < args->nfields; i++) {
-		json_t *v = json_string(args->fields[i].value);
-		collect_one(f, args->fields[i].key, v, form, problems);
-		json_decref(v);
-	}
-	const char *key;
-	json_t *v;
-	json_object_foreach(values, key, v)
-		collect_one(f, key, v, form, problems);
-	return form;
 }
 
 /* ---- times ---- */
@@ -191,7 +150,7 @@ char *issue_next_id(struct store *st, const char *request_id)
 
 /* ---- checking ---- */
 
-static void check_depts(struct store *st, const struct issue_field *x, json_t *form, json_t *v, json_t *problems)
+static void check_depts(struct store *st, const struct form_field *x, json_t *form, json_t *v, json_t *problems)
 {
 	json_t *parts = json_is_string(v) ? dir_split_list(json_string_value(v)) : json_incref(v);
 	json_t *codes = json_array();
@@ -221,7 +180,7 @@ static void check_depts(struct store *st, const struct issue_field *x, json_t *f
 }
 
 /* A person: a known user id, a directory name, or "@name". */
-static void check_person(struct store *st, const struct issue_field *x, json_t *form, const char *text,
+static void check_person(struct store *st, const struct form_field *x, json_t *form, const char *text,
 			 json_t *problems)
 {
 	char *id = dir_person(st, text);
@@ -235,7 +194,7 @@ static void check_person(struct store *st, const struct issue_field *x, json_t *
 	free(echo);
 }
 
-static void check_request(struct store *st, const struct issue_field *x, const char *text, json_t *problems)
+static void check_request(struct store *st, const struct form_field *x, const char *text, json_t *problems)
 {
 	struct request_row r;
 	if (store_request_get(st, text, &r) != STORE_OK) {
@@ -251,7 +210,7 @@ static void check_request(struct store *st, const struct issue_field *x, const c
 	request_row_free(&r);
 }
 
-static void check_choice(const struct issue_field *x, const char *text, json_t *problems)
+static void check_choice(const struct form_field *x, const char *text, json_t *problems)
 {
 	struct buf allowed;
 	buf_init(&allowed);
@@ -268,10 +227,10 @@ static void check_choice(const struct issue_field *x, const char *text, json_t *
 	buf_free(&allowed);
 }
 
-static void check_field(struct store *st, const struct issue_field *x, json_t *form, json_t *problems)
+static void check_field(struct store *st, const struct form_field *x, json_t *form, json_t *problems)
 {
 	json_t *v = json_object_get(form, x->key);
-	if (x->kind == ISSUE_F_DEPTS && json_is_array(v)) {
+	if (x->kind == FORM_DEPTS && json_is_array(v)) {
 		check_depts(st, x, form, v, problems);
 		return;
 	}
@@ -294,24 +253,24 @@ static void check_field(struct store *st, const struct issue_field *x, json_t *f
 	}
 	ms_t t;
 	switch (x->kind) {
-	case ISSUE_F_TEXT:
+	case FORM_TEXT:
 		break;
-	case ISSUE_F_CHOICE:
+	case FORM_CHOICE:
 		check_choice(x, text, problems);
 		break;
-	case ISSUE_F_TIME:
+	case FORM_TIME:
 		if (issue_parse_time(text, &t))
 			add_problem(problems, "「%s」应为日期和时间，例如 2026-12-07 14:30", x->key);
 		else
 			json_object_set_new(form, x->key, json_integer(t));
 		break;
-	case ISSUE_F_DEPTS:
+	case FORM_DEPTS:
 		check_depts(st, x, form, v, problems);
 		break;
-	case ISSUE_F_PERSON:
+	case FORM_PERSON:
 		check_person(st, x, form, text, problems);
 		break;
-	case ISSUE_F_REQUEST:
+	case FORM_REQUEST:
 		check_request(st, x, text, problems);
 		break;
 	}
@@ -332,7 +291,7 @@ static void when_text(ms_t t, char *out, size_t n)
 }
 
 /* The forms' own rules, across fields. */
-static void check_rules(const struct issue_form *f, json_t *form, const struct issue_check *c, json_t *problems)
+static void check_rules(const struct form *f, json_t *form, const struct issue_check *c, json_t *problems)
 {
 	char when[32];
 	if (f == &issue_report_form) {
@@ -366,7 +325,7 @@ static void check_rules(const struct issue_form *f, json_t *form, const struct i
 	}
 }
 
-int issue_form_check(struct store *st, const struct issue_form *f, json_t *form, const struct issue_check *c,
+int issue_form_check(struct store *st, const struct form *f, json_t *form, const struct issue_check *c,
 		     json_t *problems)
 {
 	size_t before = json_array_size(problems);

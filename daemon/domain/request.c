@@ -15,30 +15,18 @@
 #include "collabd/util.h"
 
 /* The form, row by row: 《跨部门协作需求信息表》. */
-const struct request_field request_fields[] = {
-	{ "发起部门", { "dept", "department", "部门" }, 0, 0 },
-	{ "联系方式", { "contact", "电话", NULL }, 1, 100 },
-	{ "需求名称", { "name", "名称", NULL }, 1, REQUEST_NAME_MAX },
-	{ "需求背景", { "background", "背景", NULL }, 1, REQUEST_BACKGROUND_MAX },
-	{ "具体任务", { "tasks", "任务", NULL }, 1, REQUEST_TEXT_MAX },
-	{ "涉及部门", { "departments", "depts", NULL }, 1, 0 },
-	{ "期望完成时间", { "due", "完成时间", "截止时间" }, 1, 0 },
-	{ "资源需求", { "resources", "资源", NULL }, 0, REQUEST_TEXT_MAX },
+const struct form_field request_fields[] = {
+	{ "发起部门", { "dept", "department", "部门" }, FORM_DEPTS, 0, 0, NULL },
+	{ "联系方式", { "contact", "电话", NULL }, FORM_TEXT, 1, 100, NULL },
+	{ "需求名称", { "name", "名称", NULL }, FORM_TEXT, 1, REQUEST_NAME_MAX, NULL },
+	{ "需求背景", { "background", "背景", NULL }, FORM_TEXT, 1, REQUEST_BACKGROUND_MAX, NULL },
+	{ "具体任务", { "tasks", "任务", NULL }, FORM_TEXT, 1, REQUEST_TEXT_MAX, NULL },
+	{ "涉及部门", { "departments", "depts", NULL }, FORM_DEPTS, 1, 0, NULL },
+	{ "期望完成时间", { "due", "完成时间", "截止时间" }, FORM_TEXT, 1, 0, NULL },
+	{ "资源需求", { "resources", "资源", NULL }, FORM_TEXT, 0, REQUEST_TEXT_MAX, NULL },
 };
 const size_t request_field_count = ARRAY_LEN(request_fields);
-
-static const struct request_field *field_for(const char *key)
-{
-	for (size_t i = 0; i < request_field_count; i++) {
-		const struct request_field *f = &request_fields[i];
-		if (!strcmp(f->key, key))
-			return f;
-		for (size_t a = 0; a < 3 && f->aliases[a]; a++)
-			if (!strcasecmp(f->aliases[a], key))
-				return f;
-	}
-	return NULL;
-}
+const struct form request_form = { "需求信息表", request_fields, ARRAY_LEN(request_fields) };
 
 static void add_problem(json_t *problems, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -54,18 +42,7 @@ static void add_problem(json_t *problems, const char *fmt, ...)
 
 json_t *request_form_from_args(const struct cmd_args *args, json_t *problems)
 {
-	json_t *form = json_object();
-	for (size_t i = 0; i < args->nfields; i++) {
-		const struct request_field *f = field_for(args->fields[i].key);
-		if (!f) {
-			char *echo = cmd_echo(args->fields[i].key);
-			add_problem(problems, "未知字段「%s」", echo);
-			free(echo);
-			continue;
-		}
-		json_object_set_new(form, f->key, json_string(args->fields[i].value));
-	}
-	return form;
+	return form_collect(&request_form, args, NULL, problems);
 }
 
 /* The department user_id heads or answers for, when exactly one. */
@@ -104,7 +81,7 @@ int request_form_check(struct store *st, json_t *form, const char *user_id, cons
 {
 	size_t before = json_array_size(problems);
 	for (size_t i = 0; i < request_field_count; i++) {
-		const struct request_field *f = &request_fields[i];
+		const struct form_field *f = &request_fields[i];
 		json_t *v = json_object_get(form, f->key);
 		if (json_is_array(v) && json_array_size(v))
 			continue; /* a list (multi-select from a card form) */
@@ -186,26 +163,14 @@ char *request_next_id(struct store *st, int year, int quarter, const char *dept)
 
 json_t *request_form_from_json(json_t *values, json_t *problems)
 {
-	json_t *form = json_object();
-	const char *key;
-	json_t *v;
-	json_object_foreach(values, key, v) {
-		const struct request_field *f = field_for(key);
-		if (!f) {
-			char *echo = cmd_echo(key);
-			add_problem(problems, "未知字段「%s」", echo);
-			free(echo);
-			continue;
-		}
-		if (json_is_string(v) && !strcmp(f->key, "期望完成时间") && strlen(json_string_value(v)) > 10) {
-			/* the date picker sends "2026-12-31 +0800" */
-			char date[11];
-			memcpy(date, json_string_value(v), 10);
-			date[10] = '\0';
-			json_object_set_new(form, f->key, json_string(date));
-		} else if (json_is_string(v) || json_is_array(v)) {
-			json_object_set(form, f->key, v);
-		}
+	json_t *form = form_collect(&request_form, NULL, values, problems);
+	const char *due = json_string_value(json_object_get(form, "期望完成时间"));
+	if (due && strlen(due) > 10) {
+		/* the date picker sends "2026-12-31 +0800" */
+		char date[11];
+		memcpy(date, due, 10);
+		date[10] = '\0';
+		json_object_set_new(form, "期望完成时间", json_string(date));
 	}
 	return form;
 }

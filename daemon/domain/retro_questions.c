@@ -7,33 +7,20 @@
  * user can type as "key：answer" lines.
  */
 #include <stdio.h>
-#include <string.h>
-#include <strings.h>
 
 #include "collabd/retro.h"
 #include "collabd/util.h"
 
-const struct retro_question retro_questions[] = {
-	{ "流程是否顺畅", { "流程", "process", NULL }, "process" },
-	{ "信息同步是否及时", { "同步", "sync", NULL }, "sync" },
-	{ "问题解决是否高效", { "解决", "issues", NULL }, "issues" },
-	{ "可复制的经验", { "经验", "lessons", NULL }, "lessons" },
-	{ "需改进的不足", { "不足", "improve", NULL }, "improve" },
+/* The card input's name is the first alias. */
+const struct form_field retro_questions[] = {
+	{ "流程是否顺畅", { "process", "流程", NULL }, FORM_TEXT, 1, RETRO_ANSWER_MAX, NULL },
+	{ "信息同步是否及时", { "sync", "同步", NULL }, FORM_TEXT, 1, RETRO_ANSWER_MAX, NULL },
+	{ "问题解决是否高效", { "issues", "解决", NULL }, FORM_TEXT, 1, RETRO_ANSWER_MAX, NULL },
+	{ "可复制的经验", { "lessons", "经验", NULL }, FORM_TEXT, 1, RETRO_ANSWER_MAX, NULL },
+	{ "需改进的不足", { "improve", "不足", NULL }, FORM_TEXT, 1, RETRO_ANSWER_MAX, NULL },
 };
 const size_t retro_question_count = ARRAY_LEN(retro_questions);
-
-const char *retro_question_key(const char *text)
-{
-	for (size_t i = 0; i < retro_question_count; i++) {
-		const struct retro_question *q = &retro_questions[i];
-		if (!strcmp(text, q->key) || !strcmp(text, q->input))
-			return q->key;
-		for (size_t k = 0; k < ARRAY_LEN(q->aliases) && q->aliases[k]; k++)
-			if (!strcasecmp(text, q->aliases[k]))
-				return q->key;
-	}
-	return NULL;
-}
+const struct form retro_form = { "复盘答复", retro_questions, ARRAY_LEN(retro_questions) };
 
 void retro_duration_text(ms_t ms, char *out, size_t outsz)
 {

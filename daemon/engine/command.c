@@ -182,9 +182,37 @@ const struct bot_command *cmd_find(const char *name)
 	return NULL;
 }
 
+const struct bot_subcommand *cmd_find_sub(const struct bot_command *c, const char *word)
+{
+	for (const struct bot_subcommand *s = c->subs; s && s->word; s++)
+		if (!strcmp(s->word, word) || (s->alias && !strcasecmp(s->alias, word)))
+			return s;
+	return NULL;
+}
+
+static int subs_check(const struct bot_command *c)
+{
+	int ok = 0;
+	for (const struct bot_subcommand *a = c->subs; a && a->word; a++) {
+		if (a->min_words < 0 || a->max_words < a->min_words || !a->usage || !a->run) {
+			log_error("msg=\"subcommand row malformed\" command=%s sub=%s", c->name, a->word);
+			ok = -1;
+		}
+		for (const struct bot_subcommand *b = a + 1; b->word; b++)
+			if (!strcmp(a->word, b->word) || (a->alias && b->alias && !strcasecmp(a->alias, b->alias))) {
+				log_error("msg=\"subcommand table clash\" command=%s a=%s b=%s", c->name, a->word, b->word);
+				ok = -1;
+			}
+	}
+	return ok;
+}
+
 int cmd_table_check(void)
 {
 	int ok = 0;
+	for (size_t i = 0; i < bot_command_count; i++)
+		if (subs_check(bot_commands[i]))
+			ok = -1;
 	for (size_t i = 0; i < bot_command_count; i++)
 		for (size_t j = i + 1; j < bot_command_count; j++) {
 			const struct bot_command *a = bot_commands[i], *b = bot_commands[j];
@@ -269,6 +297,26 @@ enum cmd_rc cmd_load_request(struct cmd_ctx *ctx, const char *id, struct request
 		return CMD_EINTERNAL;
 	char *safe = cmd_echo(id);
 	char *msg = xasprintf("没有编号为 %s 的需求。用 /需求 列表 查看你的需求。", safe);
+	cmd_reply_text(ctx, msg);
+	free(msg);
+	free(safe);
+	return CMD_ENOTFOUND;
+}
+
+enum cmd_rc cmd_load_objection(struct cmd_ctx *ctx, const char *word, int64_t *id, char **request_id, char **dept,
+			       char **state)
+{
+	char *end;
+	*request_id = *dept = *state = NULL;
+	*id = strtoll(word, &end, 10);
+	enum store_rc rc = *end || end == word ? STORE_NOTFOUND
+					       : store_objection_get(ctx->store, *id, request_id, dept, state);
+	if (rc == STORE_OK)
+		return CMD_OK;
+	if (rc != STORE_NOTFOUND)
+		return CMD_EINTERNAL;
+	char *safe = cmd_echo(word);
+	char *msg = xasprintf("没有异议 %s。", safe);
 	cmd_reply_text(ctx, msg);
 	free(msg);
 	free(safe);
@@ -361,9 +409,16 @@ enum cmd_rc cmd_dispatch_message(struct cmd_ctx *ctx)
 		free(msg);
 	} else {
 		log_debug("msg=\"command\" name=%s user=%s chat=%s", c->alias, ev->user_id, ev->chat_id);
-		rc = c->run(ctx, &args);
+		const struct bot_subcommand *sub = args.nwords ? cmd_find_sub(c, args.words[0]) : NULL;
+		if (!sub)
+			rc = c->run(ctx, &args);
+		else if ((int)args.nwords - 1 < sub->min_words || (int)args.nwords - 1 > sub->max_words ||
+			 (sub->needs_fields && !args.nfields))
+			rc = CMD_EUSAGE;
+		else
+			rc = sub->run(ctx, &args);
 		if (rc == CMD_EUSAGE) {
-			char *msg = xasprintf("参数不正确。用法：%s\n发送 /帮助 查看全部命令。", c->usage);
+			char *msg = xasprintf("参数不正确。用法：%s\n发送 /帮助 查看全部命令。", sub ? sub->usage : c->usage);
 			cmd_reply_text(ctx, msg);
 			free(msg);
 		}

@@ -27,7 +27,11 @@
 #define IDLE_DEAD_MS 75000      /* ... and give up on the connection after this */
 #define BACKOFF_MAX_MS 60000
 
+/* AT_IDLE: a connection is up and no attempt is under way. */
 enum attempt_state { AT_IDLE, AT_OPENING, AT_CONNECTING, AT_WAIT, AT_STOPPED, AT_FATAL };
+
+static const char *const state_names[] = { "up", "opening", "connecting", "wait", "stopped", "fatal" };
+_Static_assert(ARRAY_LEN(state_names) == AT_FATAL + 1, "one name per enum attempt_state");
 
 struct dt_conn {
 	struct dingtalk_ws *ws;
@@ -54,6 +58,14 @@ struct dingtalk_ws {
 };
 
 static void schedule_attempt(struct dingtalk_ws *ws, ms_t delay_ms);
+
+/* Every change of the attempt state goes through here (and is logged). */
+static void enter_state(struct dingtalk_ws *ws, enum attempt_state s)
+{
+	if (ws->state != s)
+		log_debug("msg=\"dingtalk connection state\" from=%s to=%s", state_names[ws->state], state_names[s]);
+	ws->state = s;
+}
 
 /* The ticket goes into a query string: percent-encode it (new string). */
 static char *curl_escape_dup(const char *s)
@@ -171,7 +183,7 @@ static void handle_frame(struct dt_conn *c, const char *text, size_t len)
 
 static void fatal(struct dingtalk_ws *ws, const char *why)
 {
-	ws->state = AT_FATAL;
+	enter_state(ws, AT_FATAL);
 	log_error("msg=\"dingtalk stream cannot work; not retrying\" reason=\"%s\"", why);
 	if (ws->on_fatal)
 		ws->on_fatal(ws->arg, why);
@@ -211,7 +223,7 @@ static void connect_ws(struct dingtalk_ws *ws, const char *endpoint, const char 
 	free(escaped);
 	c->in_use = 1;
 	c->rx.limit = MAX_FRAME_BYTES;
-	ws->state = AT_CONNECTING;
+	enter_state(ws, AT_CONNECTING);
 	log_info("msg=\"connecting dingtalk stream\" endpoint=%s ticket=***", endpoint);
 	if (ws_dial(ws->ctx, ws->vhost, url, dingtalk_ws_protocol.name, c, &c->wsi)) {
 		conn_reset(c);
@@ -252,7 +264,7 @@ static void attempt(lws_sorted_usec_list_t *sul)
 	struct dingtalk_ws *ws = lws_container_of(sul, struct dingtalk_ws, retry_timer);
 	if (ws->state == AT_STOPPED || ws->state == AT_FATAL)
 		return;
-	ws->state = AT_OPENING;
+	enter_state(ws, AT_OPENING);
 	char *url = xasprintf("%s/v1.0/gateway/connections/open", ws->cfg->base_url);
 	json_t *body = json_pack("{s:s,s:s,s:[{s:s,s:s},{s:s,s:s},{s:s,s:s}],s:s}",
 				 "clientId", ws->cfg->client_id, "clientSecret", ws->cfg->client_secret,
@@ -272,7 +284,7 @@ static void attempt(lws_sorted_usec_list_t *sul)
 
 static void schedule_attempt(struct dingtalk_ws *ws, ms_t delay_ms)
 {
-	ws->state = AT_WAIT;
+	enter_state(ws, AT_WAIT);
 	lws_sul_schedule(ws->ctx, 0, &ws->retry_timer, attempt, (lws_usec_t)delay_ms * LWS_US_PER_MS + 1);
 }
 
@@ -329,7 +341,7 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		c->up = 1;
 		c->last_rx = clock_mono_ms();
-		ws->state = AT_IDLE;
+		enter_state(ws, AT_IDLE);
 		ws->failures = 0;
 		ws->stats.connects++;
 		log_info("msg=\"dingtalk stream up\"");
@@ -407,7 +419,7 @@ void dingtalk_ws_start(struct dingtalk_ws *ws)
 
 void dingtalk_ws_stop(struct dingtalk_ws *ws)
 {
-	ws->state = AT_STOPPED;
+	enter_state(ws, AT_STOPPED);
 	lws_sul_cancel(&ws->retry_timer);
 	lws_sul_cancel(&ws->watchdog_timer);
 	for (int i = 0; i < 2; i++) {

@@ -35,6 +35,7 @@
 enum ws_state { WS_IDLE, WS_BOOTSTRAP, WS_CONNECTING, WS_UP, WS_WAIT, WS_STOPPED, WS_FATAL };
 
 static const char *const state_names[] = { "idle", "bootstrap", "connecting", "up", "wait", "stopped", "fatal" };
+_Static_assert(ARRAY_LEN(state_names) == WS_FATAL + 1, "one name per enum ws_state");
 
 struct partial {
 	char *message_id;

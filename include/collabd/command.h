@@ -94,12 +94,33 @@ enum cmd_rc {
 	CMD_EINTERNAL,  /* a store error: the event is not acknowledged */
 };
 
+/*
+ * One subcommand as a row: "/需求 批准 编号" is { "批准", "approve", 1, 1, 0,
+ * "/需求 批准 编号", run }.  The dispatcher finds the row whose word (exactly)
+ * or alias (any case) is the first word, checks the words after it and the
+ * fields, and answers with the row's usage when they do not fit (or when run
+ * returns CMD_EUSAGE).  run sees the whole command: args->words[0] is the
+ * subcommand's word.
+ */
+struct bot_subcommand {
+	const char *word;      /* Chinese word; NULL ends the table */
+	const char *alias;     /* English alias */
+	int min_words;         /* words after the subcommand's own */
+	int max_words;
+	int needs_fields;      /* at least one "key：value" line */
+	const char *usage;     /* one line, e.g. "/需求 批准 编号" */
+	enum cmd_rc (*run)(struct cmd_ctx *ctx, const struct cmd_args *args);
+};
+
 struct bot_command {
 	const char *name;      /* Chinese name, without the slash */
 	const char *alias;     /* English alias */
 	const char *usage;     /* one line, e.g. "/帮助 [命令]" */
 	const char *summary;   /* one line for the help list */
+	/* The command without a subcommand (no word, or a first word that is
+	 * none of subs'). */
 	enum cmd_rc (*run)(struct cmd_ctx *ctx, const struct cmd_args *args);
+	const struct bot_subcommand *subs; /* may be NULL */
 };
 
 struct bot_action {
@@ -129,7 +150,11 @@ int cmd_dispatch_deadline(void *arg, struct deadline_row *d, int step, int late,
 
 /* Finds a command by name or alias (case-insensitive for the alias). */
 const struct bot_command *cmd_find(const char *name);
-/* Returns 0 when no two commands share a name or alias, else -1 (logged). */
+/* The row of c's subcommand called word (or its alias), or NULL. */
+const struct bot_subcommand *cmd_find_sub(const struct bot_command *c, const char *word);
+/* Returns 0 when no two commands share a name or alias, no two subcommands of
+ * one command share a word or alias, and every row's arity is sane; else -1
+ * (logged). */
 int cmd_table_check(void);
 
 /* Runs a message event's command, if it is one, or answers a mention of the
@@ -153,6 +178,13 @@ struct request_row;
  * CMD_OK; CMD_ENOTFOUND after telling the user there is no such request;
  * CMD_EINTERNAL when the store failed. */
 enum cmd_rc cmd_load_request(struct cmd_ctx *ctx, const char *id, struct request_row *r);
+/* Its twin for objections: word is the number as typed.  CMD_OK with *id and
+ * the objection's request, department and state (each owned by the caller);
+ * CMD_ENOTFOUND after telling the user there is no such objection (word not a
+ * number, or no row); CMD_EINTERNAL when the store failed (nothing said: the
+ * event is not acknowledged and comes again). */
+enum cmd_rc cmd_load_objection(struct cmd_ctx *ctx, const char *word, int64_t *id, char **request_id, char **dept,
+			       char **state);
 /* Adds a "link" to the board page of request_id (NULL: the board's front
  * page) to a generic card body, when board.public_url is configured. */
 void cmd_card_link(const struct cmd_ctx *ctx, json_t *card, const char *request_id);

@@ -16,6 +16,7 @@
 
 #include "collabd/clock.h"
 #include "collabd/command.h"
+#include "collabd/form.h"
 #include "collabd/store.h"
 
 struct calendar;
@@ -25,51 +26,17 @@ struct calendar;
 #define ISSUE_REPORT_LATE_MS (60 * 60 * 1000) /* "report within 1 hour of 发生时间" */
 #define ISSUE_URGENT_MEETING_MS (30 * 60 * 1000) /* 紧急: the meeting starts within 30 minutes */
 
-/* ---- the forms (issue.c) ---- */
-
-enum issue_field_kind {
-	ISSUE_F_TEXT,     /* free text, max_chars characters at most */
-	ISSUE_F_CHOICE,   /* one of choices[] */
-	ISSUE_F_TIME,     /* "YYYY-MM-DD HH:MM" in the configured zone; stored as ms */
-	ISSUE_F_DEPTS,    /* one or more departments (codes or names); stored as codes */
-	ISSUE_F_PERSON,   /* a user: id, directory name or "@name"; stored as the id */
-	ISSUE_F_REQUEST,  /* a request id that may take issues; stored as the id */
-};
-
-/* One field of a form: the Chinese key users see (also the key of the
- * collected form), English and short aliases (the first is the card input's
- * name), and its rule. */
-struct issue_field {
-	const char *key;
-	const char *aliases[3];
-	enum issue_field_kind kind;
-	int required;
-	int max_chars;                /* ISSUE_F_TEXT; 0 means ISSUE_TEXT_MAX */
-	const char *const *choices;   /* ISSUE_F_CHOICE: NULL-terminated */
-};
-
-struct issue_form {
-	const char *title;            /* e.g. "问题反馈表" for "问题反馈表有 2 处需要修改" */
-	const struct issue_field *fields;
-	size_t count;
-};
+/* ---- the forms (issue.c), tables of form.h's one form type ---- */
 
 /* 《跨部门协作问题反馈表》, the response, 《问题解决方案记录》, the result, the reopening. */
-extern const struct issue_form issue_report_form;
-extern const struct issue_form issue_response_form;
-extern const struct issue_form issue_solution_form;
-extern const struct issue_form issue_result_form;
-extern const struct issue_form issue_reopen_form;
+extern const struct form issue_report_form;
+extern const struct form issue_response_form;
+extern const struct form issue_solution_form;
+extern const struct form issue_result_form;
+extern const struct form issue_reopen_form;
 
 extern const char *const issue_types[];      /* 技术 资源 流程 其他 */
 extern const char *const issue_severities[]; /* 紧急 重要 一般 */
-
-/* Collects a form's fields from "key：value" lines (args, may be NULL) and a
- * card's form_value object (values, may be NULL) into a new object keyed by
- * the fields' Chinese keys.  Unknown keys are reported in problems (a JSON
- * array of strings, appended to).  The caller owns the result. */
-json_t *issue_form_collect(const struct issue_form *f, const struct cmd_args *args, json_t *values,
-			   json_t *problems);
 
 /* What a check needs to know besides the form. */
 struct issue_check {
@@ -87,7 +54,7 @@ struct issue_check {
  * Appends one sentence per problem to problems; returns how many it found.
  * Only reads the store.
  */
-int issue_form_check(struct store *st, const struct issue_form *f, json_t *form, const struct issue_check *c,
+int issue_form_check(struct store *st, const struct form *f, json_t *form, const struct issue_check *c,
 		     json_t *problems);
 
 /* Parses "YYYY-MM-DD HH:MM" (also ":SS", a 'T' instead of the blank, and the
@@ -113,6 +80,33 @@ const char *issue_state_label(const char *state);
 const char *issue_transition(const char *state, enum issue_event ev, char *why, size_t whysz);
 /* 1 when the issue still needs work (not resolved). */
 int issue_is_open(const char *state);
+
+/* What a step writes besides the state (all borrowed). */
+struct issue_change {
+	const char *actor;      /* who acts: a user id */
+	json_t *detail;         /* the timeline row's detail (copied, "issue" added), or NULL */
+	const char *owner;      /* respond: 解决责任人; solution: 责任人 */
+	ms_t meeting_at;        /* respond */
+	const char *mode, *where; /* respond: 会议形式, 会议地点 */
+	const char *cause, *measures; /* solution */
+	ms_t due;               /* solution: 完成时间 */
+	const char *result;     /* resolve */
+	const char *reason;     /* reopen */
+};
+
+enum issue_enter_rc {
+	ISSUE_ENTERED,          /* written, timeline row appended, logged */
+	ISSUE_REFUSED,          /* not allowed from the issue's state: why says so; nothing written */
+	ISSUE_MOVED,            /* no longer in the state read (a concurrent click): why says so */
+	ISSUE_ENTER_FAILED,     /* the store failed (logged): the caller's transaction must not commit */
+};
+
+/* The one way an issue changes state, inside the caller's transaction:
+ * checks ev against the table from issue's "state" (as read), writes the
+ * step's columns, appends its timeline row (about the issue's request) and
+ * logs "issue=ID from=… to=…".  issue (borrowed) is not updated. */
+enum issue_enter_rc issue_enter(struct store *st, json_t *issue, enum issue_event ev, const struct issue_change *c,
+				ms_t now, char *why, size_t whysz);
 
 /* ---- the store (store_issue.c) ---- */
 
@@ -172,11 +166,12 @@ void issue_response_deadline(struct cmd_ctx *ctx, json_t *issue);
 enum cmd_rc issue_step_command(struct cmd_ctx *ctx, const struct cmd_args *a, enum issue_event ev);
 /* Resolves "@name" values of the form's person fields to the mentioned
  * users' ids (remembering their names in the directory's user list). */
-void issue_resolve_mentions(struct cmd_ctx *ctx, const struct issue_form *f, json_t *form);
+void issue_resolve_mentions(struct cmd_ctx *ctx, const struct form *f, json_t *form);
 /* Replies with every problem of a form at once ("…有 N 处需要修改"). */
-void issue_reply_problems(struct cmd_ctx *ctx, const struct issue_form *f, json_t *problems);
-/* Appends a timeline row about the issue's request (detail is stolen). */
-void issue_timeline(struct cmd_ctx *ctx, const char *kind, json_t *issue, json_t *detail);
+void issue_reply_problems(struct cmd_ctx *ctx, const struct form *f, json_t *problems);
+/* Appends a timeline row about the issue's request; takes the reference to
+ * detail, as json_object_set_new() does. */
+void issue_timeline_add_new(struct cmd_ctx *ctx, const char *kind, json_t *issue, json_t *detail);
 /* The deadline keys: "req:<REQUEST>:issue:<ISSUE>:response" / ":solution",
  * and "alert:<ISSUE>" for an alert held until working hours (caller frees). */
 char *issue_deadline_key(json_t *issue, const char *what);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "collabd/command.h"
+#include "collabd/form.h"
 #include "collabd/store.h"
 
 #define PROGRESS_TEXT_MAX 500 /* characters per field */
@@ -47,20 +48,37 @@ json_t *progress_days_all(struct store *st, const char *request_id);
 /* Open issues of a request (any state but resolved): [{id, severity, state}]. */
 json_t *progress_open_issues(struct store *st, const char *request_id);
 
-/* ---- the workflow (bot-commands/progress.c) ---- */
+/* ---- the form and the working days (daemon/domain/progress.c) ---- */
+
+struct calendar;
+
+/* The card's "form" object for request id (inputs named by the first
+ * aliases: done, undone, next); new reference. */
+json_t *progress_form(const char *id);
+/* 《跨部门协作进度同步表》 as a form (form.h): collect it with form_collect(). */
+extern const struct form progress_update_form;
+/* The three texts of a collected form (borrowed from it, "" when absent); a
+ * missing required one or one over PROGRESS_TEXT_MAX is a sentence appended
+ * to problems. */
+struct progress_text {
+	const char *done, *undone, *next;
+};
+void progress_check(json_t *values, struct progress_text *out, json_t *problems);
+/* The day "YYYY-MM-DD" of t in the configured zone. */
+void progress_day_of(ms_t t, char out[11]);
+/* That day's cut-off (cutoff_min minutes after local midnight), -1 for a bad day. */
+ms_t progress_cutoff(int cutoff_min, const char *day);
+/* 1 when t falls on a working day of cal. */
+int progress_is_workday(const struct calendar *cal, ms_t t);
+/* The first working day's cut-off at least notice after from (its day in day), or -1. */
+ms_t progress_next_cutoff(const struct calendar *cal, int cutoff_min, ms_t from, ms_t notice, char day[11]);
+
+/* ---- the workflow (bot-commands/progress.c, progress_day.c) ---- */
 
 /* The request has just gone into execution: owners default to each
  * department's first contact, the first day's deadline is set, and the group
  * gets the progress form.  Inside the caller's transaction. */
 void progress_start(struct cmd_ctx *ctx, const char *request_id);
-/* Shared by bot-commands/progress*.c: the day "YYYY-MM-DD" of t in the
- * configured zone; that day's cut-off; whether t falls on a working day; the
- * form card's "form" object for request id (new reference). */
-void progress_day_of(ms_t t, char out[11]);
-ms_t progress_cutoff(const struct cmd_ctx *ctx, const char *day);
-int progress_is_workday(const struct cmd_ctx *ctx, ms_t t);
-json_t *progress_form(const char *id);
-
 /* The digest card body for request_id on day (bot-commands/board.c); new reference. */
 json_t *progress_digest_card(struct cmd_ctx *ctx, const char *request_id, const char *day, int closing);
 

@@ -11,24 +11,21 @@
 
 #include <jansson.h>
 
+#include "collabd/clock.h"
 #include "collabd/command.h"
+#include "collabd/form.h"
 
 struct store;
+struct request_row;
 
 #define REQUEST_NAME_MAX 40        /* characters */
 #define REQUEST_BACKGROUND_MAX 200 /* characters, not bytes: 200 汉字 pass, 201 do not */
 #define REQUEST_TEXT_MAX 1000      /* tasks, resources, contact */
 
-/* One field of the form: the Chinese key users see, English and short aliases. */
-struct request_field {
-	const char *key;      /* e.g. "需求背景" -- also the JSON key in the stored form */
-	const char *aliases[3];
-	int required;
-	int max_chars;        /* 0: no limit beyond REQUEST_TEXT_MAX */
-};
-
-extern const struct request_field request_fields[];
+/* The form's fields (form.h's one form type) and the form itself. */
+extern const struct form_field request_fields[];
 extern const size_t request_field_count;
+extern const struct form request_form;
 
 /* The form as submitted: a JSON object keyed by request_fields[].key. */
 /* Collects "key：value" lines (any alias) into a new object; unknown keys are
@@ -59,11 +56,19 @@ char *request_next_id(struct store *st, int year, int quarter, const char *dept)
 void req_sync_start(struct cmd_ctx *ctx, const char *id);
 /* Asks every involved department (again, after a revision: same card). */
 void req_ask_departments(struct cmd_ctx *ctx, const char *id, int again);
-void req_card_refresh(struct cmd_ctx *ctx, const char *id);
 /* Moves the request to 执行中 when every department is settled. */
 void req_settle(struct cmd_ctx *ctx, const char *id);
-/* /异议 答复 (superior 0) and /异议 裁决 (superior 1) (bot-commands/negotiate.c). */
-enum cmd_rc req_objection_step(struct cmd_ctx *ctx, const struct cmd_args *a, int superior);
+/* /异议 编号 [部门] + 说明 + 建议: a department objects (the command's own
+ * run; its 答复 and 裁决 rows are bot-commands/negotiate.c's). */
+enum cmd_rc req_object_raise(struct cmd_ctx *ctx, const struct cmd_args *a);
+
+/* The request card (bot-commands/request_card.c): its subject
+ * "request:<ID>" (caller frees); its body -- the form, each department's
+ * answer and, the first time, mentions (borrowed, may be NULL) -- as a new
+ * reference; and re-rendering it in place. */
+char *req_card_subject(const char *id);
+json_t *req_card_body_new(struct cmd_ctx *ctx, const struct request_row *r, json_t *mentions);
+void req_card_refresh(struct cmd_ctx *ctx, const char *id);
 
 /* Step 5 (bot-commands/complete.c): /需求 完成.  items are the deliverables
  * as typed (strings, borrowed), reason may be NULL, problems (borrowed) holds
@@ -82,6 +87,27 @@ enum req_event { REQ_APPROVE, REQ_REJECT, REQ_RESUBMIT, REQ_WITHDRAW, REQ_ALL_SE
 const char *req_state_label(const char *state);
 /* The state after ev, or NULL with the refusal in why (e.g. "该需求已撤回，不能审批。"). */
 const char *req_transition(const char *state, enum req_event ev, char *why, size_t whysz);
+/* What a state change writes besides the state (all borrowed). */
+struct req_change {
+	const char *actor;    /* who, for the timeline: a user id or "collabd" */
+	json_t *detail;       /* the timeline row's detail, or NULL */
+	int version;          /* the row's version after the change; 0 keeps it */
+	const char *form;     /* the form text after the change; NULL keeps it */
+	const char *reason;   /* REQ_REJECT: the reason */
+};
+
+enum req_enter_rc {
+	REQ_ENTERED,          /* moved, timeline row appended, logged */
+	REQ_REFUSED,          /* not allowed from r->state: why says so; nothing written */
+	REQ_ENTER_FAILED,     /* the store failed (logged): the caller's transaction must not commit */
+};
+
+/* The one way a request changes state, inside the caller's transaction:
+ * checks ev against the table from r->state (as read), moves the row,
+ * appends the transition's timeline row and logs "request=ID from=… to=…".
+ * r is not updated. */
+enum req_enter_rc req_enter(struct store *st, const struct request_row *r, enum req_event ev,
+			    const struct req_change *c, ms_t now, char *why, size_t whysz);
 /* A hex fingerprint of a form version (caller frees). */
 char *req_hash(const char *text);
 

@@ -18,6 +18,7 @@
 
 #include "collabd/clock.h"
 #include "collabd/command.h"
+#include "collabd/form.h"
 #include "collabd/store.h"
 
 struct calendar;
@@ -25,19 +26,11 @@ struct sla_policies;
 
 #define RETRO_ANSWER_MAX 500 /* characters per answer */
 
-/* One of the five questions: its key (also the JSON key of an answer), what
- * a user may type instead, and the card input's name. */
-struct retro_question {
-	const char *key;        /* "流程是否顺畅" */
-	const char *aliases[3]; /* "流程", "process" ... */
-	const char *input;      /* "process" */
-};
-
-extern const struct retro_question retro_questions[];
+/* The five questions as a form (form.h): each key is also the JSON key of an
+ * answer; the first alias is the card input's name. */
+extern const struct form_field retro_questions[];
 extern const size_t retro_question_count;
-
-/* The question key (borrowed) that text names (key or alias), or NULL. */
-const char *retro_question_key(const char *text);
+extern const struct form retro_form;
 
 /* The participating departments' codes: the initiating department, then
  * every involved one, each once (new array); NULL on a store error. */

@@ -117,3 +117,83 @@ def test_a_store_failure_is_never_answered_as_not_found(sim, daemon, tmp_path):
     replies = sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)
     assert len(replies) == 1
     assert "接口人 发起人甲" in json.dumps(replies[0], ensure_ascii=False)  # read from dept_contacts
+
+
+# ---- a store failure is not "not found" ----
+
+def broken_table(d, table):
+    """Every read of one table fails while it is renamed away (as in the test
+    above); the rest of the database, the inbox included, keeps working.
+    Returns the undo."""
+    d.sql(f"ALTER TABLE {table} RENAME TO {table}_away")
+    return lambda: d.sql(f"ALTER TABLE {table}_away RENAME TO {table}")
+
+
+NEG_DIRECTORY = {
+    "users": [{"id": "ou_init", "name": "发起人甲"}, {"id": "ou_head", "name": "技术主管"},
+              {"id": "ou_fin", "name": "财务钱"}],
+    "departments": [
+        {"code": "JSB", "name": "技术部", "head": "ou_head", "contacts": ["ou_init"]},
+        {"code": "CWB", "name": "财务部", "head": "ou_fin", "contacts": ["ou_fin"]},
+    ],
+}
+NEG_FORM = ("/需求\n需求名称：新品发布会\n联系方式：1380000\n需求背景：新品上市\n具体任务：场地、直播\n"
+            "涉及部门：财务部\n期望完成时间：2026-12-31")
+NEG_ID = "2026-Q4-JSB-001"
+
+
+@pytest.fixture
+def neg(sim, make_daemon, tmp_path):
+    import datetime
+    d = make_daemon(clock_control=True)
+    assert import_directory(d, NEG_DIRECTORY, tmp_path).returncode == 0
+    sh = datetime.timezone(datetime.timedelta(hours=8))
+    d.admin("/debug/clock", {"set_ms": int(datetime.datetime(2026, 11, 30, 10, tzinfo=sh).timestamp() * 1000)})
+    return d
+
+
+def said(sim, user, text):
+    r = sim.inject_message("oc_fault", user, text)
+    return sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)[0]["content"]["text"]
+
+
+def unacked_until_restored(sim, d, restore, user, text):
+    """The event is not acknowledged (nor answered) while the store fails, and
+    is applied once, from a redelivery, after it recovers.  Returns the answer."""
+    r = sim.inject_message("oc_fault", user, text)
+    sim.wait_for(lambda: "event not applied" in d.log(), timeout=10)
+    time.sleep(2.5)                                     # a redelivery comes and fails too
+    assert acks_for(sim, r["event_id"]) == []
+    assert replies_to(sim, r["message_id"]) == []
+    restore()
+    sim.wait_acked(r["event_id"], timeout=15)
+    replies = sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)
+    assert len(replies) == 1
+    return replies[0]["content"]["text"]
+
+
+def test_approval_while_requests_cannot_be_read_is_redelivered_not_refused(sim, neg):
+    assert NEG_ID in said(sim, "ou_init", NEG_FORM)
+    restore = broken_table(neg, "requests")
+    text = unacked_until_restored(sim, neg, restore, "ou_head", f"/需求 批准 {NEG_ID}")
+    assert "已由" in text and "没有" not in text
+    assert neg.sql("SELECT state FROM requests") == [("syncing",)]
+
+
+def test_objection_answer_while_objections_cannot_be_read_is_redelivered(sim, neg):
+    said(sim, "ou_init", NEG_FORM)
+    said(sim, "ou_head", f"/需求 批准 {NEG_ID}")
+    assert "已记录 财务部" in said(sim, "ou_fin", f"/异议 {NEG_ID}\n说明：预算审批需要两周\n建议：延后")
+    oid = neg.sql("SELECT id FROM objections")[0][0]
+    restore = broken_table(neg, "objections")
+    text = unacked_until_restored(sim, neg, restore, "ou_init", f"/异议 答复 {oid} 推进\n理由：预算已特批")
+    assert "需求继续推进" in text
+    assert neg.sql("SELECT state FROM objections") == [("overruled",)]
+
+
+def test_confirmation_while_requests_cannot_be_read_is_redelivered(sim, neg):
+    said(sim, "ou_init", NEG_FORM)
+    said(sim, "ou_head", f"/需求 批准 {NEG_ID}")
+    restore = broken_table(neg, "requests")
+    text = unacked_until_restored(sim, neg, restore, "ou_fin", f"/确认 {NEG_ID}")
+    assert "财务部 已确认" in text

@@ -88,3 +88,17 @@ def test_accept_revise_and_everyone_confirms_the_new_version(sim, d):
     assert len(d.sql("SELECT id FROM timeline WHERE kind = 'request.confirmed'")) == 2
     # Step 2's deadlines are all closed; only step 3's daily progress is open.
     assert d.sql("SELECT COUNT(*) FROM deadlines WHERE state = 'open' AND key NOT LIKE '%:progress:%'")[0][0] == 0
+
+
+def test_subcommands_are_rows_with_their_own_usage(sim, d):
+    """The dispatcher finds a subcommand's row, checks its words and fields, and
+    answers with that row's usage (not the whole command's); aliases work in
+    any case."""
+    oid = objected(sim, d)
+    text = say(sim, "ou_init", f"/异议 答复 {oid}")
+    assert "用法：/异议 答复 异议编号" in text and "裁决" not in text
+    assert "用法：/需求 批准 编号" in say(sim, "ou_head", "/需求 批准")
+    assert "用法：/需求 修改 编号" in say(sim, "ou_init", f"/需求 修改 {ID}")
+    assert d.sql("SELECT state FROM objections") == [("open",)]
+    assert "需求继续推进" in say(sim, "ou_init", f"/object ANSWER {oid} 推进\n理由：预算已特批")
+    assert d.sql("SELECT state FROM objections") == [("overruled",)]

@@ -151,7 +151,7 @@ def test_refusals_and_invalid_forms(sim, d):
     assert "只有各执行部门的进度负责人、部门负责人或其代理人可以提交" in refused
     assert "市场部（市场王）" in refused and "财务部（财务钱）" in refused
     bad = text_of(say(sim, "ou_mkt", f"/进度 {ID}\n未完成原因：等物料\n心情：好\n" + "x" * 3))
-    assert "共 4 处问题" in bad and "看不懂这一行：“xxx”" in bad and "缺少“已完成任务”" in bad and "缺少“下一步计划”" in bad and "不认识的字段“心情”" in bad
+    assert "共 4 处问题" in bad and "看不懂这一行：“xxx”" in bad and "缺少“已完成任务”" in bad and "缺少“下一步计划”" in bad and "未知字段「心情」（可用：已完成任务、未完成原因、下一步计划）" in bad
     long = text_of(say(sim, "ou_mkt", f"/进度 {ID}\n已完成任务：{'好' * 501}\n下一步计划：继续"))
     assert "超过 500 字（现在 501 字）" in long
     assert d.sql("SELECT COUNT(*) FROM progress_updates") == [(0,)]
@@ -206,3 +206,11 @@ def test_cards_link_to_the_board_when_it_has_a_public_url(sim, make_daemon, tmp_
     set_clock(daemon, 2026, 11, 30, 17, 0, 30)
     digest = sim.wait_for(lambda: cards(sim, f"📊 进度看板 · 需求 {ID} · 2026-11-30"), timeout=10)[0]
     assert link in text_of(digest)
+
+
+def test_english_keys_in_any_case_like_every_other_form(sim, d):
+    """/进度 reads keys as /需求 and /问题 do: "Done：", "NEXT：" are the fields."""
+    set_clock(d, 2026, 11, 30, 11)
+    ok = text_of(say(sim, "ou_mkt", f"/进度 {ID}\nDone：场地已订\nNEXT：明天彩排"))
+    assert "已记录" in ok and "市场部" in ok
+    assert d.sql("SELECT done, next FROM progress_updates") == [("场地已订", "明天彩排")]

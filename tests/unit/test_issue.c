@@ -55,11 +55,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-static json_t *collect(const struct issue_form *f, const char *text, json_t *problems)
+static json_t *collect(const struct form *f, const char *text, json_t *problems)
 {
 	struct cmd_args a;
 	assert_int_equal(cmd_parse(text, &a), 1);
-	json_t *form = issue_form_collect(f, &a, NULL, problems);
+	json_t *form = form_collect(f, &a, NULL, problems);
 	cmd_args_free(&a);
 	return form;
 }
@@ -134,7 +134,7 @@ static void test_card_values_and_limits(void **state)
 		buf_append_str(&big, "范");
 	json_object_set_new(values, "scope", json_string((char *)big.data));
 	buf_free(&big);
-	json_t *form = issue_form_collect(&issue_report_form, NULL, values, problems);
+	json_t *form = form_collect(&issue_report_form, NULL, values, problems);
 	struct issue_check c = { .now = local(2026, 12, 7, 10, 0) };
 	issue_form_check(st, &issue_report_form, form, &c, problems);
 	assert_int_equal(json_array_size(problems), 1);

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 
 #include "collabd/directory.h"
 #include "collabd/request.h"
+#include "collabd/store.h"
 
 static void ignore(void *arg, const char *text)
 {
@@ -141,6 +143,73 @@ static void test_ids_count_per_quarter_and_department(void **state)
 	free(d);
 }
 
+/* A request in pending_approval, as the store holds it. */
+static void add_request(struct store *st, struct request_row *r)
+{
+	*r = (struct request_row){ .id = "2026-Q4-JSB-001", .dept = "JSB", .initiator = "u2", .platform = "feishu",
+				   .chat_id = "oc_1", .state = "pending_approval", .version = 1, .form = "{}",
+				   .created_at = 1000, .updated_at = 1000 };
+	store_begin(st);
+	assert_int_equal(store_request_add(st, r), STORE_OK);
+	store_commit(st);
+}
+
+static const char *state_of(struct store *st, const char *id)
+{
+	static char state[32];
+	struct request_row r;
+	assert_int_equal(store_request_get(st, id, &r), STORE_OK);
+	snprintf(state, sizeof state, "%s", r.state);
+	request_row_free(&r);
+	return state;
+}
+
+static size_t timeline_rows(struct store *st, const char *id, const char *kind)
+{
+	json_t *rows = store_timeline_for(st, id, 100), *row;
+	size_t i, n = 0;
+	json_array_foreach(rows, i, row)
+		n += !strcmp(json_string_value(json_object_get(row, "kind")), kind);
+	json_decref(rows);
+	return n;
+}
+
+static void test_enter_refuses_an_illegal_transition_and_writes_nothing(void **state)
+{
+	struct store *st = *state;
+	struct request_row r;
+	add_request(st, &r);
+	char why[160] = "";
+	struct req_change c = { .actor = "u1" };
+	store_begin(st);
+	assert_int_equal(req_enter(st, &r, REQ_COMPLETE, &c, 2000, why, sizeof why), REQ_REFUSED);
+	store_commit(st);
+	assert_string_equal(why, "该需求待审批，不能标记完成。");
+	assert_string_equal(state_of(st, r.id), "pending_approval");
+	assert_int_equal(timeline_rows(st, r.id, "request.completed"), 0);
+}
+
+static void test_enter_moves_the_row_and_writes_the_timeline(void **state)
+{
+	struct store *st = *state;
+	struct request_row r;
+	add_request(st, &r);
+	char why[160];
+	json_t *detail = json_pack("{s:i}", "version", 1);
+	struct req_change c = { .actor = "u1", .detail = detail };
+	store_begin(st);
+	assert_int_equal(req_enter(st, &r, REQ_APPROVE, &c, 2000, why, sizeof why), REQ_ENTERED);
+	store_commit(st);
+	json_decref(detail);
+	assert_string_equal(state_of(st, r.id), "syncing");
+	assert_int_equal(timeline_rows(st, r.id, "request.approved"), 1);
+	/* r still says pending_approval: entering again from it finds the row moved. */
+	store_begin(st);
+	assert_int_equal(req_enter(st, &r, REQ_APPROVE, &c, 3000, why, sizeof why), REQ_ENTER_FAILED);
+	store_rollback(st);
+	assert_int_equal(timeline_rows(st, r.id, "request.approved"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -149,6 +218,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_every_problem_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_initiating_department_must_be_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_count_per_quarter_and_department, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enter_refuses_an_illegal_transition_and_writes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enter_moves_the_row_and_writes_the_timeline, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("request form", tests, NULL, NULL);
 }
