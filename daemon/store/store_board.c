@@ -71,10 +71,10 @@ json_t *store_board_request_depts(struct store *st, const char *id)
 json_t *store_board_open_deadlines(struct store *st, const char *id)
 {
 	return store_rows(st,
-			  "SELECT key, policy, subject, due_at, started_at FROM deadlines WHERE state = 'open' AND"
-			  " (key LIKE 'req:' || ?1 || ':%' OR EXISTS (SELECT 1 FROM issues i WHERE i.request_id = ?1"
-			  "  AND (instr(deadlines.key, ':' || i.id || ':') > 0 OR deadlines.key LIKE '%:' || i.id)))"
-			  " ORDER BY due_at",
+			  /* Every deadline of a request, its issues' included, is keyed
+			   * "req:ID:...": a range of the primary key. */
+			  "SELECT key, policy, subject, due_at, started_at FROM deadlines WHERE state = 'open'"
+			  " AND key >= 'req:' || ?1 || ':' AND key < 'req:' || ?1 || ';' ORDER BY due_at",
 			  "[s]", id);
 }
 
@@ -144,8 +144,14 @@ json_t *store_board_timeline(struct store *st, const char *id)
 	return store_rows(st,
 			  "SELECT t.at, t.actor, u.name AS actor_name, t.kind, t.subject, t.detail FROM timeline t"
 			  " LEFT JOIN users u ON u.user_id = t.actor"
-			  " WHERE t.subject = ?1 OR t.subject LIKE 'req:' || ?1 || ':%'"
-			  " OR t.subject IN (SELECT 'issue:' || i.id FROM issues i WHERE i.request_id = ?1)"
+			  /* Three index ranges, not one OR (which would scan the whole
+			   * timeline): the request's own rows, its deadlines' pings
+			   * ("req:ID:..." -- ';' is the character after ':'), its issues'. */
+			  " WHERE t.id IN (SELECT id FROM timeline WHERE subject = ?1"
+			  "  UNION ALL SELECT id FROM timeline WHERE subject >= 'req:' || ?1 || ':'"
+			  "   AND subject < 'req:' || ?1 || ';'"
+			  "  UNION ALL SELECT x.id FROM issues i JOIN timeline x ON x.subject = 'issue:' || i.id"
+			  "   WHERE i.request_id = ?1)"
 			  " ORDER BY t.at, t.id",
 			  "[s]", id);
 }

@@ -75,7 +75,7 @@ def fill(db):
                     "VALUES (?, ?, 'confirmed', ?, ?, 1, ?)", (rid, other, f"ou_head_{other}", created, f"h{n}"))
         for k, kind in enumerate(("request.submitted", "request.approved", "request.confirmed")):
             con.execute("INSERT INTO timeline (at, actor, kind, subject, detail) VALUES (?, ?, ?, ?, '{}')",
-                        (created + k * 60_000, f"ou_head_{code}", kind, f"request:{rid}"))
+                        (created + k * 60_000, f"ou_head_{code}", kind, rid))
         return rid, code, other
 
     for n in range(ARCHIVED):
