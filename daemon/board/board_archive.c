@@ -12,7 +12,7 @@
 #include "collabd/store_board.h"
 #include "collabd/webboard.h"
 
-#define ARCHIVE_ROWS 200
+#define CLOSED_ROWS 200
 
 static void request_link(struct buf *b, const char *id)
 {
@@ -27,13 +27,42 @@ static const char *name_of(json_t *row, json_t **form)
 	return html_str(*form, "需求名称");
 }
 
-int board_page_archive(struct daemon *d, struct buf *out)
+/* "第 2/1000 页 · 上一页 · 下一页" (links only where there is a page). */
+static void pager(struct buf *out, int page, long long pages)
+{
+	if (pages <= 1)
+		return;
+	buf_printf(out, "<p class=\"pager\">第 %d / %lld 页", page, pages);
+	if (page > 1)
+		buf_printf(out, " · <a href=\"/board/archive?page=%d\">上一页（较新）</a>", page - 1);
+	if (page < pages)
+		buf_printf(out, " · <a href=\"/board/archive?page=%d\">下一页（较早）</a>", page + 1);
+	html_raw(out, "</p>");
+}
+
+int board_page_archive(struct daemon *d, int page, struct buf *out)
 {
 	ms_t now = clock_now_ms();
-	json_t *archives = store_board_archives(d->store, ARCHIVE_ROWS);
-	json_t *closed = store_board_closed_requests(d->store, ARCHIVE_ROWS);
+	long long total = store_board_archive_count(d->store);
+	long long pages = total > 0 ? (total + BOARD_ARCHIVE_PAGE - 1) / BOARD_ARCHIVE_PAGE : 1;
+	if (page < 1)
+		page = 1;
+	if (page > pages)
+		page = (int)pages;
+	json_t *archives = store_board_archives(d->store, BOARD_ARCHIVE_PAGE, (long long)(page - 1) * BOARD_ARCHIVE_PAGE);
+	/* The requests closed without execution are few: the first page shows them. */
+	json_t *closed = page == 1 ? store_board_closed_requests(d->store, CLOSED_ROWS) : json_array();
+	if (total < 0 || !archives || !closed) {
+		json_decref(archives);
+		json_decref(closed);
+		html_page_start(out, "协作项目库", 0, "archive", now);
+		html_raw(out, "<p class=\"empty\">数据库暂时无法读取，请稍后刷新。</p>");
+		html_page_end(out);
+		return 503;
+	}
 	html_page_start(out, "协作项目库", 0, "archive", now);
-	buf_printf(out, "<section><h2>协作项目库 <span class=\"count\">%zu</span></h2>", json_array_size(archives));
+	buf_printf(out, "<section><h2>协作项目库 <span class=\"count\">%lld</span></h2>", total);
+	pager(out, page, pages);
 	if (!json_array_size(archives)) {
 		html_raw(out, "<p class=\"empty\">还没有归档的项目。</p>");
 	} else {
@@ -62,6 +91,7 @@ int board_page_archive(struct daemon *d, struct buf *out)
 			json_decref(form);
 		}
 		html_raw(out, "</tbody></table></div>");
+		pager(out, page, pages);
 	}
 	html_raw(out, "</section>");
 	if (json_array_size(closed)) {

@@ -103,13 +103,13 @@ static void refuse(struct board_session *s, int status, const char *title, const
 	set_body(s, status, "text/html; charset=utf-8", &b);
 }
 
-int board_page(struct daemon *d, const char *path, struct buf *out, const char **content_type)
+int board_page(struct daemon *d, const char *path, int page, struct buf *out, const char **content_type)
 {
 	*content_type = "text/html; charset=utf-8";
 	if (!strcmp(path, "/") || !strcmp(path, "/board") || !strcmp(path, "/board/"))
 		return board_page_overview(d, out);
 	if (!strcmp(path, "/board/archive") || !strcmp(path, "/board/archive/"))
-		return board_page_archive(d, out);
+		return board_page_archive(d, page, out);
 	if (!strncmp(path, "/board/req/", 11) && path[11] && !strchr(path + 11, '/'))
 		return board_page_request(d, path + 11, out);
 	if (!strcmp(path, "/board/style.css")) {
@@ -148,7 +148,12 @@ static void answer(struct lws *wsi, struct board_session *s, const char *path)
 	struct buf b;
 	const char *type;
 	buf_init(&b);
-	int status = board_page(d, path, &b, &type);
+	char arg[32];
+	int page = 1;
+	const char *v = lws_get_urlarg_by_name(wsi, "page=", arg, (int)sizeof arg); /* points past "page=" */
+	if (v)
+		page = atoi(v);
+	int status = board_page(d, path, page, &b, &type);
 	set_body(s, status, type, &b);
 }
 

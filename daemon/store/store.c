@@ -165,6 +165,11 @@ static const char *const migrations[] = {
 	 *     sendable rows walks the backlog oldest first and stops at the batch
 	 *     size instead of sorting the whole backlog on every pass. */
 	"CREATE INDEX outbox_pending ON outbox (id) WHERE state = 'pending';",
+
+	/* 13: the board at scale (100,000 archived requests): the archive list
+	 *     newest first, paged; requests by state (the overview, /metrics). */
+	"CREATE INDEX archives_created ON archives (created_at);"
+	"CREATE INDEX requests_state ON requests (state, updated_at);",
 };
 
 int store_schema_version(void) { return (int)ARRAY_LEN(migrations); }

@@ -176,12 +176,19 @@ json_t *store_board_retro(struct store *st, const char *id)
 			  "[s]", id);
 }
 
-json_t *store_board_archives(struct store *st, int limit)
+json_t *store_board_archives(struct store *st, int limit, long long offset)
 {
+	/* archives_created (migration 13) serves the order and the offset. */
 	return store_rows(st,
 			  "SELECT a.name, a.request_id, a.dir, a.created_at, a.written_at, a.report_at, r.state, r.form"
-			  " FROM archives a LEFT JOIN requests r ON r.id = a.request_id ORDER BY a.created_at DESC LIMIT ?1",
-			  "[i]", limit);
+			  " FROM archives a LEFT JOIN requests r ON r.id = a.request_id"
+			  " ORDER BY a.created_at DESC, a.name DESC LIMIT ?1 OFFSET ?2",
+			  "[i,I]", limit, (json_int_t)offset);
+}
+
+long long store_board_archive_count(struct store *st)
+{
+	return store_int(st, -1, "SELECT COUNT(*) FROM archives", NULL);
 }
 
 json_t *store_board_closed_requests(struct store *st, int limit)

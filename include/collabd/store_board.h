@@ -72,7 +72,9 @@ json_t *store_board_completion(struct store *st, const char *id);
 json_t *store_board_retro(struct store *st, const char *id);
 /* The archive (协作项目库), newest first: [{name, request_id, dir,
  * created_at, written_at, report_at, state, form}]. */
-json_t *store_board_archives(struct store *st, int limit);
+json_t *store_board_archives(struct store *st, int limit, long long offset);
+/* How many archive entries there are; -1 when the store failed. */
+long long store_board_archive_count(struct store *st);
 /* Requests that are closed without an archive (rejected, withdrawn),
  * newest first: [{id, state, form, updated_at}]. */
 json_t *store_board_closed_requests(struct store *st, int limit);

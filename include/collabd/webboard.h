@@ -35,10 +35,11 @@ int board_listen(struct daemon *d);
 
 /*
  * A page for path (the part after the host, without the query), written into
- * out as HTML.  Returns the HTTP status (200, 404); *content_type gets a
+ * out as HTML; page is the query's page= (1 when absent: only the archive
+ * list has pages).  Returns the HTTP status (200, 404); *content_type gets a
  * static string.  For the HTTP layer and the tests.
  */
-int board_page(struct daemon *d, const char *path, struct buf *out, const char **content_type);
+int board_page(struct daemon *d, const char *path, int page, struct buf *out, const char **content_type);
 
 /* The public link to a request's page for chat messages, e.g.
  * "https://board.example.com/board/req/2026-Q4-JSB-001"; NULL when
@@ -51,7 +52,9 @@ char *board_home_link(const struct config *cfg);
 
 int board_page_overview(struct daemon *d, struct buf *out);
 int board_page_request(struct daemon *d, const char *id, struct buf *out);
-int board_page_archive(struct daemon *d, struct buf *out);
+/* Page page (1 = newest) of the archive list, BOARD_ARCHIVE_PAGE rows each. */
+#define BOARD_ARCHIVE_PAGE 100
+int board_page_archive(struct daemon *d, int page, struct buf *out);
 extern const char board_stylesheet[];
 
 /* The Chinese word for a stored state: group is "request", "dept",

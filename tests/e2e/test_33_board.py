@@ -202,3 +202,38 @@ def test_archive_page_lists_a_completed_request_and_its_report(workflow, sim):
     assert status == 200 and "2026-Q4-XMB-001" in page
     assert "总结 &lt;i&gt;.pptx" in page and "<i>" not in page
     assert "财务部的不足" in page
+
+
+def test_archive_list_is_paged_newest_first(sim, make_daemon):
+    """The 协作项目库 is read a page at a time (BOARD_ARCHIVE_PAGE rows, newest
+    first, by an index), with links to the neighbouring pages; a page past the
+    end shows the last one.  Rows are written as archiving would leave them."""
+    import sqlite3
+    port = free_port()
+    d = make_daemon(extra={"board": {"listen": "127.0.0.1", "port": port}})
+    con = sqlite3.connect(d.db, timeout=5)
+    with con:
+        for n in range(1, 251):
+            rid = f"2026-Q4-JSB-{n:03d}"
+            con.execute("INSERT INTO requests (id, dept, initiator, platform, chat_id, state, version, form, "
+                        "created_at, updated_at) VALUES (?, 'JSB', 'ou_init', 'feishu', 'oc_x', 'archived', 1, "
+                        "?, ?, ?)", (rid, f'{{"需求名称": "项目{n}"}}', n * 1000, n * 1000))
+            con.execute("INSERT INTO archives (name, request_id, dir, created_at, written_at) "
+                        "VALUES (?, ?, '2026/Q4', ?, ?)", (f"2026-Q4-XMB-{n:03d}", rid, n * 1000, n * 1000))
+    con.close()
+    base = f"http://127.0.0.1:{port}/board/archive"
+
+    def names(html):
+        return re.findall(r"<td>(2026-Q4-XMB-\d+)</td>", html)
+
+    status, _, first = get(base)
+    assert status == 200
+    assert names(first) == [f"2026-Q4-XMB-{n:03d}" for n in range(250, 150, -1)]
+    assert "第 1 / 3 页" in first and 'href="/board/archive?page=2"' in first and "page=0" not in first
+    assert '<span class="count">250</span>' in first
+    status, _, second = get(base + "?page=2")
+    assert names(second) == [f"2026-Q4-XMB-{n:03d}" for n in range(150, 50, -1)]
+    assert 'href="/board/archive?page=1"' in second and 'href="/board/archive?page=3"' in second
+    status, _, past = get(base + "?page=99")
+    assert status == 200 and "第 3 / 3 页" in past
+    assert names(past) == [f"2026-Q4-XMB-{n:03d}" for n in range(50, 0, -1)]
