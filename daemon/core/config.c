@@ -51,6 +51,7 @@ static const struct config_option config_options[] = {
 	{ "dingtalk.rate_per_chat_per_minute", OPT_INT, OFF(dingtalk.rate_per_chat_per_minute), "20", 1, 600, NULL, 0 },
 	{ "dingtalk.rate_per_app", OPT_INT, OFF(dingtalk.rate_per_app), "20", 1, 1000, NULL, 0 },
 	{ "dingtalk.card_templates", OPT_JSON, OFF(dingtalk.card_templates), NULL, 0, 0, NULL, 0 },
+	{ "dingtalk.card_template_id", OPT_STRING, OFF(dingtalk.card_template_id), "", 0, 0, "COLLABD_DINGTALK_CARD_TEMPLATE_ID", 0 },
 	{ "outbox.max_attempts", OPT_INT, OFF(outbox.max_attempts), "12", 1, 1000, NULL, 0 },
 	{ "outbox.backoff_base_ms", OPT_INT, OFF(outbox.backoff_base_ms), "1000", 10, 3600000, NULL, 0 },
 	{ "outbox.backoff_max_ms", OPT_INT, OFF(outbox.backoff_max_ms), "300000", 10, 86400000, NULL, 0 },

@@ -56,7 +56,7 @@ static json_t *feishu_stats_json(struct daemon *d)
 		return json_null();
 	const struct feishu_ws_stats *w = feishu_ws_stats(d->feishu_ws);
 	const struct feishu_api_stats *a = feishu_api_stats(d->feishu_api);
-	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			 "connected", feishu_ws_connected(d->feishu_ws),
 			 "connects", (json_int_t)w->connects, "reconnects", (json_int_t)w->reconnects,
 			 "frames_in", (json_int_t)w->frames_in, "frames_bad", (json_int_t)w->frames_bad,
@@ -74,7 +74,7 @@ static json_t *dingtalk_stats_json(struct daemon *d)
 		return json_null();
 	const struct dingtalk_ws_stats *w = dingtalk_ws_stats(d->dingtalk_ws);
 	const struct dingtalk_api_stats *a = dingtalk_api_stats(d->dingtalk_api);
-	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			 "connected", dingtalk_ws_connected(d->dingtalk_ws),
 			 "connects", (json_int_t)w->connects, "reconnects", (json_int_t)w->reconnects,
 			 "frames_in", (json_int_t)w->frames_in, "frames_bad", (json_int_t)w->frames_bad,
@@ -83,7 +83,7 @@ static json_t *dingtalk_stats_json(struct daemon *d)
 			 "token_fetches", (json_int_t)a->token_fetches, "via_webhook", (json_int_t)a->via_webhook,
 			 "via_api", (json_int_t)a->via_api, "via_card", (json_int_t)a->via_card,
 			 "throttled", (json_int_t)a->throttled,
-			 "errors", (json_int_t)a->errors);
+			 "errors", (json_int_t)a->errors, "mentions_unnotified", (json_int_t)a->mentions_unnotified);
 }
 
 json_t *daemon_stats_json(struct daemon *d)

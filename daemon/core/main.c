@@ -24,6 +24,7 @@ static void usage(FILE *out)
 		"       collabd [--config FILE] import-directory FILE   replace the department directory\n"
 		"       collabd [--config FILE] backup FILE   an online copy of the database\n"
 		"       collabd [--config FILE] export ID [DIR]   write a request's archive again\n"
+		"       collabd dingtalk card-template > collabd-card.json   the DingTalk card template to import\n"
 		"       collabd --version | --help\n"
 		"\n"
 		"Secrets may come from the environment instead of the file:\n"
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
+	if (optind < argc && !strcmp(argv[optind], "dingtalk"))
+		return dingtalk_tool(argc - optind, argv + optind);
 	if (optind < argc && !strcmp(argv[optind], "calendar")) {
 		/* The operator tool needs only the calendar settings: with no
 		 * --config it uses the defaults (COLLABD_CALENDAR_DIR may point

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "collabd/clock.h"
+#include "collabd/dingtalk_card.h"
 #include "collabd/http.h"
 #include "collabd/log.h"
 #include "collabd/render.h"
@@ -36,11 +37,14 @@ struct delivery {
 	struct outbox *ob;
 	int64_t id;
 	char *chat_id;
+	char *kind, *body, *idem_key; /* the row's, to draw it again another way */
 	char *webhook;            /* the URL tried, to forget it if refused */
 	struct dingtalk_message m;
 	char *token;
 	int token_retried;
-	/* Card path (a template is configured for the notice kind). */
+	/* Card path (a template is configured for the notice kind, or the
+	 * generic template: then params/at are also set for a text notice with
+	 * mentions, in case its webhook is refused). */
 	const char *template_id;   /* borrowed from the config */
 	char *out_track_id;        /* the card's id: new card = the row's idempotency key */
 	int update;                /* PUT an existing card instead of creating one */
@@ -50,6 +54,9 @@ struct delivery {
 static void delivery_free(struct delivery *d)
 {
 	free(d->chat_id);
+	free(d->kind);
+	free(d->body);
+	free(d->idem_key);
 	free(d->webhook);
 	free(d->token);
 	free(d->out_track_id);
@@ -161,6 +168,23 @@ static void api_when_ready(void *arg, const char *token, const char *error)
 /* ---- card path ---- */
 
 static void card_when_ready(void *arg, const char *token, const char *error);
+static void send_markdown(struct delivery *d, int keep_card);
+
+/* How many spaces createAndDeliver reached; *why gets the first errorMsg. */
+static size_t delivered_spaces(json_t *root, char *why, size_t whysz)
+{
+	size_t i, ok = 0;
+	json_t *r;
+	snprintf(why, whysz, "no deliverResults");
+	json_array_foreach(json_object_get(json_object_get(root, "result"), "deliverResults"), i, r) {
+		if (json_is_true(json_object_get(r, "success")))
+			ok++;
+		else
+			snprintf(why, whysz, "%s", json_string_value(json_object_get(r, "errorMsg")) ?
+					 json_string_value(json_object_get(r, "errorMsg")) : "success=false");
+	}
+	return ok;
+}
 
 static void card_done(void *arg, const struct http_response *resp)
 {
@@ -176,9 +200,31 @@ static void card_done(void *arg, const struct http_response *resp)
 	/* A card created before a crash comes back as "already exists" when the
 	 * row is resent under the same outTrackId: that is success, not a copy. */
 	int exists = code && !strcmp(code, "param.cardAlreadyExist");
-	if ((resp->status == 200 && json_is_true(json_object_get(root, "success"))) || exists) {
+	int ok = resp->status == 200 && json_is_true(json_object_get(root, "success"));
+	char why[200];
+	if (ok && !d->update && !delivered_spaces(root, why, sizeof why)) {
+		/* Created, but it reached no one: not sent.  The same notice goes
+		 * as a message instead (without buttons: the commands to type). */
+		api->stats.errors++;
+		log_warn("msg=\"dingtalk card reached no one; sending it as a message\" chat=%s out_track_id=%s "
+			 "error=\"%s\"", d->chat_id, d->out_track_id, why);
+		json_decref(root);
+		send_markdown(d, 0);
+		return;
+	}
+	if (ok || exists) {
 		api->stats.via_card++;
 		finish(d, OUTBOX_SENT, 0, d->out_track_id, "ok");
+	} else if (d->update && code && !strcmp(code, "param.cardNotExist") && d->idem_key) {
+		/* The first one went out as a message: this one is a new card. */
+		log_info("msg=\"dingtalk card to update does not exist; sending a new one\" out_track_id=%s",
+			 d->out_track_id);
+		d->update = 0;
+		free(d->out_track_id);
+		d->out_track_id = xstrdup(d->idem_key);
+		free(d->idem_key);
+		d->idem_key = NULL;
+		token_cache_with(api->tokens, card_when_ready, d);
 	} else {
 		openapi_failed(d, resp, code, card_when_ready);
 	}
@@ -228,6 +274,27 @@ static void card_when_ready(void *arg, const char *token, const char *error)
 
 /* ---- sessionWebhook path ---- */
 
+/*
+ * No usable sessionWebhook: the robot send API cannot @ anyone, so a notice
+ * that mentions people goes as the generic card when one is configured (its
+ * atUserIds notify); otherwise the names are only written out.
+ */
+static void without_webhook(struct delivery *d)
+{
+	struct dingtalk_api *api = d->api;
+	if (d->params) {
+		token_cache_with(api->tokens, card_when_ready, d);
+		return;
+	}
+	if (json_array_size(d->m.at_user_ids)) {
+		api->stats.mentions_unnotified++;
+		log_warn("msg=\"dingtalk mentions will not notify: the group's sessionWebhook expired and no card "
+			 "template is configured (dingtalk.card_template_id)\" chat=%s people=%zu",
+			 d->chat_id, json_array_size(d->m.at_user_ids));
+	}
+	token_cache_with(api->tokens, api_when_ready, d);
+}
+
 static void webhook_done(void *arg, const struct http_response *resp)
 {
 	struct delivery *d = arg;
@@ -255,7 +322,7 @@ static void webhook_done(void *arg, const struct http_response *resp)
 	log_info("msg=\"dingtalk sessionWebhook refused; using the OpenAPI\" http=%ld errcode=%ld chat=%s",
 		 resp->status, code, d->chat_id);
 	store_webhook_forget(api->st, "dingtalk", d->chat_id, d->webhook);
-	token_cache_with(api->tokens, api_when_ready, d);
+	without_webhook(d);
 }
 
 static void send_webhook(struct delivery *d)
@@ -274,6 +341,28 @@ static void send_webhook(struct delivery *d)
 		finish(d, OUTBOX_RETRY, -1, NULL, "could not start the HTTP request");
 }
 
+/* The notice as a message: the webhook while it lasts, else the OpenAPI
+ * (or the card, when keep_card and one is ready). */
+static void send_markdown(struct delivery *d, int keep_card)
+{
+	if (!keep_card) {
+		json_decref(d->params);
+		json_decref(d->at);
+		d->params = d->at = NULL;
+	}
+	dingtalk_message_free(&d->m);
+	if (render_dingtalk(d->kind, d->body, &d->m)) {
+		finish(d, OUTBOX_FAILED, 0, NULL, "cannot render notice kind %s", d->kind);
+		return;
+	}
+	free(d->webhook);
+	d->webhook = store_webhook_get(d->api->st, "dingtalk", d->chat_id, clock_now_ms() + WEBHOOK_MARGIN_MS);
+	if (d->webhook && (!strncmp(d->webhook, "https://", 8) || !strncmp(d->webhook, "http://", 7)))
+		send_webhook(d);
+	else
+		without_webhook(d);
+}
+
 static void deliver(void *impl, const struct outbox_row *row, struct outbox *ob)
 {
 	struct dingtalk_api *api = impl;
@@ -282,30 +371,36 @@ static void deliver(void *impl, const struct outbox_row *row, struct outbox *ob)
 	d->ob = ob;
 	d->id = row->id;
 	d->chat_id = xstrdup(row->chat_id);
+	d->kind = xstrdup(row->kind);
+	d->body = xstrdup(row->body);
 	if (!strcmp(row->kind, "create_chat")) {
 		/* Scene groups need templates of their own: the request stays in
 		 * the group where it was raised (the rows after this fall back). */
 		finish(d, OUTBOX_FAILED, 0, NULL, "creating a group is not supported on DingTalk; using the original group");
 		return;
 	}
+	const char *generic = api->cfg->card_template_id && *api->cfg->card_template_id ? api->cfg->card_template_id
+											    : NULL;
 	json_t *tid = json_object_get(api->cfg->card_templates, row->kind);
+	int card = 0;
 	if (json_is_string(tid) && !render_dingtalk_card(row->kind, row->body, &d->params, &d->at)) {
 		d->template_id = json_string_value(tid);
-		d->update = row->update_of != NULL;
-		d->out_track_id = xstrdup(row->update_of ? row->update_of : row->idem_key);
+		card = 1;
+	} else if (generic && !render_dingtalk_template(row->kind, row->body, &d->params, &d->at)) {
+		d->template_id = generic;
+		/* A text notice stays a message while the webhook can @ people;
+		 * the card is kept ready for when it cannot. */
+		card = strcmp(row->kind, "text") != 0;
+	}
+	d->update = card && row->update_of != NULL;
+	d->out_track_id = xstrdup(d->update ? row->update_of : row->idem_key);
+	d->idem_key = xstrdup(row->idem_key);
+	if (card) {
 		token_cache_with(api->tokens, card_when_ready, d);
 		return;
 	}
 	/* Markdown cannot be edited in place: an update is a new message. */
-	if (render_dingtalk(row->kind, row->body, &d->m)) {
-		finish(d, OUTBOX_FAILED, 0, NULL, "cannot render notice kind %s", row->kind);
-		return;
-	}
-	d->webhook = store_webhook_get(api->st, "dingtalk", row->chat_id, clock_now_ms() + WEBHOOK_MARGIN_MS);
-	if (d->webhook && (!strncmp(d->webhook, "https://", 8) || !strncmp(d->webhook, "http://", 7)))
-		send_webhook(d);
-	else
-		token_cache_with(api->tokens, api_when_ready, d);
+	send_markdown(d, 1);
 }
 
 /* ---- token ---- */
@@ -357,6 +452,13 @@ struct dingtalk_api *dingtalk_api_new(const struct dingtalk_config *cfg, struct 
 	api->sender.rate_per_app = cfg->rate_per_app;
 	api->sender.rate_per_chat = cfg->rate_per_chat_per_minute / 60.0;
 	api->tokens = token_cache_new(fetch_token, api);
+	if (cfg->card_template_id && *cfg->card_template_id)
+		log_info("msg=\"dingtalk workflow cards use the card template; clicks come back over Stream\" "
+			 "template=%s", cfg->card_template_id);
+	else
+		log_info("msg=\"dingtalk workflow cards are markdown with the commands to type; for buttons, and for "
+			 "mentions that notify after a group's sessionWebhook expired, import the template from "
+			 "'collabd dingtalk card-template' and set dingtalk.card_template_id (deploy/dingtalk/SETUP.md)\"");
 	return api;
 }
 

@@ -100,6 +100,41 @@ out:
 	return rc;
 }
 
+/*
+ * A click on the generic card (dingtalk_card.h): params.value is the
+ * button's action value as a JSON string, params.input the text of the
+ * card's input.  A value {"typed": "/cmd"} is the form typed out: it becomes
+ * the message "/cmd" + newline + the text, from the clicker in that group.
+ * A value with "_input": NAME carries the text as the form field NAME.
+ * Params without a value (per-kind templates) are the action value itself.
+ */
+static void card_params(struct event *ev, json_t *params)
+{
+	const char *vtext = json_string_value(json_object_get(params, "value"));
+	json_t *value = vtext ? json_loads(vtext, 0, NULL) : NULL;
+	const char *input = json_string_value(json_object_get(params, "input"));
+	const char *typed = json_string_value(json_object_get(value, "typed"));
+	if (typed && *typed == '/') {
+		ev->kind = EVENT_MESSAGE;
+		ev->message_type = xstrdup("text");
+		ev->message_id = xstrdup(ev->event_id);
+		ev->chat_type = xstrdup("group");
+		ev->mentions_bot = 1;
+		char *text = input && *input ? xasprintf("%s\n%s", typed, input) : xstrdup(typed);
+		ev->text = trimmed_text(text);
+		free(text);
+	} else if (json_is_object(value)) {
+		const char *field = json_string_value(json_object_get(value, "_input"));
+		if (field)
+			ev->form_value = json_pack("{s:s}", field, input ? input : "");
+		json_object_del(value, "_input");
+		ev->action_value = json_incref(value);
+	} else if (json_is_object(params)) {
+		ev->action_value = json_incref(params);
+	}
+	json_decref(value);
+}
+
 enum event_parse_rc dingtalk_card_event_parse(const char *data, size_t len, const char *frame_id,
 					      struct event *ev, char *why, size_t whysz)
 {
@@ -123,12 +158,15 @@ enum event_parse_rc dingtalk_card_event_parse(const char *data, size_t len, cons
 	ev->user_id = dup_str(root, "userId");
 	ev->chat_id = dup_str(root, "spaceId");
 	ev->card_message_id = dup_str(root, "outTrackId");
-	if (json_is_object(params))
-		ev->action_value = json_incref(params);
-	if (!ev->user_id || !ev->card_message_id || !*ev->event_id)
+	if (!ev->user_id || !ev->card_message_id || !*ev->event_id) {
 		snprintf(why, whysz, "card callback without userId, outTrackId or message id");
-	else
-		rc = EVENT_PARSE_OK;
+	} else {
+		card_params(ev, params);
+		if (ev->kind == EVENT_MESSAGE && !ev->chat_id)
+			snprintf(why, whysz, "card callback with a typed command but no spaceId");
+		else
+			rc = EVENT_PARSE_OK;
+	}
 	json_decref(inner);
 	json_decref(root);
 	if (rc != EVENT_PARSE_OK)

@@ -28,6 +28,7 @@ struct dingtalk_config {
 	int rate_per_chat_per_minute; /* DingTalk throttles a group past 20 messages a minute */
 	int rate_per_app;      /* sends per second for the whole app */
 	json_t *card_templates; /* owned: notice kind -> card template id, or NULL (markdown only) */
+	char *card_template_id; /* the generic card template for every workflow card, or NULL/"" (markdown) */
 };
 
 struct outbox_config {

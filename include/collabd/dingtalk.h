@@ -30,6 +30,7 @@ struct dingtalk_api;
 
 struct dingtalk_api_stats {
 	long long token_fetches, via_webhook, via_api, via_card, throttled, errors;
+	long long mentions_unnotified; /* sends whose @-mentions could not notify (no webhook, no card template) */
 };
 
 struct dingtalk_api *dingtalk_api_new(const struct dingtalk_config *cfg, struct http_client *http,

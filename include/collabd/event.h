@@ -80,7 +80,9 @@ enum event_parse_rc dingtalk_event_parse(const char *data, size_t len, const cha
 
 /* Parses the data of a DingTalk card callback (topic
  * /v1.0/card/instances/callback): the card's outTrackId, the clicker, the
- * button's parameters (content.cardPrivateData.params). */
+ * button's parameters (content.cardPrivateData.params).  A form typed out
+ * in the generic card's input (dingtalk_card.h) parses as the message the
+ * clicker would have typed in that group. */
 enum event_parse_rc dingtalk_card_event_parse(const char *data, size_t len, const char *frame_id,
 					      struct event *ev, char *why, size_t whysz);
 

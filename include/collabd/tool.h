@@ -18,4 +18,8 @@ int backup_tool(const struct config *cfg, int argc, char **argv);
 /* `collabd export ID [DIR]`: argv[0] is "export" (archive_tool.c). */
 int export_tool(const struct config *cfg, int argc, char **argv);
 
+/* `collabd dingtalk card-template`: argv[0] is "dingtalk"; prints the
+ * generic card template to import into the DingTalk card platform. */
+int dingtalk_tool(int argc, char **argv);
+
 #endif
