@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "collabd/dingtalk_card.h"
 #include "collabd/util.h"
 
 void dingtalk_message_free(struct dingtalk_message *m)
@@ -298,29 +299,25 @@ static int card_status(json_t *body, json_t *params, json_t *at)
 	return 0;
 }
 
+/* The text as on the generic card: names, not userIds (the card shows its
+ * text as it is; atUserIds notify), and no heading repeating the title. */
 static int card_sla_pings(json_t *body, json_t *params, json_t *at)
 {
-	struct dingtalk_message m = { 0 };
 	char *text = json_dumps(body, JSON_COMPACT);
-	int rc = render_dingtalk("sla_pings", text, &m);
+	json_t *generic = NULL, *people = NULL;
+	int rc = render_dingtalk_template("sla_pings", text, &generic, &people);
 	free(text);
 	if (rc)
 		return -1;
 	json_t *items = json_object_get(body, "items");
 	param_str(params, "title", "⏰ 协作提醒");
-	param_str(params, "content", m.text_at);
+	param_str(params, "content", json_string_value(json_object_get(generic, "content")));
 	param_int(params, "count", (json_int_t)json_array_size(items));
 	/* The first deadline's key, for the template's snooze buttons. */
 	param_str(params, "key", json_string_value(json_object_get(json_array_get(items, 0), "key")));
-	size_t i;
-	json_t *p;
-	json_array_foreach(json_object_get(body, "mentions"), i, p) {
-		const char *id = json_string_value(json_object_get(p, "id"));
-		const char *name = json_string_value(json_object_get(p, "name"));
-		if (id)
-			json_object_set_new(at, id, json_string(name && *name ? name : id));
-	}
-	dingtalk_message_free(&m);
+	json_object_update(at, people);
+	json_decref(generic);
+	json_decref(people);
 	return 0;
 }
 

@@ -70,6 +70,14 @@ class DingSim(Sim):
             conversation_id=conversation_id, user_id=user_id, out_track_id=out_track_id,
             params=params or {}, action_ids=action_ids, **extra))
 
+    def card_click(self, out_track_id, user_id, label=None, input=None) -> dict:
+        """A click on a generic-template card as the user sees it: the button `label`,
+        or (label None) its input submitted with `input`.  Refused (HTTP 409,
+        ControlError) when the card shows no such button or its clicks would not
+        come over Stream. -> {message_id, data, queued}"""
+        return self._ctl("POST", "card_click", self._clean(
+            out_track_id=out_track_id, user_id=user_id, label=label, input=input))
+
     def send_event(self, event_type, data=None, **extra) -> dict:
         """An EVENT frame (topic = event_type)."""
         return self._ctl("POST", "event", self._clean(event_type=event_type, data=data or {},

@@ -8,6 +8,7 @@ import json
 import logging
 import secrets
 
+from dt_cards import ClickRefused, click_params
 from dt_state import TOPIC_BOT_MESSAGE, TOPIC_CARD_CALLBACK, FailRule, now_ms
 from sim_control import ControlError, _get  # same validation helper as the Feishu sim
 from sim_http import json_response
@@ -60,6 +61,7 @@ class DtControl:
         self.routes = {
             ("POST", "/_sim/message"): self.message,
             ("POST", "/_sim/card_callback"): self.card_callback,
+            ("POST", "/_sim/card_click"): self.card_click,
             ("POST", "/_sim/event"): self.event,
             ("POST", "/_sim/raw_frame"): self.raw_frame,
             ("POST", "/_sim/system_ping"): self.system_ping,
@@ -92,6 +94,9 @@ class DtControl:
         except (ControlError, ValueError, UnicodeDecodeError) as exc:
             log.warning("control %s: %s", req.path, exc)
             return json_response(400, {"error": str(exc)})
+        except ClickRefused as exc:
+            log.info("control %s: refused: %s", req.path, exc)
+            return json_response(409, {"error": str(exc), "refused": True})
         return json_response(200, result)
 
     # -- pushes ------------------------------------------------------------------------
@@ -128,6 +133,28 @@ class DtControl:
     async def card_callback(self, body: dict) -> dict:
         action_ids = _get(body, "action_ids", list, None)
         params = _get(body, "params", dict, {})
+        card = self.store.cards.get(_get(body, "out_track_id", str))
+        if card is not None and card.get("card_template_id") == "StandardCard":
+            raise ClickRefused("StandardCard (互动卡片普通版) clicks are not delivered over Stream")
+        if card is not None and card.get("callback_type") != "STREAM":
+            raise ClickRefused(f"the card was created with callbackType {card.get('callback_type')!r}: "
+                               "its clicks do not come over Stream")
+        return await self._push_callback(body, params, action_ids)
+
+    async def card_click(self, body: dict) -> dict:
+        """A click on a generic-template card as a user sees it: the button with
+        `label`, or (no label) the input submitted with `input`."""
+        otid = _get(body, "out_track_id", str)
+        card = self.store.cards.get(otid)
+        if card is None:
+            raise ControlError(f"no card {otid!r}")
+        params = click_params(card, self.store, _get(body, "label", str, None),
+                              _get(body, "input", str, None))
+        body = dict(body, conversation_id=card.get("conversation_id") or "")
+        return await self._push_callback(body, params, ["node_collabd_button" if "label" in body
+                                                        else "node_collabd_input"])
+
+    async def _push_callback(self, body: dict, params: dict, action_ids) -> dict:
         content = {"cardPrivateData": {"actionIds": action_ids if action_ids is not None
                                        else ["sim_action"], "params": params}}
         cid = _get(body, "conversation_id", str)
@@ -256,6 +283,10 @@ class DtControl:
         for key in ("max_redeliveries", "card_callback_deadline_ms"):
             if key in body:
                 setattr(cfg, key, _get(body, key, int))
+        if "generic_template_id" in body:
+            cfg.generic_template_id = _get(body, "generic_template_id", str)
+        if "undeliverable" in body:
+            cfg.undeliverable = _get(body, "undeliverable", list)
         if "extra_headers" in body:
             cfg.extra_headers = _get(body, "extra_headers", bool)
         return vars(cfg)

@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 
+from dt_cards import generic_problems, text_problems
 from dt_state import api_error, now_ms, request_id
 from sim_http import Response, json_response, text_response
 
@@ -163,6 +164,7 @@ class DtApi:
             ("POST", "/v1.0/card/instances/deliver"): self.card_deliver,
             ("PUT", "/v1.0/card/instances"): self.card_update,
             ("PUT", "/v1.0/card/streaming"): self.card_streaming,
+            ("POST", "/v1.0/im/v1.0/robot/interactiveCards/send"): self.standard_card_send,
         }
         handler = routes.get((req.method, path))
         if handler is None:
@@ -419,6 +421,10 @@ class DtApi:
                                    "imRobotOpenDeliverModel.spaceType must be IM_ROBOT")
                 card.setdefault("conversation_id", None)
                 card["user_id"] = sid
+            if sid in self.store.config.undeliverable:  # UNCONFIRMED errorMsg text
+                results.append({"spaceType": stype, "spaceId": sid, "success": False,
+                                "errorMsg": "机器人不在群内或无权限投放"})
+                continue
             results.append({"spaceType": stype, "spaceId": sid, "success": True,
                             "carrierId": secrets.token_urlsafe(24)})
         card["spaces"] = results
@@ -431,14 +437,26 @@ class DtApi:
                 "raw": body, "time": now_ms()}
         return card
 
+    def _check_card(self, card: dict) -> None:
+        """Notes what a real client would show wrongly (dt_cards.py)."""
+        found = text_problems(card["card_data"], card.get("at_user_ids") or [])
+        if card.get("card_template_id") == self.store.config.generic_template_id:
+            found += generic_problems(card["card_data"])
+        for p in found:
+            if p not in card["problems"]:
+                card["problems"].append(p)
+
     async def card_create_and_deliver(self, req) -> Response:
         self._need_token(req)
         body = self._json(req)
         card = self._new_card(self._card_create_fields(body), body)
         results = self._card_delivery(body, card)
-        card["delivered"] = True
+        self._check_card(card)
         self.store.cards[card["out_track_id"]] = card
-        self.store.messages.append(card)
+        # A card that reached no space is in no chat.
+        card["delivered"] = any(r["success"] for r in results)
+        if card["delivered"]:
+            self.store.messages.append(card)
         self._log(req, 200, out_track_id=card["out_track_id"])
         return _api_response(200, {"success": True, "result": {
             "outTrackId": card["out_track_id"], "deliverResults": results}})
@@ -476,6 +494,7 @@ class DtApi:
             raise ApiError(400, "param.cardDataAndPrivateDataBothEmpty",
                            "cardData 和 privateData 不能同时为空")
         apply_card_update(card, card_data, private, body.get("cardUpdateOptions"), via="api")
+        self._check_card(card)
         self._log(req, 200, out_track_id=card["out_track_id"])
         return _api_response(200, {"success": True, "result": True})
 
@@ -500,3 +519,32 @@ class DtApi:
                                 "result": copy.deepcopy(card["card_data"])})
         self._log(req, 200, out_track_id=card["out_track_id"])
         return _api_response(200, {"success": True, "result": True})
+
+    async def standard_card_send(self, req) -> Response:
+        """Robot interactiveCards/send with StandardCard (互动卡片普通版, §4.6): shown in the
+        group, but its clicks never come over Stream (card_click/card_callback refuse)."""
+        self._need_token(req)
+        body = self._json(req)
+        biz = body.get("cardBizId")
+        if not isinstance(biz, str) or not biz:
+            raise ApiError(400, "invalidParameter.cardBizId", "cardBizId 不能为空")
+        if body.get("robotCode") != self.store.client_id:
+            raise ApiError(400, "invalidParameter.robotCode", "robotCode must be the client id")
+        try:
+            data = json.loads(body.get("cardData") or "")
+        except ValueError:
+            raise ApiError(400, "invalidParameter.cardData", "cardData must be a JSON string") from None
+        try:
+            at = json.loads((body.get("sendOptions") or {}).get("atUserListJson") or "[]")
+        except ValueError:
+            raise ApiError(400, "invalidParameter.sendOptions", "atUserListJson is not JSON") from None
+        card = {"via": "card", "conversation_id": body.get("openConversationId"), "msgtype": "card",
+                "text": json.dumps(data, ensure_ascii=False), "title": None,
+                "at_user_ids": [a.get("userId") if isinstance(a, dict) else a for a in at],
+                "out_track_id": biz, "card_template_id": body.get("cardTemplateId"),
+                "callback_type": None, "card_data": {}, "private_data": {}, "problems": [],
+                "updates": [], "delivered": True, "raw": body, "time": now_ms()}
+        self.store.cards[biz] = card
+        self.store.messages.append(card)
+        self._log(req, 200, out_track_id=biz)
+        return _api_response(200, {"processQueryKey": secrets.token_urlsafe(16)})

@@ -41,6 +41,11 @@ class Config:
     ticket_valid_s: float = 90
     webhook_valid_s: float = 5400  # sessionWebhookExpiredTime = createAt + this
     card_callback_deadline_ms: int = 2000  # §4.5: a slower answer is noted as a problem
+    # The card template id the operator imported from `collabd dingtalk card-template`:
+    # cards of this template have their parameters checked (dt_cards.py) and can be clicked.
+    generic_template_id: str = ""
+    # Conversations the robot cannot deliver cards to (deliverResults[].success false).
+    undeliverable: list = field(default_factory=list)
 
 
 @dataclass
