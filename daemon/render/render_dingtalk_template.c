@@ -64,10 +64,13 @@ static void para(struct tcard *t, const char *md)
 	if (t->md.len)
 		buf_append_str(&t->md, "\n\n");
 	for (const char *s = md; *s; s++) {
-		if (*s == '\n')
-			buf_append_str(&t->md, "\n\n");
-		else
+		if (*s != '\n') {
 			buf_append(&t->md, s, 1);
+			continue;
+		}
+		while (s[1] == '\n')
+			s++;
+		buf_append_str(&t->md, "\n\n");
 	}
 }
 

@@ -228,3 +228,225 @@ def test_steps_one_to_five_by_command_on_dingtalk(dsim, ding, tmp_path):
     report = wait_text("跨部门协作复盘报告")
     assert report["msgtype"] == "markdown" and "提前备物料" in report["text"]
     dsim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("archived",)])
+
+
+# -- the generic card template (issue 17) ------------------------------------------------------
+
+TPL = "collabd-generic.schema"
+
+
+def templated(dsim, ding, extra=None, **kw):
+    """A daemon whose workflow cards are the generic template, which the simulator checks."""
+    dsim.set_config(generic_template_id=TPL)
+    cfg = {"dingtalk": {"card_template_id": TPL, "rate_per_chat_per_minute": 600}}
+    for key, value in (extra or {}).items():
+        cfg.setdefault(key, {}).update(value)
+    return ding(extra=cfg, **kw)
+
+
+def import_directory(d, tmp_path, directory):
+    import json
+    import subprocess
+    from daemonctl import COLLABD_BIN
+    path = tmp_path / "dir.json"
+    path.write_text(json.dumps(directory, ensure_ascii=False))
+    p = subprocess.run([COLLABD_BIN, "--config", d.config_path, "import-directory", str(path)],
+                       capture_output=True, text=True, env=d.env(), timeout=20)
+    assert p.returncode == 0, p.stderr
+
+
+def cards(dsim, conversation):
+    return [m for m in replies(dsim, conversation) if m["via"] == "card"]
+
+
+def wait_card(dsim, conversation, title_part, after=0, timeout=10):
+    """The first card after the first `after` cards whose title has title_part."""
+    return dsim.wait_for(lambda: next((c for c in cards(dsim, conversation)[after:]
+                                       if title_part in (c["card_data"].get("title") or "")), None),
+                         timeout=timeout, message=f"no card titled *{title_part}*")
+
+
+FLOW_DIRECTORY = {
+    "users": [{"id": "staff_init", "name": "发起人"}, {"id": "staff_head", "name": "主管"},
+              {"id": "staff_mkt", "name": "市场"}],
+    "departments": [{"code": "JSB", "name": "技术部", "head": "staff_head", "contacts": ["staff_init"]},
+                    {"code": "SCB", "name": "市场部", "head": "staff_mkt", "contacts": ["staff_mkt"]}]}
+REQUEST_LINES = ("需求名称：发布会\n联系方式：1\n需求背景：新品\n具体任务：场地\n涉及部门：市场部\n"
+                 "期望完成时间：2099-12-31")
+
+
+def test_steps_one_to_five_by_clicking_on_dingtalk(dsim, ding, tmp_path):
+    d = templated(dsim, ding)
+    import_directory(d, tmp_path, FLOW_DIRECTORY)
+    conv = "cid_click"
+
+    def text(fragment):
+        return dsim.wait_for(lambda: next((m for m in replies(dsim, conv) if fragment in m["text"] or
+                                           fragment in (m.get("card_data") or {}).get("title", "")), None),
+                             timeout=15, message=f"no message with {fragment!r}")
+
+    # Step 1: the form is a card whose input holds the lines to fill in.
+    dsim.inject_message(conv, "staff_init", "/需求")
+    form = wait_card(dsim, conv, "需求信息表")
+    assert form["callback_type"] == "STREAM" and form["card_template_id"] == TPL
+    assert "需求名称：" in form["card_data"]["input_default"]
+    dsim.card_click(form["out_track_id"], "staff_init", input=REQUEST_LINES)
+    text("已提交需求")
+    rid = d.sql("SELECT id FROM requests")[0][0]
+    # Step 2: the approver is @-mentioned by atUserIds and named in the text.
+    approval = wait_card(dsim, conv, "待审批")
+    assert approval["at_user_ids"] == ["staff_head"] and "@主管" in approval["text"]
+    assert "@staff_head" not in approval["text"] and not approval["text"].startswith("#")
+    dsim.card_click(approval["out_track_id"], "staff_head", label="批准")
+    dsim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("syncing",)], timeout=10)
+    # Step 2 on: the departments confirm on the sync card, updated in place.
+    sync = wait_card(dsim, conv, "待各部门确认")
+    assert "staff_mkt" in sync["at_user_ids"]
+    dsim.card_click(sync["out_track_id"], "staff_mkt", label="确认无误")
+    dsim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("in_progress",)], timeout=10)
+    dsim.wait_for(lambda: "执行中" in dsim.card(sync["out_track_id"])["card_data"]["title"], timeout=10)
+    updated = dsim.card(sync["out_track_id"])
+    assert updated["updates"][-1]["via"] == "api" and updated["card_data"]["has_buttons"] == "false"
+    assert len([m for m in cards(dsim, conv) if m["out_track_id"] == sync["out_track_id"]]) == 1
+    with pytest.raises(Exception, match="409"):  # its buttons are gone
+        dsim.card_click(sync["out_track_id"], "staff_mkt", label="确认无误")
+    # Step 3: the progress form, filled in the start card's input.
+    start = dsim.wait_for(lambda: next((c for c in cards(dsim, conv) if "进入执行阶段" in c["text"]), None),
+                          timeout=10)
+    assert start["card_data"]["has_input"] == "true" and "已完成任务：" in start["card_data"]["input_default"]
+    dsim.card_click(start["out_track_id"], "staff_mkt", input="已完成任务：场地已定\n下一步计划：彩排")
+    text("已记录")
+    assert d.sql("SELECT dept, author, done FROM progress_updates") == [("SCB", "staff_mkt", "场地已定")]
+    # Step 5: completion and the retrospective, each in its card's input.
+    n = len(cards(dsim, conv))
+    dsim.inject_message(conv, "staff_init", f"/需求 完成 {rid}")
+    done = wait_card(dsim, conv, "完成需求", after=n)
+    dsim.card_click(done["out_track_id"], "staff_init", input="交付物：总结.pptx")
+    text("归档")
+    dsim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("completed",)], timeout=10)
+    answer = "流程：顺畅\n同步：及时\n解决：无问题\n经验：每日站会\n不足：{}"
+    retros = dsim.wait_for(lambda: [c for c in cards(dsim, conv) if "复盘" in c["card_data"]["title"]
+                                    and c["card_data"]["has_input"] == "true"][1:] and
+                           [c for c in cards(dsim, conv) if "复盘" in c["card_data"]["title"]], timeout=15)
+    by_dept = {"JSB": "staff_init", "SCB": "staff_mkt"}
+    for code, user in by_dept.items():
+        card = next(c for c in retros if code in c["card_data"]["input_value"])
+        dsim.card_click(card["out_track_id"], user, input=answer.format(f"{code} 的不足"))
+        # The answered card is updated in place: its input is gone.
+        dsim.wait_for(lambda: dsim.card(card["out_track_id"])["card_data"]["has_input"] == "false", timeout=10)
+    report = text("跨部门协作复盘报告")
+    assert "SCB 的不足" in report["text"]
+    dsim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("archived",)], timeout=10)
+    assert d.stats()["dingtalk"]["via_card"] >= 6
+
+
+def test_reject_with_the_cards_input(dsim, ding, tmp_path):
+    d = templated(dsim, ding)
+    import_directory(d, tmp_path, FLOW_DIRECTORY)
+    dsim.inject_message("cid_rej", "staff_init", "/需求\n" + REQUEST_LINES)
+    approval = wait_card(dsim, "cid_rej", "待审批")
+    # The reason goes with the input's own request, as the form field "reason".
+    dsim.card_click(approval["out_track_id"], "staff_head", input="预算不足")
+    dsim.wait_for(lambda: d.sql("SELECT state, reason FROM requests") == [("rejected", "预算不足")], timeout=10)
+
+
+def test_standard_card_clicks_never_come_over_stream(dsim, ding):
+    templated(dsim, ding)
+    r = dsim.inject_message("cid_std", "staff_alice", "/状态")
+    dsim.wait_acked(r["msg_id"])
+    card = dsim.wait_messages(1, conversation_id="cid_std", via="card")[0]
+    assert card["callback_type"] == "STREAM"
+    click = dsim.card_click(card["out_track_id"], "staff_alice", label="刷新")
+    assert dsim.wait_acked(click["message_id"])["data"]["response"]["userPrivateData"]["cardParamMap"]["toast"]
+    # A StandardCard (no template) is shown, but the platform never calls back over Stream.
+    token = dsim.access_token()
+    status, _, _ = dsim.call("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", {
+        "cardTemplateId": "StandardCard", "cardBizId": "std-1", "robotCode": dsim.client_id,
+        "openConversationId": "cid_std", "cardData": "{}"},
+        headers={"x-acs-dingtalk-access-token": token})
+    assert status == 200
+    with pytest.raises(Exception, match="409"):
+        dsim.card_callback("cid_std", "staff_alice", "std-1", params={"action": "status.refresh"})
+
+
+def test_a_card_that_reached_no_one_is_sent_as_a_message(dsim, ding):
+    d = templated(dsim, ding)
+    dsim.set_config(undeliverable=["cid_gone"])
+    r = dsim.inject_message("cid_gone", "staff_alice", "/状态")
+    dsim.wait_acked(r["msg_id"])
+    m = dsim.wait_messages(1, conversation_id="cid_gone")[0]
+    assert m["via"] == "webhook" and "运行状态" in m["text"]
+    assert d.stats()["dingtalk"]["via_card"] == 0
+    assert "card reached no one" in d.log()
+
+
+def test_card_template_file_matches_the_parameters(dsim):
+    import json
+    import subprocess
+    from daemonctl import COLLABD_BIN
+    from dt_cards import GENERIC_KEYS
+    p = subprocess.run([COLLABD_BIN, "dingtalk", "card-template"], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0, p.stderr
+    exported = json.loads(p.stdout)
+    assert exported["type"] == "im" and exported["mode"] == "card"
+    editor = json.loads(exported["editorData"])
+    assert editor["schemaVersion"] == "3.0.0"
+    names = {v["name"] for v in editor["variableList"]}
+    assert names == set(GENERIC_KEYS)
+    loop = next(v for v in editor["variableList"] if v["name"] == "buttons")
+    assert loop["type"] == "loopArray" and {s["name"] for s in loop["schema"]} == {
+        "buttons[0].label", "buttons[0].style", "buttons[0].value"}
+    # The mock data (arrays as the editor holds them; cards send them as JSON
+    # strings) is a card the simulator accepts.
+    from dt_cards import generic_problems
+    mock = {k: v if isinstance(v, str) else json.dumps(v) for k, v in editor["mockData"]["cardData"].items()}
+    assert generic_problems(mock) == []
+
+
+def overdue_ping(dsim, d):
+    """A department confirmation overdue on the test clock, in a group whose
+    sessionWebhook expired long before; returns the message that pings."""
+    at = lambda *a: int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)  # noqa: E731
+    r = dsim.inject_message("cid_late", "staff_owner", "/帮助")
+    dsim.wait_acked(r["msg_id"])
+    dsim.wait_messages(1, conversation_id="cid_late")
+    dsim.expire_webhooks()  # about 90 minutes after the last @bot message
+    assert d.admin("/debug/clock", {"set_ms": at(2026, 12, 7, 10)})[0] == 200
+    people = {"owner": [{"id": "staff_owner", "name": "王接口"}], "head": [{"id": "staff_head", "name": "李主管"}]}
+    status, _ = d.admin("/debug/deadline", {"key": "dl-late", "policy": "dept_confirm", "chat_id": "cid_late",
+                                            "subject": "需求 X · 技术部确认", "people": people,
+                                            "platform": "dingtalk"})
+    assert status == 200
+    d.admin("/debug/clock", {"set_ms": at(2026, 12, 8, 10, 0, 1)})
+    return dsim.wait_messages(2, conversation_id="cid_late", timeout=10)[1]
+
+
+def test_pings_after_the_webhook_expired_notify_through_the_card(dsim, ding):
+    d = templated(dsim, ding, clock_control=True)
+    m = overdue_ping(dsim, d)
+    assert m["via"] == "card" and m["callback_type"] == "STREAM"
+    assert set(m["at_user_ids"]) == {"staff_owner", "staff_head"}
+    assert "@王接口" in m["text"] and "已逾期" in m["text"]
+    buttons = [b["label"] for b in __import__("json").loads(m["card_data"]["buttons"])]
+    assert "1 小时后再提醒" in buttons
+    click = dsim.card_click(m["out_track_id"], "staff_owner", label="1 小时后再提醒")
+    dsim.wait_acked(click["message_id"])
+    dsim.wait_for(lambda: d.sql("SELECT COUNT(*) FROM deadlines WHERE key = 'dl-late' AND state = 'open'")[0][0] == 1)
+    assert d.stats()["dingtalk"]["mentions_unnotified"] == 0
+
+
+def test_pings_after_the_webhook_expired_without_a_template_say_so(dsim, ding):
+    d = ding(clock_control=True)
+    m = overdue_ping(dsim, d)
+    assert m["via"] == "api" and m["at_user_ids"] == [] and "@王接口" in m["text"]
+    dsim.wait_for(lambda: d.stats()["dingtalk"]["mentions_unnotified"] == 1)
+    assert "dingtalk.card_template_id" in d.log()
+
+
+def test_per_kind_ping_card_names_people_without_their_ids(dsim, ding):
+    # The simulator notes "@<userId>" text and a heading repeating the title
+    # as problems; the dsim fixture fails the test on any.
+    d = ding(clock_control=True, extra={"dingtalk": {"card_templates": {"sla_pings": "tpl-pings.schema"}}})
+    m = overdue_ping(dsim, d)
+    assert m["via"] == "card" and set(m["at_user_ids"]) == {"staff_owner", "staff_head"}
+    assert "@王接口" in m["card_data"]["content"] and not m["problems"]
