@@ -77,3 +77,57 @@ def test_issue_main_path_by_command_on_dingtalk(dsim, ding, tmp_path):  # noqa: 
     assert d.sql("SELECT state, severity, report_late FROM issues") == [("resolved", "紧急", 0)]
     assert d.sql("SELECT COUNT(*) FROM deadlines WHERE state = 'open' AND key LIKE '%:issue:%'")[0][0] == 0
     assert d.sql("SELECT state FROM deadlines WHERE key LIKE '%:issue:%' ORDER BY key") == [("met",), ("met",)]
+
+
+def test_issue_main_path_by_clicking_on_dingtalk(dsim, ding, tmp_path):  # noqa: F811
+    """The same path with the generic card template: the report form, the
+    response and the solution typed into the card's input, the result in the
+    one-field input; the alert @-mentions through atUserIds even after the
+    group's sessionWebhook expired."""
+    from test_12_dingtalk import TPL, cards, import_directory, templated
+    d = templated(dsim, ding)
+    import_directory(d, tmp_path, DIRECTORY)
+    conv = "cid_issue_click"
+
+    def posted(part):
+        return [m for m in dsim.messages() if m["conversation_id"] == conv and
+                (part in m["text"] or part in (m.get("card_data") or {}).get("title", ""))]
+
+    def wait(part, before=0):
+        return dsim.wait_for(lambda: posted(part)[before:], timeout=10, message=f"nothing with {part!r}")[0]
+
+    dsim.inject_message(conv, "staff_init", "/需求\n需求名称：结算\n联系方式：1\n需求背景：年终\n具体任务：接口\n"
+                                            "涉及部门：财务部\n期望完成时间：2099-12-31")
+    approval = wait("待审批")
+    rid = d.sql("SELECT id FROM requests")[0][0]
+    dsim.card_click(approval["out_track_id"], "staff_head", label="批准")
+    sync = wait("待各部门确认")
+    dsim.card_click(sync["out_track_id"], "staff_fin", label="确认无误")
+    dsim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("in_progress",)], timeout=10)
+    dsim.inject_message(conv, "staff_init", "/问题")
+    form = wait("跨部门协作问题反馈表")
+    assert form["via"] == "card" and "严重程度：" in form["card_data"]["input_default"]
+    # Everyone's webhook expires: the alert must still @ the people it names.
+    dsim.expire_webhooks()
+    dsim.card_click(form["out_track_id"], "staff_init",
+                    input=f"关联需求：{rid}\n问题类型：流程\n严重程度：紧急\n影响范围：月结\n问题描述：审批卡住\n"
+                          f"发生时间：{local(-5)}\n接收部门：财务部")
+    alert = wait("⚠️ 问题预警")
+    assert alert["via"] == "card" and alert["card_template_id"] == TPL
+    assert {"staff_finboss", "staff_fin", "staff_cfo"} <= set(alert["at_user_ids"])
+    assert alert["card_data"]["has_input"] == "true"
+    dsim.card_click(alert["out_track_id"], "staff_fin",
+                    input=f"解决责任人：财务\n会议时间：{local(10)}\n会议形式：线下\n会议地点：财务部会议室")
+    dsim.wait_for(lambda: d.sql("SELECT state FROM issues") == [("responded",)], timeout=10)
+    # The same card is updated in place and now asks for the solution.
+    dsim.wait_for(lambda: "问题原因" in dsim.card(alert["out_track_id"])["card_data"]["input_default"], timeout=10)
+    dsim.card_click(alert["out_track_id"], "staff_fin",
+                    input=f"问题原因：审批人休假\n解决措施：设置代理人\n责任人：财务\n完成时间：{local(24 * 60)}")
+    dsim.wait_for(lambda: d.sql("SELECT state FROM issues") == [("solution_recorded",)], timeout=10)
+    dsim.wait_for(lambda: "solution" not in dsim.card(alert["out_track_id"])["card_data"]["input_value"] and
+                  "issue.resolve" in dsim.card(alert["out_track_id"])["card_data"]["input_value"], timeout=10)
+    # One field: the text comes back as that form field, to the same action as Feishu's.
+    dsim.card_click(alert["out_track_id"], "staff_fin", input="代理人已审批")
+    dsim.wait_for(lambda: d.sql("SELECT state FROM issues") == [("resolved",)], timeout=10)
+    assert d.sql("SELECT COUNT(*) FROM deadlines WHERE state = 'open' AND key LIKE '%:issue:%'")[0][0] == 0
+    assert len([c for c in cards(dsim, conv) if c["out_track_id"] == alert["out_track_id"]]) == 1
