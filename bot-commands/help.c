@@ -2,8 +2,10 @@
  * help.c - /帮助 (/help): the command list, or one command's usage.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "collabd/command.h"
+#include "collabd/config.h"
 
 static enum cmd_rc run_help(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
@@ -23,6 +25,17 @@ static enum cmd_rc run_help(struct cmd_ctx *ctx, const struct cmd_args *args)
 		return CMD_OK;
 	}
 	char *text = cmd_help_text();
+	/* On DingTalk without the card template, say how buttons get there. */
+	const struct config *cfg = ctx->env ? ctx->env->cfg : NULL;
+	if (!strcmp(ctx->ev->platform, "dingtalk") &&
+	    (!cfg || !cfg->dingtalk.card_template_id || !*cfg->dingtalk.card_template_id)) {
+		char *more = xasprintf("%s\n\n钉钉上的卡片目前是文字，按钮写成要发送的命令。管理员导入 collabd 的卡片模板"
+				       "（collabd dingtalk card-template）并配置 dingtalk.card_template_id 后，卡片带按钮，"
+				       "截止提醒在群回复地址过期后也能真正 @ 到人（见 deploy/dingtalk/SETUP.md）。",
+				       text);
+		free(text);
+		text = more;
+	}
 	cmd_reply_text(ctx, text);
 	free(text);
 	return CMD_OK;

@@ -12,7 +12,7 @@ def replies(dsim, conversation):
 
 
 def test_connection_subscribes_and_help_is_answered_through_the_webhook(dsim, ding):
-    ding()
+    d = ding()
     opens = dsim.state()["opens"]
     assert opens and opens[0]["accept_json"] is True
     topics = {s["topic"] for s in opens[0]["subscriptions"]}
@@ -21,6 +21,9 @@ def test_connection_subscribes_and_help_is_answered_through_the_webhook(dsim, di
     dsim.wait_acked(r["msg_id"])
     m = dsim.wait_messages(1, conversation_id="cid_group1")[0]
     assert m["via"] == "webhook" and "/帮助（/help）" in m["text"]
+    # Without the card template, /帮助 and the start-up log say how to get buttons.
+    assert "dingtalk.card_template_id" in m["text"]
+    assert "collabd dingtalk card-template" in d.log()
 
 
 def test_redelivered_message_is_applied_once(dsim, ding):
@@ -351,7 +354,10 @@ def test_reject_with_the_cards_input(dsim, ding, tmp_path):
 
 
 def test_standard_card_clicks_never_come_over_stream(dsim, ding):
-    templated(dsim, ding)
+    d = templated(dsim, ding)
+    r = dsim.inject_message("cid_std", "staff_alice", "/帮助")
+    assert "card_template_id" not in dsim.wait_messages(1, conversation_id="cid_std")[0]["text"]
+    assert "workflow cards use the card template" in d.log()
     r = dsim.inject_message("cid_std", "staff_alice", "/状态")
     dsim.wait_acked(r["msg_id"])
     card = dsim.wait_messages(1, conversation_id="cid_std", via="card")[0]
