@@ -56,7 +56,7 @@ static json_t *feishu_stats_json(struct daemon *d)
 		return json_null();
 	const struct feishu_ws_stats *w = feishu_ws_stats(d->feishu_ws);
 	const struct feishu_api_stats *a = feishu_api_stats(d->feishu_api);
-	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			 "connected", feishu_ws_connected(d->feishu_ws),
 			 "connects", (json_int_t)w->connects, "reconnects", (json_int_t)w->reconnects,
 			 "frames_in", (json_int_t)w->frames_in, "frames_bad", (json_int_t)w->frames_bad,

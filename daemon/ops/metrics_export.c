@@ -81,6 +81,12 @@ static void connections(struct buf *out, struct daemon *d)
 	metrics_header(out, "collabd_reconnects_total", "counter", "Reconnection attempts after a lost connection.");
 	metrics_sample(out, "collabd_reconnects_total", "platform=\"feishu\"", fr);
 	metrics_sample(out, "collabd_reconnects_total", "platform=\"dingtalk\"", dr);
+	if (d->dingtalk_api) {
+		metrics_header(out, "collabd_dingtalk_mentions_unnotified_total", "counter",
+			       "DingTalk sends whose @-mentions could not notify (webhook expired, no card template).");
+		metrics_sample(out, "collabd_dingtalk_mentions_unnotified_total", "",
+			       dingtalk_api_stats(d->dingtalk_api)->mentions_unnotified);
+	}
 }
 
 static void outbox(struct buf *out, struct daemon *d)

@@ -448,6 +448,8 @@ def test_pings_after_the_webhook_expired_without_a_template_say_so(dsim, ding):
     assert m["via"] == "api" and m["at_user_ids"] == [] and "@王接口" in m["text"]
     dsim.wait_for(lambda: d.stats()["dingtalk"]["mentions_unnotified"] == 1)
     assert "dingtalk.card_template_id" in d.log()
+    from prom import scrape
+    assert scrape(d).get("collabd_dingtalk_mentions_unnotified_total") == 1
 
 
 def test_per_kind_ping_card_names_people_without_their_ids(dsim, ding):
