@@ -129,34 +129,33 @@ static void input(struct tcard *t, const char *label, const char *placeholder, c
 	json_decref(value);
 }
 
-/* The decision taken on this card, if any: what, who, when. */
+/* The decision taken on this card, if any ({label, by, at, detail}, see
+ * render.h): "处理结果：已批准 · 张三 · 2026-12-06 10:00", the detail under it.
+ * Drawn last, as on Feishu. */
 static void outcome(struct tcard *t, json_t *o)
 {
-	if (json_is_string(o)) {
-		char *safe = render_escape(json_string_value(o));
-		char *line = xasprintf("**%s**", safe);
-		para(t, line);
-		free(line);
-		free(safe);
-		return;
-	}
-	const char *what = str(o, "text") ? str(o, "text") : str(o, "label");
-	if (!what)
+	const char *label = str(o, "label");
+	if (!label)
 		return;
 	struct buf b;
 	buf_init(&b);
-	char *safe = render_escape(what);
-	buf_printf(&b, "**%s**", safe);
+	char *safe = render_escape(label);
+	buf_printf(&b, "**处理结果**：%s", safe);
 	free(safe);
-	const char *by = str(o, "by_name") ? str(o, "by_name") : str(o, "by");
-	json_t *at = json_object_get(o, "at");
-	if (by || json_is_integer(at)) {
-		char when[32] = "";
-		if (json_is_integer(at))
-			render_local_time(json_integer_value(at), 0, when, sizeof when);
-		char *who = render_escape(by ? by : "");
-		buf_printf(&b, "（%s%s%s）", who, by && *when ? " · " : "", when);
-		free(who);
+	if (str(o, "by")) {
+		safe = render_escape(str(o, "by"));
+		buf_printf(&b, " · %s", safe);
+		free(safe);
+	}
+	if (json_is_integer(json_object_get(o, "at"))) {
+		char when[32];
+		render_local_time(json_integer_value(json_object_get(o, "at")), 0, when, sizeof when);
+		buf_printf(&b, " · %s", when);
+	}
+	if (str(o, "detail")) {
+		safe = render_escape(str(o, "detail"));
+		buf_printf(&b, "\n%s", safe);
+		free(safe);
 	}
 	para(t, (const char *)b.data);
 	buf_free(&b);
@@ -261,7 +260,6 @@ static int tpl_card(json_t *body, struct tcard *t)
 	if (!str(body, "title"))
 		return -1;
 	tcard_init(t, str(body, "title"));
-	outcome(t, json_object_get(body, "outcome"));
 	mentions(t, json_object_get(body, "mentions"));
 	char *md = render_card_markdown(body, NULL);
 	para(t, md);
@@ -277,6 +275,7 @@ static int tpl_card(json_t *body, struct tcard *t)
 	}
 	if (json_is_object(json_object_get(body, "form")))
 		form(t, json_object_get(body, "form"));
+	outcome(t, json_object_get(body, "outcome"));
 	return 0;
 }
 
@@ -307,14 +306,15 @@ static int tpl_request_approval(json_t *body, struct tcard *t)
 	if (!id)
 		return -1;
 	tcard_init(t, "📋 跨部门协作需求 · 待审批");
-	outcome(t, json_object_get(body, "outcome"));
 	mentions(t, json_object_get(body, "mentions"));
 	char *head = xasprintf("请审批需求 **%s**（第 %d 版）", id, (int)json_integer_value(json_object_get(body, "version")));
 	para(t, head);
 	free(head);
 	field_lines(t, body, rows, ARRAY_LEN(rows));
-	if (json_object_get(body, "outcome"))
+	if (json_object_get(body, "outcome")) {
+		outcome(t, json_object_get(body, "outcome"));
 		return 0; /* decided: no buttons */
+	}
 	button(t, "批准", "primary", json_pack("{s:s,s:s}", "action", "req.approve", "id", id));
 	input(t, "驳回：填写原因后提交", "驳回原因（必填）", "",
 	      json_pack("{s:s,s:s,s:s}", "action", "req.reject", "id", id, "_input", "reason"));
@@ -330,7 +330,6 @@ static int tpl_request_card(json_t *body, struct tcard *t)
 	char *title = xasprintf("📋 需求 %s · %s", id, state);
 	tcard_init(t, title);
 	free(title);
-	outcome(t, json_object_get(body, "outcome"));
 	mentions(t, json_object_get(body, "mentions"));
 	field_lines(t, body, rows, ARRAY_LEN(rows));
 	struct buf b;
@@ -352,7 +351,9 @@ static int tpl_request_card(json_t *body, struct tcard *t)
 	}
 	para(t, (const char *)b.data);
 	buf_free(&b);
-	if (json_is_true(json_object_get(body, "open"))) {
+	if (json_object_get(body, "outcome"))
+		outcome(t, json_object_get(body, "outcome"));
+	else if (json_is_true(json_object_get(body, "open"))) {
 		button(t, "确认无误", "primary", json_pack("{s:s,s:s}", "action", "req.confirm", "id", id));
 		char *cmd = xasprintf("/异议 %s", id);
 		input(t, "提出异议：填写说明和建议后提交", "", "说明：\n建议：", json_pack("{s:s}", "typed", cmd));

@@ -129,6 +129,34 @@ static void test_text_without_mentions_is_no_card(void **state)
 	json_decref(at);
 }
 
+/* After a decision the card shows it -- what, who, when -- without buttons or input. */
+static void test_outcome_closes_the_card(void **state)
+{
+	(void)state;
+	json_t *params, *at;
+	assert_int_equal(render_dingtalk_template("request_approval",
+						  "{\"id\":\"R1\",\"version\":1,\"name\":\"发布会\",\"outcome\":{\"label\":"
+						  "\"已驳回\",\"by\":\"主管\",\"at\":1796520000000,\"detail\":\"预算不足\"}}",
+						  &params, &at),
+			 0);
+	const char *content = param(params, "content");
+	assert_non_null(strstr(content, "**处理结果**：已驳回 · 主管 · "));
+	assert_non_null(strstr(content, "预算不足"));
+	assert_string_equal(param(params, "has_buttons"), "false");
+	assert_string_equal(param(params, "has_input"), "false");
+	json_decref(params);
+	json_decref(at);
+	assert_int_equal(render_dingtalk_template("request_card",
+						  "{\"id\":\"R1\",\"state\":\"执行中\",\"open\":true,\"outcome\":{\"label\":"
+						  "\"已确认\",\"by\":\"市场\"}}",
+						  &params, &at),
+			 0);
+	assert_non_null(strstr(param(params, "content"), "已确认 · 市场"));
+	assert_string_equal(param(params, "has_buttons"), "false");
+	json_decref(params);
+	json_decref(at);
+}
+
 static enum event_parse_rc parse_click(const char *params_json, struct event *ev)
 {
 	json_t *content = json_pack("{s:{s:[s],s:o}}", "cardPrivateData", "actionIds", "x", "params",
@@ -203,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_longer_form_is_typed_in_the_input),
 		cmocka_unit_test(test_long_body_is_split_in_one_kb_parts),
 		cmocka_unit_test(test_text_without_mentions_is_no_card),
+		cmocka_unit_test(test_outcome_closes_the_card),
 		cmocka_unit_test(test_clicks_parse_into_actions_and_typed_commands),
 		cmocka_unit_test(test_template_file_declares_every_parameter),
 	};
