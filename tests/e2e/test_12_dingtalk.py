@@ -1,10 +1,14 @@
 """DingTalk Stream mode through the real binary: the same commands and
 reminders as on Feishu, from the same workflow code."""
 
+import json
+import subprocess
 import time
 
-from daemonctl import Daemon
-from helpers import at
+import pytest
+
+from daemonctl import COLLABD_BIN, Daemon
+from helpers import at, import_directory
 
 
 def replies(dsim, conversation):
@@ -247,14 +251,8 @@ def templated(dsim, ding, extra=None, **kw):
     return ding(extra=cfg, **kw)
 
 
-def import_directory(d, tmp_path, directory):
-    import json
-    import subprocess
-    from daemonctl import COLLABD_BIN
-    path = tmp_path / "dir.json"
-    path.write_text(json.dumps(directory, ensure_ascii=False))
-    p = subprocess.run([COLLABD_BIN, "--config", d.config_path, "import-directory", str(path)],
-                       capture_output=True, text=True, env=d.env(), timeout=20)
+def load_directory(d, tmp_path, directory):
+    p = import_directory(d, directory, tmp_path)
     assert p.returncode == 0, p.stderr
 
 
@@ -280,7 +278,7 @@ REQUEST_LINES = ("需求名称：发布会\n联系方式：1\n需求背景：新
 
 def test_steps_one_to_five_by_clicking_on_dingtalk(dsim, ding, tmp_path):
     d = templated(dsim, ding)
-    import_directory(d, tmp_path, FLOW_DIRECTORY)
+    load_directory(d, tmp_path, FLOW_DIRECTORY)
     conv = "cid_click"
 
     def text(fragment):
@@ -345,7 +343,7 @@ def test_steps_one_to_five_by_clicking_on_dingtalk(dsim, ding, tmp_path):
 
 def test_reject_with_the_cards_input(dsim, ding, tmp_path):
     d = templated(dsim, ding)
-    import_directory(d, tmp_path, FLOW_DIRECTORY)
+    load_directory(d, tmp_path, FLOW_DIRECTORY)
     dsim.inject_message("cid_rej", "staff_init", "/需求\n" + REQUEST_LINES)
     approval = wait_card(dsim, "cid_rej", "待审批")
     # The reason goes with the input's own request, as the form field "reason".
@@ -388,9 +386,6 @@ def test_a_card_that_reached_no_one_is_sent_as_a_message(dsim, ding):
 
 
 def test_card_template_file_matches_the_parameters(dsim):
-    import json
-    import subprocess
-    from daemonctl import COLLABD_BIN
     from dt_cards import GENERIC_KEYS
     p = subprocess.run([COLLABD_BIN, "dingtalk", "card-template"], capture_output=True, text=True, timeout=10)
     assert p.returncode == 0, p.stderr
@@ -413,7 +408,6 @@ def test_card_template_file_matches_the_parameters(dsim):
 def overdue_ping(dsim, d):
     """A department confirmation overdue on the test clock, in a group whose
     sessionWebhook expired long before; returns the message that pings."""
-    at = lambda *a: int(datetime.datetime(*a, tzinfo=SH).timestamp() * 1000)  # noqa: E731
     r = dsim.inject_message("cid_late", "staff_owner", "/帮助")
     dsim.wait_acked(r["msg_id"])
     dsim.wait_messages(1, conversation_id="cid_late")
@@ -434,7 +428,7 @@ def test_pings_after_the_webhook_expired_notify_through_the_card(dsim, ding):
     assert m["via"] == "card" and m["callback_type"] == "STREAM"
     assert set(m["at_user_ids"]) == {"staff_owner", "staff_head"}
     assert "@王接口" in m["text"] and "已逾期" in m["text"]
-    buttons = [b["label"] for b in __import__("json").loads(m["card_data"]["buttons"])]
+    buttons = [b["label"] for b in json.loads(m["card_data"]["buttons"])]
     assert "1 小时后再提醒" in buttons
     click = dsim.card_click(m["out_track_id"], "staff_owner", label="1 小时后再提醒")
     dsim.wait_acked(click["message_id"])

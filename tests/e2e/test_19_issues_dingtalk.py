@@ -84,9 +84,9 @@ def test_issue_main_path_by_clicking_on_dingtalk(dsim, ding, tmp_path):  # noqa:
     response and the solution typed into the card's input, the result in the
     one-field input; the alert @-mentions through atUserIds even after the
     group's sessionWebhook expired."""
-    from test_12_dingtalk import TPL, cards, import_directory, templated
+    from test_12_dingtalk import TPL, cards, load_directory, templated
     d = templated(dsim, ding)
-    import_directory(d, tmp_path, DIRECTORY)
+    load_directory(d, tmp_path, DIRECTORY)
     conv = "cid_issue_click"
 
     def posted(part):
