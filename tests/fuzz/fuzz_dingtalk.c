@@ -48,10 +48,24 @@ static void check_message(const struct event *ev)
 
 static void check_card(const struct event *ev)
 {
-	if (ev->kind != EVENT_CARD_ACTION || !ev->user_id || !ev->card_message_id || !ev->event_id ||
-	    !*ev->event_id || !ev->dedupe_key || strncmp(ev->dedupe_key, "evt:", 4))
+	if (!ev->user_id || !ev->card_message_id || !ev->event_id || !*ev->event_id || !ev->dedupe_key ||
+	    strncmp(ev->dedupe_key, "evt:", 4))
+		abort();
+	if (ev->kind == EVENT_MESSAGE) {
+		/* A form typed in the generic card's input: the clicker's
+		 * command in that group, as a message would carry it. */
+		size_t n = touch(ev->text);
+		if (!ev->chat_id || !ev->message_id || !ev->chat_type || !ev->message_type ||
+		    strcmp(ev->message_type, "text") || !ev->text || ev->text[0] != '/' || n > 64 * 1024 ||
+		    !utf8_valid(ev->text, n) || ev->action_value || ev->form_value)
+			abort();
+		return;
+	}
+	if (ev->kind != EVENT_CARD_ACTION)
 		abort();
 	if (ev->action_value && !json_is_object(ev->action_value))
+		abort();
+	if (ev->form_value && !json_is_object(ev->form_value))
 		abort();
 }
 

@@ -143,6 +143,18 @@ def dingtalk_seeds():
             "userId": "staff_alice", "userIdType": 1, "spaceType": "IM_GROUP", "spaceId": "cid_group1",
             "extension": "{}", "content": json.dumps(content, ensure_ascii=False)}
     out.append(("card_callback.json", _dump(card)))
+    # Clicks on the generic card template: a button's value and the input's
+    # text, as a form field (_input) or as the typed command (typed).
+    for name, params in (
+            ("card_generic_input.json",
+             {"value": json.dumps({"action": "req.reject", "id": "2026-Q4-JSB-001", "_input": "reason"},
+                                  ensure_ascii=False), "input": "预算不足"}),
+            ("card_generic_typed.json",
+             {"value": json.dumps({"typed": "/进度 2026-Q4-JSB-001"}, ensure_ascii=False),
+              "input": "已完成任务：场地已定\n下一步计划：彩排"})):
+        generic = dict(card, content=json.dumps({"cardPrivateData": {"actionIds": ["node_collabd_input"],
+                                                                     "params": params}}, ensure_ascii=False))
+        out.append((name, _dump(generic)))
     return out
 
 
