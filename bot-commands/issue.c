@@ -14,7 +14,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "collabd/calendar.h"
 #include "collabd/directory.h"
@@ -400,30 +399,47 @@ static enum cmd_rc list(struct cmd_ctx *ctx, const char *request_id)
 	return CMD_OK;
 }
 
-static const struct {
-	const char *word, *alias;
-	enum issue_event ev;
-} step_words[] = {
-	{ "响应", "respond", ISSUE_RESPOND },
-	{ "方案", "solution", ISSUE_SOLUTION },
-	{ "解决", "resolve", ISSUE_RESOLVE },
-	{ "重开", "reopen", ISSUE_REOPEN },
-};
+static enum cmd_rc run_respond(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	return issue_step_command(ctx, a, ISSUE_RESPOND);
+}
+static enum cmd_rc run_solution(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	return issue_step_command(ctx, a, ISSUE_SOLUTION);
+}
+static enum cmd_rc run_resolve(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	return issue_step_command(ctx, a, ISSUE_RESOLVE);
+}
+static enum cmd_rc run_reopen(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	return issue_step_command(ctx, a, ISSUE_REOPEN);
+}
+static enum cmd_rc run_view(struct cmd_ctx *ctx, const struct cmd_args *a) { return view(ctx, a->words[1]); }
+static enum cmd_rc run_list(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	return list(ctx, a->nwords == 2 ? a->words[1] : NULL);
+}
 
+/* /问题 without a subcommand: the form, or a report. */
 static enum cmd_rc run_issue(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
-	const char *sub = a->nwords ? a->words[0] : NULL;
-	if (!sub)
-		return a->nfields ? report(ctx, a) : show_form(ctx);
-	for (size_t i = 0; i < ARRAY_LEN(step_words); i++)
-		if (!strcmp(sub, step_words[i].word) || !strcasecmp(sub, step_words[i].alias))
-			return issue_step_command(ctx, a, step_words[i].ev);
-	if ((!strcmp(sub, "查看") || !strcasecmp(sub, "show")) && a->nwords == 2)
-		return view(ctx, a->words[1]);
-	if ((!strcmp(sub, "列表") || !strcasecmp(sub, "list")) && a->nwords <= 2)
-		return list(ctx, a->nwords == 2 ? a->words[1] : NULL);
-	return CMD_EUSAGE;
+	if (a->nwords)
+		return CMD_EUSAGE;
+	return a->nfields ? report(ctx, a) : show_form(ctx);
 }
+
+/* The steps' fields are not required here: a step without them is answered
+ * with every missing field at once, by the form's own check. */
+static const struct bot_subcommand issue_subs[] = {
+	{ "响应", "respond", 1, 1, 0, "/问题 响应 编号，换行写 解决责任人：… 会议时间：… 会议形式：… 会议地点：…", run_respond },
+	{ "方案", "solution", 1, 1, 0, "/问题 方案 编号，换行写 问题原因：… 解决措施：… 责任人：… 完成时间：…", run_solution },
+	{ "解决", "resolve", 1, 1, 0, "/问题 解决 编号，换行写 解决结果：…", run_resolve },
+	{ "重开", "reopen", 1, 1, 0, "/问题 重开 编号，换行写 原因：…", run_reopen },
+	{ "查看", "show", 1, 1, 0, "/问题 查看 编号", run_view },
+	{ "列表", "list", 0, 1, 0, "/问题 列表 [需求编号]", run_list },
+	{ 0 },
+};
 
 const struct bot_command cmd_issue = {
 	.name = "问题",
@@ -432,6 +448,7 @@ const struct bot_command cmd_issue = {
 		 "方案 编号 + 问题原因/解决措施/责任人/完成时间 | 解决 编号 + 解决结果 | 重开 编号 + 原因 | 查看 编号 | 列表 [需求编号]",
 	.summary = "反馈协作中的问题并预警，接收部门响应，记录解决方案，解决、重开和查看",
 	.run = run_issue,
+	.subs = issue_subs,
 };
 
 const struct bot_action action_issue_submit = { .name = "issue.submit", .run = action_submit };

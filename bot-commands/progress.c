@@ -312,8 +312,6 @@ static json_t *my_requests(struct cmd_ctx *ctx)
 
 static enum cmd_rc run_progress(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
-	if (args->nwords && !strcmp(args->words[0], "负责人"))
-		return set_owner(ctx, args);
 	if (!args->nwords) {
 		json_t *mine = my_requests(ctx);
 		enum cmd_rc rc = CMD_OK;
@@ -370,12 +368,18 @@ static enum cmd_rc run_progress(struct cmd_ctx *ctx, const struct cmd_args *args
 	return rc;
 }
 
+static const struct bot_subcommand progress_subs[] = {
+	{ "负责人", "owner", 2, 3, 0, "/进度 负责人 编号 [部门] @某人", set_owner },
+	{ 0 },
+};
+
 const struct bot_command cmd_progress = {
 	.name = "进度",
 	.alias = "progress",
 	.usage = "/进度 [编号] [部门]，换行写 已完成任务：… 未完成原因：… 下一步计划：…；/进度 负责人 编号 [部门] @某人",
 	.summary = "提交或修改今天的进度（每个工作日截止前），更换进度负责人",
 	.run = run_progress,
+	.subs = progress_subs,
 };
 
 static enum cmd_rc action_submit(struct cmd_ctx *ctx, json_t *value)

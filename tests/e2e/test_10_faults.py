@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers import DIRECTORY, acks_for, import_directory, replies_to
+from helpers import DIRECTORY, FORM, ID, acks_for, at, import_directory, replies_to
 
 
 def test_slow_openapi_never_blocks_the_loop(sim, daemon):
@@ -129,26 +129,11 @@ def broken_table(d, table):
     return lambda: d.sql(f"ALTER TABLE {table}_away RENAME TO {table}")
 
 
-NEG_DIRECTORY = {
-    "users": [{"id": "ou_init", "name": "发起人甲"}, {"id": "ou_head", "name": "技术主管"},
-              {"id": "ou_fin", "name": "财务钱"}],
-    "departments": [
-        {"code": "JSB", "name": "技术部", "head": "ou_head", "contacts": ["ou_init"]},
-        {"code": "CWB", "name": "财务部", "head": "ou_fin", "contacts": ["ou_fin"]},
-    ],
-}
-NEG_FORM = ("/需求\n需求名称：新品发布会\n联系方式：1380000\n需求背景：新品上市\n具体任务：场地、直播\n"
-            "涉及部门：财务部\n期望完成时间：2026-12-31")
-NEG_ID = "2026-Q4-JSB-001"
-
-
 @pytest.fixture
 def neg(sim, make_daemon, tmp_path):
-    import datetime
     d = make_daemon(clock_control=True)
-    assert import_directory(d, NEG_DIRECTORY, tmp_path).returncode == 0
-    sh = datetime.timezone(datetime.timedelta(hours=8))
-    d.admin("/debug/clock", {"set_ms": int(datetime.datetime(2026, 11, 30, 10, tzinfo=sh).timestamp() * 1000)})
+    assert import_directory(d, DIRECTORY, tmp_path).returncode == 0
+    d.admin("/debug/clock", {"set_ms": at(2026, 11, 30, 10)})
     return d
 
 
@@ -173,17 +158,17 @@ def unacked_until_restored(sim, d, restore, user, text):
 
 
 def test_approval_while_requests_cannot_be_read_is_redelivered_not_refused(sim, neg):
-    assert NEG_ID in said(sim, "ou_init", NEG_FORM)
+    assert ID in said(sim, "ou_init", FORM)
     restore = broken_table(neg, "requests")
-    text = unacked_until_restored(sim, neg, restore, "ou_head", f"/需求 批准 {NEG_ID}")
+    text = unacked_until_restored(sim, neg, restore, "ou_head", f"/需求 批准 {ID}")
     assert "已由" in text and "没有" not in text
     assert neg.sql("SELECT state FROM requests") == [("syncing",)]
 
 
 def test_objection_answer_while_objections_cannot_be_read_is_redelivered(sim, neg):
-    said(sim, "ou_init", NEG_FORM)
-    said(sim, "ou_head", f"/需求 批准 {NEG_ID}")
-    assert "已记录 财务部" in said(sim, "ou_fin", f"/异议 {NEG_ID}\n说明：预算审批需要两周\n建议：延后")
+    said(sim, "ou_init", FORM)
+    said(sim, "ou_head", f"/需求 批准 {ID}")
+    assert "已记录 财务部" in said(sim, "ou_fin", f"/异议 {ID}\n说明：预算审批需要两周\n建议：延后")
     oid = neg.sql("SELECT id FROM objections")[0][0]
     restore = broken_table(neg, "objections")
     text = unacked_until_restored(sim, neg, restore, "ou_init", f"/异议 答复 {oid} 推进\n理由：预算已特批")
@@ -192,8 +177,8 @@ def test_objection_answer_while_objections_cannot_be_read_is_redelivered(sim, ne
 
 
 def test_confirmation_while_requests_cannot_be_read_is_redelivered(sim, neg):
-    said(sim, "ou_init", NEG_FORM)
-    said(sim, "ou_head", f"/需求 批准 {NEG_ID}")
+    said(sim, "ou_init", FORM)
+    said(sim, "ou_head", f"/需求 批准 {ID}")
     restore = broken_table(neg, "requests")
-    text = unacked_until_restored(sim, neg, restore, "ou_fin", f"/确认 {NEG_ID}")
+    text = unacked_until_restored(sim, neg, restore, "ou_fin", f"/确认 {ID}")
     assert "财务部 已确认" in text

@@ -284,6 +284,25 @@ static void test_dispatch_usage_error(void **state)
 	outbox_row_free(&row);
 }
 
+/* A subcommand row's arity is checked by the dispatcher, which answers with
+ * that row's usage (not the whole command's), whatever the alias's case. */
+static void test_dispatch_subcommand_usage(void **state)
+{
+	const struct bot_command *req = cmd_find("需求");
+	const struct bot_subcommand *approve = cmd_find_sub(req, "APPROVE");
+	assert_non_null(approve);
+	assert_ptr_equal(approve, cmd_find_sub(req, "批准"));
+	assert_null(cmd_find_sub(req, "不存在"));
+	struct outbox_row row;
+	assert_int_equal(dispatch(*state, "group", 0, "/req approve", &row), 1);
+	char *t = row_text(&row);
+	assert_non_null(strstr(t, "参数不正确"));
+	assert_non_null(strstr(t, approve->usage));
+	assert_null(strstr(t, req->usage));
+	free(t);
+	outbox_row_free(&row);
+}
+
 static void test_dispatch_unknown(void **state)
 {
 	struct outbox_row row;
@@ -335,6 +354,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dispatch_help, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_help_one_command, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_usage_error, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_subcommand_usage, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_unknown, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_plain_group_text, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_bare_mention, store_setup, store_teardown),

@@ -279,6 +279,48 @@ static void test_ids_and_guarded_steps(void **state)
 	free(c);
 }
 
+/* issue_enter(): a step the table does not allow writes nothing; an allowed
+ * one writes its columns and its timeline row; the same step from the state
+ * as first read finds the issue moved on (a repeated click). */
+static void test_enter_checks_writes_and_records(void **state)
+{
+	struct store *st = *state;
+	store_begin(st);
+	json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:b,s:I}", "id", "2026-Q4-JSB-001-P01",
+				"request_id", "2026-Q4-JSB-001", "reporter", "u2", "platform", "feishu", "chat_id", "oc_x",
+				"type", "技术", "severity", "一般", "scope", "s", "description", "d", "occurred_at",
+				(json_int_t)5, "state", "reported", "report_late", 0, "created_at", (json_int_t)10);
+	assert_int_equal(store_issue_add(st, row), STORE_OK);
+	json_decref(row);
+	json_t *issue;
+	assert_int_equal(store_issue_get(st, "2026-Q4-JSB-001-P01", &issue), STORE_OK);
+	char why[300] = "";
+	json_t *detail = json_pack("{s:s}", "result", "x");
+	struct issue_change c = { .actor = "u3", .detail = detail, .result = "修好了" };
+	assert_int_equal(issue_enter(st, issue, ISSUE_RESOLVE, &c, 20, why, sizeof why), ISSUE_REFUSED);
+	assert_non_null(strstr(why, "不能填写解决结果并关闭"));
+	json_t *events = store_issue_timeline(st, "2026-Q4-JSB-001", "2026-Q4-JSB-001-P01");
+	assert_int_equal(json_array_size(events), 0);
+	json_decref(events);
+
+	struct issue_change r = { .actor = "u3", .owner = "u3", .meeting_at = 30, .mode = "线上", .where = "l" };
+	assert_int_equal(issue_enter(st, issue, ISSUE_RESPOND, &r, 20, why, sizeof why), ISSUE_ENTERED);
+	events = store_issue_timeline(st, "2026-Q4-JSB-001", "2026-Q4-JSB-001-P01");
+	assert_int_equal(json_array_size(events), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(events, 0), "kind")), "issue.responded");
+	json_decref(events);
+	/* issue still says "reported": the same step again finds it moved on. */
+	assert_int_equal(issue_enter(st, issue, ISSUE_RESPOND, &r, 21, why, sizeof why), ISSUE_MOVED);
+	assert_non_null(strstr(why, "刚刚已被处理"));
+	store_commit(st);
+	json_t *got;
+	assert_int_equal(store_issue_get(st, "2026-Q4-JSB-001-P01", &got), STORE_OK);
+	assert_string_equal(json_string_value(json_object_get(got, "state")), "responded");
+	json_decref(got);
+	json_decref(detail);
+	json_decref(issue);
+}
+
 int main(void)
 {
 	setenv("TZ", "Asia/Shanghai", 1);
@@ -291,6 +333,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_response_and_solution_rules, setup, teardown),
 		cmocka_unit_test(test_state_table),
 		cmocka_unit_test_setup_teardown(test_ids_and_guarded_steps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enter_checks_writes_and_records, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("issues", tests, NULL, NULL);
 }
