@@ -12,6 +12,7 @@
 #include "collabd/issue.h"
 #include "collabd/render.h"
 #include "collabd/request.h"
+#include "collabd/retro.h"
 #include "collabd/sched.h"
 #include "collabd/store.h"
 
@@ -331,10 +332,34 @@ void issue_card_refresh(struct cmd_ctx *ctx, const char *id)
 	json_decref(issue);
 }
 
+/* Every participating department: the request's initiating and involved
+ * departments, then any receiving department of the issue beyond them (new
+ * array; NULL on a store error). */
+static json_t *participating_depts(struct cmd_ctx *ctx, json_t *issue)
+{
+	json_t *all = retro_participants(ctx->store, str(issue, "request_id"));
+	size_t i, j;
+	json_t *code, *have;
+	json_array_foreach(all ? json_object_get(issue, "depts") : NULL, i, code) {
+		int seen = 0;
+		json_array_foreach(all, j, have)
+			seen |= json_equal(have, code);
+		if (!seen)
+			json_array_append(all, code);
+	}
+	return all;
+}
+
 void issue_solution_notice(struct cmd_ctx *ctx, json_t *issue)
 {
 	json_t *depts = json_object_get(issue, "depts");
-	json_t *people = issue_people(ctx, depts), *mentions = json_array();
+	json_t *participants = participating_depts(ctx, issue);
+	if (!participants) {
+		ctx->failed = 1;
+		return;
+	}
+	/* 同步至所有参与部门: every participating department's head and contacts. */
+	json_t *people = issue_people(ctx, participants), *mentions = json_array();
 	static const char *const roles[] = { "head", "owner" };
 	for (size_t r = 0; r < ARRAY_LEN(roles); r++) {
 		size_t j;
@@ -365,7 +390,7 @@ void issue_solution_notice(struct cmd_ctx *ctx, json_t *issue)
 	/* The departments' own chats hear of it too, when alerts go there. */
 	size_t i;
 	json_t *code;
-	json_array_foreach(ctx->env && ctx->env->issue_dept_chats ? depts : NULL, i, code) {
+	json_array_foreach(ctx->env && ctx->env->issue_dept_chats ? participants : NULL, i, code) {
 		struct dept_row d;
 		if (store_dept_get(ctx->store, json_string_value(code), &d) != STORE_OK)
 			continue;
@@ -384,6 +409,7 @@ void issue_solution_notice(struct cmd_ctx *ctx, json_t *issue)
 	free(owner);
 	free(due);
 	json_decref(people);
+	json_decref(participants);
 }
 
 void issue_response_deadline(struct cmd_ctx *ctx, json_t *issue)

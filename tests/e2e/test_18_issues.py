@@ -153,6 +153,8 @@ def test_normal_issue_answered_solved_reopened_and_solved_again(sim, make):
                        "完成时间：2026-12-08 18:00")
     record = sim.wait_for(lambda: cards(sim, title="问题解决方案记录"), timeout=10)[0]
     assert all(f"<at id={w}></at>" in md(record) for w in ("ou_fin", "ou_finboss", "ou_init"))
+    # 同步至所有参与部门: the initiating (技术部) and the other involved department (市场部) too.
+    assert all(f"<at id={w}></at>" in md(record) for w in ("ou_head", "ou_mkt"))
     skey = f"req:{REQ}:issue:{ISSUE}:solution"
     assert d.sql("SELECT policy, due_at, state FROM deadlines WHERE key = ?", skey) == [
         ("solution_due", at(2026, 12, 8, 18), "open")]
