@@ -287,6 +287,10 @@ static enum store_rc fire_one(struct sched *s, const struct timer_row *t, ms_t n
 	}
 
 	json_t *detail = json_pack("{s:i,s:s,s:b}", "step", step, "stage", stage_name(step), "late", late);
+	/* Whom the ping reached, so the report counts every escalation that
+	 * reached a superior (an urgent issue's overdue ping does at once). */
+	if (said == SCHED_HOOK_PING)
+		json_object_set_new(detail, "roles", role_list(roles));
 	char *text = json_dumps(detail, JSON_COMPACT);
 	json_decref(detail);
 	char kind[48];

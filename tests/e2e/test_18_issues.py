@@ -116,6 +116,11 @@ def test_urgent_issue_unanswered_is_buzzed_and_escalated_twice(sim, make):
     set_clock(d, at(2026, 12, 7, 11, 30, 1))             # +30 min more: again
     sim.wait_for(lambda: len(pings(sim, "已升级")) == 2, timeout=10)
     assert kinds(d, key) == ["sla.reminder", "sla.overdue", "sla.escalation", "sla.escalation"]
+    # Whom each ping reached is recorded: the overdue ping already reached the superior,
+    # so the retrospective counts it as an escalation.
+    reached = [json.loads(t)["roles"] for (t,) in d.sql("SELECT detail FROM timeline WHERE subject = ? "
+                                                          "AND kind LIKE 'sla.%' ORDER BY id", key)]
+    assert reached == [["owner"], ["owner", "head", "superior"], ["superior2"], ["superior2"]]
     # The late response closes the deadline and is recorded as late.
     say(sim, "ou_fin", f"/问题 响应 {ISSUE}\n解决责任人：财务钱\n会议时间：2026-12-07 11:45\n会议形式：线上\n"
                        "会议地点：https://meeting.example/abc")
