@@ -7,7 +7,10 @@
  *   at the cut-off (17:00)   decides each department's day (on_time / missed),
  *                            @-mentions the late owners and heads (and the
  *                            superior after repeated misses), posts the digest
- *                            and sets the next working day.
+ *                            and sets the next working day;
+ *   late, after an outage    also decides every later working day whose cut-off
+ *                            passed meanwhile and posts one 补发 card listing
+ *                            them (counted like any other day).
  *
  * progress_start() begins it when a request goes into execution.
  */
