@@ -480,19 +480,24 @@ static void validate(struct config *cfg, struct config_problems *pr)
 
 int config_parse_start_at(const char *text, int *y, int *m, int *d, int *minute, int *second)
 {
+	/* Exactly "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS": digits where digits go. */
+	static const char *const shapes[] = { "dddd-dd-dd dd:dd", "dddd-dd-dd dd:dd:dd" };
+	size_t n = strlen(text);
+	int ok = 0;
+	for (size_t k = 0; k < ARRAY_LEN(shapes); k++) {
+		if (n != strlen(shapes[k]))
+			continue;
+		ok = 1;
+		for (size_t i = 0; i < n; i++)
+			ok &= shapes[k][i] == 'd' ? text[i] >= '0' && text[i] <= '9' : text[i] == shapes[k][i];
+	}
 	char date[11];
-	int hh, mm, ss = 0, used = 0;
-	if (strlen(text) < 16 || text[10] != ' ')
+	memcpy(date, text, ok ? 10 : 0);
+	date[ok ? 10 : 0] = '\0';
+	if (!ok || calendar_parse_date(date, y, m, d))
 		return -1;
-	memcpy(date, text, 10);
-	date[10] = '\0';
-	if (calendar_parse_date(date, y, m, d))
-		return -1;
-	const char *t = text + 11;
-	if (strlen(t) == 5 ? sscanf(t, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5
-			   : strlen(t) != 8 || sscanf(t, "%2d:%2d:%2d%n", &hh, &mm, &ss, &used) != 3 || used != 8)
-		return -1;
-	if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 59)
+	int hh = atoi(text + 11), mm = atoi(text + 14), ss = n > 16 ? atoi(text + 17) : 0;
+	if (hh > 23 || mm > 59 || ss > 59)
 		return -1;
 	*minute = hh * 60 + mm;
 	*second = ss;
