@@ -30,6 +30,9 @@
 /* An outage longer than this many working days is caught up only this far
  * (one card must stay readable); the days beyond stay undecided. */
 #define CATCH_UP_MAX_DAYS 60
+/* A cut-off decided more than a minute after its time is a catch-up (the
+ * scheduler's own measure of a late ping). */
+#define CUT_OFF_LATE_MS 60000
 
 /* ---- days and deadlines ---- */
 
@@ -388,7 +391,7 @@ static int cut_off(struct cmd_ctx *ctx, struct deadline_row *d, const struct req
 		json_decref(lines);
 	}
 	char next_day[11];
-	ms_t next = next_cutoff(ctx, progress_cutoff(ctx, last) + 1, 0, next_day);
+	ms_t next = next_cutoff(ctx, progress_cutoff(ctx->env->progress_cutoff_min, last) + 1, 0, next_day);
 	/* A cut-off already over could only be one the catch-up has decided. */
 	while (next > 0 && next <= ctx->now)
 		next = next_cutoff(ctx, next + 1, 0, next_day);
@@ -399,6 +402,7 @@ static int cut_off(struct cmd_ctx *ctx, struct deadline_row *d, const struct req
 
 static int on_daily_deadline(struct cmd_ctx *ctx, struct deadline_row *d, int step, int late)
 {
+	(void)late;
 	char *id, *day;
 	if (parse_key(d->key, &id, &day))
 		return SCHED_HOOK_PING; /* not a request's day: an ordinary deadline */
@@ -411,7 +415,9 @@ static int on_daily_deadline(struct cmd_ctx *ctx, struct deadline_row *d, int st
 		/* Completed or withdrawn meanwhile: no more days. */
 		rc = sched_deadline_done(ctx->sched, d->key, "cancelled") == STORE_OK ? SCHED_HOOK_DONE : SCHED_HOOK_ERROR;
 	} else {
-		rc = step == 0 ? remind(ctx, d, &r, day) : cut_off(ctx, d, &r, day, late);
+		/* A catch-up when the cut-off itself is behind (an outage, a held
+		 * timer), not merely because a skipped reminder made the ping late. */
+		rc = step == 0 ? remind(ctx, d, &r, day) : cut_off(ctx, d, &r, day, ctx->now - d->due_at > CUT_OFF_LATE_MS);
 	}
 	if (src == STORE_OK)
 		request_row_free(&r);

@@ -273,14 +273,12 @@ static enum store_rc fire_one(struct sched *s, const struct timer_row *t, ms_t n
 		return store_timer_fired(s->st, t->id, now, late);
 	}
 	/* After a long pause (downtime, a clock jump) later steps may be due
-	 * too: announce only the latest, once -- late when that one is, and
-	 * then to everyone the skipped steps would have told as well: always
-	 * the people who must act, not only the last escalation target. */
+	 * too: announce only the latest, once -- and, being late, to everyone
+	 * the skipped steps would have told as well: always the people who must
+	 * act, not only the last escalation target. */
 	int first = t->step, step = t->step;
 	for (ms_t next; (next = step_time(s, p, d.due_at, step + 1)) >= 0 && next <= now;)
 		step++;
-	if (step != first)
-		late = t->late || now - fire_time(s, p, step_time(s, p, d.due_at, step)) > LATE_AFTER_MS;
 	if ((rc = store_timer_fired(s->st, t->id, now, late)) != STORE_OK) {
 		deadline_row_free(&d);
 		return rc;

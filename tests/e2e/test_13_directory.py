@@ -74,7 +74,10 @@ def test_a_person_on_leave_names_a_deputy(sim, daemon):
 
 
 def test_the_example_directory_in_deploy_imports_as_it_is(sim, daemon):
-    from daemonctl import REPO
+    import os
+    import subprocess
+
+    from daemonctl import COLLABD_BIN, REPO
     example = os.path.join(REPO, "deploy", "directory.example.json")
     p = subprocess.run([COLLABD_BIN, "--config", daemon.config_path, "import-directory", example],
                        capture_output=True, text=True, env=daemon.env(), timeout=20)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from test_13_directory import import_directory
+from helpers import import_directory
 from test_18_issues import DIRECTORY, REQ, at, cards, in_progress, md, report, say
 
 CHAT = "oc_iss"
