@@ -171,6 +171,7 @@ install: $(BUILD)/collabd
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/collabd
 	install -m 0755 $(BUILD)/collabd $(DESTDIR)$(PREFIX)/bin/collabd
 	install -m 0644 deploy/collabd.example.json $(DESTDIR)$(PREFIX)/share/collabd/collabd.example.json
+	install -m 0644 deploy/directory.example.json $(DESTDIR)$(PREFIX)/share/collabd/directory.example.json
 	install -d $(DESTDIR)$(PREFIX)/share/collabd/calendar
 	install -m 0644 deploy/calendar/*.json $(DESTDIR)$(PREFIX)/share/collabd/calendar/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/lib/systemd/system

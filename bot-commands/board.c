@@ -3,13 +3,15 @@
  * /看板 on demand.
  *
  *   /看板 编号     one request: each department's update today, who is late,
- *                 open issues, working days left to the due date
+ *                 open issues, working days left to the due date; after
+ *                 execution, the board of its last day and where the archive is
  *   /看板          every in-progress request my departments take part in
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "collabd/archive.h"
 #include "collabd/calendar.h"
 #include "collabd/directory.h"
 #include "collabd/progress.h"
@@ -199,6 +201,67 @@ static int takes_part(struct cmd_ctx *ctx, const struct request_row *r, json_t *
 	return 0;
 }
 
+/* The latest day a request has progress for (an update or a verdict), into
+ * day; 0 when it has none, -1 on a store error. */
+static int last_progress_day(struct cmd_ctx *ctx, const char *id, char day[11])
+{
+	json_t *days = progress_days_all(ctx->store, id), *updates = progress_updates_all(ctx->store, id);
+	int rc = days && updates ? 0 : -1;
+	day[0] = '\0';
+	json_t *lists[] = { days, updates }, *row;
+	size_t i;
+	for (size_t k = 0; k < ARRAY_LEN(lists); k++)
+		json_array_foreach(lists[k], i, row) {
+			const char *d = json_string_value(json_object_get(row, "day"));
+			if (d && strlen(d) == 10 && strcmp(d, day) > 0) {
+				memcpy(day, d, 11);
+				rc = 1;
+			}
+		}
+	json_decref(days);
+	json_decref(updates);
+	return rc;
+}
+
+/* After execution (completed, archived): the board as it stood on the last
+ * day, and where the archive is.  NULL with *rc set when there is none. */
+static json_t *final_board(struct cmd_ctx *ctx, const struct request_row *r, enum cmd_rc *rc)
+{
+	char day[11];
+	int has = last_progress_day(ctx, r->id, day);
+	*rc = has < 0 ? CMD_EINTERNAL : CMD_OK;
+	if (has <= 0)
+		return NULL;
+	json_t *card = progress_digest_card(ctx, r->id, day, 1);
+	if (!card) {
+		*rc = CMD_EINTERNAL;
+		return NULL;
+	}
+	char *title = xasprintf("📊 最终进度看板 · 需求 %s · %s", r->id, day);
+	json_object_set_new(card, "title", json_string(title));
+	free(title);
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(card, "fields"), i, f)
+		if (!strcmp(json_string_value(json_object_get(f, "label")), "今日进度"))
+			json_object_set_new(f, "label", json_string("最后一日进度"));
+	json_t *archive;
+	enum store_rc src = store_archive_find(ctx->store, r->id, &archive);
+	char *note;
+	if (src == STORE_OK) {
+		note = xasprintf("需求%s，执行阶段已结束：这是 %s 的最终看板。全部进度记录见协作项目库归档 %s（发送 /归档 %s 查看）。",
+				 req_state_label(r->state), day, json_string_value(json_object_get(archive, "name")), r->id);
+		json_decref(archive);
+	} else {
+		if (src == STORE_ERR)
+			*rc = CMD_EINTERNAL;
+		note = xasprintf("需求%s，执行阶段已结束：这是 %s 的最终看板。", req_state_label(r->state), day);
+	}
+	json_object_set_new(card, "note", json_string(note));
+	free(note);
+	return card;
+}
+
 static enum cmd_rc run_board(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
 	char today[11];
@@ -209,6 +272,18 @@ static enum cmd_rc run_board(struct cmd_ctx *ctx, const struct cmd_args *args)
 		if (rc != CMD_OK)
 			return rc;
 		int running = !strcmp(r.state, "in_progress");
+		if (!strcmp(r.state, "completed") || !strcmp(r.state, "archived")) {
+			enum cmd_rc frc;
+			json_t *card = final_board(ctx, &r, &frc);
+			if (card) {
+				cmd_notice(ctx, "card", card, NULL);
+				json_decref(card);
+			}
+			if (card || frc != CMD_OK) {
+				request_row_free(&r);
+				return frc;
+			}
+		}
 		if (!running) {
 			char *msg = xasprintf("需求 %s %s，还没有进度看板（执行阶段才有）。用 /需求 查看 %s 看详情。", r.id,
 					      req_state_label(r.state), r.id);

@@ -24,7 +24,15 @@ static enum cmd_rc run_help(struct cmd_ctx *ctx, const struct cmd_args *args)
 		free(msg);
 		return CMD_OK;
 	}
-	char *text = cmd_help_text();
+	char *list = cmd_help_text();
+	/* Naming people differs by platform: DingTalk's @-mentions carry no id
+	 * the bot can match, so people are named as the directory names them. */
+	const char *naming = !strcmp(ctx->ev->platform, "dingtalk")
+		? "\n点名某人（负责人、解决责任人、通知人等）：钉钉的 @ 无法识别是谁，请写此人在部门目录中的名字，"
+		  "例如“解决责任人：王芳”或“/进度 负责人 编号 市场部 王芳”（写成 @王芳 也可以）；名字可用 /部门 查看 部门代码 查到，"
+		  "重名时写其用户 ID。"
+		: "\n点名某人（负责人、解决责任人、通知人等）：直接 @ 此人；也可以写其在部门目录中的名字或用户 ID。";
+	char *text = xasprintf("%s%s", list, naming);
 	/* On DingTalk without the card template, say how buttons get there. */
 	const struct config *cfg = ctx->env ? ctx->env->cfg : NULL;
 	if (!strcmp(ctx->ev->platform, "dingtalk") &&
@@ -38,6 +46,7 @@ static enum cmd_rc run_help(struct cmd_ctx *ctx, const struct cmd_args *args)
 	}
 	cmd_reply_text(ctx, text);
 	free(text);
+	free(list);
 	return CMD_OK;
 }
 

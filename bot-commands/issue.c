@@ -175,15 +175,22 @@ static enum cmd_rc show_form(struct cmd_ctx *ctx)
 		"name", "expected", "label", "预计解决时间", "kind", "datetime", "required", 0,
 		"name", "departments", "label", "接收部门", "kind", "multi_select", "required", 1, "options", dept_opts,
 		"name", "notify", "label", "通知人（可选）", "kind", "person", "required", 0);
+	/* Example times from the clock: "now" passes 「发生时间」's not-in-the-future rule. */
+	char occurred[32], expected[32];
+	render_local_time(ctx->now / 60000 * 60000, 0, occurred, sizeof occurred);
+	render_local_time(issue_example_due(ctx->sched ? sched_calendar(ctx->sched) : NULL, 0, ctx->now), 0, expected,
+			  sizeof expected);
+	char *command = xasprintf("/问题\n关联需求：需求编号\n问题类型：技术|资源|流程|其他\n严重程度：紧急|重要|一般\n"
+				  "影响范围：…\n问题描述：…\n发生时间：%s\n预计解决时间：%s\n接收部门：部门名称或代码\n"
+				  "通知人：@某人（可选）", occurred, expected);
 	json_t *body = json_pack(
 		"{s:s,s:s,s:s,s:{s:s,s:o,s:{s:s,s:{s:s}},s:s}}", "title", "跨部门协作问题反馈表", "color", "orange", "lead",
 		"请在问题发生后 1 小时内提交。提交后会向接收部门负责人及上级主管发出问题预警；接收部门须在 2 小时内响应（紧急问题 30 分钟）。",
 		"form", "name", "issue.submit", "inputs", inputs, "submit", "label", "提交问题", "value", "action",
-		"issue.submit", "command",
-		"/问题\n关联需求：需求编号\n问题类型：技术|资源|流程|其他\n严重程度：紧急|重要|一般\n影响范围：…\n问题描述：…\n"
-		"发生时间：2026-12-07 14:30\n预计解决时间：2026-12-08 18:00\n接收部门：部门名称或代码\n通知人：@某人（可选）");
+		"issue.submit", "command", command);
 	cmd_notice(ctx, "card", body, NULL);
 	json_decref(body);
+	free(command);
 	return CMD_OK;
 }
 

@@ -12,6 +12,7 @@
 #include "collabd/issue.h"
 #include "collabd/render.h"
 #include "collabd/request.h"
+#include "collabd/retro.h"
 #include "collabd/sched.h"
 #include "collabd/store.h"
 
@@ -140,12 +141,19 @@ static json_t *input(const char *name, const char *label, const char *kind, int 
 
 /* What can be done next, as a card form (Feishu) and the command to type
  * (DingTalk); NULL when nothing. */
-static json_t *next_form(json_t *issue)
+static json_t *next_form(struct cmd_ctx *ctx, json_t *issue)
 {
 	const char *state = str(issue, "state"), *id = str(issue, "id");
 	json_t *inputs = json_array();
 	const char *action, *label;
 	char *cmd;
+	/* The templates' example times follow the clock and the issue's own
+	 * limits, so the lines copied as they are pass the form's rules. */
+	const struct calendar *cal = ctx->sched ? sched_calendar(ctx->sched) : NULL;
+	char meeting[32], due[32];
+	render_local_time(issue_example_meeting(cal, str(issue, "severity"), num(issue, "created_at"), ctx->now), 0,
+			  meeting, sizeof meeting);
+	render_local_time(issue_example_due(cal, num(issue, "expected_at"), ctx->now), 0, due, sizeof due);
 	if (!strcmp(state, "reported") || !strcmp(state, "reopened")) {
 		json_array_append_new(inputs, input("owner", "解决责任人", "person", 0));
 		json_array_append_new(inputs, input("meeting", "协调会时间", "datetime", 0));
@@ -156,8 +164,8 @@ static json_t *next_form(json_t *issue)
 		json_array_append_new(inputs, input("where", "会议链接或地点", "text", 0));
 		action = "issue.respond";
 		label = "提交响应";
-		cmd = xasprintf("/问题 响应 %s\n解决责任人：@某人\n会议时间：2026-12-07 14:30\n会议形式：线上\n会议地点：会议链接或会议室",
-				id);
+		cmd = xasprintf("/问题 响应 %s\n解决责任人：@某人\n会议时间：%s\n会议形式：线上\n会议地点：会议链接或会议室",
+				id, meeting);
 	} else if (!strcmp(state, "responded")) {
 		json_array_append_new(inputs, input("cause", "问题原因", "text", 1));
 		json_array_append_new(inputs, input("measures", "解决措施", "text", 1));
@@ -165,7 +173,7 @@ static json_t *next_form(json_t *issue)
 		json_array_append_new(inputs, input("due", "完成时间", "datetime", 0));
 		action = "issue.solution";
 		label = "记录解决方案";
-		cmd = xasprintf("/问题 方案 %s\n问题原因：…\n解决措施：…\n责任人：@某人\n完成时间：2026-12-08 18:00", id);
+		cmd = xasprintf("/问题 方案 %s\n问题原因：…\n解决措施：…\n责任人：@某人\n完成时间：%s", id, due);
 	} else if (!strcmp(state, "solution_recorded")) {
 		json_array_append_new(inputs, input("result", "解决结果（处理过程及效果）", "text", 1));
 		action = "issue.resolve";
@@ -254,7 +262,7 @@ static json_t *card_body(struct cmd_ctx *ctx, json_t *issue, json_t *mentions)
 	}
 	json_t *body = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o}", "title", title, "color", color_of(issue), "mentions",
 				 mentions ? json_incref(mentions) : json_array(), "fields", fields, "sections", sections,
-				 "form", next_form(issue));
+				 "form", next_form(ctx, issue));
 	if (!strcmp(state, "resolved"))
 		json_object_set_new(body, "note", json_string("反馈人可在解决后 1 个工作日内重新打开（须写明原因）。"));
 	cmd_card_link(ctx, body, str(issue, "request_id"));
@@ -331,10 +339,34 @@ void issue_card_refresh(struct cmd_ctx *ctx, const char *id)
 	json_decref(issue);
 }
 
+/* Every participating department: the request's initiating and involved
+ * departments, then any receiving department of the issue beyond them (new
+ * array; NULL on a store error). */
+static json_t *participating_depts(struct cmd_ctx *ctx, json_t *issue)
+{
+	json_t *all = retro_participants(ctx->store, str(issue, "request_id"));
+	size_t i, j;
+	json_t *code, *have;
+	json_array_foreach(all ? json_object_get(issue, "depts") : NULL, i, code) {
+		int seen = 0;
+		json_array_foreach(all, j, have)
+			seen |= json_equal(have, code);
+		if (!seen)
+			json_array_append(all, code);
+	}
+	return all;
+}
+
 void issue_solution_notice(struct cmd_ctx *ctx, json_t *issue)
 {
 	json_t *depts = json_object_get(issue, "depts");
-	json_t *people = issue_people(ctx, depts), *mentions = json_array();
+	json_t *participants = participating_depts(ctx, issue);
+	if (!participants) {
+		ctx->failed = 1;
+		return;
+	}
+	/* 同步至所有参与部门: every participating department's head and contacts. */
+	json_t *people = issue_people(ctx, participants), *mentions = json_array();
 	static const char *const roles[] = { "head", "owner" };
 	for (size_t r = 0; r < ARRAY_LEN(roles); r++) {
 		size_t j;
@@ -365,7 +397,7 @@ void issue_solution_notice(struct cmd_ctx *ctx, json_t *issue)
 	/* The departments' own chats hear of it too, when alerts go there. */
 	size_t i;
 	json_t *code;
-	json_array_foreach(ctx->env && ctx->env->issue_dept_chats ? depts : NULL, i, code) {
+	json_array_foreach(ctx->env && ctx->env->issue_dept_chats ? participants : NULL, i, code) {
 		struct dept_row d;
 		if (store_dept_get(ctx->store, json_string_value(code), &d) != STORE_OK)
 			continue;
@@ -384,6 +416,7 @@ void issue_solution_notice(struct cmd_ctx *ctx, json_t *issue)
 	free(owner);
 	free(due);
 	json_decref(people);
+	json_decref(participants);
 }
 
 void issue_response_deadline(struct cmd_ctx *ctx, json_t *issue)

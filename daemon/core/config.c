@@ -39,6 +39,7 @@ static const struct config_option config_options[] = {
 	{ "admin.listen", OPT_STRING, OFF(admin_listen), "127.0.0.1", 0, 0, NULL, 0 },
 	{ "admin.port", OPT_INT, OFF(admin_port), "0", 0, 65535, "COLLABD_ADMIN_PORT", 0 },
 	{ "testing.clock_control", OPT_BOOL, OFF(test_clock_control), "false", 0, 0, NULL, 0 },
+	{ "testing.start_at", OPT_STRING, OFF(test_start_at), "", 0, 0, NULL, 0 },
 	{ "feishu.enabled", OPT_BOOL, OFF(feishu.enabled), "true", 0, 0, NULL, 0 },
 	{ "feishu.base_url", OPT_URL, OFF(feishu.base_url), "https://open.feishu.cn", 0, 0, "COLLABD_FEISHU_BASE_URL", 0 },
 	{ "feishu.app_id", OPT_STRING, OFF(feishu.app_id), NULL, 0, 0, "COLLABD_FEISHU_APP_ID", 0 },
@@ -462,11 +463,45 @@ static void validate(struct config *cfg, struct config_problems *pr)
 		problem(pr, "admin.listen: required when admin.port is set");
 	if (cfg->test_clock_control && !cfg->admin_port)
 		problem(pr, "testing.clock_control: needs admin.port (the clock is moved through it)");
+	if (!empty(cfg->test_start_at)) {
+		int y, mo, dd, minute, second;
+		if (!cfg->test_clock_control)
+			problem(pr, "testing.start_at: only with testing.clock_control (it sets the test clock)");
+		else if (config_parse_start_at(cfg->test_start_at, &y, &mo, &dd, &minute, &second))
+			problem(pr, "testing.start_at: expected local time \"YYYY-MM-DD HH:MM[:SS]\", got \"%s\"",
+				cfg->test_start_at);
+	}
 	validate_archive(&cfg->archive, pr);
 	validate_board(&cfg->board, pr);
 	validate_calendar(cfg, pr);
 	struct sla_policies *sla = sla_policies_new(cfg->sla, problem_text, pr);
 	sla_policies_free(sla);
+}
+
+int config_parse_start_at(const char *text, int *y, int *m, int *d, int *minute, int *second)
+{
+	/* Exactly "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS": digits where digits go. */
+	static const char *const shapes[] = { "dddd-dd-dd dd:dd", "dddd-dd-dd dd:dd:dd" };
+	size_t n = strlen(text);
+	int ok = 0;
+	for (size_t k = 0; k < ARRAY_LEN(shapes); k++) {
+		if (n != strlen(shapes[k]))
+			continue;
+		ok = 1;
+		for (size_t i = 0; i < n; i++)
+			ok &= shapes[k][i] == 'd' ? text[i] >= '0' && text[i] <= '9' : text[i] == shapes[k][i];
+	}
+	char date[11];
+	memcpy(date, text, ok ? 10 : 0);
+	date[ok ? 10 : 0] = '\0';
+	if (!ok || calendar_parse_date(date, y, m, d))
+		return -1;
+	int hh = atoi(text + 11), mm = atoi(text + 14), ss = n > 16 ? atoi(text + 17) : 0;
+	if (hh > 23 || mm > 59 || ss > 59)
+		return -1;
+	*minute = hh * 60 + mm;
+	*second = ss;
+	return 0;
 }
 
 static int load_json(struct config *cfg, json_t *root, struct config_problems *pr)

@@ -288,13 +288,21 @@ static int daemon_open(struct daemon *d)
 {
 	char err[512];
 	int rc = EXIT_FAILURE;
-	d->started_at = clock_now_ms();
 	d->exit_code = 0;
 	if (cmd_table_check())
 		goto fail;
 	clock_test_enable(d->cfg.test_clock_control);
 	if (d->cfg.test_clock_control)
 		log_warn("msg=\"TEST MODE: the clock can be moved through the admin interface\"");
+	int sy, sm, sd, smin, ssec;
+	if (d->cfg.test_clock_control && d->cfg.test_start_at && *d->cfg.test_start_at &&
+	    !config_parse_start_at(d->cfg.test_start_at, &sy, &sm, &sd, &smin, &ssec)) {
+		/* Before anything reads the clock: a restart inside a test goes on
+		 * from the test's time, never from the real one. */
+		clock_test_set(calendar_local_time(sy, sm, sd, smin) + ssec * 1000LL);
+		log_warn("msg=\"TEST MODE: the clock starts at testing.start_at\" start_at=\"%s\"", d->cfg.test_start_at);
+	}
+	d->started_at = clock_now_ms();
 
 	if (store_open(d->cfg.database, &d->store, err, sizeof err) != STORE_OK) {
 		log_error("msg=\"cannot open the database\" path=%s error=\"%s\"", d->cfg.database, err);

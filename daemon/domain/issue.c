@@ -130,6 +130,30 @@ int issue_parse_time(const char *text, ms_t *out)
 	return 0;
 }
 
+#define FIVE_MINUTES_MS (5 * 60 * 1000LL)
+
+ms_t issue_example_meeting(const struct calendar *cal, const char *severity, ms_t created_at, ms_t now)
+{
+	ms_t t = (now + 3 * FIVE_MINUTES_MS + FIVE_MINUTES_MS - 1) / FIVE_MINUTES_MS * FIVE_MINUTES_MS;
+	if (severity && !strcmp(severity, "紧急")) {
+		/* The same limit check_rules() holds the response to. */
+		ms_t limit = created_at + ISSUE_URGENT_MEETING_MS;
+		if (limit < now)
+			limit = now + ISSUE_URGENT_MEETING_MS;
+		limit = limit / 60000 * 60000;
+		return t < limit ? t : limit;
+	}
+	return cal ? calendar_next_work_start(cal, t) : t;
+}
+
+ms_t issue_example_due(const struct calendar *cal, ms_t expected_at, ms_t now)
+{
+	if (expected_at > now + 60000)
+		return expected_at / 60000 * 60000;
+	ms_t t = cal ? calendar_add_working_days(cal, now, 1) : now + 86400000LL;
+	return (t + 3599999) / 3600000 * 3600000;
+}
+
 int issue_report_late(const struct calendar *cal, const char *severity, ms_t occurred_at, ms_t created_at)
 {
 	if (created_at <= occurred_at)

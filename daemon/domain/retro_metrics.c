@@ -278,7 +278,9 @@ static json_t *issues(struct measure *m, json_t *rows)
  * (the third part of the deadline key "req:ID:KIND...").  The daily
  * progress deadline fires every day whether or not anyone is late (its hook
  * decides whom to ping), so for it the step's own events count instead:
- * progress.missed per department and day, progress.escalated.
+ * progress.missed per department and day, progress.escalated.  An
+ * escalation is every ping that reached a superior, whatever its step (the
+ * urgent issue's first overdue ping already does).
  */
 static const struct {
 	const char *kind, *label;
@@ -291,6 +293,25 @@ static const struct {
 	{ "issue", "问题响应与解决", NULL, NULL },
 	{ "retro", "复盘答复", NULL, NULL },
 };
+
+/* A ping that @-mentioned a superior (or the superior's superior): whatever
+ * its step, it is an escalation.  Rows from before the roles were recorded
+ * count by their stage. */
+static int reached_superior(json_t *event)
+{
+	const char *kind = str_of(event, "kind");
+	if (strncmp(kind, "sla.", 4) || !strcmp(kind, "sla.snooze"))
+		return 0;
+	json_t *roles = json_object_get(json_object_get(event, "detail"), "roles");
+	if (!json_is_array(roles))
+		return !strcmp(kind, "sla.escalation");
+	size_t i;
+	json_t *r;
+	json_array_foreach(roles, i, r)
+		if (!strcmp(json_string_value(r), "superior") || !strcmp(json_string_value(r), "superior2"))
+			return 1;
+	return 0;
+}
 
 static json_t *deadlines(struct measure *m, const char *id)
 {
@@ -318,7 +339,9 @@ static json_t *deadlines(struct measure *m, const char *id)
 			if (strncmp(subject + plen, deadline_kinds[k].kind, kl) || (subject[plen + kl] && subject[plen + kl] != ':'))
 				continue;
 			for (size_t st = deadline_kinds[k].overdue ? 3 : 0; st < ARRAY_LEN(stages); st++)
-				counts[k][st] += !strcmp(kind, stages[st]);
+				counts[k][st] += st != 2 && !strcmp(kind, stages[st]);
+			if (!deadline_kinds[k].overdue)
+				counts[k][2] += reached_superior(e);
 		}
 	}
 	json_t *out = json_array();

@@ -252,24 +252,41 @@ static struct ping_group *group_for(struct ping_group **groups, size_t *n, const
 static enum store_rc fire_one(struct sched *s, const struct timer_row *t, ms_t now,
 			      struct ping_group **groups, size_t *ngroups)
 {
-	int late = now - t->fire_at > LATE_AFTER_MS;
-	enum store_rc rc = store_timer_fired(s->st, t->id, now, late);
-	if (rc != STORE_OK)
-		return rc;
+	int late = t->late || now - t->fire_at > LATE_AFTER_MS;
 	struct deadline_row d;
-	if ((rc = store_deadline_get(s->st, t->deadline_key, &d)) != STORE_OK)
-		return rc == STORE_NOTFOUND ? STORE_OK : rc; /* the deadline is gone: nothing to say */
-	const struct sla_policy *p = sla_policy_find(s->policies, d.policy);
+	enum store_rc rc = store_deadline_get(s->st, t->deadline_key, &d);
+	if (rc == STORE_ERR)
+		return rc;
+	const struct sla_policy *p = rc == STORE_OK ? sla_policy_find(s->policies, d.policy) : NULL;
+	/* A business-clock catch-up (the daemon was down, or the clock jumped)
+	 * that comes due outside working hours waits for their start, marked
+	 * late; urgent (wall-clock) ones go at once. */
+	if (p && !strcmp(d.state, "open") && p->clock == SLA_BUSINESS && !calendar_in_working_hours(s->cal, now)) {
+		rc = store_timer_hold(s->st, t->id, fire_time(s, p, now));
+		deadline_row_free(&d);
+		return rc;
+	}
+	if (rc == STORE_NOTFOUND)
+		return store_timer_fired(s->st, t->id, now, late); /* the deadline is gone: nothing to say */
 	if (!p || strcmp(d.state, "open")) {
 		deadline_row_free(&d);
-		return STORE_OK;
+		return store_timer_fired(s->st, t->id, now, late);
 	}
 	/* After a long pause (downtime, a clock jump) later steps may be due
-	 * too: announce only the latest, once. */
-	int step = t->step;
+	 * too: announce only the latest, once -- and, being late, to everyone
+	 * the skipped steps would have told as well: always the people who must
+	 * act, not only the last escalation target. */
+	int first = t->step, step = t->step;
 	for (ms_t next; (next = step_time(s, p, d.due_at, step + 1)) >= 0 && next <= now;)
 		step++;
+	if ((rc = store_timer_fired(s->st, t->id, now, late)) != STORE_OK) {
+		deadline_row_free(&d);
+		return rc;
+	}
 	unsigned roles = step_roles(p, step);
+	if (late)
+		for (int k = first > 0 ? first : 1; k <= step; k++)
+			roles |= step_roles(p, k) | SLA_OWNER;
 	int said = s->hook ? s->hook(s->hook_arg, &d, step, late, now) : SCHED_HOOK_PING;
 	if (said == SCHED_HOOK_ERROR) {
 		deadline_row_free(&d);
@@ -287,6 +304,10 @@ static enum store_rc fire_one(struct sched *s, const struct timer_row *t, ms_t n
 	}
 
 	json_t *detail = json_pack("{s:i,s:s,s:b}", "step", step, "stage", stage_name(step), "late", late);
+	/* Whom the ping reached, so the report counts every escalation that
+	 * reached a superior (an urgent issue's overdue ping does at once). */
+	if (said == SCHED_HOOK_PING)
+		json_object_set_new(detail, "roles", role_list(roles));
 	char *text = json_dumps(detail, JSON_COMPACT);
 	json_decref(detail);
 	char kind[48];

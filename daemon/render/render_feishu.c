@@ -313,6 +313,21 @@ static int render_request_form(json_t *body, struct feishu_message *out)
 	json_t *c = card("📝 跨部门协作需求信息表", "blue", "填写后提交，提交给发起部门负责人审批。也可以发送 /需求 并每行写一项“字段：内容”。");
 	json_array_append_new(json_object_get(json_object_get(c, "body"), "elements"),
 			      json_pack("{s:s,s:s,s:o}", "tag", "form", "name", "request_form", "elements", elements));
+	/* The text form too, for those who type (or paste from a document):
+	 * the field names, required ones first, as on DingTalk. */
+	struct buf text;
+	buf_init(&text);
+	buf_append_str(&text, "**或发送文字**（每行一项，复制后在冒号后填写）：\n/需求");
+	for (int required = 1; required >= 0; required--) {
+		if (!required)
+			buf_append_str(&text, "\n（以上必填，以下选填）");
+		json_array_foreach(fields, i, f)
+			if (json_is_true(json_object_get(f, "required")) == required)
+				buf_printf(&text, "\n%s：", json_string_value(json_object_get(f, "key")));
+	}
+	json_array_append_new(json_object_get(json_object_get(c, "body"), "elements"),
+			      json_pack("{s:s,s:s}", "tag", "markdown", "content", (char *)text.data));
+	buf_free(&text);
 	out->msg_type = "interactive";
 	out->content = json_dumps(c, JSON_COMPACT);
 	json_decref(c);

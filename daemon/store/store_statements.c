@@ -44,12 +44,13 @@ const char *const store_stmt_sql[S_COUNT] = {
 	[S_TIMER_CANCEL] = "UPDATE timers SET state = 'cancelled' WHERE deadline_key = ?1 AND state = 'pending'",
 	[S_TIMER_NEXT] = "SELECT MIN(fire_at) FROM timers WHERE state = 'pending'",
 	/* By chat, so that one batch holds a chat's pings together. */
-	[S_TIMER_DUE] = "SELECT id, deadline_key, step, fire_at, chat_id FROM timers "
+	[S_TIMER_DUE] = "SELECT id, deadline_key, step, fire_at, chat_id, late FROM timers "
 			"WHERE state = 'pending' AND fire_at <= ?1 ORDER BY chat_id, fire_at, id LIMIT ?2",
 	[S_TIMER_FIRED] = "UPDATE timers SET state = 'fired', fired_at = ?2, late = ?3 "
 			  "WHERE id = ?1 AND state = 'pending'",
 	[S_TIMER_RESCHEDULE] = "UPDATE timers SET fire_at = MAX(fire_at, ?2) WHERE deadline_key = ?1 AND state = 'pending'",
 	[S_TIMER_PENDING] = "SELECT COUNT(*) FROM timers WHERE state = 'pending'",
+	[S_TIMER_HOLD] = "UPDATE timers SET fire_at = ?2, late = 1 WHERE id = ?1 AND state = 'pending'",
 	[S_WEBHOOK_PUT] = "INSERT INTO chat_webhooks (platform, chat_id, url, expires_at) VALUES (?1, ?2, ?3, ?4) "
 			  "ON CONFLICT (platform, chat_id) DO UPDATE SET url = excluded.url, expires_at = excluded.expires_at "
 			  "WHERE excluded.expires_at >= chat_webhooks.expires_at",

@@ -54,6 +54,7 @@ struct config {
 	char *admin_listen;
 	int admin_port;        /* 0 = no admin HTTP listener */
 	int test_clock_control;
+	char *test_start_at;   /* "YYYY-MM-DD HH:MM[:SS]" local: the test clock at start; empty = real time */
 	struct feishu_config feishu;
 	struct dingtalk_config dingtalk;
 	struct outbox_config outbox;
@@ -114,6 +115,10 @@ struct calendar_hours;
 int config_calendar_hours(const struct config *cfg, struct calendar_hours *h);
 /* Loads the holiday files and the company's extra days off into cal. */
 int config_calendar_load(const struct config *cfg, struct calendar *cal, char *err, size_t errsz);
+
+/* Parses testing.start_at, "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS"
+ * (local time).  Returns 0, or -1 when it is not such a time. */
+int config_parse_start_at(const char *text, int *y, int *m, int *d, int *minute_of_day, int *second);
 
 /* 1 when addr is a loopback address (127.x.x.x, ::1, localhost). */
 int config_is_loopback(const char *addr);

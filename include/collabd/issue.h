@@ -66,6 +66,17 @@ int issue_parse_time(const char *text, ms_t *out);
  * wall-clock time for 紧急, business time otherwise (WORKFLOW.md, time rules). */
 int issue_report_late(const struct calendar *cal, const char *severity, ms_t occurred_at, ms_t created_at);
 
+/* Example times for the forms' templates (the lines a DingTalk user copies),
+ * so the example passes the forms' own rules whatever the day:
+ *   issue_example_meeting   a quarter of an hour from now on the five minutes,
+ *                           in working hours; for 紧急 no later than the
+ *                           meeting's 30-minute limit (created_at: the report);
+ *   issue_example_due       the issue's expected time when still ahead, else
+ *                           one working day from now, on the hour.
+ * cal may be NULL (no working-hours adjustment). */
+ms_t issue_example_meeting(const struct calendar *cal, const char *severity, ms_t created_at, ms_t now);
+ms_t issue_example_due(const struct calendar *cal, ms_t expected_at, ms_t now);
+
 /* "2026-Q4-JSB-003-P01": the request's next issue number, inside the caller's
  * transaction (never reused).  Caller frees; NULL on a store error. */
 char *issue_next_id(struct store *st, const char *request_id);

@@ -7,7 +7,10 @@
  * armed for the earliest pending timer row; when it fires, the due rows are
  * turned into notices in one transaction -- marked fired in the same commit,
  * so a crash can neither lose nor repeat a ping.  Rows that came due while the
- * daemon was down fire once at start-up, marked late.
+ * daemon was down fire once at start-up, marked late, folded into the latest
+ * step due and addressed to everyone the skipped steps would have told (the
+ * owner always); a business-clock one found due outside working hours is
+ * held to their next start first (store_timer_hold), still marked late.
  *
  * Pings for the same chat that fire in the same minute become one message
  * mentioning everyone concerned; business-clock pings never fire outside

@@ -131,6 +131,7 @@ struct timer_row {
 	char *chat_id;      /* owned; the deadline's chat, so pings can be batched by chat */
 	int step;
 	ms_t fire_at;
+	int late;           /* already known to be a catch-up (held past an outage) */
 };
 
 void timer_row_free(struct timer_row *r);
@@ -141,6 +142,9 @@ int store_timers_cancel(struct store *st, const char *deadline_key);
 /* Holds a deadline's pending timers until at least fire_at (snooze: never
  * earlier than they were); returns how many are pending. */
 int store_timers_reschedule(struct store *st, const char *deadline_key, ms_t fire_at);
+/* Holds one pending timer until fire_at and marks it late: a catch-up that
+ * came due outside working hours waits for their start (补发). */
+enum store_rc store_timer_hold(struct store *st, int64_t id, ms_t fire_at);
 /* Earliest pending fire time, or -1. */
 ms_t store_timer_next(struct store *st);
 int64_t store_timers_pending(struct store *st);

@@ -15,6 +15,7 @@ def test_help_is_answered_as_a_reply(sim, daemon):
     assert msgs[0]["msg_type"] == "text"
     text = msgs[0]["content"]["text"]
     assert "/帮助（/help）" in text and "/状态（/status）" in text and "用法" in text
+    assert "点名某人" in text and "直接 @ 此人" in text and "钉钉" not in text
 
 
 def test_english_alias_and_full_width_slash_and_bot_mention(sim, daemon):

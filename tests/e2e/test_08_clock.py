@@ -1,6 +1,7 @@
 """The one clock: tests can set and advance the daemon's clock, and only in test mode."""
 
 import datetime
+import json
 
 from helpers import replies_to
 
@@ -36,3 +37,34 @@ def test_healthz_reports_the_connection(sim, daemon):
     sim.fail_handshake(500, count=1000)
     sim.drop()
     sim.wait_for(lambda: daemon.admin("/healthz")[0] == 503, timeout=5)
+
+
+def test_start_at_sets_the_test_clock_before_anything_reads_it(sim, make_daemon):
+    tuesday = datetime.datetime(2026, 12, 8, 10, 10, tzinfo=SHANGHAI)
+    d = make_daemon(clock_control=True, extra={"testing": {"start_at": "2026-12-08 10:10"}})
+    assert d.admin("/debug/clock")[1]["now_ms"] == ms(tuesday)
+    # A restart with a later start_at goes on from there, never from the real time.
+    d.stop()
+    cfg = json.loads(open(d.config_path, encoding="utf-8").read())
+    cfg["testing"]["start_at"] = "2026-12-13 07:50:30"
+    with open(d.config_path, "w", encoding="utf-8") as f:
+        json.dump(cfg, f)
+    d.start()
+    sim.wait_connected()
+    assert d.admin("/debug/clock")[1]["now_ms"] == ms(datetime.datetime(2026, 12, 13, 7, 50, 30, tzinfo=SHANGHAI))
+    r = sim.inject_message("oc_g", "ou_alice", "/状态")
+    sim.wait_for(lambda: replies_to(sim, r["message_id"]))
+    assert {at for (at,) in d.sql("SELECT at FROM timeline")} == {ms(datetime.datetime(2026, 12, 13, 7, 50, 30,
+                                                                                         tzinfo=SHANGHAI))}
+
+
+def test_start_at_is_checked(tmp_path):
+    from test_07_config import run, write
+    base = {"database": str(tmp_path / "db"), "feishu": {"app_id": "cli_0123456789abcdef"},
+            "admin": {"port": 8099}}
+    bad = write(tmp_path, {**base, "testing": {"clock_control": True, "start_at": "2026-12-08T10:10"}})
+    p = run(["--check-config", bad], {"COLLABD_FEISHU_APP_SECRET": "x"})
+    assert p.returncode == 1 and "testing.start_at: expected local time" in p.stderr
+    no_control = write(tmp_path, {**base, "testing": {"start_at": "2026-12-08 10:10"}})
+    p = run(["--check-config", no_control], {"COLLABD_FEISHU_APP_SECRET": "x"})
+    assert p.returncode == 1 and "only with testing.clock_control" in p.stderr

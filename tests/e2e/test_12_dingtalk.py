@@ -28,6 +28,8 @@ def test_connection_subscribes_and_help_is_answered_through_the_webhook(dsim, di
     # Without the card template, /帮助 and the start-up log say how to get buttons.
     assert "dingtalk.card_template_id" in m["text"]
     assert "collabd dingtalk card-template" in d.log()
+    # How to name someone on DingTalk (its mentions carry no id): by directory name.
+    assert "请写此人在部门目录中的名字" in m["text"] and "/部门 查看" in m["text"]
 
 
 def test_redelivered_message_is_applied_once(dsim, ding):

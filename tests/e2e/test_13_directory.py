@@ -71,3 +71,17 @@ def test_a_person_on_leave_names_a_deputy(sim, daemon):
         ("ou_zhang", "ou_li", "2026-12-01", "2026-12-10")]
     r = sim.inject_message("oc_g", "ou_zhang", "/部门 代理 @_user_1 2026-12-10 2026-12-01", mentions=li)
     assert "用法" in text_of(sim, r)
+
+
+def test_the_example_directory_in_deploy_imports_as_it_is(sim, daemon):
+    import os
+    import subprocess
+
+    from daemonctl import COLLABD_BIN, REPO
+    example = os.path.join(REPO, "deploy", "directory.example.json")
+    p = subprocess.run([COLLABD_BIN, "--config", daemon.config_path, "import-directory", example],
+                       capture_output=True, text=True, env=daemon.env(), timeout=20)
+    assert p.returncode == 0, p.stderr
+    assert "imported 4 departments, 9 people" in p.stdout
+    listing = text_of(sim, sim.inject_message("oc_g", "ou_any", "/部门 列表"))
+    assert "CWB 财务部 · 负责人 赵磊 · 接口人 王芳" in listing and "QGB 企业管理部" in listing

@@ -47,6 +47,11 @@ def test_form_card_submit_and_every_problem_at_once(sim, d):
     assert by_name["departments"]["tag"] == "multi_select_static"
     assert {o["value"] for o in by_name["departments"]["options"]} == {"JSB", "SCB"}
     assert by_name["due"]["tag"] == "date_picker" and by_name["background"]["max_length"] == 200
+    # The text form's field names are on the card too, for those who type.
+    typed = "\n".join(e.get("content", "") for e in card["content"]["body"]["elements"] if e["tag"] == "markdown")
+    lines = typed.split("/需求\n", 1)[1].split("\n")
+    for key in ("需求名称", "联系方式", "需求背景", "具体任务", "涉及部门", "期望完成时间", "资源需求"):
+        assert key + "：" in lines, key
     submit = by_name["submit"]["behaviors"][0]["value"]
 
     bad = sim.card_action("oc_req", "ou_li", card["message_id"], submit,

@@ -116,6 +116,11 @@ def test_urgent_issue_unanswered_is_buzzed_and_escalated_twice(sim, make):
     set_clock(d, at(2026, 12, 7, 11, 30, 1))             # +30 min more: again
     sim.wait_for(lambda: len(pings(sim, "已升级")) == 2, timeout=10)
     assert kinds(d, key) == ["sla.reminder", "sla.overdue", "sla.escalation", "sla.escalation"]
+    # Whom each ping reached is recorded: the overdue ping already reached the superior,
+    # so the retrospective counts it as an escalation.
+    reached = [json.loads(t)["roles"] for (t,) in d.sql("SELECT detail FROM timeline WHERE subject = ? "
+                                                          "AND kind LIKE 'sla.%' ORDER BY id", key)]
+    assert reached == [["owner"], ["owner", "head", "superior"], ["superior2"], ["superior2"]]
     # The late response closes the deadline and is recorded as late.
     say(sim, "ou_fin", f"/问题 响应 {ISSUE}\n解决责任人：财务钱\n会议时间：2026-12-07 11:45\n会议形式：线上\n"
                        "会议地点：https://meeting.example/abc")
@@ -153,6 +158,8 @@ def test_normal_issue_answered_solved_reopened_and_solved_again(sim, make):
                        "完成时间：2026-12-08 18:00")
     record = sim.wait_for(lambda: cards(sim, title="问题解决方案记录"), timeout=10)[0]
     assert all(f"<at id={w}></at>" in md(record) for w in ("ou_fin", "ou_finboss", "ou_init"))
+    # 同步至所有参与部门: the initiating (技术部) and the other involved department (市场部) too.
+    assert all(f"<at id={w}></at>" in md(record) for w in ("ou_head", "ou_mkt"))
     skey = f"req:{REQ}:issue:{ISSUE}:solution"
     assert d.sql("SELECT policy, due_at, state FROM deadlines WHERE key = ?", skey) == [
         ("solution_due", at(2026, 12, 8, 18), "open")]

@@ -57,6 +57,7 @@ def test_issue_main_path_by_command_on_dingtalk(dsim, ding, tmp_path):  # noqa: 
 
     form = say("staff_init", "/问题", "跨部门协作问题反馈表")
     assert "关联需求：需求编号" in form["text"] and "严重程度：紧急|重要|一般" in form["text"]
+    assert f"发生时间：{local(0)}" in form["text"] or f"发生时间：{local(-1)}" in form["text"]
     text = say("staff_init", f"/问题\n关联需求：{rid}\n问题类型：流程\n严重程度：紧急\n影响范围：月结\n"
                              f"问题描述：审批卡住\n发生时间：{local(-5)}\n接收部门：财务部", "已提交问题")["text"]
     assert f"已提交问题 {issue}" in text
@@ -66,8 +67,15 @@ def test_issue_main_path_by_command_on_dingtalk(dsim, ding, tmp_path):  # noqa: 
     assert f"/问题 响应 {issue}" in alert["text"]
     assert d.sql("SELECT COUNT(*) FROM outbox WHERE kind = 'urgent'")[0][0] == 0
 
-    text = say("staff_fin", f"/问题 响应 {issue}\n解决责任人：财务\n会议时间：{local(10)}\n会议形式：线下\n"
-                            "会议地点：财务部会议室", "已响应问题")["text"]
+    # The lines to copy carry an example meeting time derived from the clock and the
+    # issue's 30-minute limit: sent as they are (only the person filled in), they pass.
+    template = alert["text"].split("复制下面几行，填好后发送")[1]
+    lines = [line.strip() for line in template.split("\n") if line.strip()][:5]
+    assert lines[0] == f"/问题 响应 {issue}" and lines[2].startswith("会议时间：")
+    meeting = datetime.datetime.strptime(lines[2][5:], "%Y-%m-%d %H:%M").replace(tzinfo=SH)
+    assert datetime.datetime.now(SH) < meeting <= datetime.datetime.now(SH) + datetime.timedelta(minutes=31)
+    lines[1] = "解决责任人：财务"
+    text = say("staff_fin", "\n".join(lines), "问题")["text"]
     assert f"已响应问题 {issue}" in text
     say("staff_fin", f"/问题 方案 {issue}\n问题原因：审批人休假\n解决措施：设置代理人\n责任人：财务\n"
                      f"完成时间：{local(24 * 60)}", "解决方案")

@@ -169,6 +169,14 @@ def test_request_from_intake_to_the_archived_retrospective_report(sim, d, tmp_pa
     assert sim.wait_acked(click["event_id"])["data"]["toast"]["type"] == "success"
     report = sim.wait_for(lambda: cards(sim, f"跨部门协作复盘报告 · {ID}"), timeout=10)[0]
     sim.wait_for(lambda: d.sql("SELECT state FROM requests WHERE id = ?", ID) == [("archived",)])
+    # /看板 after archiving: the board of the last day, and where the archive is.
+    r = sim.inject_message(CHAT, "ou_mkt", f"/看板 {ID}")
+    final = sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)[0]
+    assert final["msg_type"] == "interactive", final
+    assert final["content"]["header"]["title"]["content"] == f"📊 最终进度看板 · 需求 {ID} · 2026-12-08"
+    everything = json.dumps(final["content"], ensure_ascii=False)
+    assert "归档 2026-Q4-XMB-001" in everything and "/归档 " + ID in everything and "还没有进度看板" not in everything
+    assert "财务部（财务钱） · ⚠ 逾期提交" in md(final) and "最后一日进度" in everything
     assert d.sql("SELECT COUNT(*) FROM deadlines WHERE state = 'open'") == [(0,)]
     text = md(report)
     assert "部门确认：2 个部门中 2 个在 1 个工作日内答复" in text

@@ -248,6 +248,20 @@ static char *dump(const struct config *cfg)
 	return text;
 }
 
+static void test_start_at(void **state)
+{
+	(void)state;
+	int y, m, d, minute, second;
+	assert_int_equal(config_parse_start_at("2026-12-08 10:10", &y, &m, &d, &minute, &second), 0);
+	assert_true(y == 2026 && m == 12 && d == 8 && minute == 610 && second == 0);
+	assert_int_equal(config_parse_start_at("2026-12-13 07:50:30", &y, &m, &d, &minute, &second), 0);
+	assert_true(d == 13 && minute == 470 && second == 30);
+	const char *bad[] = { "2026-12-08T10:10", "2026-12-08 24:00", "2026-02-30 10:00", "2026-12-08 9:30",
+			      "2026-12-08 10:10:60", "2026-12-08 10:10 ", "2026-12-08", "", "2026-12-08  1:30", "2026-12-08 +1:30" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(config_parse_start_at(bad[i], &y, &m, &d, &minute, &second), -1);
+}
+
 static void test_dump_hides_secret(void **state)
 {
 	(void)state;
@@ -309,6 +323,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_env_overrides, env_clean, env_clean),
 		cmocka_unit_test_setup_teardown(test_base_url_without_host, env_clean, env_clean),
 		cmocka_unit_test_setup_teardown(test_dump_hides_secret, env_clean, env_clean),
+		cmocka_unit_test(test_start_at),
 		cmocka_unit_test_setup_teardown(test_load_file, env_clean, env_clean),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include "collabd/calendar.h"
 #include "collabd/directory.h"
 #include "collabd/issue.h"
+#include "collabd/render.h"
 #include "collabd/request.h"
 
 static void ignore(void *arg, const char *text)
@@ -209,6 +211,41 @@ static void test_response_and_solution_rules(void **state)
 	json_decref(problems);
 }
 
+/* The templates' example times pass the rules whatever the clock says. */
+static void test_example_times_pass_the_rules(void **state)
+{
+	struct store *st = *state;
+	const struct calendar_hours h = CALENDAR_HOURS_DEFAULT;
+	struct calendar *cal = calendar_new(&h); /* no holiday file: Monday to Friday */
+	/* 紧急, answered at once: a quarter of an hour ahead on the five minutes. */
+	assert_true(issue_example_meeting(cal, "紧急", local(2026, 12, 7, 10, 0), local(2026, 12, 7, 10, 2)) ==
+		    local(2026, 12, 7, 10, 20));
+	/* ... never past the 30 minutes after the report. */
+	assert_true(issue_example_meeting(cal, "紧急", local(2026, 12, 7, 10, 0), local(2026, 12, 7, 10, 24)) ==
+		    local(2026, 12, 7, 10, 30));
+	/* Answered late: 30 minutes from now is the limit, and the example keeps inside it. */
+	ms_t meeting = issue_example_meeting(cal, "紧急", local(2026, 12, 7, 10, 0), local(2026, 12, 7, 11, 3));
+	assert_true(meeting == local(2026, 12, 7, 11, 20));
+	/* 重要 on a Friday evening: the next working start. */
+	assert_true(issue_example_meeting(cal, "重要", local(2026, 12, 11, 17, 0), local(2026, 12, 11, 17, 55)) ==
+		    local(2026, 12, 14, 9, 0));
+	/* Each example, written as the template writes it, passes the response rules. */
+	char text[160], when[32];
+	render_local_time(meeting, 0, when, sizeof when);
+	snprintf(text, sizeof text, "/问题 响应 X\n责任人：李四\n会议时间：%s\n形式：线上\n链接：https://m/1", when);
+	json_t *problems = json_array(), *form = collect(&issue_response_form, text, problems);
+	struct issue_check c = { .now = local(2026, 12, 7, 11, 3), .severity = "紧急",
+				 .occurred_at = local(2026, 12, 7, 9, 58), .created_at = local(2026, 12, 7, 10, 0) };
+	assert_int_equal(issue_form_check(st, &issue_response_form, form, &c, problems), 0);
+	/* 完成时间: the issue's expected time when ahead, else one working day on, on the hour. */
+	assert_true(issue_example_due(cal, local(2026, 12, 9, 18, 0), local(2026, 12, 7, 10, 0)) == local(2026, 12, 9, 18, 0));
+	assert_true(issue_example_due(cal, local(2026, 12, 7, 9, 0), local(2026, 12, 11, 10, 10)) ==
+		    local(2026, 12, 14, 11, 0));
+	json_decref(form);
+	json_decref(problems);
+	calendar_free(cal);
+}
+
 static void test_state_table(void **state)
 {
 	(void)state;
@@ -331,6 +368,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_times, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_reports_count_business_time_unless_urgent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_response_and_solution_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_example_times_pass_the_rules, setup, teardown),
 		cmocka_unit_test(test_state_table),
 		cmocka_unit_test_setup_teardown(test_ids_and_guarded_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enter_checks_writes_and_records, setup, teardown),

@@ -103,6 +103,12 @@ static void script(struct fixture *f)
 	tl(st, at(14, 9, 20), "sla.overdue", "req:" ID ":issue:" ID "-P02:alert", NULL); /* a held alert going out */
 	tl(st, at(14, 11, 20), "sla.overdue", "req:" ID ":issue:" ID "-P02:response", NULL);
 	tl(st, at(14, 11, 50), "sla.escalation", "req:" ID ":issue:" ID "-P02:response", NULL);
+	/* The urgent P01's overdue ping reached the superior at once: an escalation too. */
+	tl(st, at(14, 9, 0), "sla.overdue", "req:" ID ":issue:" ID "-P01:response",
+	   "{\"step\":1,\"stage\":\"overdue\",\"late\":false,\"roles\":[\"owner\",\"head\",\"superior\"]}");
+	/* A reminder to the owner only is no escalation. */
+	tl(st, at(14, 8, 50), "sla.reminder", "req:" ID ":issue:" ID "-P01:response",
+	   "{\"step\":0,\"stage\":\"reminder\",\"late\":false,\"roles\":[\"owner\"]}");
 	/* A deadline of another request with a longer id must not be counted. */
 	tl(st, at(14, 12, 0), "sla.escalation", "req:" ID "9:confirm:SCB", NULL);
 	tl(st, at(14, 12, 0), "sla.escalation", "req:2026-Q4-JSB-002:confirm:SCB", NULL);
@@ -261,8 +267,9 @@ static void progress_issues_and_pings(void **state)
 	assert_int_equal(n(json_array_get(dl, 1), "reminders"), 0);
 	assert_int_equal(n(json_array_get(dl, 1), "overdue"), 1); /* progress.missed, not the daily step */
 	assert_string_equal(s(json_array_get(dl, 2), "kind"), "issue");
-	assert_int_equal(n(json_array_get(dl, 2), "escalations"), 1);
-	assert_int_equal(n(json_array_get(dl, 2), "overdue"), 1);
+	assert_int_equal(n(json_array_get(dl, 2), "escalations"), 2); /* P02's step 2, and P01's urgent ping */
+	assert_int_equal(n(json_array_get(dl, 2), "overdue"), 2);
+	assert_int_equal(n(json_array_get(dl, 2), "reminders"), 1);
 
 	json_t *r = json_object_get(m, "retro");
 	assert_true(json_is_true(json_object_get(json_array_get(r, 0), "within")));
@@ -272,7 +279,7 @@ static void progress_issues_and_pings(void **state)
 	long long expect[][2] = { { n(t, "confirm_total"), 3 }, { n(t, "confirm_within"), 1 }, { n(t, "objections"), 1 },
 				  { n(t, "objections_within"), 0 }, { n(t, "progress_on_time"), 4 }, { n(t, "progress_late"), 1 },
 				  { n(t, "progress_missed"), 1 }, { n(t, "issues"), 2 }, { n(t, "report_late"), 1 },
-				  { n(t, "response_late"), 1 }, { n(t, "resolution_late"), 1 }, { n(t, "escalations"), 2 },
+				  { n(t, "response_late"), 1 }, { n(t, "resolution_late"), 1 }, { n(t, "escalations"), 3 },
 				  { n(t, "snoozes"), 1 } };
 	for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
 		assert_int_equal(expect[i][0], expect[i][1]);
@@ -298,7 +305,7 @@ static void rules_of_thumb(void **state)
 	assert_non_null(strstr(text, "issue_reports=2 个问题中有 1 个未在发生后 1 小时内上报"));
 	assert_non_null(strstr(text, "issue_responses=2 个问题中有 1 个未在规定时限内响应"));
 	assert_non_null(strstr(text, "issue_resolutions=1 个问题晚于解决方案约定的完成时间解决"));
-	assert_non_null(strstr(text, "escalations=共升级上级 2 次（部门确认 1 次、问题响应与解决 1 次）"));
+	assert_non_null(strstr(text, "escalations=共升级上级 3 次（部门确认 1 次、问题响应与解决 2 次）"));
 	assert_null(strstr(text, "snoozes="));  /* one snooze is no pattern */
 	assert_non_null(strstr(text, "retro_answers=复盘答复晚于 3 个工作日的部门：市场部"));
 	assert_null(strstr(text, "all_met"));

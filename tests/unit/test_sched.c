@@ -191,6 +191,49 @@ static void test_a_long_pause_sends_one_late_catch_up_per_deadline(void **state)
 	assert_int_equal(store_timer_next(f->st), MON(17, 0));
 }
 
+static int item_has_role(json_t *ping, size_t i, const char *role)
+{
+	size_t k;
+	json_t *r;
+	json_array_foreach(json_object_get(json_array_get(json_object_get(ping, "items"), i), "roles"), k, r)
+		if (!strcmp(json_string_value(r), role))
+			return 1;
+	return 0;
+}
+
+/* Down from Monday 10:00 to Saturday: the urgent chain's catch-up goes at
+ * once; the business one waits for Monday's start, still marked late, and
+ * tells the owner and head as well as the superiors its skipped steps had. */
+static void test_a_business_catch_up_at_the_weekend_waits_for_monday(void **state)
+{
+	struct fixture *f = *state;
+	json_t *p[4];
+	watch(f, "urgent", "issue_response_urgent", "oc_a", "ou_a", "ou_ah", 0);
+	watch(f, "important", "issue_response", "oc_b", "ou_b", "ou_bh", 0); /* due 12:00, then +1h, +2h, every 2h */
+	clock_test_set(calendar_local_time(2026, 12, 12, 10 * 60));
+	sched_fire_due(f->s);
+	assert_int_equal(take_pings(f, p, 4), 1);
+	assert_string_equal(item(p[0], 0, "key"), "urgent");
+	assert_true(item_late(p[0], 0));
+	decref_all(p, 1);
+	ms_t monday = calendar_local_time(2026, 12, 14, 9 * 60);
+	assert_int_equal(store_timer_next(f->st), monday);
+	assert_int_equal(store_timers_pending(f->st), 1);
+	/* Nothing more at the weekend, however often the loop looks. */
+	clock_test_set(calendar_local_time(2026, 12, 13, 20 * 60));
+	sched_fire_due(f->s);
+	assert_int_equal(take_pings(f, p, 4), 0);
+	clock_test_set(monday);
+	sched_fire_due(f->s);
+	assert_int_equal(take_pings(f, p, 4), 1);
+	assert_string_equal(item(p[0], 0, "key"), "important");
+	assert_string_equal(item(p[0], 0, "stage"), "escalation");
+	assert_true(item_late(p[0], 0));
+	assert_true(item_has_role(p[0], 0, "owner") && item_has_role(p[0], 0, "head"));
+	assert_true(item_has_role(p[0], 0, "superior") && item_has_role(p[0], 0, "superior2"));
+	decref_all(p, 1);
+}
+
 static void test_pings_for_one_chat_in_one_minute_are_one_message(void **state)
 {
 	struct fixture *f = *state;
@@ -312,6 +355,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pings_for_one_chat_in_one_minute_are_one_message, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_business_pings_wait_for_working_hours, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_business_catch_up_at_the_weekend_waits_for_monday, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_closed_deadline_says_nothing_more, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snooze_holds_the_next_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_clock_jump_rearms_the_timer, setup, teardown),
