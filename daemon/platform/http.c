@@ -7,10 +7,20 @@
  * calls http_client_protocol's callback when it is ready, and we hand that to
  * curl_multi_socket_action().  Because lws owns only the duplicate, its close
  * never races curl's.  Finished transfers are reaped after every action.
+ *
+ * Nothing that goes wrong here may leave a transfer hanging, because its
+ * owner (the gateway bootstrap, an outbox slot) waits for the callback:
+ *  - a socket that cannot be watched (no descriptor left for the dup, or
+ *    lws refusing it) is retried with backoff until it can;
+ *  - an error from curl_multi_socket_action is retried with backoff;
+ *  - a watchdog ends every transfer that outlives its own timeout by
+ *    HTTP_WATCHDOG_GRACE_MS, whatever curl believes.
  */
 #include "collabd/http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +32,22 @@
 #include "collabd/util.h"
 
 #define HTTP_MAX_BODY (8u << 20) /* a platform answer larger than this is refused */
+#define HTTP_WATCHDOG_GRACE_MS 5000
+#define HTTP_RETRY_MIN_MS 50
+#define HTTP_RETRY_MAX_MS 2000
 
 struct http_client {
 	CURLM *multi;
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
 	lws_sorted_usec_list_t timer;
+	lws_sorted_usec_list_t retry_timer;    /* unwatched sockets, failed actions */
+	lws_sorted_usec_list_t watchdog_timer; /* transfers past their deadline */
+	lws_sorted_usec_list_t rearm_timer;    /* POLLOUT wanted again */
+	long retry_ms;               /* current backoff; 0 when nothing failed */
+	int watchdog_armed;
+	int action_failed;           /* the last curl_multi_socket_action failed */
+	struct sock_watch *watches;  /* every socket curl asked us to watch */
 	int inflight;
 	int reaping;
 	int closing;                /* no new requests once shutdown has begun */
@@ -38,8 +58,9 @@ struct http_client {
 struct sock_watch {
 	struct http_client *hc;
 	curl_socket_t fd;
-	struct lws *wsi;   /* lws's handle on our dup of fd; NULL once lws closed it */
+	struct lws *wsi;   /* lws's handle on our dup of fd; NULL while not watched */
 	int want_out;
+	struct sock_watch *prev, *next;
 };
 
 struct transfer {
@@ -51,6 +72,7 @@ struct transfer {
 	long ratelimit_reset;
 	long retry_after;
 	ms_t started;
+	ms_t deadline;      /* monotonic: the watchdog ends it here */
 	http_done_fn done;
 	void *arg;
 	int too_big;
@@ -59,12 +81,28 @@ struct transfer {
 };
 
 static void reap(struct http_client *hc);
+static void schedule_retry(struct http_client *hc);
 
 static void socket_action(struct http_client *hc, curl_socket_t fd, int ev_bitmask)
 {
 	int running;
-	curl_multi_socket_action(hc->multi, fd, ev_bitmask, &running);
+	CURLMcode rc = curl_multi_socket_action(hc->multi, fd, ev_bitmask, &running);
+	if (rc != CURLM_OK) {
+		/* Typically a socket we could not watch: try again shortly. */
+		log_warn("msg=\"curl could not act on a socket; retrying\" error=\"%s\"", curl_multi_strerror(rc));
+		hc->action_failed = 1;
+		schedule_retry(hc);
+	}
 	reap(hc);
+}
+
+/* Asks lws for POLLOUT on every watched socket curl wants to write to. */
+static void rearm_writable(lws_sorted_usec_list_t *sul)
+{
+	struct http_client *hc = lws_container_of(sul, struct http_client, rearm_timer);
+	for (struct sock_watch *w = hc->watches; w; w = w->next)
+		if (w->wsi && w->want_out)
+			lws_callback_on_writable(w->wsi);
 }
 
 static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -82,11 +120,10 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (w && w->wsi == wsi) {
 			struct http_client *hc = w->hc;
 			socket_action(hc, w->fd, CURL_CSELECT_OUT);
-			/* POLLOUT in lws is one-shot: ask again while curl still wants it.
-			 * w may have been released by the action, so look it up afresh. */
-			struct sock_watch *again = lws_get_opaque_user_data(wsi);
-			if (again && again->wsi == wsi && again->want_out)
-				lws_callback_on_writable(wsi);
+			/* POLLOUT in lws is one-shot, and lws clears it again after this
+			 * callback returns: ask again from a timer while curl still wants
+			 * it (w may have been released by the action). */
+			lws_sul_schedule(hc->ctx, 0, &hc->rearm_timer, rearm_writable, 1);
 		}
 		break;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
@@ -118,6 +155,30 @@ static void detach_wsi(struct sock_watch *w)
 	}
 }
 
+/* Hands lws a dup of w's socket to poll.  0, or -1 when there is no
+ * descriptor for the dup or lws refuses it (the caller retries later). */
+static int watch_socket(struct sock_watch *w)
+{
+	int dupfd = dup(w->fd);
+	if (dupfd < 0) {
+		log_warn("msg=\"dup of curl socket failed; will retry\" errno=%d", errno);
+		return -1;
+	}
+	lws_sock_file_fd_type desc;
+	desc.filefd = dupfd;
+	w->wsi = lws_adopt_descriptor_vhost(w->hc->vhost, LWS_ADOPT_RAW_FILE_DESC, desc,
+					    http_client_protocol.name, NULL);
+	if (!w->wsi) {
+		/* lws closes what it fails to adopt in some paths; never twice. */
+		if (fcntl(dupfd, F_GETFD) >= 0)
+			close(dupfd);
+		log_warn("msg=\"lws could not adopt curl socket; will retry\"");
+		return -1;
+	}
+	lws_set_opaque_user_data(w->wsi, w);
+	return 0;
+}
+
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
 	(void)easy;
@@ -128,6 +189,12 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 		if (w) {
 			detach_wsi(w);
 			curl_multi_assign(hc->multi, fd, NULL);
+			if (w->prev)
+				w->prev->next = w->next;
+			else
+				hc->watches = w->next;
+			if (w->next)
+				w->next->prev = w->prev;
 			free(w);
 		}
 		return 0;
@@ -136,30 +203,69 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 		w = xcalloc(1, sizeof *w);
 		w->hc = hc;
 		w->fd = fd;
+		w->next = hc->watches;
+		if (w->next)
+			w->next->prev = w;
+		hc->watches = w;
 		curl_multi_assign(hc->multi, fd, w);
 	}
-	if (!w->wsi) {
-		int dupfd = dup(fd);
-		if (dupfd < 0) {
-			log_error("msg=\"dup of curl socket failed\"");
-			return -1;
-		}
-		lws_sock_file_fd_type desc;
-		desc.filefd = dupfd;
-		w->wsi = lws_adopt_descriptor_vhost(hc->vhost, LWS_ADOPT_RAW_FILE_DESC, desc,
-						    http_client_protocol.name, NULL);
-		if (!w->wsi) {
-			close(dupfd);
-			log_error("msg=\"lws could not adopt curl socket\"");
-			return -1;
-		}
-		lws_set_opaque_user_data(w->wsi, w);
-	}
 	w->want_out = (what == CURL_POLL_OUT || what == CURL_POLL_INOUT);
-	/* Raw file descriptors are always polled for input; output is on demand. */
+	/* Not watched yet (or no longer): try now; when that fails, the retry
+	 * timer tries again, and curl's own timeout still runs meanwhile. */
+	if (!w->wsi && watch_socket(w)) {
+		schedule_retry(hc);
+		return 0;
+	}
+	/* Raw file descriptors are always polled for input; output is on demand,
+	 * asked from a timer because this may run inside lws's writable callback,
+	 * which clears POLLOUT once it returns. */
 	if (w->want_out)
-		lws_callback_on_writable(w->wsi);
+		lws_sul_schedule(hc->ctx, 0, &hc->rearm_timer, rearm_writable, 1);
 	return 0;
+}
+
+/* Retries what failed: watching sockets, then curl's pending actions. */
+static void retry_fired(lws_sorted_usec_list_t *sul)
+{
+	struct http_client *hc = lws_container_of(sul, struct http_client, retry_timer);
+	int pending = 0;
+	struct sock_watch *ready[64];
+	size_t nready = 0;
+	for (struct sock_watch *w = hc->watches; w; w = w->next) {
+		if (w->wsi)
+			continue;
+		if (watch_socket(w))
+			pending = 1;
+		else if (nready < ARRAY_LEN(ready))
+			ready[nready++] = w;
+	}
+	hc->action_failed = 0;
+	if (pending)
+		schedule_retry(hc);
+	/* Let curl look at the sockets it could not hear from: 0 means "find
+	 * out yourself".  Descriptors, not pointers: an action may free watches. */
+	curl_socket_t fds[ARRAY_LEN(ready)];
+	for (size_t i = 0; i < nready; i++)
+		fds[i] = ready[i]->fd;
+	for (size_t i = 0; i < nready; i++)
+		socket_action(hc, fds[i], 0);
+	socket_action(hc, CURL_SOCKET_TIMEOUT, 0);
+	if (hc->watches)
+		lws_sul_schedule(hc->ctx, 0, &hc->rearm_timer, rearm_writable, 1);
+	if (!pending && !hc->action_failed && hc->retry_ms) {
+		hc->retry_ms = 0;
+		log_info("msg=\"curl sockets watched again\"");
+	}
+}
+
+static void schedule_retry(struct http_client *hc)
+{
+	if (hc->closing)
+		return;
+	hc->retry_ms = hc->retry_ms ? hc->retry_ms * 2 : HTTP_RETRY_MIN_MS;
+	if (hc->retry_ms > HTTP_RETRY_MAX_MS)
+		hc->retry_ms = HTTP_RETRY_MAX_MS;
+	lws_sul_schedule(hc->ctx, 0, &hc->retry_timer, retry_fired, (lws_usec_t)hc->retry_ms * LWS_US_PER_MS);
 }
 
 static void timer_fired(lws_sorted_usec_list_t *sul)
@@ -288,24 +394,73 @@ struct http_client *http_client_new(struct lws_context *ctx, struct lws_vhost *v
 	return hc;
 }
 
+/* Ends t now: its callback runs with status 0 and error why. */
+static void abort_transfer(struct transfer *t, const char *why)
+{
+	struct http_client *hc = t->hc;
+	curl_multi_remove_handle(hc->multi, t->easy);
+	hc->inflight--;
+	struct http_response resp = { .status = 0, .error = why, .body = "",
+				      .ratelimit_reset = -1, .retry_after = -1,
+				      .elapsed_ms = (long)(clock_mono_ms() - t->started) };
+	t->done(t->arg, &resp);
+	curl_easy_cleanup(t->easy);
+	transfer_free(t);
+}
+
+/* Curl ends its transfers by their timeout; this ends those it cannot (a
+ * socket never watched, an action that kept failing), so no owner waits
+ * for ever. */
+static void watchdog_fired(lws_sorted_usec_list_t *sul);
+
+/* Once a second while transfers exist (never pushed back by new ones). */
+static void arm_watchdog(struct http_client *hc)
+{
+	if (hc->transfers && !hc->watchdog_armed) {
+		hc->watchdog_armed = 1;
+		lws_sul_schedule(hc->ctx, 0, &hc->watchdog_timer, watchdog_fired, LWS_US_PER_SEC);
+	}
+}
+
+static void watchdog_fired(lws_sorted_usec_list_t *sul)
+{
+	struct http_client *hc = lws_container_of(sul, struct http_client, watchdog_timer);
+	ms_t now = clock_mono_ms();
+	if (!hc->reaping) {
+		struct transfer *t = hc->transfers;
+		while (t) {
+			struct transfer *next = t->next;
+			if (now >= t->deadline) {
+				log_warn("msg=\"HTTP transfer overdue; ended by the watchdog\" elapsed_ms=%lld",
+					 (long long)(now - t->started));
+				abort_transfer(t, "timed out (no progress)");
+				next = hc->transfers; /* the callback may have started or ended others */
+			}
+			t = next;
+		}
+	}
+	hc->watchdog_armed = 0;
+	arm_watchdog(hc);
+}
+
 void http_client_free(struct http_client *hc)
 {
 	if (!hc)
 		return;
 	lws_sul_cancel(&hc->timer);
+	lws_sul_cancel(&hc->retry_timer);
+	lws_sul_cancel(&hc->watchdog_timer);
+	lws_sul_cancel(&hc->rearm_timer);
 	/* Every callback runs exactly once, even now: owners free what they gave. */
 	hc->closing = 1;
-	while (hc->transfers) {
-		struct transfer *t = hc->transfers;
-		curl_multi_remove_handle(hc->multi, t->easy);
-		hc->inflight--;
-		struct http_response resp = { .status = 0, .error = "shutting down", .body = "",
-					      .ratelimit_reset = -1, .retry_after = -1 };
-		t->done(t->arg, &resp);
-		curl_easy_cleanup(t->easy);
-		transfer_free(t);
-	}
+	while (hc->transfers)
+		abort_transfer(hc->transfers, "shutting down");
 	curl_multi_cleanup(hc->multi);
+	while (hc->watches) {
+		struct sock_watch *w = hc->watches;
+		hc->watches = w->next;
+		free(w);
+	}
 	free(hc);
 }
 
@@ -326,6 +481,7 @@ int http_request(struct http_client *hc, const char *method, const char *url,
 	t->ratelimit_reset = -1;
 	t->retry_after = -1;
 	t->started = clock_mono_ms();
+	t->deadline = t->started + timeout_ms + HTTP_WATCHDOG_GRACE_MS;
 	buf_init(&t->response);
 	for (size_t i = 0; headers && headers[i]; i++)
 		t->headers = curl_slist_append(t->headers, headers[i]);
@@ -363,6 +519,7 @@ int http_request(struct http_client *hc, const char *method, const char *url,
 	if (t->next)
 		t->next->prev = t;
 	hc->transfers = t;
+	arm_watchdog(hc);
 	return 0;
 }
 

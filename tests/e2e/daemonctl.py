@@ -31,7 +31,7 @@ class Daemon:
     """One collabd process (restartable) over one database and config."""
 
     def __init__(self, sim, workdir, clock_control=False, extra=None, secret_in_env=True,
-                 platform="feishu"):
+                 platform="feishu", nofile=None):
         self.sim = sim
         self.platform = platform  # "feishu" (sim is a Sim) or "dingtalk" (sim is a DingSim)
         self.workdir = str(workdir)
@@ -40,6 +40,7 @@ class Daemon:
         self.log_path = os.path.join(self.workdir, "collabd.log")
         self.config_path = os.path.join(self.workdir, "collabd.json")
         self.secret_in_env = secret_in_env
+        self.nofile = nofile  # RLIMIT_NOFILE for the daemon (hostile-client tests), or None
         cfg = {
             "database": self.db,
             "log_level": "debug",
@@ -81,10 +82,15 @@ class Daemon:
         wrapper = shlex.split(os.environ.get("COLLABD_WRAPPER", ""))
         self.proc = subprocess.Popen(wrapper + [COLLABD_BIN, "--config", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=self._log, env=self.env())
+                                     stderr=self._log, env=self.env(),
+                                     preexec_fn=self._limit_descriptors if self.nofile else None)
         if wait:
             self.wait_ready()
         return self
+
+    def _limit_descriptors(self):
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def wait_ready(self, timeout=None):
         if timeout is None:
