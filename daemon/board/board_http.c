@@ -195,6 +195,9 @@ static int write_answer(struct lws *wsi, struct board_session *s)
 static int board_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct board_session *s = user;
+	int guard_rc;
+	if (http_guard_callback(&daemon_of(wsi)->board_guard, wsi, (int)reason, &guard_rc))
+		return guard_rc; /* connection limits, idle timeout, no upgrades */
 	switch (reason) {
 	case LWS_CALLBACK_HTTP: {
 		char path[256];
@@ -242,6 +245,9 @@ int board_listen(struct daemon *d)
 	/* "0.0.0.0", "::" or "*" mean every interface, which lws spells NULL. */
 	info.iface = !strcmp(b->listen, "0.0.0.0") || !strcmp(b->listen, "::") || !strcmp(b->listen, "*") ? NULL : b->listen;
 	info.pprotocols = protocols;
+	d->board_guard = (struct http_guard){ .name = "board", .max_connections = b->max_connections,
+					      .idle_timeout_s = b->idle_timeout_s };
+	http_guard_vhost_info(&d->board_guard, &info);
 	if (!lws_create_vhost(d->ctx, &info)) {
 		log_error("msg=\"cannot listen for the board\" listen=%s port=%d", b->listen, b->port);
 		return -1;

@@ -11,6 +11,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "collabd/calendar.h"
 #include "collabd/clock.h"
@@ -219,9 +221,16 @@ static void prune_inbox(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(d->ctx, 0, sul, prune_inbox, 3600 * LWS_USEC_PER_SEC);
 }
 
+/* Set when lws reports a failed accept (descriptors exhausted): lws then
+ * finds the listening socket readable again at once, for ever.  It has no
+ * hook for this, so its log line is the signal; the loop backs off. */
+static int accept_failed;
+
 /* libwebsockets' own log lines, reshaped into ours. */
 static void lws_log_line(int level, const char *line)
 {
+	if (strstr(line, "accept: errno"))
+		accept_failed = 1;
 	char text[512];
 	size_t n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -235,6 +244,25 @@ static void lws_log_line(int level, const char *line)
 }
 
 static void daemon_close(struct daemon *d);
+
+/*
+ * How many descriptors lws may hold: the process limit less a reserve for
+ * what lives outside lws (curl's own sockets, one per transfer beside the
+ * duplicate lws polls; SQLite's files; stdio).  When its table is full, lws
+ * stops polling the listening sockets until a slot frees, so idle HTTP
+ * clients can take lws's share but never the reserve, and accept never
+ * fails with EMFILE in a loop.
+ */
+static unsigned int lws_descriptor_budget(const struct config *cfg)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1u << 20)
+		return 0; /* lws's own default */
+	unsigned int limit = (unsigned int)rl.rlim_cur;
+	unsigned int reserve = limit / 8 > 24 ? limit / 8 : 24;
+	reserve += (unsigned int)cfg->outbox.max_inflight + 8;
+	return limit > reserve + 16 ? limit - reserve : limit / 2;
+}
 
 static int create_context(struct daemon *d)
 {
@@ -250,6 +278,7 @@ static int create_context(struct daemon *d)
 	memset(&info, 0, sizeof info);
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.user = d;
+	info.fd_limit_per_thread = lws_descriptor_budget(&d->cfg);
 	d->ctx = lws_create_context(&info);
 	if (!d->ctx)
 		return -1;
@@ -269,6 +298,9 @@ static int create_context(struct daemon *d)
 		info.port = d->cfg.admin_port;
 		info.iface = d->cfg.admin_listen;
 		info.pprotocols = admin_protocols;
+		d->admin_guard = (struct http_guard){ .name = "admin", .max_connections = d->cfg.admin_max_connections,
+						      .idle_timeout_s = d->cfg.admin_idle_timeout_s };
+		http_guard_vhost_info(&d->admin_guard, &info);
 		if (!lws_create_vhost(d->ctx, &info)) {
 			log_error("msg=\"cannot listen for the admin interface\" listen=%s port=%d",
 				  d->cfg.admin_listen, d->cfg.admin_port);
@@ -390,9 +422,23 @@ static void daemon_loop(struct daemon *d)
 	log_info("msg=\"collabd started\" version=%s pending_outbox=%lld", COLLABD_VERSION,
 		 (long long)store_outbox_pending(d->store));
 
+	long accept_backoff_ms = 0;
 	while (!stop_signal && !d->stopping) {
 		if (lws_service(d->ctx, 0) < 0)
 			break;
+		if (accept_failed) {
+			/* Out of descriptors with a client knocking: give the rest of
+			 * the loop (and the knocking client's timeout) a chance instead
+			 * of spinning on accept.  10 ms doubling to half a second. */
+			accept_failed = 0;
+			accept_backoff_ms = accept_backoff_ms ? accept_backoff_ms * 2 : 10;
+			if (accept_backoff_ms > 500)
+				accept_backoff_ms = 500;
+			struct timespec pause = { 0, accept_backoff_ms * 1000000L };
+			nanosleep(&pause, NULL);
+		} else {
+			accept_backoff_ms = 0;
+		}
 		if (reload_signal) {
 			/* Between callbacks: no transaction is open here. */
 			reload_signal = 0;

@@ -166,6 +166,9 @@ static int write_response(struct lws *wsi, struct admin_session *s)
 static int admin_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct admin_session *s = user;
+	int guard_rc;
+	if (http_guard_callback(&daemon_of(wsi)->admin_guard, wsi, (int)reason, &guard_rc))
+		return guard_rc; /* connection limits, idle timeout, no upgrades */
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		memset(s, 0, sizeof *s);

@@ -159,6 +159,39 @@ static void workflow(struct buf *out, struct daemon *d)
 	json_decref(req);
 }
 
+static long long guard_open(const struct http_guard *g) { return g->open; }
+static long long guard_max(const struct http_guard *g) { return g->max_connections; }
+static long long guard_refused(const struct http_guard *g) { return g->refused; }
+static long long guard_upgrades(const struct http_guard *g) { return g->upgrades_refused; }
+
+/* The board's and the admin port's connections: open, the cap, refusals. */
+static void listeners(struct buf *out, struct daemon *d)
+{
+	static const struct {
+		const char *name, *type, *help;
+		long long (*get)(const struct http_guard *);
+	} families[] = {
+		{ "collabd_listener_connections", "gauge", "HTTP connections open, by listener.", guard_open },
+		{ "collabd_listener_max_connections", "gauge",
+		  "The cap on open HTTP connections (admin.max_connections, board.max_connections).", guard_max },
+		{ "collabd_listener_refused_total", "counter",
+		  "Connections closed on accept because the listener was at its cap.", guard_refused },
+		{ "collabd_listener_upgrades_refused_total", "counter",
+		  "WebSocket (or other protocol) upgrades refused: the listeners speak plain HTTP only.", guard_upgrades },
+	};
+	const struct http_guard *guards[] = { &d->admin_guard, &d->board_guard };
+	for (size_t f = 0; f < ARRAY_LEN(families); f++) {
+		metrics_header(out, families[f].name, families[f].type, families[f].help);
+		for (size_t i = 0; i < ARRAY_LEN(guards); i++) {
+			if (!guards[i]->name)
+				continue; /* that listener is off */
+			char labels[64];
+			snprintf(labels, sizeof labels, "listener=\"%s\"", guards[i]->name);
+			metrics_sample(out, families[f].name, labels, families[f].get(guards[i]));
+		}
+	}
+}
+
 char *daemon_metrics_text(struct daemon *d)
 {
 	struct buf out;
@@ -171,6 +204,7 @@ char *daemon_metrics_text(struct daemon *d)
 	metrics_sample(&out, "collabd_reloads_total", "", d->reloads);
 	events(&out, d);
 	connections(&out, d);
+	listeners(&out, d);
 	outbox(&out, d);
 	timers(&out, d);
 	workflow(&out, d);

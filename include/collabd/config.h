@@ -18,6 +18,7 @@ struct feishu_config {
 	char *app_id;
 	char *app_secret;  /* secret: never logged */
 	char *bot_open_id; /* optional; learned from /bot/v3/info when empty */
+	int fragment_memory_bytes; /* all pending fragment merges together hold at most this */
 };
 
 struct dingtalk_config {
@@ -53,6 +54,8 @@ struct config {
 	int log_level;
 	char *admin_listen;
 	int admin_port;        /* 0 = no admin HTTP listener */
+	int admin_max_connections; /* open at once; more are closed on accept */
+	int admin_idle_timeout_s;  /* a connection idle (or slow) this long is closed */
 	int test_clock_control;
 	char *test_start_at;   /* "YYYY-MM-DD HH:MM[:SS]" local: the test clock at start; empty = real time */
 	struct feishu_config feishu;
@@ -79,6 +82,8 @@ struct config {
 	struct board_config {
 		char *listen;        /* the web board's address, 127.0.0.1 by default */
 		int port;            /* 0 = no board */
+		int max_connections; /* open at once; more are closed on accept */
+		int idle_timeout_s;  /* a connection idle (or slow) this long is closed */
 		char *token;         /* secret: required when listen is not loopback */
 		char *public_url;    /* how people reach the board, for links in chat; may be empty */
 	} board;

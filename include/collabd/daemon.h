@@ -11,6 +11,7 @@
 
 #include "collabd/command.h"
 #include "collabd/config.h"
+#include "collabd/http_guard.h"
 #include "collabd/inbox.h"
 #include "collabd/metrics.h"
 
@@ -43,6 +44,8 @@ struct daemon {
 	struct sla_policies *policies;
 	struct sched *sched;
 	struct admin *admin;
+	struct http_guard admin_guard;      /* the admin port's connection limits */
+	struct http_guard board_guard;      /* the board's */
 	struct inbox_stats inbox;
 	struct metrics metrics;             /* per-platform and per-code counters for /metrics */
 	long long reloads;                  /* SIGHUP reloads done */

@@ -18,7 +18,8 @@ enum log_level log_get_level(void);
 /* Parses "debug", "info", "warn" or "error"; returns -1 when unknown. */
 int log_level_parse(const char *name);
 
-/* Writes one line.  fmt describes the whole tail after "level=..", so callers
+/* Writes one line (repeats are rate-limited: see log.c).  fmt describes the
+ * whole tail after "level=..", so callers
  * write: log_msg(LOG_INFO, "msg=\"connected\" conn=%s", id). */
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
