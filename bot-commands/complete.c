@@ -143,10 +143,7 @@ static void reply_problems(struct cmd_ctx *ctx, const char *id, json_t *problems
 	struct buf b;
 	buf_init(&b);
 	buf_printf(&b, "需求 %s 暂不能完成，有 %zu 处需要处理（未保存任何内容）：", id, json_array_size(problems));
-	size_t i;
-	json_t *p;
-	json_array_foreach(problems, i, p)
-		buf_printf(&b, "\n%zu. %s", i + 1, json_string_value(p));
+	cmd_list_problems(&b, problems);
 	cmd_reply_text(ctx, (char *)b.data);
 	buf_free(&b);
 }

@@ -46,10 +46,7 @@ void issue_reply_problems(struct cmd_ctx *ctx, const struct form *f, json_t *pro
 	struct buf b;
 	buf_init(&b);
 	buf_printf(&b, "%s有 %zu 处需要修改（未保存任何内容）：", f->title, json_array_size(problems));
-	size_t i;
-	json_t *p;
-	json_array_foreach(problems, i, p)
-		buf_printf(&b, "\n%zu. %s", i + 1, json_string_value(p));
+	cmd_list_problems(&b, problems);
 	cmd_reply_text(ctx, (char *)b.data);
 	buf_free(&b);
 }

@@ -139,10 +139,7 @@ static enum cmd_rc submit(struct cmd_ctx *ctx, const struct request_row *r, cons
 		struct buf b;
 		buf_init(&b);
 		buf_printf(&b, "进度未提交，请修改后重新提交（共 %zu 处问题）：", json_array_size(problems));
-		size_t i;
-		json_t *p;
-		json_array_foreach(problems, i, p)
-			buf_printf(&b, "\n%zu. %s", i + 1, json_string_value(p));
+		cmd_list_problems(&b, problems);
 		cmd_reply_text(ctx, (const char *)b.data);
 		buf_free(&b);
 		free(dept);

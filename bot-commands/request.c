@@ -28,10 +28,7 @@ static void reply_problems(struct cmd_ctx *ctx, json_t *problems)
 	struct buf b;
 	buf_init(&b);
 	buf_printf(&b, "需求信息表有 %zu 处需要修改（未保存任何内容）：", json_array_size(problems));
-	size_t i;
-	json_t *p;
-	json_array_foreach(problems, i, p)
-		buf_printf(&b, "\n%zu. %s", i + 1, json_string_value(p));
+	cmd_list_problems(&b, problems);
 	buf_append_str(&b, "\n发送 /需求 查看填写格式。");
 	cmd_reply_text(ctx, (char *)b.data);
 	buf_free(&b);

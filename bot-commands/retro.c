@@ -149,10 +149,7 @@ static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named
 		struct buf b;
 		buf_init(&b);
 		buf_printf(&b, "复盘答复有 %zu 处需要修改（未保存任何内容）：", json_array_size(problems));
-		size_t i;
-		json_t *p;
-		json_array_foreach(problems, i, p)
-			buf_printf(&b, "\n%zu. %s", i + 1, json_string_value(p));
+		cmd_list_problems(&b, problems);
 		char *tpl = template_text(r.id, code);
 		buf_printf(&b, "\n格式：\n%s", tpl);
 		free(tpl);

@@ -202,7 +202,7 @@ static int board_cb(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP: {
 		char path[256];
 		memset(s, 0, sizeof *s);
-		snprintf(path, sizeof path, "%.*s", (int)(len < sizeof path ? len : sizeof path - 1), (const char *)in);
+		utf8_snprintf(path, sizeof path, "%.*s", (int)len, (const char *)in);
 		answer(wsi, s, path);
 		lws_callback_on_writable(wsi);
 		return 0;

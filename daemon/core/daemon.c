@@ -235,8 +235,7 @@ static void lws_log_line(int level, const char *line)
 	size_t n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		n--;
-	if (n >= sizeof text)
-		n = sizeof text - 1;
+	n = utf8_cut(line, n, sizeof text - 1);
 	for (size_t i = 0; i < n; i++)
 		text[i] = line[i] == '"' ? '\'' : line[i];
 	text[n] = '\0';

@@ -1,5 +1,6 @@
 /*
- * util.c - allocation wrappers (abort on OOM) and the growable buffer.
+ * util.c - allocation wrappers (abort on OOM), the growable buffer, and
+ * UTF-8: validation, counting, and cutting only between characters.
  */
 #include "collabd/util.h"
 
@@ -177,4 +178,63 @@ long utf8_count(const char *s)
 		count++;
 	}
 	return count;
+}
+
+/* Bytes a character whose first byte is c takes; 0 for a continuation byte. */
+static size_t utf8_lead_len(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xE0) == 0xC0)
+		return 2;
+	if ((c & 0xF0) == 0xE0)
+		return 3;
+	if ((c & 0xF8) == 0xF0)
+		return 4;
+	return (c & 0xC0) == 0x80 ? 0 : 1; /* stray bytes count as themselves */
+}
+
+size_t utf8_complete(const char *s, size_t len)
+{
+	/* The last character starts at most three bytes back. */
+	for (size_t back = 1; back <= 4 && back <= len; back++) {
+		size_t k = utf8_lead_len((unsigned char)s[len - back]);
+		if (k)
+			return k > back ? len - back : len;
+	}
+	return len;
+}
+
+size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+	return len <= max ? len : utf8_complete(s, max);
+}
+
+int utf8_vsnprintf(char *out, size_t size, const char *fmt, va_list ap)
+{
+	if (size == 0)
+		return 0;
+	va_list copy;
+	va_copy(copy, ap);
+	int want = vsnprintf(out, size, fmt, copy);
+	va_end(copy);
+	if (want < 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	if ((size_t)want < size)
+		return want;
+	/* Cut: out holds size - 1 bytes of a longer text; drop a half character. */
+	size_t n = utf8_complete(out, size - 1);
+	out[n] = '\0';
+	return (int)n;
+}
+
+int utf8_snprintf(char *out, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = utf8_vsnprintf(out, size, fmt, ap);
+	va_end(ap);
+	return n;
 }

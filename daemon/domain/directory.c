@@ -29,7 +29,7 @@ static void report(void (*problem)(void *, const char *), void *arg, const char 
 	char text[300];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	utf8_vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	problem(arg, text);
 }

@@ -73,7 +73,7 @@ static void add_problem(json_t *problems, const char *fmt, ...)
 	char text[400];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	utf8_vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	json_array_append_new(problems, json_string(text));
 }

@@ -35,7 +35,7 @@ static void add_problem(json_t *problems, const char *fmt, ...)
 	char text[300];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	utf8_vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	json_array_append_new(problems, json_string(text));
 }
@@ -104,8 +104,11 @@ int request_form_check(struct store *st, json_t *form, const char *user_id, cons
 	char *home = given && *given ? dir_dept_code(st, given) : home_dept(st, user_id);
 	if (home)
 		json_object_set_new(form, "发起部门", json_string(home));
-	else if (given && *given)
-		add_problem(problems, "发起部门「%s」不在部门目录中", given);
+	else if (given && *given) {
+		char *echo = cmd_echo(given);
+		add_problem(problems, "发起部门「%s」不在部门目录中", echo);
+		free(echo);
+	}
 	else
 		add_problem(problems, "请填写「发起部门」（你不属于部门目录中的唯一一个部门）");
 	free(home);
@@ -168,8 +171,9 @@ json_t *request_form_from_json(json_t *values, json_t *problems)
 	if (due && strlen(due) > 10) {
 		/* the date picker sends "2026-12-31 +0800" */
 		char date[11];
-		memcpy(date, due, 10);
-		date[10] = '\0';
+		size_t n = utf8_cut(due, strlen(due), 10);
+		memcpy(date, due, n);
+		date[n] = '\0';
 		json_object_set_new(form, "期望完成时间", json_string(date));
 	}
 	return form;

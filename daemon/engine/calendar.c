@@ -271,7 +271,7 @@ static void set_err(char *err, size_t errsz, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
+	utf8_vsnprintf(err, errsz, fmt, ap);
 	va_end(ap);
 }
 
@@ -453,7 +453,7 @@ static int parse_day_list(struct year_data *yd, uint8_t *bm, int worked, json_t 
 	json_t *v;
 	json_array_foreach(list, i, v) {
 		char w[160];
-		snprintf(w, sizeof w, "%s[%zu]", where, i);
+		utf8_snprintf(w, sizeof w, "%s[%zu]", where, i);
 		if (add_days(yd, bm, worked, v, w, err, errsz))
 			return -1;
 	}
@@ -472,7 +472,7 @@ static int parse_holiday(struct year_data *yd, json_t *h, size_t idx, char *err,
 		set_err(err, errsz, "holidays[%zu]: \"name\" (a non-empty string) is required", idx);
 		return -1;
 	}
-	snprintf(where, sizeof where, "holidays[%zu] (%s)", idx, name);
+	utf8_snprintf(where, sizeof where, "holidays[%zu] (%s)", idx, name);
 	if (!json_object_get(h, "off")) {
 		set_err(err, errsz, "%s: \"off\" (a list of dates) is required", where);
 		return -1;
@@ -483,7 +483,7 @@ static int parse_holiday(struct year_data *yd, json_t *h, size_t idx, char *err,
 		char w[160];
 		if (!strcmp(key, "name") || key[0] == '_')
 			continue;
-		snprintf(w, sizeof w, "%s.%s", where, key);
+		utf8_snprintf(w, sizeof w, "%s.%s", where, key);
 		if (!strcmp(key, "off")) {
 			if (parse_day_list(yd, yd->off, 0, v, w, err, errsz))
 				return -1;

@@ -340,6 +340,19 @@ void cmd_toast(struct cmd_ctx *ctx, const char *type, const char *text)
 	ctx->card_response = json_pack("{s:{s:s,s:s}}", "toast", "type", type, "content", text);
 }
 
+void cmd_list_problems(struct buf *b, json_t *problems)
+{
+	size_t i, n = json_array_size(problems);
+	json_t *p;
+	json_array_foreach(problems, i, p) {
+		if (i == CMD_PROBLEMS_SHOWN) {
+			buf_printf(b, "\n…及其他 %zu 项", n - i);
+			break;
+		}
+		buf_printf(b, "\n%zu. %s", i + 1, json_string_value(p) ? json_string_value(p) : "?");
+	}
+}
+
 char *cmd_echo(const char *text)
 {
 	/* At most 24 characters of what the user typed, cut on a character boundary. */

@@ -323,9 +323,9 @@ void outbox_report(struct outbox *ob, int64_t id, enum outbox_outcome outcome, l
 	struct outbox_result res = { .outcome = outcome, .retry_after_ms = retry_after_ms };
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(res.error, sizeof res.error, fmt, ap);
+	utf8_vsnprintf(res.error, sizeof res.error, fmt, ap);
 	va_end(ap);
 	if (message_id)
-		snprintf(res.message_id, sizeof res.message_id, "%s", message_id);
+		utf8_snprintf(res.message_id, sizeof res.message_id, "%s", message_id);
 	outbox_delivered(ob, id, &res);
 }

@@ -104,7 +104,7 @@ static void report(void (*problem)(void *, const char *), void *arg, const char 
 	if (!problem)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	utf8_vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	problem(arg, text);
 }

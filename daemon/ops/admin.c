@@ -172,7 +172,7 @@ static int admin_cb(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		memset(s, 0, sizeof *s);
-		snprintf(s->path, sizeof s->path, "%s", (const char *)in);
+		utf8_snprintf(s->path, sizeof s->path, "%s", (const char *)in);
 		s->is_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
 		if (!s->is_post) {
 			route(daemon_of(wsi), s);

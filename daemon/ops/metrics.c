@@ -95,7 +95,7 @@ void metrics_count_send_error(struct metrics *m, const char *error, int final)
 		 * a flood of distinct codes neither grows memory nor goes uncounted. */
 		if (m->nsend_errors < METRICS_MAX_CODES - 2 || !strcmp(code, "other")) {
 			struct metrics_code_count *c = &m->send_errors[m->nsend_errors++];
-			snprintf(c->code, sizeof c->code, "%s", code);
+			utf8_snprintf(c->code, sizeof c->code, "%s", code);
 			c->final = final;
 			c->n = 1;
 			return;

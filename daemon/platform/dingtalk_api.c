@@ -93,7 +93,7 @@ static void openapi_failed(struct delivery *d, const struct http_response *resp,
 {
 	struct dingtalk_api *api = d->api;
 	char codebuf[96];
-	snprintf(codebuf, sizeof codebuf, "%s", code ? code : "-");
+	utf8_snprintf(codebuf, sizeof codebuf, "%s", code ? code : "-");
 	if ((resp->status == 401 || (code && !strcmp(code, "InvalidAuthentication"))) && !d->token_retried) {
 		log_info("msg=\"dingtalk token rejected; refreshing\" http=%ld", resp->status);
 		token_cache_invalidate(api->tokens, d->token);
@@ -418,7 +418,7 @@ static void token_done(void *arg, const struct http_response *resp)
 	} else {
 		char why[200];
 		const char *code = json_string_value(json_object_get(root, "code"));
-		snprintf(why, sizeof why, "http=%ld code=%s %s", resp->status, code ? code : "-",
+		utf8_snprintf(why, sizeof why, "http=%ld code=%s %s", resp->status, code ? code : "-",
 			 resp->error ? resp->error : "");
 		log_error("msg=\"dingtalk access token request failed; check client_id/client_secret\" %s", why);
 		token_cache_failed(api->tokens, why);

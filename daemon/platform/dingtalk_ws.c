@@ -245,15 +245,15 @@ static void open_done(void *arg, const struct http_response *resp)
 	if (resp->status == 200 && endpoint && ticket) {
 		connect_ws(ws, endpoint, ticket);
 	} else if (resp->status == 0) {
-		snprintf(why, sizeof why, "connections/open unreachable: %s", resp->error);
+		utf8_snprintf(why, sizeof why, "connections/open unreachable: %s", resp->error);
 		attempt_failed(ws, why);
 	} else if ((resp->status == 400 || resp->status == 401 || resp->status == 403) && code &&
 		   strstr(code, "invalidClientIdOrSecret")) {
-		snprintf(why, sizeof why, "connections/open refused the app: http=%ld code=%s (check dingtalk.client_id "
+		utf8_snprintf(why, sizeof why, "connections/open refused the app: http=%ld code=%s (check dingtalk.client_id "
 			 "/ client_secret)", resp->status, code);
 		fatal(ws, why);
 	} else {
-		snprintf(why, sizeof why, "connections/open answered http=%ld code=%s", resp->status, code ? code : "-");
+		utf8_snprintf(why, sizeof why, "connections/open answered http=%ld code=%s", resp->status, code ? code : "-");
 		attempt_failed(ws, why);
 	}
 	json_decref(root);

@@ -82,7 +82,7 @@ static void send_done(void *arg, const struct http_response *resp)
 	long code = json_is_integer(jcode) ? (long)json_integer_value(jcode) : -1;
 	const char *msg = json_string_value(json_object_get(root, "msg"));
 	char msgbuf[128];
-	snprintf(msgbuf, sizeof msgbuf, "%s", msg ? msg : "");
+	utf8_snprintf(msgbuf, sizeof msgbuf, "%s", msg ? msg : "");
 
 	if (resp->status == 200 && code == 0) {
 		json_t *data = json_object_get(root, "data");
@@ -152,9 +152,9 @@ static void token_done(void *arg, const struct http_response *resp)
 	}
 	char why[200];
 	if (resp->status == 0)
-		snprintf(why, sizeof why, "network: %s", resp->error);
+		utf8_snprintf(why, sizeof why, "network: %s", resp->error);
 	else
-		snprintf(why, sizeof why, "http=%ld code=%lld msg=%s", resp->status,
+		utf8_snprintf(why, sizeof why, "http=%ld code=%lld msg=%s", resp->status,
 			 json_is_integer(jcode) ? (long long)json_integer_value(jcode) : -1LL,
 			 json_string_value(json_object_get(root, "msg")) ? json_string_value(json_object_get(root, "msg")) : "");
 	json_decref(root);

@@ -461,7 +461,7 @@ static void endpoint_done(void *arg, const struct http_response *resp)
 		return; /* stopped meanwhile */
 	if (resp->status == 0) {
 		char why[300];
-		snprintf(why, sizeof why, "endpoint unreachable: %s", resp->error);
+		utf8_snprintf(why, sizeof why, "endpoint unreachable: %s", resp->error);
 		attempt_failed(ws, why);
 		return;
 	}
@@ -473,16 +473,16 @@ static void endpoint_done(void *arg, const struct http_response *resp)
 	const char *url = json_string_value(json_object_get(data, "URL"));
 	char why[300];
 	if (resp->status != 200 || !root) {
-		snprintf(why, sizeof why, "endpoint answered http=%ld", resp->status);
+		utf8_snprintf(why, sizeof why, "endpoint answered http=%ld", resp->status);
 		attempt_failed(ws, why);
 	} else if (code == 0 && url) {
 		apply_client_config(ws, json_object_get(data, "ClientConfig"));
 		connect_ws(ws, url);
 	} else if (code == 1 || code == 1000040343 || code == 1000040345) {
-		snprintf(why, sizeof why, "endpoint busy: code=%ld msg=%s", code, msg ? msg : "");
+		utf8_snprintf(why, sizeof why, "endpoint busy: code=%ld msg=%s", code, msg ? msg : "");
 		attempt_failed(ws, why);
 	} else {
-		snprintf(why, sizeof why,
+		utf8_snprintf(why, sizeof why,
 			 "endpoint refused the app: code=%ld msg=%s (check feishu.app_id / app_secret, and that "
 			 "the app uses the long connection for events)", code, msg ? msg : "");
 		fatal(ws, why);
@@ -525,7 +525,7 @@ static void handshake_failed(struct feishu_ws *ws, struct lws *wsi, const char *
 	lws_hdr_custom_copy(wsi, autherr, sizeof autherr, "handshake-autherrcode:", 22);
 	lws_hdr_custom_copy(wsi, msg, sizeof msg, "handshake-msg:", 14);
 	char why[400];
-	snprintf(why, sizeof why, "handshake refused: status=%d autherrcode=%s msg=%s (%s)", st,
+	utf8_snprintf(why, sizeof why, "handshake refused: status=%d autherrcode=%s msg=%s (%s)", st,
 		 autherr[0] ? autherr : "-", msg[0] ? msg : "-", lws_reason ? lws_reason : "-");
 	if (st == 403 || (st == 514 && !strcmp(autherr, "1000040350")))
 		fatal(ws, why);

@@ -195,6 +195,13 @@ void cmd_toast(struct cmd_ctx *ctx, const char *type, const char *text);
  * characters, control characters blanked); caller frees. */
 char *cmd_echo(const char *text);
 
+/* How many problems a reply lists before "…及其他 N 项": a form of thousands
+ * of unknown lines must not become a reply of hundreds of KB. */
+#define CMD_PROBLEMS_SHOWN 10
+/* Appends the problems (a JSON array of strings) to b, numbered one a line,
+ * the first CMD_PROBLEMS_SHOWN of them and then how many more there are. */
+void cmd_list_problems(struct buf *b, json_t *problems);
+
 /* Resolves an "@name" word of the command to the mentioned user's id and
  * name (both borrowed from the event).  Returns 0, or -1 when the word is no
  * mention of this message. */

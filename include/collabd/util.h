@@ -11,6 +11,7 @@
 #ifndef COLLABD_UTIL_H
 #define COLLABD_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,22 @@ char *buf_steal(struct buf *b);
 /* Counts UTF-8 characters (code points); returns -1 for invalid UTF-8. */
 long utf8_count(const char *s);
 int utf8_valid(const char *s, size_t len);
+
+/*
+ * Cutting text without breaking a character: every place that shortens a
+ * string goes through these, because half a character makes the whole text
+ * invalid UTF-8, which JSON (and so the platforms and the store) refuses.
+ *
+ * utf8_complete: len, less the bytes of a last character cut short.
+ * utf8_cut: the length of the longest prefix of s (len bytes) that is at most
+ * max bytes and does not end inside a character.
+ * utf8_snprintf/utf8_vsnprintf: snprintf that, when it must cut, cuts back to
+ * a character boundary.  Return the length written (not the length wanted).
+ */
+size_t utf8_complete(const char *s, size_t len);
+size_t utf8_cut(const char *s, size_t len, size_t max);
+int utf8_vsnprintf(char *out, size_t size, const char *fmt, va_list ap);
+int utf8_snprintf(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,0 +1,72 @@
+/*
+ * test_util.c - cutting text on UTF-8 character boundaries.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "collabd/util.h"
+
+/* "部" is three bytes (E9 83 A8); "😀" four (F0 9F 98 80). */
+static void cut_never_splits_a_character(void **state)
+{
+	(void)state;
+	const char *s = "ab部😀c";
+	size_t len = strlen(s); /* 2 + 3 + 4 + 1 = 10 */
+	size_t want[] = { 0, 1, 2, 2, 2, 5, 5, 5, 5, 9, 10 };
+	for (size_t max = 0; max <= len; max++) {
+		size_t n = utf8_cut(s, len, max);
+		assert_int_equal(n, want[max]);
+		assert_true(utf8_valid(s, n));
+	}
+	assert_int_equal(utf8_cut(s, len, 100), len);
+}
+
+static void complete_drops_only_a_half_character(void **state)
+{
+	(void)state;
+	assert_int_equal(utf8_complete("部", 3), 3);
+	assert_int_equal(utf8_complete("部", 2), 0);
+	assert_int_equal(utf8_complete("a部", 3), 1);
+	assert_int_equal(utf8_complete("abc", 3), 3);
+	assert_int_equal(utf8_complete("", 0), 0);
+	/* Garbage is left as it is: not ours to judge here. */
+	assert_int_equal(utf8_complete("\x80\x80\x80\x80\x80", 5), 5);
+}
+
+static void snprintf_cuts_between_characters(void **state)
+{
+	(void)state;
+	char out[300];
+	char dept[601];
+	for (int i = 0; i < 200; i++)
+		memcpy(dept + 3 * i, "部", 3);
+	dept[600] = '\0';
+	/* The prefix is 15 bytes: a plain cut at 299 would end two bytes into the 95th 部. */
+	int n = utf8_snprintf(out, sizeof out, "发起部门「%s」不在部门目录中", dept);
+	assert_true(n < (int)sizeof out);
+	assert_int_equal((size_t)n, strlen(out));
+	assert_true(utf8_valid(out, strlen(out)));
+	assert_int_equal(n, 297);
+	/* No cut: written as snprintf would. */
+	assert_int_equal(utf8_snprintf(out, sizeof out, "%s=%d", "x", 42), 4);
+	assert_string_equal(out, "x=42");
+	char tiny[4];
+	assert_int_equal(utf8_snprintf(tiny, sizeof tiny, "部部"), 3);
+	assert_int_equal(utf8_snprintf(tiny, 3, "部部"), 0);
+	assert_string_equal(tiny, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(cut_never_splits_a_character),
+		cmocka_unit_test(complete_drops_only_a_half_character),
+		cmocka_unit_test(snprintf_cuts_between_characters),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
