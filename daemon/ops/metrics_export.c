@@ -87,6 +87,15 @@ static void connections(struct buf *out, struct daemon *d)
 		metrics_sample(out, "collabd_dingtalk_mentions_unnotified_total", "",
 			       dingtalk_api_stats(d->dingtalk_api)->mentions_unnotified);
 	}
+	if (d->feishu_ws) {
+		const struct feishu_ws_stats *w = feishu_ws_stats(d->feishu_ws);
+		metrics_header(out, "collabd_fragments_dropped_total", "counter",
+			       "Fragmented events given up before they were whole (expired, evicted, too large).");
+		metrics_sample(out, "collabd_fragments_dropped_total", "platform=\"feishu\"", w->fragments_dropped);
+		metrics_header(out, "collabd_fragment_bytes", "gauge",
+			       "Bytes held by incomplete fragmented events (at most feishu.fragment_memory_bytes).");
+		metrics_sample(out, "collabd_fragment_bytes", "platform=\"feishu\"", w->fragment_bytes);
+	}
 }
 
 static void outbox(struct buf *out, struct daemon *d)

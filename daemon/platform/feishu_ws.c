@@ -29,6 +29,9 @@
 #define MAX_FRAGMENTS 64               /* a sane upper bound for `sum` */
 #define MAX_MERGED_BYTES (4u << 20)    /* a merged event payload */
 #define MAX_PARTIALS 64                /* events being merged at once */
+#define DEFAULT_FRAGMENT_MEMORY (16u << 20)
+/* ... holding at most feishu.fragment_memory_bytes together (not 64 x 4 MB):
+ * when a fragment would pass it, the incomplete events closest to expiry go. */
 #define FRAGMENT_TTL_MS 5000           /* refreshed by each new fragment */
 #define ENDPOINT_TIMEOUT_MS 15000
 
@@ -174,8 +177,27 @@ static void partial_unlink(struct feishu_ws *ws, struct partial *p)
 		if (*pp == p) {
 			*pp = p->next;
 			ws->npartials--;
+			ws->stats.fragment_bytes -= (long long)p->total;
 			return;
 		}
+}
+
+/* Gives up on an incomplete event (the platform redelivers it unacked). */
+static void drop_partial(struct feishu_ws *ws, struct partial *p)
+{
+	partial_unlink(ws, p);
+	partial_free(p);
+	ws->stats.fragments_dropped++;
+}
+
+/* The incomplete event closest to expiry, or NULL. */
+static struct partial *oldest_partial(struct feishu_ws *ws, const struct partial *except)
+{
+	struct partial *old = NULL;
+	for (struct partial *q = ws->partials; q; q = q->next)
+		if (q != except && (!old || q->expires_at < old->expires_at))
+			old = q;
+	return old;
 }
 
 static void drop_partials(struct feishu_ws *ws)
@@ -186,22 +208,20 @@ static void drop_partials(struct feishu_ws *ws)
 		partial_free(p);
 	}
 	ws->npartials = 0;
+	ws->stats.fragment_bytes = 0;
 }
 
 static void expire_partials(struct feishu_ws *ws, ms_t now)
 {
-	struct partial **pp = &ws->partials;
-	while (*pp) {
-		struct partial *p = *pp;
+	struct partial *p = ws->partials;
+	while (p) {
+		struct partial *next = p->next;
 		if (p->expires_at <= now) {
 			log_warn("msg=\"dropping an event whose fragments never completed\" frame_message_id=%s got=%d sum=%d",
 				 p->message_id, p->filled, p->sum);
-			*pp = p->next;
-			ws->npartials--;
-			partial_free(p);
-		} else {
-			pp = &p->next;
+			drop_partial(ws, p);
 		}
+		p = next;
 	}
 }
 
@@ -310,20 +330,15 @@ static void handle_data(struct feishu_ws *ws, struct pbbp2_frame *f)
 	if (p && p->sum != sum) {
 		ws->stats.frames_bad++;
 		log_warn("msg=\"fragment disagrees with the first one's sum; event dropped\" frame_message_id=%s", mid);
-		partial_unlink(ws, p);
-		partial_free(p);
+		drop_partial(ws, p);
 		return;
 	}
 	if (!p) {
 		if (ws->npartials >= MAX_PARTIALS) {
 			/* Evict the one closest to expiry rather than grow without bound. */
-			struct partial *old = ws->partials;
-			for (struct partial *q = ws->partials; q; q = q->next)
-				if (q->expires_at < old->expires_at)
-					old = q;
+			struct partial *old = oldest_partial(ws, NULL);
 			log_warn("msg=\"too many incomplete events; dropping one\" frame_message_id=%s", old->message_id);
-			partial_unlink(ws, old);
-			partial_free(old);
+			drop_partial(ws, old);
 		}
 		p = xcalloc(1, sizeof *p);
 		p->message_id = xstrdup(mid);
@@ -339,12 +354,22 @@ static void handle_data(struct feishu_ws *ws, struct pbbp2_frame *f)
 	if (p->total + f->payload_len > MAX_MERGED_BYTES) {
 		ws->stats.frames_bad++;
 		log_warn("msg=\"fragmented event too large; dropped\" frame_message_id=%s", mid);
-		partial_unlink(ws, p);
-		partial_free(p);
+		drop_partial(ws, p);
 		return;
+	}
+	size_t budget = ws->cfg->fragment_memory_bytes >= (int)MAX_MERGED_BYTES ? (size_t)ws->cfg->fragment_memory_bytes
+										: DEFAULT_FRAGMENT_MEMORY;
+	while ((size_t)ws->stats.fragment_bytes + f->payload_len > budget) {
+		struct partial *old = oldest_partial(ws, p);
+		if (!old)
+			break; /* p alone: within MAX_MERGED_BYTES, which the budget exceeds */
+		log_warn("msg=\"fragment memory full; dropping an incomplete event\" frame_message_id=%s "
+			 "held_bytes=%lld fragment_memory_bytes=%zu", old->message_id, ws->stats.fragment_bytes, budget);
+		drop_partial(ws, old);
 	}
 	buf_append(&p->parts[seq], payload, f->payload_len);
 	p->total += f->payload_len;
+	ws->stats.fragment_bytes += (long long)f->payload_len;
 	if (++p->filled < p->sum)
 		return;
 
@@ -352,7 +377,7 @@ static void handle_data(struct feishu_ws *ws, struct pbbp2_frame *f)
 	buf_init(&merged);
 	for (int i = 0; i < p->sum; i++)
 		buf_append(&merged, p->parts[i].data, p->parts[i].len);
-	partial_unlink(ws, p);
+	partial_unlink(ws, p); /* complete: not counted as dropped */
 	partial_free(p);
 	/* Acked once, with the frame that completed the set, as the SDKs do. */
 	deliver_event(ws, f, (const char *)merged.data, merged.len);

@@ -64,6 +64,8 @@ typedef void (*feishu_fatal_fn)(void *arg, const char *why);
 struct feishu_ws_stats {
 	long long connects, reconnects, frames_in, frames_bad, events, acks, pings, pongs;
 	long long ack_latency_us_total, ack_latency_us_max;
+	long long fragments_dropped;   /* incomplete events given up: expired, evicted, too large */
+	long long fragment_bytes;      /* held by pending merges now */
 };
 
 /* The lws protocol the connection needs on its vhost. */
