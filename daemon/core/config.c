@@ -42,6 +42,7 @@ static const struct config_option config_options[] = {
 	{ "admin.idle_timeout_s", OPT_INT, OFF(admin_idle_timeout_s), "10", 1, 3600, NULL, 0 },
 	{ "testing.clock_control", OPT_BOOL, OFF(test_clock_control), "false", 0, 0, NULL, 0 },
 	{ "testing.start_at", OPT_STRING, OFF(test_start_at), "", 0, 0, NULL, 0 },
+	{ "testing.no_descriptor_reserve", OPT_BOOL, OFF(test_no_descriptor_reserve), "false", 0, 0, NULL, 0 },
 	{ "feishu.enabled", OPT_BOOL, OFF(feishu.enabled), "true", 0, 0, NULL, 0 },
 	{ "feishu.base_url", OPT_URL, OFF(feishu.base_url), "https://open.feishu.cn", 0, 0, "COLLABD_FEISHU_BASE_URL", 0 },
 	{ "feishu.app_id", OPT_STRING, OFF(feishu.app_id), NULL, 0, 0, "COLLABD_FEISHU_APP_ID", 0 },

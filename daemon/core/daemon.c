@@ -255,6 +255,10 @@ static void daemon_close(struct daemon *d);
 static unsigned int lws_descriptor_budget(const struct config *cfg)
 {
 	struct rlimit rl;
+	if (cfg->test_no_descriptor_reserve) {
+		log_warn("msg=\"TEST MODE: no descriptor reserve; idle clients can starve the gateways\"");
+		return 0;
+	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1u << 20)
 		return 0; /* lws's own default */
 	unsigned int limit = (unsigned int)rl.rlim_cur;

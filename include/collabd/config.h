@@ -58,6 +58,7 @@ struct config {
 	int admin_idle_timeout_s;  /* a connection idle (or slow) this long is closed */
 	int test_clock_control;
 	char *test_start_at;   /* "YYYY-MM-DD HH:MM[:SS]" local: the test clock at start; empty = real time */
+	int test_no_descriptor_reserve; /* tests: lws may take every descriptor (exercises the accept back-off) */
 	struct feishu_config feishu;
 	struct dingtalk_config dingtalk;
 	struct outbox_config outbox;

@@ -170,7 +170,7 @@ def exhaust(port, most=400):
 @pytest.fixture
 def starved(request, sim, make_daemon, tmp_path):
     """A daemon under ulimit -n 128 whose board allows more connections than it has descriptors."""
-    platform = request.param
+    platform, _, variant = request.param.partition("-")
     if platform == "dingtalk":
         ding = DingSim.start()
         request.addfinalizer(ding.stop)
@@ -179,9 +179,11 @@ def starved(request, sim, make_daemon, tmp_path):
         target = sim
     from daemonctl import Daemon
     port = free_port()
-    d = Daemon(target, tmp_path, platform=platform, nofile=NOFILE,
-               extra={"board": {"listen": "127.0.0.1", "port": port, "token": TOKEN,
-                                "max_connections": 1000, "idle_timeout_s": 600}})
+    extra = {"board": {"listen": "127.0.0.1", "port": port, "token": TOKEN,
+                       "max_connections": 1000, "idle_timeout_s": 600}}
+    if variant == "noreserve":
+        extra["testing"] = {"no_descriptor_reserve": True}
+    d = Daemon(target, tmp_path, platform=platform, nofile=NOFILE, extra=extra)
     d.start()
     target.wait_connected()
     d.board_port = port
@@ -244,6 +246,39 @@ def test_exhausted_descriptors_do_not_spin_or_flood_the_log(starved):
     assert logged < 200_000
     d.target.wait_connected(timeout=30)
     assert "suppressed=" in d.log() or logged < 20_000
+
+
+@pytest.mark.parametrize("starved", ["feishu-noreserve"], indirect=True)
+def test_accept_failing_with_emfile_backs_off(starved):
+    """The descriptor reserve keeps accept from failing; should it fail all the
+    same (here: no reserve, a test-only setting), the loop backs off instead
+    of spinning, and the gateway comes back once the clients leave."""
+    d = starved
+    pid = d.proc.pid
+    held = exhaust(d.board_port)
+    time.sleep(1)
+    cpu0, log0 = proc_cpu_seconds(pid), os.path.getsize(d.log_path)
+    knockers = []
+    for _ in range(10):
+        try:
+            knockers.append(socket.create_connection(("127.0.0.1", d.board_port), timeout=0.2))
+        except OSError:
+            pass
+    d.target.drop()
+    time.sleep(8)
+    cpu = proc_cpu_seconds(pid) - cpu0
+    logged = os.path.getsize(d.log_path) - log0
+    text = d.log()
+    for s in held + knockers:
+        s.close()
+    print(f"accept failing for 8 s: cpu {cpu:.2f} s, log {logged} bytes")
+    assert "accept: errno 24" in text          # the path under test was taken
+    assert cpu < 1.5
+    assert logged < 100_000
+    d.target.wait_connected(timeout=30)
+    r = d.target.inject_message("oc_emfile", "ou_alice", "/帮助")
+    d.target.wait_acked(r["event_id"], timeout=15)
+    assert d.target.wait_for(lambda: replies_to(d.target, r["message_id"]), timeout=15)
 
 
 # ---- 4. large bodies leave; replies do not grow without bound ----
