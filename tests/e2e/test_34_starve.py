@@ -351,8 +351,10 @@ def test_pending_fragment_merges_hold_bounded_memory(sim, make_daemon):
     sim.wait_acked(r["event_id"], timeout=20)
     grown_mb = (proc_rss_kb(d.proc.pid) - rss0) / 1024
     print(f"RSS grew by {grown_mb:.1f} MB")
-    # Before: all 40 held, ~76 MB.
-    assert grown_mb < 30
-    assert "fragment memory full" in d.log()
     m = scrape(d)
+    assert m.get("collabd_fragment_bytes", platform="feishu") <= 4 << 20
     assert m.get("collabd_fragments_dropped_total", platform="feishu") >= 30
+    assert "fragment memory full" in d.log()
+    # Before: all 40 held, ~76 MB.  (The sanitizers keep freed memory in quarantine.)
+    if os.environ.get("COLLABD_SANITIZED") != "1":
+        assert grown_mb < 30
