@@ -15,10 +15,8 @@ import pytest
 
 from daemonctl import free_port
 from dingctl import DingSim
-from helpers import replies_to
+from helpers import DIRECTORY, FORM, import_directory, replies_to
 from prom import scrape
-from test_13_directory import import_directory
-from test_15_sync import DIRECTORY, FORM
 
 TOKEN = "board-token-0123456789abcdef"
 UPGRADE = (b"GET /board/req/x HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
