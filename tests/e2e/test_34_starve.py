@@ -183,7 +183,7 @@ def starved(request, sim, make_daemon, tmp_path):
         extra["testing"] = {"no_descriptor_reserve": True}
     d = Daemon(target, tmp_path, platform=platform, nofile=NOFILE, extra=extra)
     d.start()
-    target.wait_connected()
+    target.wait_connected(timeout=15)      # a loaded machine: give the start some slack
     d.board_port = port
     d.target = target
     yield d
