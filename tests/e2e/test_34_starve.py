@@ -193,6 +193,7 @@ def starved(request, sim, make_daemon, tmp_path):
 @pytest.mark.parametrize("starved", ["feishu", "dingtalk"], indirect=True)
 def test_gateway_comes_back_after_descriptor_exhaustion(starved):
     d, target = starved, starved.target
+    base_fds = open_fds(d.proc.pid)
     held = exhaust(d.board_port)
     time.sleep(1)
     assert len(held) > 60
@@ -217,6 +218,9 @@ def test_gateway_comes_back_after_descriptor_exhaustion(starved):
         target.wait_acked(r["msg_id"], timeout=10)
         target.wait_messages(1, timeout=10, conversation_id="cid_fd")
     assert d.stats()["outbox"]["inflight"] == 0
+    # Nothing leaked on the failed paths (duplicates that could not be adopted, refused clients).
+    time.sleep(1)
+    assert open_fds(d.proc.pid) <= base_fds + 4, (base_fds, open_fds(d.proc.pid))
 
 
 @pytest.mark.parametrize("starved", ["feishu"], indirect=True)
