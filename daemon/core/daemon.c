@@ -245,12 +245,17 @@ static void lws_log_line(int level, const char *line)
 static void daemon_close(struct daemon *d);
 
 /*
- * How many descriptors lws may hold: the process limit less a reserve for
- * what lives outside lws (curl's own sockets, one per transfer beside the
- * duplicate lws polls; SQLite's files; stdio).  When its table is full, lws
- * stops polling the listening sockets until a slot frees, so idle HTTP
- * clients can take lws's share but never the reserve, and accept never
- * fails with EMFILE in a loop.
+ * How many descriptors lws may hold (0: all of them, lws's default).
+ *
+ * What lives outside lws needs a reserve: curl's own sockets (one per
+ * transfer beside the duplicate lws polls), SQLite's files, stdio.  When the
+ * listeners' caps are small beside the process limit, they alone keep lws
+ * within its share, and lws keeps its fast descriptor table.  Otherwise lws
+ * is told its share: when its table is full it stops polling the listening
+ * sockets until a slot frees, so idle HTTP clients can take lws's share but
+ * never the reserve, and accept does not fail with EMFILE in a loop.  (A
+ * table smaller than the limit makes lws look descriptors up linearly, which
+ * is why it is not the default.)
  */
 static unsigned int lws_descriptor_budget(const struct config *cfg)
 {
@@ -260,11 +265,20 @@ static unsigned int lws_descriptor_budget(const struct config *cfg)
 		return 0;
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1u << 20)
-		return 0; /* lws's own default */
+		return 0;
 	unsigned int limit = (unsigned int)rl.rlim_cur;
-	unsigned int reserve = limit / 8 > 24 ? limit / 8 : 24;
-	reserve += (unsigned int)cfg->outbox.max_inflight + 8;
-	return limit > reserve + 16 ? limit - reserve : limit / 2;
+	unsigned int reserve = (limit / 8 > 24 ? limit / 8 : 24) + (unsigned int)cfg->outbox.max_inflight + 8;
+	unsigned int share = limit > reserve + 16 ? limit - reserve : limit / 2;
+	/* lws's own: both gateways (two DingTalk slots while one drains), the
+	 * duplicates of curl's sockets, its event pipe, the listening sockets. */
+	unsigned int needed = (unsigned int)(cfg->admin_port ? cfg->admin_max_connections : 0) +
+			      (unsigned int)(cfg->board.port ? cfg->board.max_connections : 0) +
+			      (unsigned int)cfg->outbox.max_inflight + 16;
+	if (needed <= share)
+		return 0;
+	log_info("msg=\"descriptor limit is tight for the listeners' caps; lws keeps to its share\" "
+		 "nofile=%u lws_share=%u reserve=%u", limit, share, limit - share);
+	return share;
 }
 
 static int create_context(struct daemon *d)
