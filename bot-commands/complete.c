@@ -122,8 +122,8 @@ static void show_card(struct cmd_ctx *ctx, const struct request_row *r, json_t *
 				 "title", title, "color", "green", "lead",
 				 "填写成果交付物（链接或文件名，每行一项），提交后需求归档并进入复盘。",
 				 "form", "name", "complete", "inputs", "name", "deliverables", "label", "成果交付物（每行一项）",
-				 "kind", "text", "required", 1, "multiline", 1, "max", 3000, "name", "reason", "label",
-				 "未解决问题的原因", "kind", "text", "required", 0, "multiline", 1, "max", 500, "submit", "label",
+				 "kind", "text", "required", 1, "multiline", 1, "max", 1000, "name", "reason", "label",
+				 "未解决问题的原因", "kind", "text", "required", 0, "multiline", 1, "max", 1000, "submit", "label",
 				 "提交并归档", "value", "action", "req.complete", "id", r->id, "command", command);
 	if (json_array_size(open)) {
 		char *list = issue_list(open);
@@ -291,6 +291,8 @@ static enum cmd_rc action_complete(struct cmd_ctx *ctx, json_t *value)
 	enum cmd_rc rc = req_complete(ctx, json_string_value(json_object_get(value, "id")), items,
 				      reason && *reason ? reason : NULL, problems, 0, &completed);
 	cmd_toast(ctx, completed ? "success" : "error", completed ? "已完成并归档，详见群消息" : "未能完成，详见群消息");
+	if (completed)
+		cmd_outcome(ctx, "已完成并归档", NULL, 0);
 	json_decref(items);
 	json_decref(problems);
 	return rc;

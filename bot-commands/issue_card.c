@@ -135,8 +135,9 @@ static void field_person(struct cmd_ctx *ctx, json_t *fields, const char *label,
 
 static json_t *input(const char *name, const char *label, const char *kind, int multiline)
 {
-	return json_pack("{s:s,s:s,s:s,s:b,s:b}", "name", name, "label", label, "kind", kind, "required", 1,
-			 "multiline", multiline);
+	/* as long as the typed command takes (ISSUE_TEXT_MAX), not a renderer's default */
+	return json_pack("{s:s,s:s,s:s,s:b,s:b,s:i}", "name", name, "label", label, "kind", kind, "required", 1,
+			 "multiline", multiline, "max", ISSUE_TEXT_MAX);
 }
 
 /* What can be done next, as a card form (Feishu) and the command to type

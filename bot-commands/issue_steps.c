@@ -414,6 +414,11 @@ static enum cmd_rc card_step(struct cmd_ctx *ctx, json_t *value, enum issue_even
 	enum cmd_rc rc = run_step(ctx, step_for(ev), json_string_value(json_object_get(value, "id")), NULL,
 				  ctx->ev->form_value, &msg, &done, &told);
 	cmd_toast(ctx, done ? "success" : "error", msg ? msg : "");
+	if (done) { /* the issue card is redrawn by run_step() with the next step's form */
+		static const char *const said[] = { [ISSUE_RESPOND] = "已响应", [ISSUE_SOLUTION] = "已记录解决方案",
+						    [ISSUE_RESOLVE] = "已解决并关闭", [ISSUE_REOPEN] = "已重新打开" };
+		cmd_outcome(ctx, said[ev] ? said[ev] : "已处理", NULL, 1);
+	}
 	free(msg);
 	return rc == CMD_EINTERNAL || ctx->failed ? CMD_EINTERNAL : rc;
 }

@@ -176,9 +176,13 @@ static enum cmd_rc submit(struct cmd_ctx *ctx, const struct request_row *r, cons
 	if (!workday)
 		buf_append_str(&b, "。今天不是工作日，无需提交，已一并记录");
 	buf_append_str(&b, "。");
-	if (ctx->ev->kind == EVENT_CARD_ACTION)
+	if (ctx->ev->kind == EVENT_CARD_ACTION) {
+		/* the form stays: other departments, and tomorrow, use the same card */
+		char *label = xasprintf("%s 已提交 %s 的进度%s", ok ? d.name : dept, today, late ? "（逾期）" : "");
+		cmd_outcome(ctx, label, NULL, 1);
+		free(label);
 		cmd_toast(ctx, late ? "warning" : "success", (const char *)b.data);
-	else
+	} else
 		cmd_reply_text(ctx, (const char *)b.data);
 	buf_free(&b);
 	if (ok)

@@ -684,8 +684,10 @@ static enum cmd_rc run_decision(struct cmd_ctx *ctx, json_t *value, enum req_eve
 		cmd_toast(ctx, done ? "success" : "error", msg);
 	else if (rc == CMD_ENOTFOUND)
 		cmd_toast(ctx, "error", "这个需求已不存在或无法审批，详见群消息。");
-	if (done)
+	if (done) {
 		cmd_reply_text(ctx, msg);
+		cmd_outcome(ctx, ev == REQ_APPROVE ? "已批准" : "已驳回", ev == REQ_REJECT ? reason : NULL, 0);
+	}
 	free(msg);
 	return rc;
 }

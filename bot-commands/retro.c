@@ -320,8 +320,10 @@ static enum cmd_rc action_answer(struct cmd_ctx *ctx, json_t *value)
 	const char *id = json_string_value(json_object_get(value, "id"));
 	enum cmd_rc rc = answer(ctx, id, json_string_value(json_object_get(value, "dept")), pairs, &msg, &stored, &all_in);
 	cmd_toast(ctx, stored ? "success" : "error", msg);
-	if (stored)
+	if (stored) {
 		cmd_reply_text(ctx, msg); /* the group sees it too */
+		cmd_outcome(ctx, "已提交复盘答复", NULL, 1); /* answer() redraws the department's card */
+	}
 	free(msg);
 	if (all_in)
 		retro_finish(ctx, id, NULL);

@@ -38,7 +38,7 @@ static enum cmd_rc refresh_status(struct cmd_ctx *ctx, json_t *value)
 		return CMD_OK;
 	}
 	json_t *body = status_body(ctx);
-	cmd_notice(ctx, "status", body, ctx->ev->card_message_id);
+	cmd_redraw_card(ctx, "status", body); /* in the click's reply where the platform allows */
 	json_decref(body);
 	cmd_toast(ctx, "success", "已刷新");
 	return CMD_OK;

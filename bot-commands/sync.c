@@ -333,6 +333,8 @@ static enum cmd_rc card_answer(struct cmd_ctx *ctx, json_t *value, int objecting
 				json_string_value(json_object_get(fv, "proposal")), objecting, &msg, &done);
 	if (msg)
 		cmd_toast(ctx, done ? "success" : "error", msg);
+	if (done) /* the card itself is redrawn by answer(): the request card's subject */
+		cmd_outcome(ctx, objecting ? "提出异议" : "确认无误", msg, 1);
 	free(msg);
 	return rc;
 }

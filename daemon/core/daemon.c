@@ -146,6 +146,33 @@ static int apply_event(struct daemon *d, struct event *ev, json_t **card_respons
 	return 0;
 }
 
+/* A click's reply may carry the clicked card redrawn ({"kind","body"}, see
+ * cmd_finish_card()): Feishu wants it as {"type":"raw","data":<card JSON>}
+ * beside the toast.  A card that cannot be drawn is left out (logged): the
+ * toast still answers the click. */
+static void feishu_reply_card(json_t *reply)
+{
+	json_t *card = json_object_get(reply, "card");
+	if (!card)
+		return;
+	const char *kind = json_string_value(json_object_get(card, "kind"));
+	char *body = json_dumps(json_object_get(card, "body"), JSON_COMPACT);
+	struct feishu_message msg;
+	json_t *data = NULL;
+	if (kind && body && !render_feishu(kind, body, &msg)) {
+		data = json_loads(msg.content, 0, NULL);
+		feishu_message_free(&msg);
+	}
+	free(body);
+	if (data)
+		json_object_set_new(reply, "card", json_pack("{s:s,s:o}", "type", "raw", "data", data));
+	else {
+		log_warn("msg=\"redrawn card could not be rendered; answering with the toast only\" kind=%s",
+			 kind ? kind : "-");
+		json_object_del(reply, "card");
+	}
+}
+
 /* The Feishu adapter hands us each complete event here. */
 static enum feishu_ack on_feishu_event(void *arg, const char *payload, size_t len, json_t **card_response)
 {
@@ -162,7 +189,10 @@ static enum feishu_ack on_feishu_event(void *arg, const char *payload, size_t le
 		log_warn("msg=\"unusable event dropped\" platform=feishu reason=\"%s\" bytes=%zu", why, len);
 		return counted(m, 1, started) ? FEISHU_ACK_OK : FEISHU_ACK_NONE;
 	}
-	return counted(m, apply_event(d, &ev, card_response), started) ? FEISHU_ACK_OK : FEISHU_ACK_NONE;
+	int ok = counted(m, apply_event(d, &ev, card_response), started);
+	if (ok && *card_response)
+		feishu_reply_card(*card_response);
+	return ok ? FEISHU_ACK_OK : FEISHU_ACK_NONE;
 }
 
 /* The DingTalk adapter hands us each callback here. */

@@ -270,6 +270,18 @@ void cmd_notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char 
 void cmd_notice_about(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *chat_id,
 		      const char *subject, int update)
 {
+	const struct event *ev = ctx->ev;
+	if (update && subject && ev->kind == EVENT_CARD_ACTION && ev->card_message_id) {
+		/* The clicked card itself: redrawn through the click's reply (a
+		 * PATCH now would meet the platform's lock on that card). */
+		char *mid = store_outbox_subject_message(ctx->store, subject);
+		int clicked = mid && !strcmp(mid, ev->card_message_id);
+		free(mid);
+		if (clicked) {
+			cmd_redraw_card(ctx, kind, body);
+			return;
+		}
+	}
 	char *json = json_dumps(body, JSON_COMPACT);
 	char *update_of = update ? xasprintf("subject:%s", subject) : NULL;
 	int64_t id = 0;
@@ -447,6 +459,7 @@ enum cmd_rc cmd_dispatch_action(struct cmd_ctx *ctx)
 	for (size_t i = 0; name && i < bot_action_count; i++) {
 		if (!strcmp(bot_actions[i]->name, name)) {
 			enum cmd_rc rc = bot_actions[i]->run(ctx, value);
+			cmd_finish_card(ctx);
 			return ctx->failed ? CMD_EINTERNAL : rc;
 		}
 	}

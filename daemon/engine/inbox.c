@@ -59,6 +59,8 @@ enum inbox_rc inbox_apply(struct store *st, const struct cmd_env *env, const str
 		crc = cmd_dispatch_message(&ctx);
 	else if (ev->kind == EVENT_CARD_ACTION)
 		crc = cmd_dispatch_action(&ctx);
+	json_decref(ctx.outcome); /* consumed by cmd_finish_card() unless a handler failed early */
+	json_decref(ctx.card_redraw);
 	/* A store failure a handler read as "none" still fails the event. */
 	if (crc == CMD_EINTERNAL || store_error_count(st) != errors_before) {
 		json_decref(ctx.card_response);

@@ -123,6 +123,10 @@ static void outbox(struct buf *out, struct daemon *d)
 		snprintf(labels, sizeof labels, "code=\"%s\",final=\"%s\"", code, c->final ? "true" : "false");
 		metrics_sample(out, "collabd_send_errors_total", labels, c->n);
 	}
+	metrics_header(out, "collabd_mentions_dropped_total", "counter",
+		       "@-mentions the platform could not resolve (e.g. someone who left), sent again as plain names.");
+	metrics_sample(out, "collabd_mentions_dropped_total", "platform=\"feishu\"",
+		       d->feishu_api ? feishu_api_stats(d->feishu_api)->mentions_dropped : 0);
 }
 
 static void timers(struct buf *out, struct daemon *d)

@@ -32,6 +32,12 @@ struct delivery {
 	char *body;
 	int token_retried;
 	char *token;   /* the token this send used, to drop exactly that one if rejected */
+	/* A notice's message: what it was drawn from and the request around its
+	 * content, to draw it again without mentions Feishu cannot resolve. */
+	char *kind;
+	json_t *notice;    /* the notice's body (new reference), or NULL */
+	json_t *request;   /* the request body without "content" (new reference), or NULL */
+	int mention_retries;
 };
 
 
@@ -46,6 +52,9 @@ struct feishu_api {
 
 static void delivery_free(struct delivery *d)
 {
+	free(d->kind);
+	json_decref(d->notice);
+	json_decref(d->request);
 	free(d->token);
 	free(d->url);
 	free(d->method);
@@ -61,11 +70,99 @@ static void delivery_free(struct delivery *d)
 	} while (0)
 
 static void fetch_token(void *impl);
-static void send_when_ready(void *arg, const char *token, const char *error);
 
 static int is_token_error(long code)
 {
 	return code == 99991661 || code == 99991663 || code == 99991664 || code == 99991671;
+}
+
+/*
+ * Card errors come as 230099 with the card service's own code in the text:
+ * "Failed to create card content, ext=ErrCode: 11310; ErrMsg: card action is
+ * lock; ...".  11310 alone covers several card errors (a table limit, a bad
+ * card id), so the lock is told apart by its words.
+ */
+#define CARD_ERROR 230099
+#define CARD_LOCK_RETRY_MS 1500 /* the click's handler answers within 3 s */
+
+static int is_card_locked(long code, const char *msg)
+{
+	return code == CARD_ERROR && strstr(msg, "11310") && strstr(msg, "card action is lock");
+}
+
+static int is_invalid_mention(long code, const char *msg)
+{
+	return code == CARD_ERROR && strstr(msg, "100290");
+}
+
+/* The "ErrorValue: ...;" of a card error (out gets "" when there is none). */
+static void error_value(const char *msg, char *out, size_t outsz)
+{
+	const char *p = strstr(msg, "ErrorValue:");
+	out[0] = '\0';
+	if (!p)
+		return;
+	p += strlen("ErrorValue:");
+	while (*p == ' ')
+		p++;
+	size_t n = strcspn(p, "; ");
+	snprintf(out, outsz, "%.*s", (int)(n < outsz ? n : outsz - 1), p);
+}
+
+/* Turns the mentions Feishu named (or, when it named none we know -- its
+ * value may be masked -- every mention still live) into plain "@name" text.
+ * Returns how many were turned. */
+static int drop_mentions(json_t *notice, const char *bad)
+{
+	int dropped = 0, named = 0;
+	size_t i;
+	json_t *m;
+	json_t *mentions = json_object_get(notice, "mentions");
+	json_array_foreach(mentions, i, m)
+		named |= !json_is_true(json_object_get(m, "text_only")) && *bad &&
+			 !strcmp(json_string_value(json_object_get(m, "id")) ? json_string_value(json_object_get(m, "id")) : "", bad);
+	json_array_foreach(mentions, i, m) {
+		if (json_is_true(json_object_get(m, "text_only")))
+			continue;
+		const char *id = json_string_value(json_object_get(m, "id"));
+		if (!named || (id && !strcmp(id, bad))) {
+			json_object_set_new(m, "text_only", json_true());
+			dropped++;
+		}
+	}
+	return dropped;
+}
+
+static void send_when_ready(void *arg, const char *token, const char *error);
+
+/* Draws the notice again with the unresolvable mentions as text and sends
+ * it at once; 0 when under way, -1 when there is nothing left to drop. */
+static int resend_without_bad_mentions(struct delivery *d, const char *msg)
+{
+	char bad[128];
+	error_value(msg, bad, sizeof bad);
+	if (!d->notice || !d->request || d->mention_retries >= 8)
+		return -1;
+	int dropped = drop_mentions(d->notice, bad);
+	if (!dropped)
+		return -1;
+	char *body = json_dumps(d->notice, JSON_COMPACT);
+	struct feishu_message m;
+	int rc = body ? render_feishu(d->kind, body, &m) : -1;
+	free(body);
+	if (rc)
+		return -1;
+	d->mention_retries++;
+	d->api->stats.mentions_dropped += dropped;
+	log_warn("msg=\"feishu refused a mention (invalid user resource, e.g. someone who left); "
+		 "sending again with the name as text\" outbox_id=%lld kind=%s mentions_dropped=%d error_value=%s",
+		 (long long)d->id, d->kind, dropped, *bad ? bad : "-");
+	json_object_set_new(d->request, "content", json_string(m.content));
+	feishu_message_free(&m);
+	free(d->body);
+	d->body = json_dumps(d->request, JSON_COMPACT);
+	token_cache_with(d->api->tokens, send_when_ready, d);
+	return 0;
 }
 
 static void send_done(void *arg, const struct http_response *resp)
@@ -81,7 +178,7 @@ static void send_done(void *arg, const struct http_response *resp)
 	json_t *jcode = json_object_get(root, "code");
 	long code = json_is_integer(jcode) ? (long)json_integer_value(jcode) : -1;
 	const char *msg = json_string_value(json_object_get(root, "msg"));
-	char msgbuf[128];
+	char msgbuf[256];
 	utf8_snprintf(msgbuf, sizeof msgbuf, "%s", msg ? msg : "");
 
 	if (resp->status == 200 && code == 0) {
@@ -96,6 +193,16 @@ static void send_done(void *arg, const struct http_response *resp)
 		return;
 	}
 	json_decref(root);
+	if (is_invalid_mention(code, msgbuf) && !resend_without_bad_mentions(d, msgbuf))
+		return;
+	if (is_card_locked(code, msgbuf)) {
+		/* Someone's click on this card is being handled; it unlocks when
+		 * that click is answered. */
+		api->stats.sends_error++;
+		finish(d, OUTBOX_RETRY, CARD_LOCK_RETRY_MS, NULL, "card locked: http=%ld code=%ld msg=%s", resp->status,
+		       code, msgbuf);
+		return;
+	}
 	if (is_token_error(code) && !d->token_retried) {
 		/* Drop the token and retry this send once with a new one. */
 		log_info("msg=\"feishu token rejected; refreshing\" code=%ld", code);
@@ -238,7 +345,13 @@ static void deliver(void *impl, const struct outbox_row *row, struct outbox *ob)
 				 "content", m.content, "uuid", row->idem_key);
 	}
 	d->body = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
+	if (!strcmp(m.msg_type, "interactive")) {
+		d->kind = xstrdup(row->kind);
+		d->notice = json_loads(row->body, 0, NULL);
+		d->request = body; /* keeps our reference */
+	} else {
+		json_decref(body);
+	}
 	feishu_message_free(&m);
 
 	token_cache_with(api->tokens, send_when_ready, d);

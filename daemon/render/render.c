@@ -43,3 +43,35 @@ const char *render_stage_label(const char *stage, int late)
 		return late ? "已逾期（补发）" : "已逾期";
 	return late ? "已升级（补发）" : "已升级";
 }
+
+char *render_outcome_text(json_t *outcome)
+{
+	const char *label = json_string_value(json_object_get(outcome, "label"));
+	const char *by = json_string_value(json_object_get(outcome, "by"));
+	json_t *at = json_object_get(outcome, "at");
+	struct buf b;
+	buf_init(&b);
+	buf_append_str(&b, label ? label : "已处理");
+	if (by && *by)
+		buf_printf(&b, " · %s", by);
+	if (json_is_integer(at)) {
+		char when[32];
+		render_local_time(json_integer_value(at), 0, when, sizeof when);
+		buf_printf(&b, " · %s", when);
+	}
+	return buf_steal(&b);
+}
+
+char *render_outcome_markdown(json_t *outcome)
+{
+	if (!json_is_object(outcome))
+		return NULL;
+	char *text = render_outcome_text(outcome), *safe = render_escape(text);
+	const char *detail = json_string_value(json_object_get(outcome, "detail"));
+	char *safe_detail = detail ? render_escape(detail) : NULL;
+	char *md = safe_detail ? xasprintf("**处理结果**：%s\n%s", safe, safe_detail) : xasprintf("**处理结果**：%s", safe);
+	free(safe_detail);
+	free(safe);
+	free(text);
+	return md;
+}

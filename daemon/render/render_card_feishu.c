@@ -37,7 +37,10 @@ char *render_card_markdown(json_t *body, const char *mention_fmt)
 		if (!id)
 			continue;
 		char *safe_id = render_escape(id), *safe_name = render_escape(str(m, "name") ? str(m, "name") : id);
-		buf_printf(&md, mention_fmt, safe_id, safe_name);
+		if (json_is_true(json_object_get(m, "text_only")))
+			buf_printf(&md, "@%s ", safe_name); /* the platform could not resolve this person */
+		else
+			buf_printf(&md, mention_fmt, safe_id, safe_name);
 		free(safe_id);
 		free(safe_name);
 	}
@@ -70,6 +73,12 @@ char *render_card_markdown(json_t *body, const char *mention_fmt)
 	if (str(body, "note")) {
 		buf_append_str(&md, md.len ? "\n\n" : "");
 		put_safe(&md, str(body, "note"));
+	}
+	char *outcome = render_outcome_markdown(json_object_get(body, "outcome"));
+	if (outcome) {
+		buf_append_str(&md, md.len ? "\n\n" : "");
+		buf_append_str(&md, outcome);
+		free(outcome);
 	}
 	json_t *link = json_object_get(body, "link");
 	const char *url = str(link, "url");
@@ -128,7 +137,7 @@ static json_t *form_input(json_t *in)
 		int max = (int)json_integer_value(json_object_get(in, "max"));
 		el = json_pack("{s:s,s:s,s:o,s:s,s:i,s:b}", "tag", "input", "name", name, "placeholder", plain(hint),
 			       "input_type", json_is_true(json_object_get(in, "multiline")) ? "multiline_text" : "text",
-			       "max_length", max > 0 ? max : 500, "required", required);
+			       "max_length", feishu_input_max_length(max), "required", required);
 	}
 	free(hint);
 	return el;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "collabd/log.h"
 #include "collabd/util.h"
 
 static void append_mentions(struct buf *b, json_t *mentions, const char *fmt)
@@ -25,7 +26,10 @@ static void append_mentions(struct buf *b, json_t *mentions, const char *fmt)
 			continue;
 		char *safe_id = render_escape(id);
 		char *safe_name = render_escape(name ? name : "");
-		buf_printf(b, fmt, safe_id, safe_name);
+		if (json_is_true(json_object_get(m, "text_only")))
+			buf_printf(b, "@%s ", safe_name); /* Feishu could not resolve this person */
+		else
+			buf_printf(b, fmt, safe_id, safe_name);
 		free(safe_id);
 		free(safe_name);
 	}
@@ -186,11 +190,24 @@ static int render_request_approval(json_t *body, struct feishu_message *out)
 	buf_printf(&md, "请审批需求 **%s**（第 %d 版）%s", id, (int)json_integer_value(json_object_get(body, "version")),
 		   fields);
 	free(fields);
+	json_t *outcome = json_object_get(body, "outcome");
+	char *result = render_outcome_markdown(outcome);
+	if (result) {
+		/* decided: the outcome instead of the buttons */
+		buf_printf(&md, "\n\n%s", result);
+		free(result);
+		json_t *c = card("📋 跨部门协作需求 · 已处理", "grey", (const char *)md.data);
+		buf_free(&md);
+		out->msg_type = "interactive";
+		out->content = json_dumps(c, JSON_COMPACT);
+		json_decref(c);
+		return 0;
+	}
 	json_t *c = card("📋 跨部门协作需求 · 待审批", "blue", (const char *)md.data);
 	buf_free(&md);
 	json_t *form = json_pack("{s:s,s:s,s:[{s:s,s:s,s:{s:s,s:s},s:i}]}", "tag", "form", "name", "approval",
 				 "elements", "tag", "input", "name", "reason", "placeholder", "tag", "plain_text",
-				 "content", "驳回原因（驳回时必填）", "max_length", 200);
+				 "content", "驳回原因（驳回时必填）", "max_length", feishu_input_max_length(200));
 	json_t *elements = json_object_get(form, "elements");
 	json_array_append_new(elements, json_pack("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:[{s:s,s:{s:s,s:s}}]}", "tag", "button",
 						  "name", "approve", "text", "tag", "plain_text", "content", "批准",
@@ -238,6 +255,11 @@ static int render_request_card(json_t *body, struct feishu_message *out)
 		}
 		free(name);
 	}
+	char *result = render_outcome_markdown(json_object_get(body, "outcome"));
+	if (result) {
+		buf_printf(&md, "\n\n%s", result);
+		free(result);
+	}
 	char *title = xasprintf("📋 需求 %s · %s", id, state);
 	int open = json_is_true(json_object_get(body, "open"));
 	json_t *c = card(title, open ? "blue" : "green", (const char *)md.data);
@@ -248,9 +270,9 @@ static int render_request_card(json_t *body, struct feishu_message *out)
 		json_t *form = json_pack("{s:s,s:s,s:[{s:s,s:s,s:{s:s,s:s},s:i},{s:s,s:s,s:{s:s,s:s},s:i}]}",
 					 "tag", "form", "name", "objection", "elements",
 					 "tag", "input", "name", "explanation", "placeholder", "tag", "plain_text",
-					 "content", "异议说明：哪里有问题", "max_length", 500,
+					 "content", "异议说明：哪里有问题", "max_length", FEISHU_INPUT_MAX_LENGTH,
 					 "tag", "input", "name", "proposal", "placeholder", "tag", "plain_text",
-					 "content", "建议方案：例如调整时间、增加资源", "max_length", 500);
+					 "content", "建议方案：例如调整时间、增加资源", "max_length", FEISHU_INPUT_MAX_LENGTH);
 		json_array_append_new(json_object_get(form, "elements"),
 				      json_pack("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:[{s:s,s:{s:s,s:s}}]}", "tag", "button",
 						"name", "object", "text", "tag", "plain_text", "content", "提出异议",
@@ -278,6 +300,9 @@ static int render_request_form(json_t *body, struct feishu_message *out)
 		json_array_append_new(options, json_pack("{s:{s:s,s:s},s:s}", "text", "tag", "plain_text", "content",
 							  json_string_value(json_object_get(d, "name")), "value",
 							  json_string_value(json_object_get(d, "code"))));
+	/* Two selects list every department; past the component limit they
+	 * become text inputs taking department names (the command's way). */
+	int selects = 2 * json_array_size(depts) + json_array_size(fields) + 4 <= FEISHU_CARD_MAX_COMPONENTS;
 	json_t *elements = json_array();
 	json_t *f;
 	json_array_foreach(fields, i, f) {
@@ -289,7 +314,14 @@ static int render_request_form(json_t *body, struct feishu_message *out)
 				 : xasprintf("%s%s", key, required ? "（必填）" : "");
 		json_t *ph = json_pack("{s:s,s:s}", "tag", "plain_text", "content", hint);
 		json_t *el;
-		if (!strcmp(key, "涉及部门"))
+		int dept_field = !strcmp(key, "涉及部门") || !strcmp(key, "发起部门");
+		if (dept_field && !selects) {
+			free(hint);
+			hint = xasprintf("%s%s（部门名称，多个用、分隔）", key, required ? "（必填）" : "");
+			json_object_set_new(ph, "content", json_string(hint));
+			el = json_pack("{s:s,s:s,s:o,s:s,s:i,s:b}", "tag", "input", "name", name, "placeholder", ph,
+				       "input_type", "text", "max_length", FEISHU_INPUT_MAX_LENGTH, "required", required);
+		} else if (!strcmp(key, "涉及部门"))
 			el = json_pack("{s:s,s:s,s:o,s:O,s:b}", "tag", "multi_select_static", "name", name, "placeholder", ph,
 				       "options", options, "required", required);
 		else if (!strcmp(key, "发起部门"))
@@ -300,7 +332,8 @@ static int render_request_form(json_t *body, struct feishu_message *out)
 				       "required", required);
 		else
 			el = json_pack("{s:s,s:s,s:o,s:s,s:i,s:b}", "tag", "input", "name", name, "placeholder", ph,
-				       "input_type", max > 100 ? "multiline_text" : "text", "max_length", max ? max : 100,
+				       "input_type", max > 100 ? "multiline_text" : "text",
+				       "max_length", feishu_input_max_length(max),
 				       "required", required);
 		json_array_append_new(elements, el);
 		free(hint);
@@ -358,6 +391,17 @@ int render_feishu(const char *kind, const char *body_json, struct feishu_message
 	json_decref(body);
 	if (rc == 0 && !out->content)
 		rc = -1;
+	if (rc == 0 && !strcmp(out->msg_type, "interactive")) {
+		/* Never send what Feishu would refuse: say why instead. */
+		json_t *card = json_loads(out->content, 0, NULL);
+		char why[128];
+		if (feishu_card_check(card, strlen(out->content), why, sizeof why)) {
+			log_error("msg=\"card over Feishu's limits; not sent\" kind=%s why=\"%s\"", kind, why);
+			feishu_message_free(out);
+			rc = -1;
+		}
+		json_decref(card);
+	}
 	return rc;
 }
 

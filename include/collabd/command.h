@@ -84,6 +84,9 @@ struct cmd_ctx {
 	ms_t now;
 	int failed;             /* a notice could not be stored: the event must not be acked */
 	json_t *card_response;  /* card actions: the reply shown to the clicker (new ref) */
+	json_t *outcome;        /* card actions: the decision this click took, {label, by, at, detail} (new ref) */
+	json_t *card_redraw;    /* card actions: the clicked card as it must look now, {kind, body} (new ref) */
+	int card_still_open;    /* card actions: a redraw keeps the card's buttons (cmd_outcome) */
 };
 
 enum cmd_rc {
@@ -190,6 +193,29 @@ enum cmd_rc cmd_load_objection(struct cmd_ctx *ctx, const char *word, int64_t *i
 void cmd_card_link(const struct cmd_ctx *ctx, json_t *card, const char *request_id);
 /* Sets the toast shown to whoever clicked (card actions). */
 void cmd_toast(struct cmd_ctx *ctx, const char *type, const char *text);
+
+/*
+ * A card shows its outcome.  A handler whose click took a decision calls
+ * cmd_outcome() once it is stored: the toast then says the outcome, who and
+ * when, and the clicked card is redrawn with the same words -- as first sent,
+ * minus its buttons and forms (kept when still_open: a card others go on
+ * using, like the daily progress form), unless the handler redraws it itself
+ * (with the buttons that still apply) through cmd_redraw_card() or an update
+ * of the card's subject with cmd_notice_about().  label is what was decided
+ * ("已批准"), detail an optional line under it (a reason); both are copied.
+ *
+ * How the clicked card is redrawn is the platform's business: Feishu locks a
+ * card while its click is handled, so the new card travels in the callback's
+ * own response; elsewhere it is an in-place update from the outbox.
+ */
+void cmd_outcome(struct cmd_ctx *ctx, const char *label, const char *detail, int still_open);
+/* The clicked card becomes a notice of kind with body (borrowed), plus the
+ * outcome if there is one.  Outside a card action it does nothing. */
+void cmd_redraw_card(struct cmd_ctx *ctx, const char *kind, json_t *body);
+/* After a card action's handler: turns ctx->outcome and ctx->card_redraw into
+ * the reply ({"toast":…, "card":{"kind","body"}}) or an outbox update.  Called
+ * by cmd_dispatch_action(). */
+void cmd_finish_card(struct cmd_ctx *ctx);
 
 /* A short, safe copy of user text for echoing in a reply (at most 24
  * characters, control characters blanked); caller frees. */

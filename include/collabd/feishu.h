@@ -31,6 +31,7 @@ struct feishu_api;
 struct feishu_api_stats {
 	long long token_fetches;
 	long long sends_ok, sends_throttled, sends_error;
+	long long mentions_dropped; /* mentions sent again as text: Feishu could not resolve them (100290) */
 };
 
 /* rate_per_app / rate_per_chat: sends per second (Feishu: 50 and 5). */

@@ -239,6 +239,10 @@ enum store_rc store_outbox_set_subject(struct store *st, int64_t id, const char 
 /* The platform message id of the first sent message about subject (caller
  * frees), or NULL. */
 char *store_outbox_subject_message(struct store *st, const char *subject);
+/* The notice a sent message was drawn from: STORE_OK with *notice a new
+ * object {"kind", "body" (JSON text)}, STORE_NOTFOUND, or STORE_ERR. */
+enum store_rc store_outbox_sent_notice(struct store *st, const char *platform, const char *message_id,
+				       json_t **notice);
 
 /* Each involved department's answer to a request. */
 struct request_dept_row {

@@ -1,0 +1,111 @@
+/*
+ * command_card.c - a card shows its outcome: after a click decides
+ * something, the clicked card is redrawn with what was decided, by whom and
+ * when, and without the buttons that no longer apply; the toast says the same.
+ *
+ * Handlers say *what* (cmd_outcome, cmd_redraw_card); this file decides *how*
+ * for each platform.  Feishu locks a JSON 2.0 card while its click is being
+ * handled -- a PATCH meanwhile fails with 230099 / 11310 -- and documents the
+ * callback's own response ("card" beside "toast") as the way to update the
+ * clicked card, so there the new card rides on the reply.  Elsewhere the card
+ * is updated in place from the outbox.
+ */
+#include "collabd/command.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/log.h"
+#include "collabd/render.h"
+#include "collabd/store.h"
+
+/* Platforms whose card callback response can carry the redrawn card. */
+static const char *const answer_in_callback[] = { "feishu" };
+
+static int redraws_in_callback(const char *platform)
+{
+	for (size_t i = 0; i < ARRAY_LEN(answer_in_callback); i++)
+		if (!strcmp(answer_in_callback[i], platform))
+			return 1;
+	return 0;
+}
+
+void cmd_outcome(struct cmd_ctx *ctx, const char *label, const char *detail, int still_open)
+{
+	if (ctx->ev->kind != EVENT_CARD_ACTION)
+		return;
+	char *by = store_user_name(ctx->store, ctx->ev->user_id);
+	json_decref(ctx->outcome);
+	ctx->card_still_open = still_open;
+	ctx->outcome = json_pack("{s:s,s:s,s:I,s:s?}", "label", label, "by", by ? by : ctx->ev->user_id, "at",
+				 (json_int_t)ctx->now, "detail", detail && *detail ? detail : NULL);
+	free(by);
+}
+
+void cmd_redraw_card(struct cmd_ctx *ctx, const char *kind, json_t *body)
+{
+	if (ctx->ev->kind != EVENT_CARD_ACTION || !ctx->ev->card_message_id)
+		return;
+	json_decref(ctx->card_redraw);
+	ctx->card_redraw = json_pack("{s:s,s:o}", "kind", kind, "body", json_deep_copy(body));
+}
+
+/* The clicked card as first sent, nobody @-mentioned again and -- unless
+ * others go on using it -- nothing left to click: the decision is taken.
+ * NULL when it was never sent by us (or is gone); sets ctx->failed when the
+ * store failed. */
+static json_t *as_sent(struct cmd_ctx *ctx)
+{
+	json_t *row = NULL;
+	enum store_rc rc = store_outbox_sent_notice(ctx->store, ctx->ev->platform, ctx->ev->card_message_id, &row);
+	if (rc != STORE_OK) {
+		if (rc != STORE_NOTFOUND)
+			ctx->failed = 1;
+		return NULL;
+	}
+	json_t *body = json_loads(json_string_value(json_object_get(row, "body")) ?
+					  json_string_value(json_object_get(row, "body")) : "",
+				  0, NULL);
+	json_t *redraw = NULL;
+	if (json_is_object(body)) {
+		if (!ctx->card_still_open) {
+			json_object_del(body, "buttons");
+			json_object_del(body, "form");
+		}
+		json_object_del(body, "mentions");
+		redraw = json_pack("{s:O,s:O}", "kind", json_object_get(row, "kind"), "body", body);
+	}
+	json_decref(body);
+	json_decref(row);
+	return redraw;
+}
+
+void cmd_finish_card(struct cmd_ctx *ctx)
+{
+	json_t *outcome = ctx->outcome, *redraw = ctx->card_redraw;
+	ctx->outcome = ctx->card_redraw = NULL;
+	const struct event *ev = ctx->ev;
+	if (outcome && !redraw && ev->card_message_id)
+		redraw = as_sent(ctx);
+	if (outcome) {
+		char *text = render_outcome_text(outcome);
+		cmd_toast(ctx, "success", text);
+		free(text);
+	}
+	if (redraw) {
+		json_t *body = json_object_get(redraw, "body");
+		if (outcome)
+			json_object_set(body, "outcome", outcome);
+		if (redraws_in_callback(ev->platform)) {
+			if (!ctx->card_response)
+				ctx->card_response = json_object();
+			json_object_set(ctx->card_response, "card", redraw);
+		} else {
+			cmd_notice(ctx, json_string_value(json_object_get(redraw, "kind")), body, ev->card_message_id);
+		}
+		log_debug("msg=\"clicked card redrawn\" platform=%s message_id=%s kind=%s", ev->platform,
+			  ev->card_message_id, json_string_value(json_object_get(redraw, "kind")));
+	}
+	json_decref(redraw);
+	json_decref(outcome);
+}
