@@ -27,14 +27,8 @@ def request_card(sim):
 
 
 def latest(card):
-    """The card as it looks now: its last PATCH, or as sent."""
-    import json
-    if not card["patches"]:
-        return card["content"]
-    p = card["patches"][-1]
-    p = p if isinstance(p, dict) else json.loads(p)
-    p = p.get("content", p)
-    return p if isinstance(p, dict) else json.loads(p)
+    """The card as it looks now: redrawn by a click's reply or a PATCH, or as sent."""
+    return card["shown"]
 
 
 def approved(sim, d):

@@ -70,12 +70,8 @@ def md(card):
 
 
 def latest(card):
-    if not card["patches"]:
-        return card["content"]
-    p = card["patches"][-1]
-    p = p if isinstance(p, dict) else json.loads(p)
-    p = p.get("content", p)
-    return p if isinstance(p, dict) else json.loads(p)
+    """The card as it looks now: redrawn by a click's reply or a PATCH, or as sent."""
+    return card["shown"]
 
 
 def pings(sim, text):

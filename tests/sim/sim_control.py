@@ -85,6 +85,8 @@ class Control:
             ("POST", "/_sim/config"): self.config,
             ("POST", "/_sim/redeliver"): self.redeliver,
             ("POST", "/_sim/reset_logs"): self.reset_logs,
+            ("POST", "/_sim/users_left"): self.users_left,
+            ("POST", "/_sim/lock_card"): self.lock_card,
         }
 
     async def handle(self, req):
@@ -154,6 +156,9 @@ class Control:
         event = self.hub.register_event(json.dumps(doc, ensure_ascii=False).encode("utf-8"),
                                         doc["header"]["event_id"], fragments=n,
                                         order=_order(body, n), auto_redeliver=False)
+        # The card is locked while its click is handled (answered by the ack).
+        event.card_message_id = doc["event"]["context"]["open_message_id"]
+        self.store.card_locks.lock(event.card_message_id)
         sent = await self.hub.push_event(event)
         return {"event_id": event.event_id, **sent}
 
@@ -279,6 +284,24 @@ class Control:
         out = await self.hub.redeliver(_get(body, "event_id", str, None),
                                        _get(body, "force", bool, False))
         return {"redelivered": out}
+
+    async def users_left(self, body: dict) -> dict:
+        """People Feishu can no longer resolve: a card @-mentioning one is refused."""
+        ids = _get(body, "open_ids", list)
+        if not all(isinstance(i, str) and i for i in ids):
+            raise ControlError("open_ids must be a list of ids")
+        self.store.left_users = set(ids)
+        return {"left": sorted(self.store.left_users)}
+
+    async def lock_card(self, body: dict) -> dict:
+        """Lock a card as if someone's click on it were being handled (seconds),
+        and/or keep clicked cards locked `linger` seconds after their answer."""
+        locks = self.store.card_locks
+        if "linger" in body:
+            locks.linger = float(_get(body, "linger", (int, float)))
+        if "message_id" in body:
+            locks.lock(_get(body, "message_id", str), float(_get(body, "seconds", (int, float), 3)))
+        return {"locked": sorted(locks.until), "linger": locks.linger}
 
     async def reset_logs(self, body: dict) -> dict:
         self.store.reset_logs()

@@ -13,6 +13,7 @@ import logging
 import re
 import secrets
 
+from sim_cards import CARD_ERROR, card_error, card_problem
 from sim_http import Response, json_response, text_response
 from sim_state import FailRule, now_ms
 
@@ -253,6 +254,11 @@ class OpenApi:
         return self._create(req, body, chat_id=known.get("chat_id", ""), reply_to=message_id,
                             extra={"reply_in_thread": bool(body.get("reply_in_thread", False))})
 
+    def _check_card(self, parsed: dict) -> None:
+        bad = card_problem(parsed, self.store.left_users)
+        if bad:
+            raise ApiError(400, CARD_ERROR, card_error(*bad))
+
     @staticmethod
     def _parse_content(req, msg_type, content):
         """content must be a string holding JSON of the right shape and size."""
@@ -277,6 +283,8 @@ class OpenApi:
         if msg_type not in MSG_TYPES:
             raise ApiError(400, CODE_BAD_PARAM, f"unsupported msg_type {msg_type!r}")
         parsed = self._parse_content(req, msg_type, body.get("content"))
+        if msg_type == "interactive":
+            self._check_card(parsed)
         send_uuid = body.get("uuid")
         if send_uuid is not None:
             if not isinstance(send_uuid, str) or len(send_uuid) > 50:
@@ -298,7 +306,7 @@ class OpenApi:
         }
         record = {"message_id": message_id, "chat_id": chat_id, "reply_to": reply_to,
                   "msg_type": msg_type, "content": parsed, "uuid": send_uuid,
-                  "patches": [], "time": int(created), **extra}
+                  "patches": [], "callback_cards": [], "shown": parsed, "time": int(created), **extra}
         store.messages.append(record)
         store.bot_messages[message_id] = record
         store.known_messages[message_id] = {"chat_id": chat_id, "from_bot": True,
@@ -314,7 +322,11 @@ class OpenApi:
                            "only interactive messages sent by this bot can be patched")
         body = _json_body(req)
         parsed = self._parse_content(req, "interactive", body.get("content"))
+        if self.store.card_locks.locked(message_id):
+            raise ApiError(400, CARD_ERROR, card_error(11310, "card action is lock", message_id))
+        self._check_card(parsed)
         record["patches"].append(parsed)
+        record["shown"] = parsed  # the card as users see it now
         return json_response(200, {"code": 0, "msg": "ok", "data": {}})
 
     def urgent_app(self, req, message_id: str) -> Response:

@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Optional
 
+from sim_cards import CardLocks
+
 UUID_WINDOW_S = 3600  # a send uuid is idempotent for 1 h (PLATFORMS.md §3.2)
 TOKEN_REUSE_MIN_LEFT_S = 1800  # same token returned while >= 30 min remain (§3.1)
 MAX_CONNECTIONS = 50  # per app (§1.10, §4.5)
@@ -73,6 +75,7 @@ class Event:
     sent_at: Optional[float] = None  # monotonic time of the latest delivery
     pending: bool = False  # sitting in the no-client queue
     frame_message_ids: list = field(default_factory=list)
+    card_message_id: Optional[str] = None  # a card callback: the card it locks until answered
 
 
 @dataclass
@@ -110,6 +113,8 @@ class Store:
         self.known_messages: dict = {}  # IM message_id -> {"chat_id", "from_bot", "msg_type"}
         self.bot_messages: dict = {}  # message_id -> record in self.messages
         self.uuids: dict = {}  # uuid -> (response data, monotonic time)
+        self.card_locks = CardLocks()  # cards whose click is being handled
+        self.left_users: set = set()  # open_ids Feishu can no longer resolve (people who left)
 
         self.counters = {"token_fetches": 0, "endpoint_calls": 0, "dup_uuid_hits": 0,
                          "pings": 0, "connections_total": 0}

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import websockets
+
+from sim_cards import card_error, card_problem
 from google.protobuf.message import DecodeError
 
 import pbbp2
@@ -276,10 +278,33 @@ class WsHub:
             "latency_ms": int((time.monotonic() - sent_at) * 1000),
             "problems": problems, "conn": conn.id, "time": now_ms(),
         })
+        if event is not None and event.card_message_id and not (event.acked and code == 200):
+            self._card_answered(event.card_message_id, data, problems)
         if code == 200 and event is not None:
             event.acked = True
         log.info("ack for %s code=%s%s", delivery.frame_message_id, code,
                  f" problems={problems}" if problems else "")
+
+    def _card_answered(self, message_id: str, data, problems: list) -> None:
+        """A click answered: the card unlocks; a card in the answer replaces it
+        (checked against the same rules as a send)."""
+        self.store.card_locks.answered(message_id)
+        card = data.get("card") if isinstance(data, dict) else None
+        if card is None:
+            return
+        if not isinstance(card, dict) or card.get("type") != "raw" or not isinstance(card.get("data"), dict):
+            problems.append("callback 'card' is not {\"type\": \"raw\", \"data\": {card JSON}}")
+            return
+        bad = card_problem(card["data"], self.store.left_users)
+        if bad:
+            problems.append(f"callback card refused: {card_error(*bad)}")
+            return
+        record = self.store.bot_messages.get(message_id)
+        if record is None:
+            problems.append("callback card for a message this bot did not send")
+            return
+        record.setdefault("callback_cards", []).append(card["data"])
+        record["shown"] = card["data"]  # the card as users see it now
 
     @staticmethod
     def _ack_data(body: dict, problems: list):

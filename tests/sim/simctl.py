@@ -261,6 +261,16 @@ class Sim:
     def reset_logs(self) -> dict:
         return self._ctl("POST", "reset_logs")
 
+    def users_left(self, open_ids) -> dict:
+        """Feishu can no longer resolve these people: a card @-mentioning one fails (100290)."""
+        return self._ctl("POST", "users_left", {"open_ids": list(open_ids)})
+
+    def lock_card(self, message_id=None, seconds=3, linger=None) -> dict:
+        """Lock a card as during someone's click (PATCH -> 230099/11310); linger keeps
+        clicked cards locked that long after their answer."""
+        return self._ctl("POST", "lock_card", self._clean(message_id=message_id, seconds=seconds,
+                                                          linger=linger))
+
 
 if __name__ == "__main__":  # manual poking: python3 simctl.py  -> prints ports, Ctrl-C to stop
     with Sim.start(*sys.argv[1:3]) as sim:
