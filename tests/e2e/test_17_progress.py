@@ -175,7 +175,13 @@ def test_card_form_and_board(sim, d):
     assert form_card["msg_type"] == "interactive"
     click = sim.card_action(CHAT, "ou_fin", form_card["message_id"], {"action": "progress.submit", "id": ID},
                             form_value={"done": "发票已开", "undone": "", "next": "对账"})
-    assert sim.wait_acked(click["event_id"])["data"]["toast"]["type"] == "success"
+    ack = sim.wait_acked(click["event_id"])["data"]
+    outcome = "财务部 已提交 2026-11-30 的进度 · 财务钱 · 2026-11-30 11:00"
+    assert ack["toast"] == {"type": "success", "content": outcome}
+    # The card says so, and keeps its form: tomorrow (and a correction) use it too.
+    shown = ack["card"]["data"]
+    assert any(e["tag"] == "form" for e in shown["body"]["elements"])
+    assert f"**处理结果**：{outcome}" in "".join(e.get("content", "") for e in shown["body"]["elements"])
     click = sim.card_action(CHAT, "ou_fin", form_card["message_id"], {"action": "progress.submit", "id": ID},
                             form_value={"done": "", "undone": "", "next": ""})
     toast = sim.wait_acked(click["event_id"])

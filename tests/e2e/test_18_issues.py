@@ -140,10 +140,22 @@ def test_normal_issue_answered_solved_reopened_and_solved_again(sim, make):
 
     # Respond on the card (Feishu's picker sends the offset).
     set_clock(d, at(2026, 12, 7, 10, 40))
-    sim.card_action(CHAT, "ou_fin", alert["message_id"], {"action": "issue.respond", "id": ISSUE},
-                    form_value={"owner": "ou_fin", "meeting": "2026-12-07 11:00 +0800", "mode": "线下",
-                                "where": "3 楼会议室"})
+    click = sim.card_action(CHAT, "ou_fin", alert["message_id"], {"action": "issue.respond", "id": ISSUE},
+                            form_value={"owner": "ou_fin", "meeting": "2026-12-07 11:00 +0800", "mode": "线下",
+                                        "where": "3 楼会议室"})
     sim.wait_for(lambda: d.sql("SELECT state FROM issues") == [("responded",)], timeout=10)
+    # The clicked card is redrawn in the click's reply: the outcome, who and
+    # when, and the next step's form instead of the response form.
+    ack = sim.wait_acked(click["event_id"])["data"]
+    assert ack["toast"] == {"type": "success", "content": "已响应 · 财务钱 · 2026-12-07 10:40"}
+    shown = ack["card"]["data"]
+    assert shown["header"]["title"]["content"].startswith(f"问题 {ISSUE} · 已响应")
+    assert "**处理结果**：已响应 · 财务钱 · 2026-12-07 10:40" in "".join(
+        e.get("content", "") for e in shown["body"]["elements"])
+    form = next(e for e in shown["body"]["elements"] if e["tag"] == "form")
+    assert form["elements"][-1]["behaviors"][0]["value"]["action"] == "issue.solution"
+    assert all(e["max_length"] == 1000 for e in form["elements"] if e["tag"] == "input")  # as the command takes
+    assert not [r for r in sim.requests() if r["method"] == "PATCH" and r["path"].endswith(alert["message_id"])]
     assert d.sql("SELECT owner, meeting_at, meeting_mode, responded_by, responded_at FROM issues") == [
         ("ou_fin", at(2026, 12, 7, 11), "线下", "ou_fin", at(2026, 12, 7, 10, 40))]
     sim.wait_for(lambda: latest(cards(sim, title="问题预警")[0])["header"]["title"]["content"].startswith(

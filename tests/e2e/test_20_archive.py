@@ -166,7 +166,10 @@ def test_request_from_intake_to_the_archived_retrospective_report(sim, d, tmp_pa
                             {"action": "retro.answer", "id": ID, "dept": "CWB"},
                             form_value={"process": "顺畅", "sync": "及时", "issues": "证书问题处理慢了",
                                         "lessons": "提前检查证书", "improve": "预算流程太长"})
-    assert sim.wait_acked(click["event_id"])["data"]["toast"]["type"] == "success"
+    ack = sim.wait_acked(click["event_id"])["data"]
+    assert ack["toast"] == {"type": "success", "content": "已提交复盘答复 · 财务钱 · 2026-12-11 09:30"}
+    assert "**处理结果**：已提交复盘答复 · 财务钱" in "".join(
+        e.get("content", "") for e in ack["card"]["data"]["body"]["elements"])
     report = sim.wait_for(lambda: cards(sim, f"跨部门协作复盘报告 · {ID}"), timeout=10)[0]
     sim.wait_for(lambda: d.sql("SELECT state FROM requests WHERE id = ?", ID) == [("archived",)])
     # /看板 after archiving: the board of the last day, and where the archive is.
@@ -279,7 +282,13 @@ def test_an_open_issue_blocks_completion_unless_a_reason_is_given(sim, d):
     assert ISSUE in md(card)
     click = sim.card_action(CHAT, "ou_init", card["message_id"], {"action": "req.complete", "id": ID},
                             form_value={"deliverables": "总结.docx\n验收单.pdf", "reason": "遗留问题转入运维跟进"})
-    assert sim.wait_acked(click["event_id"])["data"]["toast"]["type"] == "success"
+    ack = sim.wait_acked(click["event_id"])["data"]
+    assert ack["toast"]["type"] == "success" and ack["toast"]["content"].startswith("已完成并归档 · 发起人")
+    shown = ack["card"]["data"]  # the completion card: the outcome, nothing left to submit
+    assert not [e for e in shown["body"]["elements"] if e["tag"] in ("form", "button")]
+    assert "**处理结果**：已完成并归档" in "".join(e.get("content", "") for e in shown["body"]["elements"])
+    inputs = [e for e in card["content"]["body"]["elements"] if e["tag"] == "form"][0]["elements"]
+    assert all(1 <= e["max_length"] <= 1000 for e in inputs if e["tag"] == "input")
     assert d.sql("SELECT open_issues, open_issues_reason FROM completions") == [(f'["{ISSUE}"]', "遗留问题转入运维跟进")]
     assert d.sql("SELECT state FROM requests WHERE id = ?", ID) == [("completed",)]
     doc = json.loads(open(d.library / "2026" / "Q4" / "2026-Q4-XMB-001.json", encoding="utf-8").read())
