@@ -22,6 +22,16 @@
 #include "collabd/store.h"
 
 static const char *approval_key_fmt = "req:%s:approval";
+static const char *approval_subject_fmt = "approval:%s:v%d"; /* the approval card of one version */
+
+/* The approval card shows the decision, however it was taken. */
+static void approval_card_outcome(struct cmd_ctx *ctx, const struct request_row *r, const char *label,
+				  const char *detail)
+{
+	char *subject = xasprintf(approval_subject_fmt, r->id, r->version);
+	cmd_outcome_about(ctx, subject, r->chat_id, label, detail);
+	free(subject);
+}
 
 static void reply_problems(struct cmd_ctx *ctx, json_t *problems)
 {
@@ -80,7 +90,9 @@ static void ask_approval(struct cmd_ctx *ctx, const struct request_row *r, json_
 				 "resources", json_string_value(json_object_get(form, "资源需求")) ?
 						      json_string_value(json_object_get(form, "资源需求")) : "无",
 				 "mentions", "id", approver, "name", approver_name);
-	cmd_notice(ctx, "request_approval", body, NULL);
+	char *card_subject = xasprintf(approval_subject_fmt, r->id, r->version);
+	cmd_reply_about(ctx, "request_approval", body, card_subject); /* redrawn once decided */
+	free(card_subject);
 	json_decref(body);
 
 	char *key = xasprintf(approval_key_fmt, r->id);
@@ -324,6 +336,7 @@ static enum cmd_rc decide(struct cmd_ctx *ctx, const char *id, enum req_event ev
 		char *who = dir_name(ctx->store, ctx->ev->user_id);
 		json_t *form = json_loads(r.form, 0, NULL);
 		const char *name = json_string_value(json_object_get(form, "需求名称"));
+		approval_card_outcome(ctx, &r, ev == REQ_APPROVE ? "已批准" : "已驳回", ev == REQ_REJECT ? reason : NULL);
 		if (ev == REQ_APPROVE) {
 			char *involved = dir_dept_names(ctx->store, json_object_get(form, "涉及部门"));
 			*msg = xasprintf("需求 %s「%s」已由 %s 批准，已同步给涉及部门：%s，请在 1 个工作日内确认。",
@@ -440,6 +453,7 @@ static enum cmd_rc withdraw(struct cmd_ctx *ctx, const char *id)
 		    (ctx->sched && sched_deadline_done(ctx->sched, key, "cancelled") == STORE_ERR))
 			ctx->failed = 1;
 		free(key);
+		approval_card_outcome(ctx, &r, "发起人已撤回", NULL);
 		char *m = xasprintf("需求 %s 已撤回。", r.id);
 		cmd_reply_text(ctx, m);
 		free(m);

@@ -256,15 +256,29 @@ int cmd_dispatch_deadline(void *arg, struct deadline_row *d, int step, int late,
 	return SCHED_HOOK_PING;
 }
 
-void cmd_notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *update_of)
+/* A reply (or with update_of, an update), remembered as the message about
+ * subject when that is set. */
+static void notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *update_of, const char *subject)
 {
 	const struct event *ev = ctx->ev;
 	char *json = json_dumps(body, JSON_COMPACT);
 	const char *reply_to = update_of ? NULL : ev->message_id;
+	int64_t id = 0;
 	if (!json || store_outbox_add(ctx->store, ev->platform, ev->chat_id, reply_to, update_of,
-				      kind, json, ctx->now, NULL) != STORE_OK)
+				      kind, json, ctx->now, &id) != STORE_OK ||
+	    (subject && store_outbox_set_subject(ctx->store, id, subject) != STORE_OK))
 		ctx->failed = 1;
 	free(json);
+}
+
+void cmd_notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *update_of)
+{
+	notice(ctx, kind, body, update_of, NULL);
+}
+
+void cmd_reply_about(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *subject)
+{
+	notice(ctx, kind, body, NULL, subject);
 }
 
 void cmd_notice_about(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *chat_id,

@@ -30,16 +30,54 @@ static int redraws_in_callback(const char *platform)
 	return 0;
 }
 
+/* {label, by, at, detail}: a new reference. */
+static json_t *outcome_new(struct cmd_ctx *ctx, const char *label, const char *detail)
+{
+	char *by = store_user_name(ctx->store, ctx->ev->user_id);
+	json_t *o = json_pack("{s:s,s:s,s:I,s:s?}", "label", label, "by", by ? by : ctx->ev->user_id, "at",
+			      (json_int_t)ctx->now, "detail", detail && *detail ? detail : NULL);
+	free(by);
+	return o;
+}
+
+/* A notice's body as a decided card: nothing to click, nobody to notify. */
+static void close_body(json_t *body, int still_open)
+{
+	if (!still_open) {
+		json_object_del(body, "buttons");
+		json_object_del(body, "form");
+	}
+	json_object_del(body, "mentions");
+}
+
 void cmd_outcome(struct cmd_ctx *ctx, const char *label, const char *detail, int still_open)
 {
 	if (ctx->ev->kind != EVENT_CARD_ACTION)
 		return;
-	char *by = store_user_name(ctx->store, ctx->ev->user_id);
 	json_decref(ctx->outcome);
 	ctx->card_still_open = still_open;
-	ctx->outcome = json_pack("{s:s,s:s,s:I,s:s?}", "label", label, "by", by ? by : ctx->ev->user_id, "at",
-				 (json_int_t)ctx->now, "detail", detail && *detail ? detail : NULL);
-	free(by);
+	ctx->outcome = outcome_new(ctx, label, detail);
+}
+
+void cmd_outcome_about(struct cmd_ctx *ctx, const char *subject, const char *chat_id, const char *label,
+		       const char *detail)
+{
+	json_t *row = NULL;
+	enum store_rc rc = store_outbox_subject_notice(ctx->store, subject, &row);
+	if (rc != STORE_OK) {
+		if (rc != STORE_NOTFOUND)
+			ctx->failed = 1;
+		return;
+	}
+	const char *text = json_string_value(json_object_get(row, "body"));
+	json_t *body = json_loads(text ? text : "", 0, NULL);
+	if (json_is_object(body)) {
+		close_body(body, 0);
+		json_object_set_new(body, "outcome", outcome_new(ctx, label, detail));
+		cmd_notice_about(ctx, json_string_value(json_object_get(row, "kind")), body, chat_id, subject, 1);
+	}
+	json_decref(body);
+	json_decref(row);
 }
 
 void cmd_redraw_card(struct cmd_ctx *ctx, const char *kind, json_t *body)
@@ -68,11 +106,7 @@ static json_t *as_sent(struct cmd_ctx *ctx)
 				  0, NULL);
 	json_t *redraw = NULL;
 	if (json_is_object(body)) {
-		if (!ctx->card_still_open) {
-			json_object_del(body, "buttons");
-			json_object_del(body, "form");
-		}
-		json_object_del(body, "mentions");
+		close_body(body, ctx->card_still_open);
 		redraw = json_pack("{s:O,s:O}", "kind", json_object_get(row, "kind"), "body", body);
 	}
 	json_decref(body);

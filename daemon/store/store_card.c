@@ -15,3 +15,9 @@ enum store_rc store_outbox_sent_notice(struct store *st, const char *platform, c
 			 "AND state = 'sent' ORDER BY id DESC LIMIT 1",
 			 "[s,s]", platform, message_id);
 }
+
+enum store_rc store_outbox_subject_notice(struct store *st, const char *subject, json_t **notice)
+{
+	return store_row(st, notice, "SELECT kind, body FROM outbox WHERE subject = ?1 ORDER BY id LIMIT 1", "[s]",
+			 subject);
+}

@@ -171,6 +171,9 @@ void cmd_reply_text(struct cmd_ctx *ctx, const char *text);
 /* Enqueues a notice of kind with body (body is borrowed).  update_of, when
  * set, names a card message to update in place instead of sending anew. */
 void cmd_notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *update_of);
+/* Enqueues a reply to the event's message (as cmd_notice()) that is the
+ * message about subject, for later updates (cmd_notice_about(), cmd_outcome_about()). */
+void cmd_reply_about(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *subject);
 /* Enqueues a notice to chat_id about subject (e.g. "request:2026-Q4-JSB-001",
  * or NULL): a new message, or, with update set, an in-place update of the
  * message first sent about that subject. */
@@ -209,6 +212,14 @@ void cmd_toast(struct cmd_ctx *ctx, const char *type, const char *text);
  * own response; elsewhere it is an in-place update from the outbox.
  */
 void cmd_outcome(struct cmd_ctx *ctx, const char *label, const char *detail, int still_open);
+/* The card first sent about subject (see cmd_reply_about()) now shows an
+ * outcome -- label and detail copied, by the event's user, at ctx->now --
+ * without buttons, forms or mentions: updated in place in chat_id, or in the
+ * click's reply when it is the clicked card.  So a decision typed as a
+ * command does not leave a card with live buttons behind.  Nothing when no
+ * card was sent about subject. */
+void cmd_outcome_about(struct cmd_ctx *ctx, const char *subject, const char *chat_id, const char *label,
+		       const char *detail);
 /* The clicked card becomes a notice of kind with body (borrowed), plus the
  * outcome if there is one.  Outside a card action it does nothing. */
 void cmd_redraw_card(struct cmd_ctx *ctx, const char *kind, json_t *body);

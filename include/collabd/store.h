@@ -243,6 +243,8 @@ char *store_outbox_subject_message(struct store *st, const char *subject);
  * object {"kind", "body" (JSON text)}, STORE_NOTFOUND, or STORE_ERR. */
 enum store_rc store_outbox_sent_notice(struct store *st, const char *platform, const char *message_id,
 				       json_t **notice);
+/* The same for the first notice about subject, sent or not. */
+enum store_rc store_outbox_subject_notice(struct store *st, const char *subject, json_t **notice);
 
 /* Each involved department's answer to a request. */
 struct request_dept_row {

@@ -190,3 +190,15 @@ def test_every_card_stays_inside_feishus_component_limits(sim, make_daemon, tmp_
         if e["tag"] == "input":
             assert 1 <= e["max_length"] <= 1000, e
     assert daemon.sql("SELECT COUNT(*) FROM outbox WHERE state = 'failed'")[0][0] == 0
+
+
+@pytest.mark.parametrize("command,label", [(f"/需求 批准 {ID}", "已批准 · 技术主管"),
+                                           (f"/需求 撤回 {ID}", "发起人已撤回 · 发起人甲")])
+def test_a_decision_typed_as_a_command_also_closes_the_approval_card(sim, d, command, label):
+    say(sim, "ou_init", FORM)
+    card = approval_card(sim)
+    say(sim, "ou_head" if "批准" in command else "ou_init", command)
+    shown = sim.wait_for(lambda: [m["shown"] for m in sim.messages() if m["message_id"] == card["message_id"]
+                                  and m["patches"]], timeout=10)[0]
+    assert f"**处理结果**：{label} · {WHEN}" in markdown(shown)
+    assert not [e for e in elements(shown) if e["tag"] in ("button", "form", "input")]
