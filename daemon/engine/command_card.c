@@ -22,12 +22,22 @@
 /* Platforms whose card callback response can carry the redrawn card. */
 static const char *const answer_in_callback[] = { "feishu" };
 
-static int redraws_in_callback(const char *platform)
+/* Platforms where every card we send can be updated in place by message.
+ * (DingTalk: only its template cards; its markdown "update" would be a new
+ * message repeating the question, so a typed decision leaves those alone.) */
+static const char *const update_any_card[] = { "feishu" };
+
+static int listed(const char *const *list, size_t n, const char *platform)
 {
-	for (size_t i = 0; i < ARRAY_LEN(answer_in_callback); i++)
-		if (!strcmp(answer_in_callback[i], platform))
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], platform))
 			return 1;
 	return 0;
+}
+
+static int redraws_in_callback(const char *platform)
+{
+	return listed(answer_in_callback, ARRAY_LEN(answer_in_callback), platform);
 }
 
 /* {label, by, at, detail}: a new reference. */
@@ -62,6 +72,8 @@ void cmd_outcome(struct cmd_ctx *ctx, const char *label, const char *detail, int
 void cmd_outcome_about(struct cmd_ctx *ctx, const char *subject, const char *chat_id, const char *label,
 		       const char *detail)
 {
+	if (!listed(update_any_card, ARRAY_LEN(update_any_card), ctx->ev->platform))
+		return;
 	json_t *row = NULL;
 	enum store_rc rc = store_outbox_subject_notice(ctx->store, subject, &row);
 	if (rc != STORE_OK) {
