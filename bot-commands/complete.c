@@ -112,6 +112,8 @@ static char *issue_list(json_t *open)
 	return buf_steal(&b);
 }
 
+static const char *card_subject_fmt = "complete:%s"; /* the (first) completion card shown */
+
 /* The completion card: deliverables and (if issues are open) a reason. */
 static void show_card(struct cmd_ctx *ctx, const struct request_row *r, json_t *open)
 {
@@ -132,7 +134,9 @@ static void show_card(struct cmd_ctx *ctx, const struct request_row *r, json_t *
 		free(note);
 		free(list);
 	}
-	cmd_notice(ctx, "card", body, NULL);
+	char *subject = xasprintf(card_subject_fmt, r->id);
+	cmd_reply_about(ctx, "card", body, subject); /* closed once the request is completed */
+	free(subject);
 	json_decref(body);
 	free(command);
 	free(title);
@@ -245,6 +249,10 @@ enum cmd_rc req_complete(struct cmd_ctx *ctx, const char *id, json_t *items, con
 		else {
 			apply(ctx, &r, list, open, reason && *reason ? reason : NULL);
 			*completed = !ctx->failed;
+			/* however it was completed, the completion card asks no more */
+			char *subject = xasprintf(card_subject_fmt, r.id);
+			cmd_outcome_about(ctx, subject, r.chat_id, "已完成并归档", NULL);
+			free(subject);
 		}
 		json_decref(list);
 	}

@@ -136,8 +136,16 @@ def test_request_from_intake_to_the_archived_retrospective_report(sim, d, tmp_pa
     problems = say(sim, "ou_init", f"/需求 完成 {ID}\n交付物：\n颜色：红")
     assert "有 2 处需要处理（未保存任何内容）" in problems and "请列出成果交付物" in problems and "未知字段「颜色」" in problems
     assert d.sql("SELECT COUNT(*) FROM completions") == [(0,)]
+    sim.inject_message(CHAT, "ou_init", f"/需求 完成 {ID}")               # the card first ...
+    completion_card = sim.wait_for(lambda: cards(sim, f"完成需求 {ID}"), timeout=10)[0]
     done = say(sim, "ou_init", f"/需求 完成 {ID}\n交付物：https://pan.example.com/s/abc、发布会总结.pptx\n现场照片.zip")
     assert "已完成，全部资料已归入协作项目库：2026-Q4-XMB-001" in done and "2026-12-14 10:00 前" in done
+    # ... completed by command all the same: the card shows it and asks no more.
+    shown = sim.wait_for(lambda: [m["shown"] for m in sim.messages()
+                                  if m["message_id"] == completion_card["message_id"] and m["patches"]], timeout=10)[0]
+    assert not [e for e in shown["body"]["elements"] if e["tag"] in ("form", "button")]
+    assert "**处理结果**：已完成并归档 · 发起人甲 · 2026-12-09 10:00" in "".join(
+        e.get("content", "") for e in shown["body"]["elements"])
     assert d.sql("SELECT state FROM requests WHERE id = ?", ID) == [("completed",)]
     assert d.sql("SELECT name, dir FROM archives") == [("2026-Q4-XMB-001", "2026/Q4")]
     assert d.sql("SELECT key FROM deadlines WHERE state = 'open' ORDER BY key") == [
