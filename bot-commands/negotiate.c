@@ -64,14 +64,7 @@ static int is_superior(struct cmd_ctx *ctx, const char *code, const char *day)
 	return yes;
 }
 
-static void say_in(struct cmd_ctx *ctx, const char *chat, const char *text, json_t *mentions)
-{
-	json_t *body = json_pack("{s:s,s:O}", "text", text, "mentions", mentions ? mentions : json_array());
-	cmd_notice_about(ctx, "text", body, chat, NULL, 0);
-	json_decref(body);
-}
-
-static enum cmd_rc objection_step(struct cmd_ctx *ctx, const struct cmd_args *a, int superior)
+enum cmd_rc req_objection_step(struct cmd_ctx *ctx, const struct cmd_args *a, int superior)
 {
 	int64_t id;
 	char *rid, *dept, *state;
@@ -126,6 +119,13 @@ static enum cmd_rc objection_step(struct cmd_ctx *ctx, const struct cmd_args *a,
 	if (ctx->sched && sched_deadline_done(ctx->sched, key, "met") == STORE_ERR)
 		ctx->failed = 1;
 	free(key);
+	/* The objection's card shows the decision, clicked or typed. */
+	char *card = req_objection_subject(oid, superior);
+	const char *said = superior ? (!strcmp(step->to, "accepted") ? "裁决：修订" : "裁决：推进")
+				    : (!strcmp(step->to, "accepted") ? "已采纳" : !strcmp(step->to, "overruled") ? "已推进" : "已上报上级");
+	cmd_outcome_about(ctx, card, r.chat_id, said, reason);
+	cmd_outcome(ctx, said, reason, 0);
+	free(card);
 	char *detail = xasprintf("{\"objection\":%lld,\"to\":\"%s\"}", oid, step->to);
 	if (store_timeline_add(ctx->store, ctx->now, ctx->ev->user_id, "objection.answered", r.id, detail) != STORE_OK)
 		ctx->failed = 1;
@@ -156,12 +156,13 @@ static enum cmd_rc objection_step(struct cmd_ctx *ctx, const struct cmd_args *a,
 			}
 			dept_row_free(&d);
 		}
-		msg = xasprintf("异议 %lld 已上报上级主管裁决。理由：%s\n上级请发送：/异议 裁决 %lld 推进 或 /异议 裁决 %lld 修订",
-				oid, reason, oid, oid);
-		say_in(ctx, r.chat_id, msg, mentions);
+		msg = xasprintf("异议 %lld 已上报上级主管裁决，请上级在卡片上裁决（推进或修订）。", oid);
+		json_t *fields = json_pack("[{s:s,s:s}]", "label", "上报理由", "value", reason);
+		req_objection_card(ctx, r.chat_id, oid, 1, msg, fields, mentions);
+		json_decref(fields);
 		json_decref(mentions);
 		free(msg);
-		msg = NULL; /* the announcement is the answer */
+		msg = NULL; /* the card is the answer */
 	} else {
 		msg = xasprintf("异议 %lld 已采纳。请发起人发送 /需求 修改 %s 并附上修改的字段，修订后各部门重新确认。", oid, r.id);
 	}
@@ -179,8 +180,8 @@ out:
 	return rc;
 }
 
-static enum cmd_rc run_answer(struct cmd_ctx *ctx, const struct cmd_args *a) { return objection_step(ctx, a, 0); }
-static enum cmd_rc run_decide(struct cmd_ctx *ctx, const struct cmd_args *a) { return objection_step(ctx, a, 1); }
+static enum cmd_rc run_answer(struct cmd_ctx *ctx, const struct cmd_args *a) { return req_objection_step(ctx, a, 0); }
+static enum cmd_rc run_decide(struct cmd_ctx *ctx, const struct cmd_args *a) { return req_objection_step(ctx, a, 1); }
 
 static const struct bot_subcommand object_subs[] = {
 	{ "答复", "answer", 2, 2, 0, "/异议 答复 异议编号 采纳|推进|上报，换行写“理由：…”（推进、上报必填）", run_answer },

@@ -262,13 +262,14 @@ static enum cmd_rc answer(struct cmd_ctx *ctx, const char *id, const char *named
 						     .start = ctx->now };
 			if (ctx->sched && sched_deadline_set(ctx->sched, &dl, NULL) != STORE_OK)
 				ctx->failed = 1;
-			json_t *body = json_pack("{s:s,s:[{s:s,s:s}]}", "text", "", "mentions", "id", r.initiator, "name", iname);
-			char *text = xasprintf("%s 对需求 %s 提出异议（异议编号 %lld）。\n异议说明：%s\n建议方案：%s\n"
-					       "请发起人在 2 个工作日内答复：/异议 答复 %lld 采纳|推进|上报 理由：……",
-					       d.name, r.id, (long long)oid, explanation, proposal, (long long)oid);
-			json_object_set_new(body, "text", json_string(text));
-			cmd_notice_about(ctx, "text", body, r.chat_id, NULL, 0);
-			json_decref(body);
+			json_t *who = json_pack("[{s:s,s:s}]", "id", r.initiator, "name", iname);
+			json_t *fields = json_pack("[{s:s,s:s},{s:s,s:s}]", "label", "异议说明", "value", explanation,
+						   "label", "建议方案", "value", proposal);
+			char *text = xasprintf("%s 对需求 %s 提出异议（异议编号 %lld）。请发起人在 2 个工作日内答复。", d.name,
+					       r.id, (long long)oid);
+			req_objection_card(ctx, r.chat_id, (long long)oid, 0, text, fields, who);
+			json_decref(fields);
+			json_decref(who);
 			free(text);
 			json_decref(people);
 			free(iname);

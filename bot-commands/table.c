@@ -20,6 +20,7 @@ extern const struct bot_command cmd_confirm;
 extern const struct bot_command cmd_object;
 extern const struct bot_action action_req_confirm;
 extern const struct bot_action action_req_object;
+extern const struct bot_action action_obj_answer;
 extern const struct bot_action action_status_refresh;
 extern const struct bot_action action_sched_snooze;
 extern const struct bot_command cmd_issue;
@@ -62,6 +63,7 @@ const struct bot_action *const bot_actions[] = {
 	&action_req_submit,
 	&action_req_confirm,
 	&action_req_object,
+	&action_obj_answer,
 	&action_issue_submit,
 	&action_issue_respond,
 	&action_issue_solution,

@@ -69,6 +69,17 @@ enum cmd_rc req_object_raise(struct cmd_ctx *ctx, const struct cmd_args *a);
 char *req_card_subject(const char *id);
 json_t *req_card_body_new(struct cmd_ctx *ctx, const struct request_row *r, json_t *mentions);
 void req_card_refresh(struct cmd_ctx *ctx, const char *id);
+/* /异议 答复 (superior 0) and /异议 裁决 (superior 1) (bot-commands/negotiate.c):
+ * args as the subcommand rows get them (words: 答复|裁决, the objection's id, the decision). */
+enum cmd_rc req_objection_step(struct cmd_ctx *ctx, const struct cmd_args *a, int superior);
+/* An objection as a card in chat_id (bot-commands/objection_card.c): the
+ * initiator's answer (superior 0) or the superiors' decision (1), with lead
+ * text, fields [{label, value}] and mentions (both borrowed, may be NULL).
+ * Its submit button runs req_objection_step(); once decided, either way, the
+ * card shows the outcome (its subject: req_objection_subject(), caller frees). */
+void req_objection_card(struct cmd_ctx *ctx, const char *chat_id, long long oid, int superior, const char *lead,
+			json_t *fields, json_t *mentions);
+char *req_objection_subject(long long oid, int superior);
 
 /* Step 5 (bot-commands/complete.c): /需求 完成.  items are the deliverables
  * as typed (strings, borrowed), reason may be NULL, problems (borrowed) holds

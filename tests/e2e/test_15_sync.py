@@ -72,9 +72,10 @@ def test_confirm_sign_object_and_in_progress(sim, d):
     assert sim.wait_acked(click["event_id"])["data"]["toast"]["type"] == "success"
     assert d.sql("SELECT dept, explanation, proposal, state FROM objections") == [
         ("CWB", "预算审批需要两周", "截止时间延后到 1 月 15 日", "open")]
-    note = sim.wait_for(lambda: [m for m in sim.messages() if m["msg_type"] == "text"
-                                 and "2 个工作日内答复" in m["content"]["text"]])[0]["content"]["text"]
-    assert '<at user_id="ou_init">' in note and "2 个工作日内答复" in note
+    note = sim.wait_for(lambda: [m for m in sim.messages() if m["msg_type"] == "interactive"
+                                 and "待发起人答复" in m["content"]["header"]["title"]["content"]])[0]["content"]
+    text = "".join(e.get("content", "") for e in note["body"]["elements"])
+    assert "<at id=ou_init></at>" in text and "2 个工作日内答复" in text and "预算审批需要两周" in text
     assert d.sql("SELECT state FROM requests") == [("syncing",)]
     assert "没有待确认的部门" in say(sim, "ou_fin", f"/确认 {ID}")   # CWB has answered (objected)
 

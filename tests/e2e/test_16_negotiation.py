@@ -56,17 +56,63 @@ def test_overrule_with_a_reason(sim, d):
     assert d.sql("SELECT COUNT(*) FROM deadlines WHERE state = 'open' AND key NOT LIKE '%:progress:%'")[0][0] == 0
 
 
-def test_escalate_and_a_superior_decides(sim, d):
+def card(sim, title):
+    return sim.wait_for(lambda: [m for m in sim.messages() if m["msg_type"] == "interactive"
+                                 and title in m["content"]["header"]["title"]["content"]], timeout=10)[0]
+
+
+def text_of(card_json):
+    return "".join(e.get("content", "") for e in card_json["body"]["elements"])
+
+
+def inputs_of(card_json):
+    form = [e for e in card_json["body"]["elements"] if e["tag"] == "form"]
+    return form[0]["elements"] if form else []
+
+
+def test_escalate_and_a_superior_decides_on_the_card(sim, d):
     oid = objected(sim, d)
-    r = sim.inject_message("oc_neg", "ou_init", f"/异议 答复 {oid} 上报\n理由：双方无法达成一致")
-    note = sim.wait_for(lambda: [m for m in sim.messages() if m["msg_type"] == "text"
-                                 and "上报上级主管裁决" in m["content"]["text"]])[0]["content"]["text"]
-    assert '<at user_id="ou_boss">' in note and '<at user_id="ou_cfo">' in note
-    del r
+    mine = card(sim, f"异议 {oid} · 待发起人答复")
+    sim.inject_message("oc_neg", "ou_init", f"/异议 答复 {oid} 上报\n理由：双方无法达成一致")
+    theirs = card(sim, f"异议 {oid} · 待上级裁决")
+    assert "<at id=ou_boss></at>" in text_of(theirs["content"]) and "<at id=ou_cfo></at>" in text_of(theirs["content"])
+    assert "双方无法达成一致" in text_of(theirs["content"])
+    # Answered by command, the initiator's card shows it and asks no more.
+    shown = sim.wait_for(lambda: [m["shown"] for m in sim.messages()
+                                  if m["message_id"] == mine["message_id"] and m["patches"]], timeout=10)[0]
+    assert "**处理结果**：已上报上级 · 发起人甲 · 2026-11-30 10:00" in text_of(shown) and not inputs_of(shown)
+
     assert "仅两个部门的上级主管" in say(sim, "ou_mkt", f"/异议 裁决 {oid} 推进")
-    assert "由上级裁决" in say(sim, "ou_cfo", f"/异议 裁决 {oid} 推进")
+    submit = inputs_of(theirs["content"])[-1]["behaviors"][0]["value"]
+    click = sim.card_action("oc_neg", "ou_cfo", theirs["message_id"], submit,
+                            form_value={"decision": "推进", "reason": "预算可特批"})
+    ack = sim.wait_acked(click["event_id"])
+    assert ack["problems"] == []
+    assert ack["data"]["toast"] == {"type": "success", "content": "裁决：推进 · CFO · 2026-11-30 10:00"}
+    decided = ack["data"]["card"]["data"]
+    assert "**处理结果**：裁决：推进 · CFO · 2026-11-30 10:00" in text_of(decided) and "预算可特批" in text_of(decided)
+    assert not inputs_of(decided)
     assert d.sql("SELECT state FROM objections") == [("overruled",)]
     assert "已推进，现在不能推进" in say(sim, "ou_boss", f"/异议 裁决 {oid} 推进")
+
+
+def test_the_initiator_answers_on_the_objection_card(sim, d):
+    oid = objected(sim, d)
+    mine = card(sim, f"异议 {oid} · 待发起人答复")
+    assert "<at id=ou_init></at>" in text_of(mine["content"]) and "预算审批需要两周" in text_of(mine["content"])
+    submit = inputs_of(mine["content"])[-1]["behaviors"][0]["value"]
+    assert submit == {"action": "obj.answer", "id": str(oid), "superior": False}
+    # Overruling needs a reason: refused, the card stays as it is.
+    click = sim.card_action("oc_neg", "ou_init", mine["message_id"], submit, form_value={"decision": "推进"})
+    ack = sim.wait_acked(click["event_id"])
+    assert ack["data"]["toast"]["type"] == "error" and "card" not in ack["data"]
+    click = sim.card_action("oc_neg", "ou_init", mine["message_id"], submit,
+                            form_value={"decision": "推进", "reason": "预算已由总经理特批"})
+    ack = sim.wait_acked(click["event_id"])
+    assert ack["data"]["toast"] == {"type": "success", "content": "已推进 · 发起人甲 · 2026-11-30 10:00"}
+    decided = ack["data"]["card"]["data"]
+    assert not inputs_of(decided) and "预算已由总经理特批" in text_of(decided)
+    assert d.sql("SELECT state, answer FROM objections") == [("overruled", "预算已由总经理特批")]
 
 
 def test_accept_revise_and_everyone_confirms_the_new_version(sim, d):
