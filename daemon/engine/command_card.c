@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collabd/config.h"
 #include "collabd/log.h"
 #include "collabd/render.h"
 #include "collabd/store.h"
@@ -22,10 +23,21 @@
 /* Platforms whose card callback response can carry the redrawn card. */
 static const char *const answer_in_callback[] = { "feishu" };
 
-/* Platforms where every card we send can be updated in place by message.
- * (DingTalk: only its template cards; its markdown "update" would be a new
- * message repeating the question, so a typed decision leaves those alone.) */
+/* Platforms where every card we send can be updated in place by message:
+ * Feishu; DingTalk once its generic card template is configured (without it
+ * its workflow cards are markdown, whose "update" would be a new message
+ * repeating the question, so a typed decision leaves those alone). */
 static const char *const update_any_card[] = { "feishu" };
+
+static int cards_editable(const struct cmd_ctx *ctx)
+{
+	const char *platform = ctx->ev->platform;
+	for (size_t i = 0; i < ARRAY_LEN(update_any_card); i++)
+		if (!strcmp(update_any_card[i], platform))
+			return 1;
+	const struct config *cfg = ctx->env ? ctx->env->cfg : NULL;
+	return !strcmp(platform, "dingtalk") && cfg && cfg->dingtalk.card_template_id && *cfg->dingtalk.card_template_id;
+}
 
 static int listed(const char *const *list, size_t n, const char *platform)
 {
@@ -72,7 +84,7 @@ void cmd_outcome(struct cmd_ctx *ctx, const char *label, const char *detail, int
 void cmd_outcome_about(struct cmd_ctx *ctx, const char *subject, const char *chat_id, const char *label,
 		       const char *detail)
 {
-	if (!listed(update_any_card, ARRAY_LEN(update_any_card), ctx->ev->platform))
+	if (!cards_editable(ctx))
 		return;
 	json_t *row = NULL;
 	enum store_rc rc = store_outbox_subject_notice(ctx->store, subject, &row);

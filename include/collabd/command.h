@@ -217,8 +217,8 @@ void cmd_outcome(struct cmd_ctx *ctx, const char *label, const char *detail, int
  * without buttons, forms or mentions: updated in place in chat_id, or in the
  * click's reply when it is the clicked card.  So a decision typed as a
  * command does not leave a card with live buttons behind.  Nothing when no
- * card was sent about subject, or on a platform whose cards cannot all be
- * edited in place (DingTalk's markdown). */
+ * card was sent about subject, or where the cards cannot all be edited in
+ * place (DingTalk without its card template: markdown). */
 void cmd_outcome_about(struct cmd_ctx *ctx, const char *subject, const char *chat_id, const char *label,
 		       const char *detail);
 /* The clicked card becomes a notice of kind with body (borrowed), plus the

@@ -455,3 +455,17 @@ def test_per_kind_ping_card_names_people_without_their_ids(dsim, ding):
     m = overdue_ping(dsim, d)
     assert m["via"] == "card" and set(m["at_user_ids"]) == {"staff_owner", "staff_head"}
     assert "@王接口" in m["card_data"]["content"] and not m["problems"]
+
+
+def test_a_typed_approval_closes_the_approval_card_on_dingtalk(dsim, ding, tmp_path):
+    d = templated(dsim, ding)
+    load_directory(d, tmp_path, FLOW_DIRECTORY)
+    dsim.inject_message("cid_typed", "staff_init", "/需求\n" + REQUEST_LINES)
+    approval = wait_card(dsim, "cid_typed", "待审批")
+    rid = d.sql("SELECT id FROM requests")[0][0]
+    dsim.inject_message("cid_typed", "staff_head", f"/需求 批准 {rid}")
+    dsim.wait_for(lambda: dsim.card(approval["out_track_id"])["card_data"]["has_buttons"] == "false", timeout=10)
+    now = dsim.card(approval["out_track_id"])
+    assert "处理结果" in json.dumps(now["card_data"], ensure_ascii=False) and "已批准 · 主管" in json.dumps(
+        now["card_data"], ensure_ascii=False)
+    assert len([m for m in cards(dsim, "cid_typed") if m["out_track_id"] == approval["out_track_id"]]) == 1
