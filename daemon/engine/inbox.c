@@ -1,12 +1,37 @@
 /*
- * inbox.c - dedupe, route and commit one event.
+ * inbox.c - dedupe, route and commit events: one transaction per batch, one
+ * savepoint per event, acks only after the (synced) commit.
  */
 #include "collabd/inbox.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "collabd/config.h"
 #include "collabd/log.h"
 #include "collabd/store.h"
+#include "collabd/store_dead.h"
+#include "collabd/util.h"
+
+/* What the sender of a poison event is told. */
+#define DEAD_LETTER_REPLY "已记录，管理员会处理"
+
+struct inbox_item {
+	struct event ev;
+	struct buf raw;
+	char *topic, *frame_id;
+	uint64_t ticket;
+	int64_t received_us;
+	enum inbox_rc rc;
+	json_t *card_response;
+};
+
+struct inbox_batch {
+	struct inbox_item *items;
+	size_t n, cap, max_events;
+	ms_t max_wait_ms, first_at; /* monotonic */
+};
 
 static const char *kind_name(enum event_kind k)
 {
@@ -18,26 +43,28 @@ static const char *kind_name(enum event_kind k)
 	return "other";
 }
 
-enum inbox_rc inbox_apply(struct store *st, const struct cmd_env *env, const struct event *ev,
-			  json_t **card_response)
+/* testing.fail_events_containing: a deterministic poison event for the
+ * dead-letter tests (a message whose text contains the marker fails inside
+ * its transaction, after it has written to the inbox and the timeline). */
+static int test_fault(const struct cmd_env *env, const struct event *ev)
+{
+	const char *marker = env && env->cfg ? env->cfg->test_fail_marker : NULL;
+	return marker && *marker && ev->text && strstr(ev->text, marker);
+}
+
+enum inbox_rc inbox_apply_in_transaction(struct store *st, const struct cmd_env *env, const struct event *ev,
+					 json_t **card_response, char *err, size_t errsz)
 {
 	ms_t now = clock_now_ms();
 	*card_response = NULL;
-	if (store_begin(st) != STORE_OK) {
-		log_error("msg=\"cannot begin a transaction; event left unacknowledged\" error=\"%s\"", store_errmsg(st));
-		return INBOX_FAILED;
-	}
 	enum store_rc rc = store_inbox_record(st, ev->platform, ev->dedupe_key, ev->event_type, now);
 	if (rc == STORE_DUP) {
-		store_rollback(st);
-		log_info("msg=\"duplicate event ignored\" platform=%s key=%s", ev->platform, ev->dedupe_key);
 		if (ev->kind == EVENT_CARD_ACTION)
 			*card_response = json_object();
 		return INBOX_DUPLICATE;
 	}
 	if (rc != STORE_OK)
 		goto fail;
-
 	if (ev->reply_url && ev->chat_id &&
 	    store_webhook_put(st, ev->platform, ev->chat_id, ev->reply_url, ev->reply_url_expires) != STORE_OK)
 		goto fail;
@@ -62,13 +89,14 @@ enum inbox_rc inbox_apply(struct store *st, const struct cmd_env *env, const str
 	json_decref(ctx.outcome); /* consumed by cmd_finish_card() unless a handler failed early */
 	json_decref(ctx.card_redraw);
 	/* A store failure a handler read as "none" still fails the event. */
-	if (crc == CMD_EINTERNAL || store_error_count(st) != errors_before) {
+	if (crc == CMD_EINTERNAL || ctx.failed || store_error_count(st) != errors_before) {
 		json_decref(ctx.card_response);
 		goto fail;
 	}
-	if (store_commit(st) != STORE_OK) {
+	if (test_fault(env, ev)) {
 		json_decref(ctx.card_response);
-		goto fail;
+		snprintf(err, errsz, "testing fault: the text contains testing.fail_events_containing");
+		return INBOX_FAILED;
 	}
 	if (ev->kind == EVENT_CARD_ACTION)
 		*card_response = ctx.card_response ? ctx.card_response : json_object();
@@ -76,8 +104,184 @@ enum inbox_rc inbox_apply(struct store *st, const struct cmd_env *env, const str
 		json_decref(ctx.card_response);
 	return INBOX_APPLIED;
 fail:
-	log_error("msg=\"event not applied; left unacknowledged for redelivery\" key=%s error=\"%s\"",
-		  ev->dedupe_key, store_errmsg(st));
-	store_rollback(st);
+	snprintf(err, errsz, "%s", store_errmsg(st));
 	return INBOX_FAILED;
+}
+
+/* ---- the batch ---- */
+
+struct inbox_batch *inbox_batch_new(size_t max_events, ms_t max_wait_ms)
+{
+	struct inbox_batch *b = xcalloc(1, sizeof *b);
+	b->max_events = max_events ? max_events : 1;
+	b->max_wait_ms = max_wait_ms;
+	return b;
+}
+
+static void item_clear(struct inbox_item *it)
+{
+	event_free(&it->ev);
+	buf_free(&it->raw);
+	free(it->topic);
+	free(it->frame_id);
+	json_decref(it->card_response);
+	memset(it, 0, sizeof *it);
+}
+
+void inbox_batch_free(struct inbox_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		item_clear(&b->items[i]);
+	free(b->items);
+	free(b);
+}
+
+size_t inbox_batch_size(const struct inbox_batch *b) { return b->n; }
+
+int inbox_batch_add(struct inbox_batch *b, struct event *ev, const struct inbox_source *src)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 16;
+		b->items = xrealloc(b->items, b->cap * sizeof *b->items);
+	}
+	struct inbox_item *it = &b->items[b->n++];
+	memset(it, 0, sizeof *it);
+	it->ev = *ev;
+	memset(ev, 0, sizeof *ev);
+	buf_init(&it->raw);
+	buf_append(&it->raw, src->raw, src->raw_len);
+	it->topic = src->topic ? xstrdup(src->topic) : NULL;
+	it->frame_id = src->frame_id ? xstrdup(src->frame_id) : NULL;
+	it->ticket = src->ticket;
+	it->received_us = src->received_us;
+	ms_t now = clock_mono_ms();
+	if (b->n == 1)
+		b->first_at = now;
+	return b->n >= b->max_events || now - b->first_at >= b->max_wait_ms;
+}
+
+/* After its savepoint was rolled back: one more failed attempt, and past
+ * the limit a dead letter, a short answer to the sender, and an inbox
+ * record so that a redelivery is a duplicate.  Returns the event's outcome. */
+static enum inbox_rc attempt_failed(struct store *st, const struct cmd_env *env, struct inbox_item *it,
+				    const char *error)
+{
+	const struct event *ev = &it->ev;
+	ms_t now = clock_now_ms();
+	if (store_savepoint(st) != STORE_OK)
+		return INBOX_FAILED;
+	int attempts = store_attempt_failed(st, ev->platform, ev->dedupe_key, error, now);
+	if (attempts < 0)
+		goto fail;
+	if (attempts < INBOX_MAX_ATTEMPTS) {
+		log_error("msg=\"event not applied; left unacknowledged for redelivery\" platform=%s key=%s "
+			  "attempt=%d error=\"%s\"", ev->platform, ev->dedupe_key, attempts, error);
+		store_release(st);
+		return INBOX_FAILED;
+	}
+	struct dead_letter d = {
+		.platform = ev->platform, .dedupe_key = ev->dedupe_key, .event_type = ev->event_type,
+		.chat_id = ev->chat_id, .user_id = ev->user_id, .topic = it->topic, .frame_id = it->frame_id,
+		.payload = it->raw.data, .payload_len = it->raw.len, .error = error, .attempts = attempts,
+	};
+	if (store_dead_letter_add(st, &d, now) != STORE_OK ||
+	    store_inbox_record(st, ev->platform, ev->dedupe_key, ev->event_type, now) == STORE_ERR)
+		goto fail;
+	struct cmd_ctx ctx = { .store = st, .sched = env->sched, .env = env, .ev = ev, .status = env->status,
+			       .now = now };
+	if (ev->kind == EVENT_CARD_ACTION)
+		cmd_toast(&ctx, "info", DEAD_LETTER_REPLY);
+	else if (ev->kind == EVENT_MESSAGE && ev->chat_id)
+		cmd_reply_text(&ctx, DEAD_LETTER_REPLY);
+	if (ctx.failed) {
+		json_decref(ctx.card_response);
+		goto fail;
+	}
+	it->card_response = ctx.card_response;
+	if (store_release(st) != STORE_OK)
+		goto fail;
+	log_error("msg=\"event kept as a dead letter and acknowledged\" platform=%s key=%s attempts=%d error=\"%s\"",
+		  ev->platform, ev->dedupe_key, attempts, error);
+	return INBOX_DEAD_LETTER;
+fail:
+	log_error("msg=\"cannot count a failed attempt\" key=%s error=\"%s\"", ev->dedupe_key, store_errmsg(st));
+	if (store_in_transaction(st))
+		store_rollback_to(st);
+	json_decref(it->card_response);
+	it->card_response = NULL;
+	return INBOX_FAILED;
+}
+
+/* Applies one event inside the batch transaction; returns 0, or -1 when the
+ * transaction itself is gone (SQLite rolled it back) and nothing of the
+ * batch will be committed. */
+static int apply_item(struct store *st, const struct cmd_env *env, struct inbox_item *it)
+{
+	char err[512] = "";
+	if (store_savepoint(st) != STORE_OK) {
+		it->rc = INBOX_FAILED;
+		return store_in_transaction(st) ? 0 : -1;
+	}
+	it->rc = inbox_apply_in_transaction(st, env, &it->ev, &it->card_response, err, sizeof err);
+	if (it->rc == INBOX_DUPLICATE)
+		log_info("msg=\"duplicate event ignored\" platform=%s key=%s", it->ev.platform, it->ev.dedupe_key);
+	if (it->rc != INBOX_FAILED)
+		return store_release(st) == STORE_OK ? 0 : -1;
+	if (!store_in_transaction(st))
+		return -1;
+	if (store_rollback_to(st) != STORE_OK)
+		return -1;
+	it->rc = attempt_failed(st, env, it, err);
+	return store_in_transaction(st) ? 0 : -1;
+}
+
+void inbox_batch_flush(struct inbox_batch *b, struct store *st, const struct cmd_env *env,
+		       struct inbox_stats *stats, inbox_answer_fn answer, void *arg)
+{
+	if (b->n == 0)
+		return;
+	int committed = 0;
+	if (store_begin(st) != STORE_OK) {
+		log_error("msg=\"cannot begin a transaction; events left unacknowledged\" events=%zu error=\"%s\"", b->n,
+			  store_errmsg(st));
+	} else {
+		size_t i;
+		for (i = 0; i < b->n; i++)
+			if (apply_item(st, env, &b->items[i]))
+				break;
+		if (i < b->n)
+			log_error("msg=\"the batch's transaction was lost; events left unacknowledged\" events=%zu "
+				  "error=\"%s\"", b->n, store_errmsg(st));
+		else if (store_commit(st) == STORE_OK)
+			committed = 1;
+		else
+			log_error("msg=\"cannot commit; events left unacknowledged\" events=%zu error=\"%s\"", b->n,
+				  store_errmsg(st));
+		if (!committed)
+			store_rollback(st);
+	}
+	stats->batches++;
+	if ((long long)b->n > stats->batch_events_max)
+		stats->batch_events_max = (long long)b->n;
+	for (size_t i = 0; i < b->n; i++) {
+		struct inbox_item *it = &b->items[i];
+		if (!committed)
+			it->rc = INBOX_FAILED;
+		if (it->ev.kind == EVENT_CARD_ACTION && it->rc != INBOX_FAILED && !it->card_response)
+			it->card_response = json_object();
+		switch (it->rc) {
+		case INBOX_APPLIED: stats->applied++; break;
+		case INBOX_DUPLICATE: stats->duplicates++; break;
+		case INBOX_DEAD_LETTER: stats->dead_letters++; break;
+		case INBOX_FAILED: stats->failed++; break;
+		}
+		struct inbox_answer a = { .platform = it->ev.platform, .kind = it->ev.kind, .rc = it->rc,
+					  .ticket = it->ticket, .received_us = it->received_us,
+					  .card_response = it->rc == INBOX_FAILED ? NULL : it->card_response };
+		answer(arg, &a);
+		item_clear(it);
+	}
+	b->n = 0;
 }

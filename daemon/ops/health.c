@@ -6,6 +6,9 @@
  * transaction, and no message has waited in the outbox longer than
  * health.outbox_stuck_after_s.  503 when any fails, so a load balancer,
  * systemd or a monitoring probe can act on the status code alone.
+ *
+ * Dead letters are reported (count and a hint) but do not fail the check:
+ * the daemon works; an operator has a few events to look at.
  */
 #include <jansson.h>
 
@@ -15,6 +18,7 @@
 #include "collabd/feishu.h"
 #include "collabd/store.h"
 #include "collabd/store_board.h"
+#include "collabd/store_dead.h"
 
 /* BEGIN IMMEDIATE takes the write lock without writing: a read-only file,
  * a lost directory or another writer holding the lock all show here. */
@@ -42,6 +46,15 @@ static int outbox_moving(struct daemon *d, json_t *body)
 	return !stuck;
 }
 
+static void dead_letters(struct daemon *d, json_t *body)
+{
+	long long n = store_dead_letter_count(d->store, "dead");
+	json_object_set_new(body, "dead_letters", json_integer(n < 0 ? 0 : n));
+	if (n > 0)
+		json_object_set_new(body, "dead_letters_hint",
+				    json_string("events that failed to apply; see `collabd dead-letters`"));
+}
+
 json_t *daemon_health(struct daemon *d, int *http_status)
 {
 	json_t *body = json_object(), *failing = json_array();
@@ -61,6 +74,7 @@ json_t *daemon_health(struct daemon *d, int *http_status)
 		json_array_append_new(failing, json_string("database"));
 	if (!outbox_moving(d, body))
 		json_array_append_new(failing, json_string("outbox"));
+	dead_letters(d, body);
 	int ok = json_array_size(failing) == 0;
 	json_object_set_new(body, "status", json_string(ok ? "ok" : "unhealthy"));
 	json_object_set_new(body, "failing", failing);

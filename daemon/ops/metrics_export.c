@@ -18,6 +18,7 @@
 #include "collabd/sched.h"
 #include "collabd/store.h"
 #include "collabd/store_board.h"
+#include "collabd/store_dead.h"
 
 /* One per-platform counter family; get picks the field. */
 static void platform_family(struct buf *out, struct daemon *d, const char *name, const char *help,
@@ -56,6 +57,22 @@ static void events(struct buf *out, struct daemon *d)
 		snprintf(labels, sizeof labels, "platform=\"%s\"", metrics_platform_name(p));
 		metrics_histogram_write(out, "collabd_ack_latency_seconds", labels, &d->metrics.platform[p].ack_latency);
 	}
+}
+
+/* Poison events and the group commit. */
+static void inbox(struct buf *out, struct daemon *d)
+{
+	metrics_header(out, "collabd_dead_letters", "gauge",
+		       "Events kept as dead letters (failed to apply too often; acked), not yet replayed.");
+	metrics_sample(out, "collabd_dead_letters", "state=\"dead\"", store_dead_letter_count(d->store, "dead"));
+	metrics_sample(out, "collabd_dead_letters", "state=\"retry\"", store_dead_letter_count(d->store, "retry"));
+	metrics_header(out, "collabd_dead_letters_total", "counter", "Events this run moved to the dead letters.");
+	metrics_sample(out, "collabd_dead_letters_total", "", d->inbox.dead_letters);
+	metrics_header(out, "collabd_inbox_commits_total", "counter",
+		       "Group commits: one synced transaction for the events one turn of the loop read.");
+	metrics_sample(out, "collabd_inbox_commits_total", "", d->inbox.batches);
+	metrics_header(out, "collabd_inbox_batch_events_max", "gauge", "The most events one commit has carried.");
+	metrics_sample(out, "collabd_inbox_batch_events_max", "", d->inbox.batch_events_max);
 }
 
 static void connections(struct buf *out, struct daemon *d)
@@ -216,6 +233,7 @@ char *daemon_metrics_text(struct daemon *d)
 	metrics_header(&out, "collabd_reloads_total", "counter", "Reloads on SIGHUP (calendar, config-driven data).");
 	metrics_sample(&out, "collabd_reloads_total", "", d->reloads);
 	events(&out, d);
+	inbox(&out, d);
 	connections(&out, d);
 	listeners(&out, d);
 	outbox(&out, d);

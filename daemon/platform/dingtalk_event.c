@@ -173,3 +173,15 @@ enum event_parse_rc dingtalk_card_event_parse(const char *data, size_t len, cons
 		event_free(ev);
 	return rc;
 }
+
+enum event_parse_rc dingtalk_parse_callback(const char *topic, const char *data, size_t len, const char *frame_id,
+					    struct event *ev, char *why, size_t whysz)
+{
+	if (topic && !strcmp(topic, "/v1.0/card/instances/callback"))
+		return dingtalk_card_event_parse(data, len, frame_id, ev, why, whysz);
+	if (topic && !strcmp(topic, "/v1.0/im/bot/messages/get"))
+		return dingtalk_event_parse(data, len, frame_id, ev, why, whysz);
+	memset(ev, 0, sizeof *ev);
+	snprintf(why, whysz, "callback topic %s is not an event", topic ? topic : "(none)");
+	return EVENT_PARSE_BADSHAPE;
+}

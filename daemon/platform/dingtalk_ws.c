@@ -36,10 +36,20 @@ _Static_assert(ARRAY_LEN(state_names) == AT_FATAL + 1, "one name per enum attemp
 struct dt_conn {
 	struct dingtalk_ws *ws;
 	struct lws *wsi;
+	uint64_t gen;               /* which connection this slot holds (0: none) */
 	int in_use, up, draining, want_ping;
 	ms_t last_rx;
 	struct ws_rx rx;
 	struct ws_txq txq;
+};
+
+/* A callback waiting for its batch's commit: what its ack needs. */
+struct held_ack {
+	uint64_t ticket;
+	struct dt_conn *conn;
+	uint64_t conn_gen;          /* the ack goes only to the connection it came on */
+	char *message_id;
+	struct held_ack *next;
 };
 
 struct dingtalk_ws {
@@ -54,6 +64,8 @@ struct dingtalk_ws {
 	struct dt_conn conns[2];
 	int failures;
 	lws_sorted_usec_list_t retry_timer, watchdog_timer;
+	struct held_ack *held, *held_tail;  /* in arrival order */
+	uint64_t next_ticket, next_gen;
 	struct dingtalk_ws_stats stats;
 };
 
@@ -115,22 +127,79 @@ static void send_ack(struct dt_conn *c, const char *message_id, const char *data
 
 /* ---- frames ---- */
 
-static void handle_callback(struct dt_conn *c, const char *topic, const char *mid, const char *data)
+/* A callback's ack: {"response": the card's reply or null}. */
+static void send_callback_ack(struct dt_conn *c, const char *mid, json_t *card_response)
 {
-	struct dingtalk_ws *ws = c->ws;
-	json_t *card_response = NULL;
-	ws->stats.callbacks++;
-	enum dingtalk_ack a = ws->on_event(ws->arg, topic, data, strlen(data), mid, &card_response);
-	if (a != DINGTALK_ACK_OK) {
-		log_warn("msg=\"callback not acknowledged; the platform will redeliver it\" message_id=%s", mid);
-		json_decref(card_response);
-		return;
-	}
-	json_t *wrapped = json_pack("{s:o}", "response", card_response ? card_response : json_null());
+	json_t *wrapped = json_pack("{s:O}", "response", card_response ? card_response : json_null());
 	char *text = json_dumps(wrapped, JSON_COMPACT | JSON_ENCODE_ANY);
 	send_ack(c, mid, text);
 	free(text);
 	json_decref(wrapped);
+}
+
+static void held_free(struct held_ack *h)
+{
+	free(h->message_id);
+	free(h);
+}
+
+void dingtalk_ws_answer(struct dingtalk_ws *ws, uint64_t ticket, int ack, json_t *card_response)
+{
+	/* Answers come in arrival order, so the one wanted is nearly always first. */
+	struct held_ack **pp = &ws->held, *prev = NULL;
+	while (*pp && (*pp)->ticket != ticket) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	struct held_ack *h = *pp;
+	if (!h)
+		return;
+	*pp = h->next;
+	if (ws->held_tail == h)
+		ws->held_tail = prev;
+	/* A connection that closed meanwhile gets nothing: the platform redelivers. */
+	if (!ack)
+		log_warn("msg=\"callback not acknowledged; the platform will redeliver it\" message_id=%s",
+			 h->message_id);
+	else if (h->conn->in_use && h->conn->gen == h->conn_gen)
+		send_callback_ack(h->conn, h->message_id, card_response);
+	held_free(h);
+}
+
+static void drop_held(struct dingtalk_ws *ws)
+{
+	while (ws->held) {
+		struct held_ack *h = ws->held;
+		ws->held = h->next;
+		held_free(h);
+	}
+	ws->held_tail = NULL;
+}
+
+static void handle_callback(struct dt_conn *c, const char *topic, const char *mid, const char *data)
+{
+	struct dingtalk_ws *ws = c->ws;
+	json_t *card_response = NULL;
+	uint64_t ticket = ++ws->next_ticket;
+	ws->stats.callbacks++;
+	enum dingtalk_ack a = ws->on_event(ws->arg, topic, data, strlen(data), mid, ticket, &card_response);
+	if (a == DINGTALK_ACK_LATER) {
+		struct held_ack *h = xcalloc(1, sizeof *h);
+		h->ticket = ticket;
+		h->conn = c;
+		h->conn_gen = c->gen;
+		h->message_id = xstrdup(mid);
+		if (ws->held_tail)
+			ws->held_tail->next = h;
+		else
+			ws->held = h;
+		ws->held_tail = h;
+	} else if (a == DINGTALK_ACK_OK) {
+		send_callback_ack(c, mid, card_response);
+	} else {
+		log_warn("msg=\"callback not acknowledged; the platform will redeliver it\" message_id=%s", mid);
+	}
+	json_decref(card_response);
 }
 
 static void handle_frame(struct dt_conn *c, const char *text, size_t len)
@@ -222,6 +291,7 @@ static void connect_ws(struct dingtalk_ws *ws, const char *endpoint, const char 
 	char *url = xasprintf("%s?ticket=%s", endpoint, escaped);
 	free(escaped);
 	c->in_use = 1;
+	c->gen = ++ws->next_gen;
 	c->rx.limit = MAX_FRAME_BYTES;
 	enter_state(ws, AT_CONNECTING);
 	log_info("msg=\"connecting dingtalk stream\" endpoint=%s ticket=***", endpoint);
@@ -430,6 +500,7 @@ void dingtalk_ws_stop(struct dingtalk_ws *ws)
 		}
 		conn_reset(c);
 	}
+	drop_held(ws);
 }
 
 void dingtalk_ws_free(struct dingtalk_ws *ws)

@@ -8,9 +8,11 @@
  * single-use.
  *
  * Data frames are merged from their fragments, handed to the event handler,
- * and acked with the handler's answer.  The handler commits the event's
- * effects before it returns, so an ack always follows a commit; when the
- * handler cannot commit, no ack is sent and the platform redelivers.
+ * and acked with the handler's answer.  The handler usually answers later
+ * (group commit: the event waits for its batch's synced COMMIT): the frame's
+ * ack fields are held under a ticket until feishu_ws_answer().  An ack
+ * always follows a commit; when the handler cannot commit, no ack is sent
+ * and the platform redelivers.
  */
 #include "collabd/feishu.h"
 
@@ -50,6 +52,15 @@ struct partial {
 	struct partial *next;
 };
 
+/* An event waiting for its batch's commit: what its ack needs. */
+struct held_ack {
+	uint64_t ticket;
+	struct pbbp2_frame frame;   /* the inbound frame's fields, without its payload */
+	struct lws *wsi;            /* the connection it came on */
+	ms_t started_us;
+	struct held_ack *next;
+};
+
 struct feishu_ws {
 	const struct feishu_config *cfg;
 	struct lws_context *ctx;
@@ -74,6 +85,8 @@ struct feishu_ws {
 	struct partial *partials;
 	int npartials;
 	struct ws_txq txq;
+	struct held_ack *held, *held_tail;  /* in arrival order */
+	uint64_t next_ticket;
 	struct feishu_ws_stats stats;
 };
 
@@ -284,15 +297,80 @@ static void send_ack(struct feishu_ws *ws, const struct pbbp2_frame *in, json_t 
 		ws->stats.ack_latency_us_max = elapsed_us;
 }
 
-/* A complete event: let the handler apply it, then ack. */
+/* Keeps what the ack of f needs (not the payload) until the handler answers. */
+static void hold_ack(struct feishu_ws *ws, const struct pbbp2_frame *f, uint64_t ticket, ms_t started_us)
+{
+	struct held_ack *h = xcalloc(1, sizeof *h);
+	h->ticket = ticket;
+	h->wsi = ws->wsi;
+	h->started_us = started_us;
+	h->frame.seq_id = f->seq_id;
+	h->frame.log_id = f->log_id;
+	h->frame.service = f->service;
+	h->frame.method = f->method;
+	h->frame.payload_encoding = f->payload_encoding ? xstrdup(f->payload_encoding) : NULL;
+	h->frame.payload_type = f->payload_type ? xstrdup(f->payload_type) : NULL;
+	h->frame.log_id_new = f->log_id_new ? xstrdup(f->log_id_new) : NULL;
+	for (size_t i = 0; i < f->nheaders; i++)
+		pbbp2_add_header(&h->frame, f->headers[i].key, f->headers[i].value);
+	if (ws->held_tail)
+		ws->held_tail->next = h;
+	else
+		ws->held = h;
+	ws->held_tail = h;
+}
+
+static void held_free(struct held_ack *h)
+{
+	pbbp2_frame_free(&h->frame);
+	free(h);
+}
+
+/* The acks of a closed connection would go nowhere: the platform redelivers. */
+static void drop_held(struct feishu_ws *ws)
+{
+	while (ws->held) {
+		struct held_ack *h = ws->held;
+		ws->held = h->next;
+		held_free(h);
+	}
+	ws->held_tail = NULL;
+}
+
+void feishu_ws_answer(struct feishu_ws *ws, uint64_t ticket, int ack, json_t *card_response)
+{
+	/* Answers come in arrival order, so the one wanted is nearly always first. */
+	struct held_ack **pp = &ws->held, *prev = NULL;
+	while (*pp && (*pp)->ticket != ticket) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	struct held_ack *h = *pp;
+	if (!h)
+		return; /* its connection closed meanwhile */
+	*pp = h->next;
+	if (ws->held_tail == h)
+		ws->held_tail = prev;
+	if (ack && h->wsi == ws->wsi)
+		send_ack(ws, &h->frame, card_response, h->started_us);
+	else if (!ack)
+		log_warn("msg=\"event not acknowledged; the platform will redeliver it\" frame_message_id=%s",
+			 pbbp2_header(&h->frame, "message_id") ? pbbp2_header(&h->frame, "message_id") : "-");
+	held_free(h);
+}
+
+/* A complete event: let the handler apply it, then ack (now or later). */
 static void deliver_event(struct feishu_ws *ws, const struct pbbp2_frame *f, const char *payload, size_t len)
 {
 	ms_t started = (ms_t)lws_now_usecs();
 	json_t *card_response = NULL;
+	uint64_t ticket = ++ws->next_ticket;
 	ws->stats.events++;
-	enum feishu_ack a = ws->on_event(ws->arg, payload, len, &card_response);
+	enum feishu_ack a = ws->on_event(ws->arg, payload, len, ticket, &card_response);
 	if (a == FEISHU_ACK_OK)
 		send_ack(ws, f, card_response, started);
+	else if (a == FEISHU_ACK_LATER)
+		hold_ack(ws, f, ticket, started);
 	else
 		log_warn("msg=\"event not acknowledged; the platform will redeliver it\" frame_message_id=%s",
 			 pbbp2_header(f, "message_id") ? pbbp2_header(f, "message_id") : "-");
@@ -564,6 +642,7 @@ static void connection_lost(struct feishu_ws *ws)
 	lws_sul_cancel(&ws->watchdog_timer);
 	ws_txq_clear(&ws->txq);
 	drop_partials(ws);
+	drop_held(ws);
 	ws_rx_reset(&ws->rx);
 	ws->wsi = NULL;
 	if (ws->state == WS_STOPPED || ws->state == WS_FATAL)
@@ -671,6 +750,7 @@ void feishu_ws_stop(struct feishu_ws *ws)
 	}
 	ws_txq_clear(&ws->txq);
 	drop_partials(ws);
+	drop_held(ws);
 }
 
 void feishu_ws_free(struct feishu_ws *ws)

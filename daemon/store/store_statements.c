@@ -9,6 +9,9 @@ const char *const store_stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT one_event",
+	[S_RELEASE] = "RELEASE one_event",
+	[S_ROLLBACK_TO] = "ROLLBACK TO one_event",
 	[S_INBOX_ADD] = "INSERT OR IGNORE INTO inbox (platform, dedupe_key, event_type, received_at) "
 			"VALUES (?1, ?2, ?3, ?4)",
 	[S_INBOX_PRUNE] = "DELETE FROM inbox WHERE received_at < ?1",

@@ -59,6 +59,8 @@ struct config {
 	int test_clock_control;
 	char *test_start_at;   /* "YYYY-MM-DD HH:MM[:SS]" local: the test clock at start; empty = real time */
 	int test_no_descriptor_reserve; /* tests: lws may take every descriptor (exercises the accept back-off) */
+	int test_sync_normal;     /* testing.synchronous_normal: commits not synced (power-loss test) */
+	char *test_fail_marker;   /* testing.fail_events_containing: such messages fail to apply */
 	struct feishu_config feishu;
 	struct dingtalk_config dingtalk;
 	struct outbox_config outbox;

@@ -46,6 +46,7 @@ struct daemon {
 	struct admin *admin;
 	struct http_guard admin_guard;      /* the admin port's connection limits */
 	struct http_guard board_guard;      /* the board's */
+	struct inbox_batch *batch;          /* events read this turn, waiting for one commit */
 	struct inbox_stats inbox;
 	struct metrics metrics;             /* per-platform and per-code counters for /metrics */
 	long long reloads;                  /* SIGHUP reloads done */
@@ -60,6 +61,10 @@ struct daemon {
 /* Runs the daemon with a loaded, valid configuration until SIGTERM/SIGINT or a
  * fatal error.  Returns the process exit code. */
 int daemon_run(struct daemon *d);
+
+/* Applies the events waiting in the batch (one transaction, one sync),
+ * then acks them.  Called after every turn of the loop. */
+void daemon_flush_events(struct daemon *d);
 
 /* Fills *s with the daemon's current status. */
 void daemon_status_get(struct daemon *d, struct daemon_status *s);

@@ -16,6 +16,7 @@
 #define COLLABD_DINGTALK_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "collabd/config.h"
 #include "collabd/outbox.h"
@@ -41,12 +42,15 @@ const struct dingtalk_api_stats *dingtalk_api_stats(const struct dingtalk_api *a
 
 struct dingtalk_ws;
 
-enum dingtalk_ack { DINGTALK_ACK_OK, DINGTALK_ACK_NONE };
+/* Ack now, leave unacked (redelivered), or answer later with
+ * dingtalk_ws_answer() once the event's batch has committed. */
+enum dingtalk_ack { DINGTALK_ACK_OK, DINGTALK_ACK_NONE, DINGTALK_ACK_LATER };
 
 /* A robot message or card callback: data is the callback's inner JSON,
- * frame_id its headers.messageId.  Sets *card_response for card callbacks. */
+ * frame_id its headers.messageId, ticket what answers it later.  Sets
+ * *card_response for card callbacks acked at once. */
 typedef enum dingtalk_ack (*dingtalk_event_fn)(void *arg, const char *topic, const char *data, size_t len,
-					       const char *frame_id, json_t **card_response);
+					       const char *frame_id, uint64_t ticket, json_t **card_response);
 typedef void (*dingtalk_fatal_fn)(void *arg, const char *why);
 
 struct dingtalk_ws_stats {
@@ -63,5 +67,9 @@ void dingtalk_ws_stop(struct dingtalk_ws *ws);
 void dingtalk_ws_free(struct dingtalk_ws *ws);
 int dingtalk_ws_connected(const struct dingtalk_ws *ws);
 const struct dingtalk_ws_stats *dingtalk_ws_stats(const struct dingtalk_ws *ws);
+/* Answers a callback held under ticket (DINGTALK_ACK_LATER): ack it, with
+ * card_response (borrowed, may be NULL) as the card's reply, or let it go
+ * unacked.  Nothing is sent when its connection has closed meanwhile. */
+void dingtalk_ws_answer(struct dingtalk_ws *ws, uint64_t ticket, int ack, json_t *card_response);
 
 #endif

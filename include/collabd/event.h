@@ -86,4 +86,9 @@ enum event_parse_rc dingtalk_event_parse(const char *data, size_t len, const cha
 enum event_parse_rc dingtalk_card_event_parse(const char *data, size_t len, const char *frame_id,
 					      struct event *ev, char *why, size_t whysz);
 
+/* Either of the two above by the callback's topic (a card callback or a
+ * robot message); EVENT_PARSE_BADSHAPE for any other topic. */
+enum event_parse_rc dingtalk_parse_callback(const char *topic, const char *data, size_t len, const char *frame_id,
+					    struct event *ev, char *why, size_t whysz);
+
 #endif

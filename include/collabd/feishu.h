@@ -14,6 +14,7 @@
 #define COLLABD_FEISHU_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "collabd/config.h"
 #include "collabd/outbox.h"
@@ -50,13 +51,16 @@ const struct feishu_api_stats *feishu_api_stats(const struct feishu_api *api);
 
 struct feishu_ws;
 
-/* What the event handler decided: ack with code 200 (and, for card actions,
- * the response in data), or leave the frame unacked so it is redelivered. */
-enum feishu_ack { FEISHU_ACK_OK, FEISHU_ACK_NONE };
+/* What the event handler decided: ack with code 200 now (and, for card
+ * actions, the response in data), leave the frame unacked so it is
+ * redelivered, or answer later with feishu_ws_answer() (the event waits for
+ * its batch's commit; the adapter keeps what the ack needs under ticket). */
+enum feishu_ack { FEISHU_ACK_OK, FEISHU_ACK_NONE, FEISHU_ACK_LATER };
 
-/* Called with each complete event payload (len bytes, NUL-terminated).  Sets
- * *card_response (a new reference) for card callbacks that have a reply. */
-typedef enum feishu_ack (*feishu_event_fn)(void *arg, const char *payload, size_t len,
+/* Called with each complete event payload (len bytes, NUL-terminated) and
+ * the ticket that answers it later.  Sets *card_response (a new reference)
+ * for card callbacks acked at once that have a reply. */
+typedef enum feishu_ack (*feishu_event_fn)(void *arg, const char *payload, size_t len, uint64_t ticket,
 					  json_t **card_response);
 /* Called when the connection fails for good (bad credentials, 403, too many
  * connections): the daemon cannot work and should stop. */
@@ -81,5 +85,9 @@ void feishu_ws_stop(struct feishu_ws *ws);
 void feishu_ws_free(struct feishu_ws *ws);
 int feishu_ws_connected(const struct feishu_ws *ws);
 const struct feishu_ws_stats *feishu_ws_stats(const struct feishu_ws *ws);
+/* Answers an event held under ticket (FEISHU_ACK_LATER): ack it (with
+ * card_response, borrowed, may be NULL) or let it go unacked.  Nothing is
+ * sent when its connection has closed meanwhile: the platform redelivers. */
+void feishu_ws_answer(struct feishu_ws *ws, uint64_t ticket, int ack, json_t *card_response);
 
 #endif

@@ -1,14 +1,23 @@
 /*
- * inbox.h - applies one platform event exactly once.
+ * inbox.h - applies platform events exactly once, in batches, durably.
  *
- * In a single transaction: record the event's dedupe key (a redelivery stops
- * here), append it to the timeline, run the command or card action, and write
- * the resulting notices to the outbox.  Only after COMMIT does the caller ack.
+ * Group commit: the events one turn of the loop has read (both platforms)
+ * are applied in one transaction, each inside its own savepoint so that one
+ * failing event rolls back alone.  Per event: record its dedupe key (a
+ * redelivery stops there), append it to the timeline, run the command or
+ * card action, write the resulting notices to the outbox.  Then one COMMIT,
+ * synced to disk (synchronous=FULL), and only after it the answers: the
+ * caller acks what was applied.  One sync pays for the whole batch.
+ *
+ * Poison events: an event that fails to apply is counted (durably, with the
+ * batch); after INBOX_MAX_ATTEMPTS failures it is kept as a dead letter, its
+ * sender told "已记录，管理员会处理", and acked.
  */
 #ifndef COLLABD_INBOX_H
 #define COLLABD_INBOX_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "collabd/command.h"
 #include "collabd/event.h"
@@ -16,19 +25,67 @@
 struct store;
 struct sched;
 
+#define INBOX_MAX_ATTEMPTS 3
+
 enum inbox_rc {
-	INBOX_APPLIED,    /* committed: ack */
-	INBOX_DUPLICATE,  /* seen before, nothing changed: ack */
-	INBOX_FAILED,     /* not committed (store error): do not ack */
+	INBOX_APPLIED,     /* committed: ack */
+	INBOX_DUPLICATE,   /* seen before, nothing changed: ack */
+	INBOX_DEAD_LETTER, /* failed too often: kept as a dead letter (committed): ack */
+	INBOX_FAILED,      /* not committed: do not ack, the platform redelivers */
 };
 
 struct inbox_stats {
-	long long applied, duplicates, rejected, failed;
+	long long applied, duplicates, rejected, failed, dead_letters;
+	long long batches, batch_events_max;  /* commits of the group commit, its largest batch */
 };
 
-/* Applies ev.  For card actions *card_response receives the reply to show the
- * clicker (a new reference; an empty object when there is none). */
-enum inbox_rc inbox_apply(struct store *st, const struct cmd_env *env, const struct event *ev,
-			  json_t **card_response);
+/* Where an event came from, kept with a dead letter so it can be replayed;
+ * pointers borrowed for the call. */
+struct inbox_source {
+	const void *raw;        /* the payload as received */
+	size_t raw_len;
+	const char *topic;      /* DingTalk's callback topic, or NULL */
+	const char *frame_id;   /* DingTalk's frame messageId, or NULL */
+	uint64_t ticket;        /* the adapter's handle to answer the event */
+	int64_t received_us;    /* when it reached the daemon (for latency) */
+};
+
+/* One event's outcome, handed to the answer callback after the commit. */
+struct inbox_answer {
+	const char *platform;          /* "feishu" or "dingtalk" (static) */
+	enum event_kind kind;
+	enum inbox_rc rc;
+	uint64_t ticket;
+	int64_t received_us;
+	json_t *card_response;         /* borrowed: card actions' reply to the clicker (never NULL for them) */
+};
+typedef void (*inbox_answer_fn)(void *arg, const struct inbox_answer *a);
+
+struct inbox_batch;
+
+/* A batch that is due when it holds max_events events or its first event
+ * has waited max_wait_ms (both bound the ack latency under load). */
+struct inbox_batch *inbox_batch_new(size_t max_events, ms_t max_wait_ms);
+/* Frees the batch; events still in it are dropped unanswered (the platform
+ * redelivers them). */
+void inbox_batch_free(struct inbox_batch *b);
+
+/* Adds *ev, whose contents move into the batch (*ev is left empty), with
+ * where it came from (copied).  Returns 1 when the batch is now due. */
+int inbox_batch_add(struct inbox_batch *b, struct event *ev, const struct inbox_source *src);
+size_t inbox_batch_size(const struct inbox_batch *b);
+
+/* Applies every event of the batch in one transaction, commits once, then
+ * calls answer for each event in the order they were added, and empties the
+ * batch.  Must not be called inside a transaction. */
+void inbox_batch_flush(struct inbox_batch *b, struct store *st, const struct cmd_env *env,
+		       struct inbox_stats *stats, inbox_answer_fn answer, void *arg);
+
+/* Applies one event inside the caller's transaction (the dead-letter
+ * replay uses it; the caller commits or rolls back).  INBOX_FAILED leaves
+ * the reason in err and the transaction to be rolled back.  For card actions
+ * *card_response gets the reply (new reference), else NULL. */
+enum inbox_rc inbox_apply_in_transaction(struct store *st, const struct cmd_env *env, const struct event *ev,
+					 json_t **card_response, char *err, size_t errsz);
 
 #endif

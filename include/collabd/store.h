@@ -54,8 +54,24 @@ enum store_rc store_begin(struct store *st);
  * failure can never be mistaken for "not found" and acked.
  */
 unsigned long store_error_count(const struct store *st);
+/* COMMIT.  The database runs synchronous=FULL, so once this returns STORE_OK
+ * the transaction is on disk (it survives a power cut, not only a crash). */
 enum store_rc store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* 1 while a transaction is open (0 also after SQLite rolled one back on its
+ * own, e.g. on a full disk). */
+int store_in_transaction(struct store *st);
+
+/* One event's savepoint inside the batch transaction: store_release() keeps
+ * its changes, store_rollback_to() undoes them alone (and ends it). */
+enum store_rc store_savepoint(struct store *st);
+enum store_rc store_release(struct store *st);
+enum store_rc store_rollback_to(struct store *st);
+
+/* Testing only (testing.synchronous_normal): full=0 switches to
+ * synchronous=NORMAL, where a commit survives a crash of the process but
+ * not a power cut.  The power-loss test shows the difference. */
+enum store_rc store_set_synchronous(struct store *st, int full);
 
 /* Inbox: records that an event was applied.  STORE_DUP when it already was. */
 enum store_rc store_inbox_record(struct store *st, const char *platform, const char *dedupe_key,
