@@ -112,9 +112,19 @@ test: unit e2e
 build-test: | $(DEPS_FIRST)
 	$(PYTHON) -m pytest -q tests/build
 
-# 10,000 events while the daemon is SIGKILLed 20 times (seeded: CHAOS_SEED=...).
-chaos: $(BUILD)/collabd
-	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) -m pytest -q -s tests/chaos
+# 10,000 events while the daemon is SIGKILLed 20 times (seeded: CHAOS_SEED=...),
+# and the power-cut run: SIGKILLs under the power-loss shim (tests/chaos/powerloss_vfs.c).
+chaos: $(BUILD)/collabd $(BUILD)/tests/powerloss_vfs.so
+	COLLABD_BIN=$(abspath $(BUILD)/collabd) POWERLOSS_VFS=$(abspath $(BUILD)/tests/powerloss_vfs.so) \
+	  $(PYTHON) -m pytest -q -s tests/chaos
+
+# TEST ONLY, never linked into collabd: loaded with LD_PRELOAD, it makes
+# SIGKILL lose every SQLite write not yet synced, like a power cut.
+$(BUILD)/tests/powerloss_vfs.so: tests/chaos/powerloss_vfs.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -fPIC -shared $(CFLAGS) $(shell pkg-config --cflags sqlite3) \
+	  -o $@ $< $(shell pkg-config --libs sqlite3)
 
 test-asan:
 	$(MAKE) SAN=1 test
