@@ -159,10 +159,10 @@ void daemon_flush_events(struct daemon *d)
 	struct daemon_status status;
 	daemon_status_get(d, &status);
 	d->env.status = &status;
-	long long applied = d->inbox.applied;
+	long long changed = d->inbox.applied + d->inbox.dead_letters;
 	inbox_batch_flush(d->batch, d->store, &d->env, &d->inbox, answer_event, d);
 	d->env.status = NULL;
-	if (d->inbox.applied > applied) {
+	if (d->inbox.applied + d->inbox.dead_letters > changed) { /* new notices, deadlines */
 		outbox_kick(d->outbox);
 		sched_kick(d->sched);
 	}
@@ -500,6 +500,7 @@ static void daemon_loop(struct daemon *d)
 	}
 	if (d->dingtalk_ws)
 		dingtalk_ws_start(d->dingtalk_ws);
+	json_decref(daemon_replay_dead_letters(d)); /* retries asked for while we were down */
 	outbox_kick(d->outbox); /* whatever a previous run left pending */
 	sched_kick(d->sched);   /* timers that came due while we were down fire now, marked late */
 	log_info("msg=\"collabd started\" version=%s pending_outbox=%lld", COLLABD_VERSION,

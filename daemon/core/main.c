@@ -24,6 +24,7 @@ static void usage(FILE *out)
 		"       collabd [--config FILE] import-directory FILE   replace the department directory\n"
 		"       collabd [--config FILE] backup FILE   an online copy of the database\n"
 		"       collabd [--config FILE] export ID [DIR]   write a request's archive again\n"
+		"       collabd [--config FILE] dead-letters [--retry ID]   events that failed to apply; replay one\n"
 		"       collabd dingtalk card-template > collabd-card.json   the DingTalk card template to import\n"
 		"       collabd --version | --help\n"
 		"\n"
@@ -86,6 +87,17 @@ int main(int argc, char **argv)
 		config_print_problems(stderr, config_path, &problems);
 		config_problems_free(&problems);
 		int rc = bad ? 1 : export_tool(&cfg, argc - optind, argv + optind);
+		config_free(&cfg);
+		return rc;
+	}
+	if (optind < argc && !strcmp(argv[optind], "dead-letters")) {
+		/* The daemon's database (and its admin port, to ask for a replay). */
+		struct config cfg;
+		struct config_problems problems;
+		int bad = config_load(&cfg, config_path, &problems);
+		config_print_problems(stderr, config_path, &problems);
+		config_problems_free(&problems);
+		int rc = bad ? 1 : dead_letters_tool(&cfg, argc - optind, argv + optind);
 		config_free(&cfg);
 		return rc;
 	}

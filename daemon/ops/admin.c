@@ -3,6 +3,9 @@
  * /debug/stats and, in test mode only, /debug/clock (read, set or advance the
  * daemon's clock).
  *
+ * POST /dead-letters/retry replays the dead letters marked for it (by
+ * `collabd dead-letters --retry ID`); it takes no input.
+ *
  * It listens on admin.listen:admin.port (127.0.0.1 by default) and answers
  * JSON (/metrics: text).  Bodies are tiny; anything over 4 KiB is refused.
  */
@@ -98,6 +101,10 @@ static void route(struct daemon *d, struct admin_session *s)
 		s->content_type = "text/plain; version=0.0.4; charset=utf-8";
 		free(s->response);
 		s->response = daemon_metrics_text(d);
+		return;
+	}
+	if (!strcmp(s->path, "/dead-letters/retry") && s->is_post) {
+		respond(s, 200, daemon_replay_dead_letters(d));
 		return;
 	}
 	if (!strcmp(s->path, "/debug/stats") && !s->is_post) {

@@ -66,6 +66,10 @@ int daemon_run(struct daemon *d);
  * then acks them.  Called after every turn of the loop. */
 void daemon_flush_events(struct daemon *d);
 
+/* Replays the dead letters an operator marked for retry (dead_letter.c);
+ * returns {replayed: N, results: [{id, state, error?}]} (new reference). */
+json_t *daemon_replay_dead_letters(struct daemon *d);
+
 /* Fills *s with the daemon's current status. */
 void daemon_status_get(struct daemon *d, struct daemon_status *s);
 

@@ -21,5 +21,7 @@ int export_tool(const struct config *cfg, int argc, char **argv);
 /* `collabd dingtalk card-template`: argv[0] is "dingtalk"; prints the
  * generic card template to import into the DingTalk card platform. */
 int dingtalk_tool(int argc, char **argv);
+/* `collabd dead-letters [--retry ID]`: argv[0] is "dead-letters" (dead_letter.c). */
+int dead_letters_tool(const struct config *cfg, int argc, char **argv);
 
 #endif
