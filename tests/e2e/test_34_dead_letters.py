@@ -156,3 +156,42 @@ def test_retry_asked_while_the_daemon_is_down_happens_at_start(sim, make_daemon)
     sim.wait_for(lambda: d.sql("SELECT state FROM dead_letters") == [("replayed",)])
     time.sleep(0.2)
     assert d.sql("SELECT COUNT(*) FROM timeline WHERE detail LIKE ?", f"%{bad['message_id']}%") == [(1,)]
+
+
+def test_dingtalk_poison_event_is_kept_and_replayed(tmp_path):
+    """The same on DingTalk: the topic and frame id are kept, so the replay parses
+    the callback as the adapter did."""
+    from daemonctl import Daemon
+    from dingctl import DingSim
+
+    dsim = DingSim.start()
+    try:
+        dsim.set_config(redeliver_after=1, max_redeliveries=20)
+        d = Daemon(dsim, tmp_path, platform="dingtalk",
+                   extra={"testing": {"fail_events_containing": MARKER}})
+        d.start()
+        dsim.wait_connected()
+        good = dsim.inject_message("cid_p", "staff_alice", "/帮助")
+        bad = dsim.inject_message("cid_p", "staff_bob", f"{MARKER} 三")
+        dsim.wait_acked(good["msg_id"])
+        dsim.wait_acked(bad["msg_id"], timeout=15)
+        texts = [m["text"] for m in dsim.wait_messages(2, conversation_id="cid_p")]
+        assert DEAD_REPLY in texts
+        assert d.sql("SELECT platform, topic, frame_id IS NOT NULL, attempts, state FROM dead_letters") == [
+            ("dingtalk", "/v1.0/im/bot/messages/get", 1, 3, "dead")]
+        d.stop()
+        with open(d.config_path, encoding="utf-8") as f:
+            cfg = json.load(f)
+        del cfg["testing"]["fail_events_containing"]
+        with open(d.config_path, "w", encoding="utf-8") as f:
+            json.dump(cfg, f)
+        d.start()
+        dsim.wait_connected()
+        done = tool(d, "--retry", "1")
+        assert done.returncode == 0 and "dead letter 1: replayed" in done.stdout, done
+        assert d.sql("SELECT COUNT(*) FROM timeline WHERE actor = 'staff_bob'") == [(1,)]
+        assert d.stop() == 0
+    finally:
+        bad_acks = [a for a in dsim.acks() if a.get("problems")]
+        dsim.stop()
+        assert not bad_acks, bad_acks[:3]
