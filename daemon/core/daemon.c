@@ -30,11 +30,6 @@
 
 #define EXIT_CONFIG 78        /* sysexits EX_CONFIG: systemd should not restart */
 #define INBOX_KEEP_MS (7LL * 24 * 3600 * 1000) /* dedupe window; the platform's is ~7 h */
-/* Group commit: the events one turn of the loop read go in one transaction,
- * but never more than this many, nor held longer than this, before their
- * commit and acks: under a flood a turn can read thousands of frames. */
-#define BATCH_MAX_EVENTS 256
-#define BATCH_MAX_WAIT_MS 10
 /* Bytes lws reads from a socket per turn (its default is 4 KB, a handful of
  * frames): more frames per turn, fewer syncs per event under load. */
 #define RX_CHUNK_BYTES (64 * 1024)
@@ -423,7 +418,10 @@ static int daemon_open(struct daemon *d)
 		log_warn("msg=\"TEST MODE: synchronous=NORMAL; acked events may be lost in a power cut\"");
 		store_set_synchronous(d->store, 0);
 	}
-	d->batch = inbox_batch_new(BATCH_MAX_EVENTS, BATCH_MAX_WAIT_MS);
+	/* Group commit: the events one turn of the loop read go in one
+	 * transaction, but never more than inbox.batch_max_events, nor held
+	 * longer than inbox.batch_max_wait_ms, before their commit and acks. */
+	d->batch = inbox_batch_new((size_t)d->cfg.inbox_batch_max_events, d->cfg.inbox_batch_max_wait_ms);
 
 	struct calendar_hours hours;
 	config_calendar_hours(&d->cfg, &hours);

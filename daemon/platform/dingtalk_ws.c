@@ -182,23 +182,21 @@ static void handle_callback(struct dt_conn *c, const char *topic, const char *mi
 	json_t *card_response = NULL;
 	uint64_t ticket = ++ws->next_ticket;
 	ws->stats.callbacks++;
+	/* Held before the handler runs: it may commit its batch, and answer
+	 * this very ticket, before it returns. */
+	struct held_ack *h = xcalloc(1, sizeof *h);
+	h->ticket = ticket;
+	h->conn = c;
+	h->conn_gen = c->gen;
+	h->message_id = xstrdup(mid);
+	if (ws->held_tail)
+		ws->held_tail->next = h;
+	else
+		ws->held = h;
+	ws->held_tail = h;
 	enum dingtalk_ack a = ws->on_event(ws->arg, topic, data, strlen(data), mid, ticket, &card_response);
-	if (a == DINGTALK_ACK_LATER) {
-		struct held_ack *h = xcalloc(1, sizeof *h);
-		h->ticket = ticket;
-		h->conn = c;
-		h->conn_gen = c->gen;
-		h->message_id = xstrdup(mid);
-		if (ws->held_tail)
-			ws->held_tail->next = h;
-		else
-			ws->held = h;
-		ws->held_tail = h;
-	} else if (a == DINGTALK_ACK_OK) {
-		send_callback_ack(c, mid, card_response);
-	} else {
-		log_warn("msg=\"callback not acknowledged; the platform will redeliver it\" message_id=%s", mid);
-	}
+	if (a != DINGTALK_ACK_LATER)
+		dingtalk_ws_answer(ws, ticket, a == DINGTALK_ACK_OK, card_response);
 	json_decref(card_response);
 }
 

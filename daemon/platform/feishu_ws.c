@@ -366,14 +366,12 @@ static void deliver_event(struct feishu_ws *ws, const struct pbbp2_frame *f, con
 	json_t *card_response = NULL;
 	uint64_t ticket = ++ws->next_ticket;
 	ws->stats.events++;
+	/* Held before the handler runs: it may commit its batch, and answer
+	 * this very ticket, before it returns. */
+	hold_ack(ws, f, ticket, started);
 	enum feishu_ack a = ws->on_event(ws->arg, payload, len, ticket, &card_response);
-	if (a == FEISHU_ACK_OK)
-		send_ack(ws, f, card_response, started);
-	else if (a == FEISHU_ACK_LATER)
-		hold_ack(ws, f, ticket, started);
-	else
-		log_warn("msg=\"event not acknowledged; the platform will redeliver it\" frame_message_id=%s",
-			 pbbp2_header(f, "message_id") ? pbbp2_header(f, "message_id") : "-");
+	if (a != FEISHU_ACK_LATER)
+		feishu_ws_answer(ws, ticket, a == FEISHU_ACK_OK, card_response);
 	json_decref(card_response);
 }
 

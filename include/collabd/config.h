@@ -64,6 +64,8 @@ struct config {
 	struct feishu_config feishu;
 	struct dingtalk_config dingtalk;
 	struct outbox_config outbox;
+	int inbox_batch_max_events;   /* group commit: events per synced transaction at most */
+	int inbox_batch_max_wait_ms;  /* ... and how long the first of them may wait for it */
 	struct calendar_config calendar;
 	int commands_per_minute;  /* per user, after a burst of commands_burst */
 	int commands_burst;
