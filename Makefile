@@ -155,6 +155,7 @@ bench: $(BUILD)/collabd $(BENCH_BINS)
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/bench/bench_e2e.py
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/bench/bench_timers.py
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/bench/bench_progress.py
+	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/bench/bench_ack.py
 
 # The official SDK clients the flood benchmark compares against (npm; not a test
 # dependency): pinned versions into build/bench-sdk.

@@ -13,8 +13,9 @@ COLLABD_BIN set).  Two measurements on Feishu framing:
     simulator sees (frame sent -> ack received), p50 and p99.
 
 BENCH_SYNC_NORMAL=1 runs the daemon with testing.synchronous_normal (commits
-not synced) to show what the sync costs; pointing COLLABD_BIN at a build from
-before group commit measures the old per-event NORMAL commit.
+not synced) to show what the sync costs; BENCH_BATCH=1 commits (and syncs)
+each event alone; pointing COLLABD_BIN at a build from before group commit
+measures the old per-event NORMAL commit.
 """
 
 import os
@@ -34,6 +35,7 @@ EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))
 RATE = int(os.environ.get("BENCH_RATE", "200"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 SYNC_NORMAL = os.environ.get("BENCH_SYNC_NORMAL") == "1"
+BATCH = os.environ.get("BENCH_BATCH")  # inbox.batch_max_events; 1 = a synced commit per event
 INJECTORS = 4
 
 
@@ -60,6 +62,8 @@ def main():
     extra = {"log_level": "warn"}
     if SYNC_NORMAL:
         extra["testing"] = {"synchronous_normal": True}
+    if BATCH:
+        extra["inbox"] = {"batch_max_events": int(BATCH)}
     d = Daemon(sim, tempfile.mkdtemp(prefix="collabd-bench-ack-"), extra=extra)
 
     # Drain: the backlog waits in the simulator, then the daemon connects.
@@ -89,7 +93,8 @@ def main():
             if line.startswith("VmHWM:"):
                 rss = int(line.split()[1])
     mode = "NORMAL" if SYNC_NORMAL else "default"
-    print(f"bench_ack: binary={os.environ.get('COLLABD_BIN', 'build/collabd')} sync={mode}")
+    print(f"bench_ack: binary={os.environ.get('COLLABD_BIN', 'build/collabd')} sync={mode} "
+          f"batch_max_events={BATCH or 'default'}")
     print(f"  drain of {EVENTS} queued events: {drain_rate:.0f} events/s acked "
           f"(commits={stats.get('commits', '-')}, largest batch={stats.get('batch_events_max', '-')})")
     print(f"  paced {sent / SECONDS:.0f} events/s for {SECONDS} s: ack round trip p50 {percentile(lat, 0.5)} ms, "
