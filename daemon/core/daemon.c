@@ -26,6 +26,7 @@
 #include "collabd/ratelimit.h"
 #include "collabd/render.h"
 #include "collabd/store.h"
+#include "collabd/store_dead.h"
 #include "collabd/webboard.h"
 
 #define EXIT_CONFIG 78        /* sysexits EX_CONFIG: systemd should not restart */
@@ -273,6 +274,9 @@ static void prune_inbox(lws_sorted_usec_list_t *sul)
 	int n = store_inbox_prune(d->store, clock_now_ms() - INBOX_KEEP_MS);
 	if (n > 0)
 		log_info("msg=\"pruned old inbox records\" count=%d", n);
+	n = store_attempts_prune(d->store, clock_now_ms() - INBOX_KEEP_MS);
+	if (n > 0)
+		log_info("msg=\"pruned old failed-attempt counts\" count=%d", n);
 	lws_sul_schedule(d->ctx, 0, sul, prune_inbox, 3600 * LWS_USEC_PER_SEC);
 }
 

@@ -22,6 +22,15 @@ int store_attempt_failed(struct store *st, const char *platform, const char *ded
 			      "[s,s]", platform, dedupe_key);
 }
 
+int store_attempts_prune(struct store *st, ms_t cutoff)
+{
+	int changes = 0;
+	if (store_run(st, &changes, "DELETE FROM inbox_attempts WHERE last_at < ?1", "[I]", (json_int_t)cutoff) !=
+	    STORE_OK)
+		return -1;
+	return changes;
+}
+
 enum store_rc store_dead_letter_add(struct store *st, const struct dead_letter *d, ms_t now)
 {
 	sqlite3_stmt *s = store_sql(st,

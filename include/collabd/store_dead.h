@@ -19,6 +19,10 @@
 int store_attempt_failed(struct store *st, const char *platform, const char *dedupe_key, const char *error,
 			 ms_t now);
 
+/* Forgets failed-attempt counts not touched since cutoff (events that later
+ * applied, or that the platform stopped sending); returns how many, -1 on error. */
+int store_attempts_prune(struct store *st, ms_t cutoff);
+
 /* A dead letter as it is kept; every pointer borrowed from the caller. */
 struct dead_letter {
 	const char *platform, *dedupe_key, *event_type, *chat_id, *user_id;
