@@ -43,4 +43,5 @@ def test_backlog_is_acked_once_each_in_few_commits(sim, tmp_path, batch_max_even
             assert inbox["commits"] < EVENTS / 5 and inbox["batch_events_max"] > 10, inbox
         assert d.sql("SELECT COUNT(*) FROM inbox")[0][0] == EVENTS
     finally:
-        d.stop()
+        rc = d.stop()
+    assert rc == 0, d.log()[-3000:]  # under the sanitizers: no leak, no UB
