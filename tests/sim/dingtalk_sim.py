@@ -5,7 +5,7 @@ Runs two listeners on 127.0.0.1: an HTTP port with the platform calls the
 daemon makes (Stream registration, access token, sessionWebhook, robot group
 send, card instances) plus the /_sim/ control API, and a WebSocket port with
 the Stream gateway (/connect?ticket=…, JSON text frames).  Behaviour follows
-/work/shared/spec/PLATFORMS.md Part 2.  Once both listen it prints exactly one
+the project brief's PLATFORMS.md Part 2.  Once both listen it prints exactly one
 line, {"http_port": N, "ws_port": M}, to stdout; all logging goes to stderr.
 
     /usr/bin/python3 tests/sim/dingtalk_sim.py --port 0 --ws-port 0 \

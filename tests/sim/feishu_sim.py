@@ -4,7 +4,7 @@
 Runs two listeners on 127.0.0.1: an HTTP port with the OpenAPI subset the
 daemon calls plus the /_sim/ control API, and a WebSocket port with the
 long-connection gateway (/ws/v2, pbbp2 frames).  Behaviour follows
-/work/shared/spec/PLATFORMS.md Part 1.  Once both listen it prints exactly one
+the project brief's PLATFORMS.md Part 1.  Once both listen it prints exactly one
 line, {"http_port": N, "ws_port": M}, to stdout; all logging goes to stderr.
 
     /usr/bin/python3 tests/sim/feishu_sim.py --port 0 --ws-port 0 \
