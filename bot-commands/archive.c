@@ -13,12 +13,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "collabd/access.h"
 #include "collabd/archive.h"
 #include "collabd/config.h"
 #include "collabd/log.h"
 #include "collabd/render.h"
 #include "collabd/request.h"
 #include "collabd/store.h"
+#include "collabd/webboard.h"
 
 static const char *prefix_of(struct cmd_ctx *ctx)
 {
@@ -106,36 +108,42 @@ static enum cmd_rc show(struct cmd_ctx *ctx, const char *key)
 	const char *name = json_string_value(json_object_get(row, "name"));
 	const char *id = json_string_value(json_object_get(row, "request_id"));
 	struct request_row r;
-	char *req_name = NULL;
-	if (store_request_get(ctx->store, id, &r) == STORE_OK) {
-		json_t *form = json_loads(r.form, 0, NULL);
-		req_name = xstrdup(json_string_value(json_object_get(form, "需求名称")));
-		json_decref(form);
+	enum cmd_rc may = cmd_load_request(ctx, id, &r);
+	if (may == CMD_OK && (may = cmd_may_see(ctx, &r, "查看")) != CMD_OK)
 		request_row_free(&r);
+	if (may != CMD_OK) {
+		json_decref(row);
+		return may;
 	}
+	json_t *form = json_loads(r.form, 0, NULL);
+	char *req_name = xstrdup(json_string_value(json_object_get(form, "需求名称")) ?
+				 json_string_value(json_object_get(form, "需求名称")) : "");
+	json_decref(form);
 	char created[32], report[32];
 	render_local_time(json_integer_value(json_object_get(row, "created_at")), 0, created, sizeof created);
 	json_t *rat = json_object_get(row, "report_at");
 	if (json_is_integer(rat))
 		render_local_time(json_integer_value(rat), 0, report, sizeof report);
-	const struct config *cfg = ctx->env ? ctx->env->cfg : NULL;
-	char *root = cfg ? archive_root(cfg) : xstrdup("archive");
-	const char *dir = json_string_value(json_object_get(row, "dir"));
 	struct buf b;
 	buf_init(&b);
-	buf_printf(&b, "归档 %s · 需求 %s「%s」\n归档时间：%s\n复盘报告：", name, id, req_name ? req_name : "", created);
+	buf_printf(&b, "归档 %s · 需求 %s「%s」\n归档时间：%s\n复盘报告：", name, id, req_name, created);
 	if (json_is_integer(rat))
 		buf_printf(&b, "已生成（%s）", report);
 	else
 		buf_append_str(&b, "待复盘");
-	buf_printf(&b, "\n文件（协作项目库）：\n%s/%s/%s.json\n%s/%s/%s.md\n%s/%s/%s.html", root, dir, name, root, dir, name,
-		   root, dir, name);
+	/* Names inside the 协作项目库, never the server's paths: where the
+	 * library lives on disk is the operators' business. */
+	buf_printf(&b, "\n协作项目库中的文件：%s.json、%s.md、%s.html", name, name, name);
 	if (json_is_integer(rat))
-		buf_printf(&b, "\n%s/%s/%s.report.md\n%s/%s/%s.report.html", root, dir, name, root, dir, name);
+		buf_printf(&b, "、%s.report.md、%s.report.html", name, name);
+	char *link = ctx->env && ctx->env->cfg ? board_request_link(ctx->env->cfg, id) : NULL;
+	if (link)
+		buf_printf(&b, "\n在进度看板中查看：%s", link);
 	cmd_reply_text(ctx, (char *)b.data);
 	buf_free(&b);
-	free(root);
+	free(link);
 	free(req_name);
+	request_row_free(&r);
 	json_decref(row);
 	return CMD_OK;
 }
@@ -150,10 +158,25 @@ static enum cmd_rc list(struct cmd_ctx *ctx)
 	buf_append_str(&b, json_array_size(rows) ? "最近的归档：" : "协作项目库还没有归档。需求完成（/需求 完成 编号）后自动归档。");
 	size_t i;
 	json_t *row;
-	json_array_foreach(rows, i, row)
+	char today[11];
+	struct access_asker asker;
+	cmd_asker(ctx, &asker, today);
+	size_t shown = 0;
+	json_array_foreach(rows, i, row) {
+		struct request_row r;
+		if (store_request_get(ctx->store, json_string_value(json_object_get(row, "request_id")), &r) != STORE_OK)
+			continue;
+		int may = access_may_see(ctx->store, &r, &asker);
+		request_row_free(&r);
+		if (!may)
+			continue;
+		shown++;
 		buf_printf(&b, "\n%s · 需求 %s · %s", json_string_value(json_object_get(row, "name")),
 			   json_string_value(json_object_get(row, "request_id")),
 			   json_is_integer(json_object_get(row, "report_at")) ? "已出复盘报告" : "待复盘");
+	}
+	if (json_array_size(rows) && !shown)
+		buf_append_str(&b, "\n（没有你可以查看的归档：仅需求相关部门的人员、发起人、企业管理部、管理员或在需求的群里可以查看。）");
 	cmd_reply_text(ctx, (char *)b.data);
 	buf_free(&b);
 	json_decref(rows);

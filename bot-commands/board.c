@@ -5,12 +5,13 @@
  *   /看板 编号     one request: each department's update today, who is late,
  *                 open issues, working days left to the due date; after
  *                 execution, the board of its last day and where the archive is
- *   /看板          every in-progress request my departments take part in
+ *   /看板          every in-progress request I am one of the people of (access.h)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "collabd/access.h"
 #include "collabd/archive.h"
 #include "collabd/calendar.h"
 #include "collabd/directory.h"
@@ -180,27 +181,6 @@ static json_t *my_departments(struct cmd_ctx *ctx)
 	return mine;
 }
 
-static int takes_part(struct cmd_ctx *ctx, const struct request_row *r, json_t *mine)
-{
-	size_t i;
-	json_t *code;
-	json_array_foreach(mine, i, code) {
-		if (!strcmp(r->dept, json_string_value(code)))
-			return 1;
-		struct request_dept_row *rows;
-		size_t n;
-		if (store_request_depts(ctx->store, r->id, &rows, &n) != STORE_OK)
-			ctx->failed = 1;
-		int in = 0;
-		for (size_t k = 0; k < n; k++)
-			in |= !strcmp(rows[k].dept, json_string_value(code));
-		request_dept_rows_free(rows, n);
-		if (in)
-			return 1;
-	}
-	return 0;
-}
-
 /* The latest day a request has progress for (an update or a verdict), into
  * day; 0 when it has none, -1 on a store error. */
 static int last_progress_day(struct cmd_ctx *ctx, const char *id, char day[11])
@@ -271,6 +251,10 @@ static enum cmd_rc run_board(struct cmd_ctx *ctx, const struct cmd_args *args)
 		enum cmd_rc rc = cmd_load_request(ctx, args->words[0], &r);
 		if (rc != CMD_OK)
 			return rc;
+		if ((rc = cmd_may_see(ctx, &r, "查看")) != CMD_OK) {
+			request_row_free(&r);
+			return rc;
+		}
 		int running = !strcmp(r.state, "in_progress");
 		if (!strcmp(r.state, "completed") || !strcmp(r.state, "archived")) {
 			enum cmd_rc frc;
@@ -301,12 +285,15 @@ static enum cmd_rc run_board(struct cmd_ctx *ctx, const struct cmd_args *args)
 		return CMD_OK;
 	}
 	json_t *mine = my_departments(ctx), *lines = json_array();
+	struct access_asker asker;
+	char day[11];
+	cmd_asker(ctx, &asker, day);
 	struct request_row *rows;
 	size_t n;
 	if (store_request_recent(ctx->store, 500, &rows, &n) != STORE_OK)
 		ctx->failed = 1;
 	for (size_t i = 0; i < n; i++) {
-		if (!strcmp(rows[i].state, "in_progress") && takes_part(ctx, &rows[i], mine)) {
+		if (!strcmp(rows[i].state, "in_progress") && access_person_sees(ctx->store, &rows[i], &asker)) {
 			json_t *owners = progress_owners(ctx->store, rows[i].id);
 			json_t *updates = progress_updates_of_day(ctx->store, rows[i].id, today);
 			json_t *issues = progress_open_issues(ctx->store, rows[i].id);
@@ -326,7 +313,7 @@ static enum cmd_rc run_board(struct cmd_ctx *ctx, const struct cmd_args *args)
 		request_row_free(&rows[i]);
 	}
 	free(rows);
-	if (!json_array_size(mine)) {
+	if (!json_array_size(lines) && !json_array_size(mine)) {
 		cmd_reply_text(ctx, "你不是任何部门的负责人或接口人。用 /看板 编号 查看某个需求的进度看板。");
 	} else if (!json_array_size(lines)) {
 		cmd_reply_text(ctx, "你所在部门目前没有执行中的需求。");

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collabd/access.h"
 #include "collabd/calendar.h"
 #include "collabd/directory.h"
 #include "collabd/issue.h"
@@ -50,6 +51,25 @@ static ms_t hold_alert(struct cmd_ctx *ctx, json_t *issue)
 	return calendar_next_work_start(sched_calendar(ctx->sched), ctx->now);
 }
 
+/* 1 when the sender may report against r (access.h); otherwise tells them
+ * who may and changes nothing. */
+static int may_report(struct cmd_ctx *ctx, const struct request_row *r)
+{
+	char today[11];
+	struct access_asker a;
+	cmd_asker(ctx, &a, today);
+	if (access_may_report(ctx->store, r, &a))
+		return 1;
+	char *msg = xasprintf("你不能对需求 %s 反馈问题：仅该需求相关部门的负责人、接口人、上级（及其代理人）、发起人，"
+			      "或在该需求的群里可以反馈。", r->id);
+	if (ctx->ev->kind == EVENT_CARD_ACTION)
+		cmd_toast(ctx, "error", msg);
+	else
+		cmd_reply_text(ctx, msg);
+	free(msg);
+	return 0;
+}
+
 /* Validates and stores a report (form owned by the caller); returns the new
  * issue's id (caller frees) or NULL. */
 static char *submit(struct cmd_ctx *ctx, json_t *form, json_t *problems)
@@ -64,6 +84,10 @@ static char *submit(struct cmd_ctx *ctx, json_t *form, json_t *problems)
 	struct request_row r;
 	if (store_request_get(ctx->store, str(form, "关联需求"), &r) != STORE_OK) {
 		ctx->failed = 1;
+		return NULL;
+	}
+	if (!may_report(ctx, &r)) {
+		request_row_free(&r);
 		return NULL;
 	}
 	const struct calendar *cal = ctx->sched ? sched_calendar(ctx->sched) : NULL;
@@ -141,14 +165,30 @@ static enum cmd_rc show_form(struct cmd_ctx *ctx)
 		return CMD_OK;
 	}
 	json_t *req_opts = json_array(), *dept_opts = json_array();
+	char today[11];
+	struct access_asker asker;
+	cmd_asker(ctx, &asker, today);
 	size_t i;
 	json_t *r;
 	json_array_foreach(reqs, i, r) {
+		struct request_row row;
+		if (store_request_get(ctx->store, str(r, "id"), &row) != STORE_OK)
+			continue;
+		int mine = access_may_report(ctx->store, &row, &asker);
+		request_row_free(&row);
+		if (!mine)
+			continue; /* a stranger is not told what others work on */
 		char *label = xasprintf("%s %s", str(r, "id"), str(r, "name") ? str(r, "name") : "");
 		json_array_append_new(req_opts, json_pack("{s:s,s:s}", "value", str(r, "id"), "label", label));
 		free(label);
 	}
 	json_decref(reqs);
+	if (!json_array_size(req_opts)) {
+		json_decref(req_opts);
+		json_decref(dept_opts);
+		cmd_reply_text(ctx, "没有你可以反馈问题的需求：仅需求相关部门的人员、发起人，或在需求的群里可以反馈。");
+		return CMD_OK;
+	}
 	struct dept_row *rows;
 	size_t n;
 	if (store_dept_list(ctx->store, &rows, &n) != STORE_OK)
@@ -251,6 +291,18 @@ static void line_time(struct buf *b, const char *label, json_t *issue, const cha
 	free(t);
 }
 
+/* cmd_may_see() for request id (an issue's, or named in /问题 列表). */
+static enum cmd_rc may_see_request(struct cmd_ctx *ctx, const char *id)
+{
+	struct request_row r;
+	enum cmd_rc rc = cmd_load_request(ctx, id, &r);
+	if (rc != CMD_OK)
+		return rc;
+	rc = cmd_may_see(ctx, &r, "查看");
+	request_row_free(&r);
+	return rc;
+}
+
 static enum cmd_rc view(struct cmd_ctx *ctx, const char *id)
 {
 	json_t *issue;
@@ -265,6 +317,11 @@ static enum cmd_rc view(struct cmd_ctx *ctx, const char *id)
 		free(msg);
 		free(echo);
 		return CMD_ENOTFOUND;
+	}
+	enum cmd_rc may = may_see_request(ctx, str(issue, "request_id"));
+	if (may != CMD_OK) {
+		json_decref(issue);
+		return may;
 	}
 	struct buf b;
 	buf_init(&b);
@@ -358,6 +415,9 @@ static enum cmd_rc list(struct cmd_ctx *ctx, const char *request_id)
 {
 	char today[11];
 	cmd_today(ctx, today);
+	enum cmd_rc may = request_id ? may_see_request(ctx, request_id) : CMD_OK;
+	if (may != CMD_OK)
+		return may;
 	json_t *rows = store_issue_list(ctx->store, request_id, 200);
 	if (!rows) {
 		ctx->failed = 1;

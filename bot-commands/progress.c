@@ -345,6 +345,10 @@ static enum cmd_rc run_progress(struct cmd_ctx *ctx, const struct cmd_args *args
 		return rc;
 	const char *named = args->nwords > 1 ? args->words[1] : NULL;
 	if (!args->nfields && !args->nlines) {
+		if ((rc = cmd_may_see(ctx, &r, "查看")) != CMD_OK) {
+			request_row_free(&r);
+			return rc;
+		}
 		if (strcmp(r.state, "in_progress")) {
 			char *msg = xasprintf("需求 %s %s，不在执行阶段，无需提交进度。", r.id, req_state_label(r.state));
 			cmd_reply_text(ctx, msg);

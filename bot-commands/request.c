@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "collabd/access.h"
 #include "collabd/directory.h"
 #include "collabd/render.h"
 #include "collabd/request.h"
@@ -485,6 +486,12 @@ static enum cmd_rc view(struct cmd_ctx *ctx, const char *id)
 	enum cmd_rc loaded = load(ctx, id, &r, &d);
 	if (loaded != CMD_OK)
 		return loaded;
+	enum cmd_rc may = cmd_may_see(ctx, &r, "查看");
+	if (may != CMD_OK) {
+		request_row_free(&r);
+		dept_row_free(&d);
+		return may;
+	}
 	json_t *form = json_loads(r.form, 0, NULL);
 	struct buf b;
 	buf_init(&b);
@@ -576,26 +583,6 @@ static int waits_for(struct cmd_ctx *ctx, const struct request_row *r, const cha
 	return yes;
 }
 
-/* Does user head or answer for the request's department? */
-static int my_dept(struct cmd_ctx *ctx, const struct request_row *r)
-{
-	struct dept_row d;
-	if (store_dept_get(ctx->store, r->dept, &d) != STORE_OK)
-		return 0;
-	int yes = !strcmp(d.head, ctx->ev->user_id);
-	char **ids;
-	size_t k;
-	if (store_dept_contacts(ctx->store, d.code, &ids, &k) != STORE_OK)
-		ctx->failed = 1;
-	for (size_t j = 0; j < k; j++) {
-		yes |= !strcmp(ids[j], ctx->ev->user_id);
-		free(ids[j]);
-	}
-	free(ids);
-	dept_row_free(&d);
-	return yes;
-}
-
 static void list_line(struct buf *b, const struct request_row *r)
 {
 	json_t *form = json_loads(r->form, 0, NULL);
@@ -604,11 +591,13 @@ static void list_line(struct buf *b, const struct request_row *r)
 	json_decref(form);
 }
 
-/* Waiting for me, then mine, then my department's (newest 200 requests). */
+/* Waiting for me, then mine, then the others I may see as one of their
+ * people (access.h; newest 200 requests). */
 static enum cmd_rc list(struct cmd_ctx *ctx)
 {
 	char today[11];
-	cmd_today(ctx, today);
+	struct access_asker asker;
+	cmd_asker(ctx, &asker, today);
 	struct request_row *rows;
 	size_t n;
 	if (store_request_recent(ctx->store, 200, &rows, &n) != STORE_OK)
@@ -622,7 +611,7 @@ static enum cmd_rc list(struct cmd_ctx *ctx)
 			list_line(&waiting, &rows[i]);
 		if (!strcmp(rows[i].initiator, ctx->ev->user_id))
 			list_line(&mine, &rows[i]);
-		else if (my_dept(ctx, &rows[i]))
+		else if (access_person_sees(ctx->store, &rows[i], &asker))
 			list_line(&dept, &rows[i]);
 		request_row_free(&rows[i]);
 	}
@@ -634,7 +623,7 @@ static enum cmd_rc list(struct cmd_ctx *ctx)
 	if (mine.len)
 		buf_printf(&b, "我发起的：%s\n", (char *)mine.data);
 	if (dept.len)
-		buf_printf(&b, "本部门的：%s\n", (char *)dept.data);
+		buf_printf(&b, "相关部门的：%s\n", (char *)dept.data);
 	if (!b.len)
 		buf_append_str(&b, "没有与你相关的需求。发送 /需求 填写需求信息表。");
 	cmd_reply_text(ctx, (char *)b.data);

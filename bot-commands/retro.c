@@ -209,6 +209,8 @@ static enum cmd_rc status(struct cmd_ctx *ctx, const char *id)
 {
 	struct request_row r;
 	enum cmd_rc loaded = cmd_load_request(ctx, id, &r);
+	if (loaded == CMD_OK && (loaded = cmd_may_see(ctx, &r, "查看")) != CMD_OK)
+		request_row_free(&r);
 	if (loaded != CMD_OK)
 		return loaded;
 	json_t *completion = NULL, *codes = retro_participants(ctx->store, r.id), *given = store_retro_answers(ctx->store, r.id);

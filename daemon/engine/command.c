@@ -13,6 +13,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "collabd/access.h"
+#include "collabd/config.h"
 #include "collabd/log.h"
 #include "collabd/ratelimit.h"
 #include "collabd/sched.h"
@@ -347,6 +349,33 @@ enum cmd_rc cmd_load_objection(struct cmd_ctx *ctx, const char *word, int64_t *i
 	free(msg);
 	free(safe);
 	return CMD_ENOTFOUND;
+}
+
+void cmd_asker(const struct cmd_ctx *ctx, struct access_asker *a, char today[11])
+{
+	cmd_today(ctx, today);
+	const struct config *cfg = ctx->env ? ctx->env->cfg : NULL;
+	*a = (struct access_asker){ .user = ctx->ev->user_id, .chat_id = ctx->ev->chat_id, .day = today,
+				    .admins = ctx->env ? ctx->env->admins : NULL,
+				    .management_dept = cfg ? cfg->archive.management_dept : NULL };
+}
+
+enum cmd_rc cmd_may_see(struct cmd_ctx *ctx, const struct request_row *r, const char *what)
+{
+	char today[11];
+	struct access_asker a;
+	cmd_asker(ctx, &a, today);
+	if (access_may_see(ctx->store, r, &a))
+		return CMD_OK;
+	char *msg = access_refusal(r->id, what);
+	if (ctx->ev->kind == EVENT_CARD_ACTION)
+		cmd_toast(ctx, "error", msg);
+	else
+		cmd_reply_text(ctx, msg);
+	free(msg);
+	log_info("msg=\"request content refused\" request=%s user=%s chat=%s", r->id, ctx->ev->user_id,
+		 ctx->ev->chat_id ? ctx->ev->chat_id : "-");
+	return CMD_EPERM;
 }
 
 void cmd_card_link(const struct cmd_ctx *ctx, json_t *card, const char *request_id)

@@ -191,6 +191,15 @@ enum cmd_rc cmd_load_request(struct cmd_ctx *ctx, const char *id, struct request
  * event is not acknowledged and comes again). */
 enum cmd_rc cmd_load_objection(struct cmd_ctx *ctx, const char *word, int64_t *id, char **request_id, char **dept,
 			       char **state);
+struct access_asker;
+/* The event's sender as access.h sees them (today is filled in and must
+ * outlive *a). */
+void cmd_asker(const struct cmd_ctx *ctx, struct access_asker *a, char today[11]);
+/* CMD_OK when the sender may see request r (the one rule, access.h).
+ * Otherwise tells them who may -- a reply, or a toast for a card click --
+ * showing nothing of the request, and returns CMD_EPERM.  what: the verb for
+ * the refusal, e.g. "查看". */
+enum cmd_rc cmd_may_see(struct cmd_ctx *ctx, const struct request_row *r, const char *what);
 /* Adds a "link" to the board page of request_id (NULL: the board's front
  * page) to a generic card body, when board.public_url is configured. */
 void cmd_card_link(const struct cmd_ctx *ctx, json_t *card, const char *request_id);
