@@ -429,18 +429,24 @@ char *cmd_echo(const char *text)
 static const char *const hint_text =
 	"你好，我是跨部门协作助手 collabd。发送 /帮助 查看可用命令。";
 
-/* The flood guard: each user has a bucket of commands.  Past it, one polite
- * reply a minute, then silence -- a flood must not make the bot flood too. */
+/* The flood guard: each user has one bucket for commands and card clicks
+ * alike (a click runs the same code and posts the same messages).  Past it,
+ * one polite reply a minute, then silence -- a flood must not make the bot
+ * flood too.  A refused click only gets its toast, which posts nothing. */
 static int within_rate(struct cmd_ctx *ctx)
 {
 	const struct cmd_env *env = ctx->env;
-	if (!env || !env->user_rate)
+	if (!env || !env->user_rate || !ctx->ev->user_id)
 		return 1;
 	ms_t mono = clock_mono_ms();
 	if (bucket_take(bucket_map_get(env->user_rate, ctx->ev->user_id, mono), mono))
 		return 1;
-	log_info("msg=\"command rate limit\" user=%s chat=%s", ctx->ev->user_id, ctx->ev->chat_id);
-	if (bucket_take(bucket_map_get(env->user_warned, ctx->ev->user_id, mono), mono))
+	int click = ctx->ev->kind == EVENT_CARD_ACTION;
+	log_info("msg=\"command rate limit\" user=%s chat=%s kind=%s", ctx->ev->user_id,
+		 ctx->ev->chat_id ? ctx->ev->chat_id : "-", click ? "click" : "message");
+	if (click)
+		cmd_toast(ctx, "error", "操作太频繁了，请稍等一分钟再点击。");
+	else if (bucket_take(bucket_map_get(env->user_warned, ctx->ev->user_id, mono), mono))
 		cmd_reply_text(ctx, "操作太频繁了，请稍等一分钟再发送命令。");
 	return 0;
 }
@@ -499,6 +505,8 @@ enum cmd_rc cmd_dispatch_action(struct cmd_ctx *ctx)
 {
 	json_t *value = ctx->ev->action_value;
 	const char *name = json_string_value(json_object_get(value, "action"));
+	if (!within_rate(ctx))
+		return ctx->failed ? CMD_EINTERNAL : CMD_OK;
 	for (size_t i = 0; name && i < bot_action_count; i++) {
 		if (!strcmp(bot_actions[i]->name, name)) {
 			enum cmd_rc rc = bot_actions[i]->run(ctx, value);

@@ -53,3 +53,23 @@ def test_a_flooding_user_is_told_once_and_others_are_served(sim, make_daemon):
     assert len(warnings) == 1
     assert len(texts) == 11                             # a burst of 10, then one polite warning
     assert daemon.sql("SELECT COUNT(*) FROM inbox")[0][0] == 31   # every event recorded, once
+
+
+def test_card_clicks_share_the_flood_guard(sim, make_daemon):
+    """40 clicks on a button that posts a message: the same burst as commands,
+    then toasts only -- never 40 messages (issue 16, item 4)."""
+    daemon = make_daemon(extra={"commands": {"per_user_per_minute": 1, "per_user_burst": 10}})
+    r = sim.inject_message("oc_flood", "ou_other", "/状态")
+    card = sim.wait_for(lambda: replies_to(sim, r["message_id"]))[0]
+    value = [e for e in card["content"]["body"]["elements"] if e["tag"] == "button"][0]["behaviors"][0]["value"]
+    clicks = [sim.card_action("oc_flood", "ou_clicker", card["message_id"], value) for _ in range(40)]
+    acks = [sim.wait_acked(c["event_id"]) for c in clicks]
+    toasts = [a["data"]["toast"] for a in acks]
+    slowed = [t for t in toasts if "操作太频繁" in t["content"]]
+    assert len(slowed) >= 29 and all(t["type"] == "error" for t in slowed)
+    # A command from the same user right after is held back too: one bucket per person.
+    after = sim.inject_message("oc_flood", "ou_clicker", "/帮助")
+    sim.wait_acked(after["event_id"])
+    said = sim.wait_for(lambda: replies_to(sim, after["message_id"]), timeout=10)
+    assert [m["content"]["text"] for m in said] == ["操作太频繁了，请稍等一分钟再发送命令。"]
+    assert daemon.sql("SELECT COUNT(*) FROM inbox")[0][0] == 42
