@@ -2,8 +2,13 @@
  * render.c - what both platforms' renderers share: escaping user text, local
  * times, and the words for a deadline's stage.
  *
- * render_escape() turns '<' '>' '*' into their full-width forms, so no
- * "<at id=all>" or markdown can be smuggled in through user text.
+ * render_escape() turns every character that gives user text a meaning in
+ * Feishu's text/lark_md/markdown or DingTalk's markdown into its full-width
+ * twin, so no mention, markup, link or image can be smuggled in through user
+ * text: a card the bot signs carries links only from the bot's own fields.
+ * Full-width forms read the same to a person and mean nothing to a parser,
+ * whatever its escaping rules (a backslash is neutralised too).  '_' stays:
+ * user ids contain it, and at worst it makes italics, never a link.
  */
 #include "collabd/render.h"
 
@@ -16,13 +21,30 @@ char *render_escape(const char *text)
 {
 	struct buf b;
 	buf_init(&b);
+	int line_start = 1;
 	for (const char *p = text; *p; p++) {
 		switch (*p) {
-		case '<': buf_append_str(&b, "\xEF\xBC\x9C"); break; /* ＜ */
-		case '>': buf_append_str(&b, "\xEF\xBC\x9E"); break; /* ＞ */
-		case '*': buf_append_str(&b, "\xEF\xBC\x8A"); break; /* ＊ */
+		case '<': buf_append_str(&b, "\xEF\xBC\x9C"); break; /* ＜ tags, autolinks */
+		case '>': buf_append_str(&b, "\xEF\xBC\x9E"); break; /* ＞ quotes */
+		case '*': buf_append_str(&b, "\xEF\xBC\x8A"); break; /* ＊ bold, italics */
+		case '[': buf_append_str(&b, "\xEF\xBC\xBB"); break; /* ［ links, images, references */
+		case ']': buf_append_str(&b, "\xEF\xBC\xBD"); break; /* ］ */
+		case '`': buf_append_str(&b, "\xEF\xBD\x80"); break; /* ｀ code */
+		case '~': buf_append_str(&b, "\xEF\xBD\x9E"); break; /* ～ strike-through */
+		case '\\': buf_append_str(&b, "\xEF\xBC\xBC"); break; /* ＼ escapes */
+		case '&': buf_append_str(&b, "\xEF\xBC\x86"); break; /* ＆ entities (&lt;at…) */
+		case '#': /* headings: only at the start of a line */
+			if (line_start)
+				buf_append_str(&b, "\xEF\xBC\x83"); /* ＃ */
+			else
+				buf_append(&b, p, 1);
+			break;
 		default: buf_append(&b, p, 1); break;
 		}
+		if (*p == '\n')
+			line_start = 1;
+		else if (*p != ' ' && *p != '\t')
+			line_start = 0;
 	}
 	return buf_steal(&b);
 }

@@ -111,12 +111,63 @@ static void test_bad_bodies(void **state)
 	feishu_message_free(&m);
 }
 
+/* User text that would make a link, an image, a heading, code or an entity
+ * in either platform's markdown arrives as inert characters (issue 16). */
+static const char *INJECT =
+	"{\"title\":\"t\",\"lead\":\"[点此处理](https://phish.example/login)\","
+	"\"fields\":[{\"label\":\"背景\",\"value\":\"![x](javascript:alert(1)) `code` ~~s~~ &lt;at id=all&gt;\"}],"
+	"\"sections\":[{\"heading\":\"# 标题\",\"lines\":[\"# 一级\\n  ## 二级 a#b\",\"[r]: https://phish.example \\\\[x\\\\]\"]}],"
+	"\"link\":{\"label\":\"在进度看板中查看\",\"url\":\"https://board.example/board/req/1\"}}";
+
+static void no_user_markup(const char *md)
+{
+	assert_null(strstr(md, "[点此处理]"));
+	assert_null(strstr(md, "](https://phish"));
+	assert_null(strstr(md, "](javascript"));
+	assert_null(strstr(md, "![x]"));
+	assert_null(strstr(md, "[r]:"));
+	assert_null(strstr(md, "`code`"));
+	assert_null(strstr(md, "~~s~~"));
+	assert_null(strstr(md, "&lt;"));
+	assert_null(strstr(md, "\\["));
+	assert_null(strstr(md, "\n# "));
+	assert_null(strstr(md, "## 二级"));
+	assert_non_null(strstr(md, "［点此处理］(https://phish.example/login)")); /* still readable */
+	assert_non_null(strstr(md, "a#b"));                                     /* # inside a line is plain */
+}
+
+static void test_user_markdown_is_inert(void **state)
+{
+	(void)state;
+	struct feishu_message m;
+	assert_int_equal(render_feishu("card", INJECT, &m), 0);
+	json_t *c = json_loads(m.content, 0, NULL);
+	json_t *elements = json_object_get(json_object_get(c, "body"), "elements");
+	const char *md = json_string_value(json_object_get(element(elements, "markdown", 0), "content"));
+	no_user_markup(md);
+	/* the bot's own link is the only link */
+	assert_non_null(strstr(md, "[在进度看板中查看](https://board.example/board/req/1)"));
+	assert_null(strstr(strstr(md, "](") + 2, "]("));
+	json_decref(c);
+	feishu_message_free(&m);
+
+	struct dingtalk_message dm;
+	assert_int_equal(render_dingtalk("card", INJECT, &dm), 0);
+	no_user_markup(dm.text_at);
+	dingtalk_message_free(&dm);
+
+	char *e = render_escape("[a](b) ![i](j) \\* `c` ~~d~~ &amp; #h\n# h2 x#y");
+	assert_string_equal(e, "［a］(b) !［i］(j) ＼＊ ｀c｀ ～～d～～ ＆amp; #h\n＃ h2 x#y");
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_feishu_card),
 		cmocka_unit_test(test_dingtalk_card),
 		cmocka_unit_test(test_bad_bodies),
+		cmocka_unit_test(test_user_markdown_is_inert),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
