@@ -40,6 +40,7 @@ static const struct config_option config_options[] = {
 	{ "admin.port", OPT_INT, OFF(admin_port), "0", 0, 65535, "COLLABD_ADMIN_PORT", 0 },
 	{ "admin.max_connections", OPT_INT, OFF(admin_max_connections), "16", 1, 100000, NULL, 0 },
 	{ "admin.idle_timeout_s", OPT_INT, OFF(admin_idle_timeout_s), "10", 1, 3600, NULL, 0 },
+	{ "admin.token", OPT_STRING, OFF(admin_token), NULL, 0, 0, "COLLABD_ADMIN_TOKEN", 1 },
 	{ "testing.clock_control", OPT_BOOL, OFF(test_clock_control), "false", 0, 0, NULL, 0 },
 	{ "testing.start_at", OPT_STRING, OFF(test_start_at), "", 0, 0, NULL, 0 },
 	{ "testing.no_descriptor_reserve", OPT_BOOL, OFF(test_no_descriptor_reserve), "false", 0, 0, NULL, 0 },
@@ -319,19 +320,49 @@ int config_is_loopback(const char *addr)
 	return addr && (!strncmp(addr, "127.", 4) || !strcmp(addr, "::1") || !strcmp(addr, "localhost"));
 }
 
+int config_token_weak(const char *token, char *why, size_t whysz)
+{
+	size_t n = strlen(token), distinct = 0;
+	int lower = 0, upper = 0, digit = 0, other = 0;
+	unsigned char seen[256] = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)token[i];
+		distinct += !seen[c]++;
+		lower |= c >= 'a' && c <= 'z';
+		upper |= c >= 'A' && c <= 'Z';
+		digit |= c >= '0' && c <= '9';
+		other |= c == '-' || c == '_' || c == '.';
+	}
+	if (n < CONFIG_TOKEN_MIN_LEN)
+		snprintf(why, whysz, "use at least %d characters", CONFIG_TOKEN_MIN_LEN);
+	else if (strpbrk(token, " \t\r\n\"&?#%+=;,\\"))
+		snprintf(why, whysz, "use letters, digits, '-', '_' or '.' only (it travels in URLs and cookies)");
+	else if (distinct < CONFIG_TOKEN_MIN_DISTINCT || lower + upper + digit + other < 2)
+		snprintf(why, whysz, "too easy to guess: use at least %d different characters of two kinds or more "
+			 "(`collabd gen-token` prints a strong one)", CONFIG_TOKEN_MIN_DISTINCT);
+	else
+		return 0;
+	return 1;
+}
+
+/* A listener beyond loopback needs its token, and any token set must be strong. */
+static void validate_token(const char *key, const char *listen, int port, const char *token, struct config_problems *pr)
+{
+	char why[160];
+	if (port && !empty(listen) && !config_is_loopback(listen) && empty(token))
+		problem(pr, "%s: required when %.*s.listen (%s) is not a loopback address (or set COLLABD_%s_TOKEN)", key,
+			(int)(strchr(key, '.') - key), key, listen, !strncmp(key, "admin", 5) ? "ADMIN" : "BOARD");
+	if (!empty(token) && config_token_weak(token, why, sizeof why))
+		problem(pr, "%s: %s", key, why);
+}
+
 /* The board answers the open network only with a token; its public URL is
  * what chat links start with, so one canonical form without a trailing slash. */
 static void validate_board(struct board_config *b, struct config_problems *pr)
 {
 	if (b->port && empty(b->listen))
 		problem(pr, "board.listen: required when board.port is set");
-	if (b->port && !empty(b->listen) && !config_is_loopback(b->listen) && empty(b->token))
-		problem(pr, "board.token: required when board.listen (%s) is not a loopback address "
-			    "(or set COLLABD_BOARD_TOKEN)", b->listen);
-	if (!empty(b->token) && strlen(b->token) < 16)
-		problem(pr, "board.token: use at least 16 characters");
-	if (!empty(b->token) && strpbrk(b->token, " \t\r\n\"&?#%+"))
-		problem(pr, "board.token: use letters, digits, '-', '_' or '.' only (it travels in URLs)");
+	validate_token("board.token", b->listen, b->port, b->token, pr);
 	if (!empty(b->public_url)) {
 		char *u = b->public_url;
 		if ((strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) || strpbrk(u, " \t\r\n\"<>"))
@@ -482,6 +513,7 @@ static void validate(struct config *cfg, struct config_problems *pr)
 				cfg->test_start_at);
 	}
 	validate_archive(&cfg->archive, pr);
+	validate_token("admin.token", cfg->admin_listen, cfg->admin_port, cfg->admin_token, pr);
 	validate_board(&cfg->board, pr);
 	validate_calendar(cfg, pr);
 	struct sla_policies *sla = sla_policies_new(cfg->sla, problem_text, pr);

@@ -373,7 +373,9 @@ static int create_context(struct daemon *d)
 		memset(&info, 0, sizeof info);
 		info.vhost_name = "admin";
 		info.port = d->cfg.admin_port;
-		info.iface = d->cfg.admin_listen;
+		const char *l = d->cfg.admin_listen;
+		/* "0.0.0.0", "::" or "*" mean every interface, which lws spells NULL. */
+		info.iface = !strcmp(l, "0.0.0.0") || !strcmp(l, "::") || !strcmp(l, "*") ? NULL : l;
 		info.pprotocols = admin_protocols;
 		d->admin_guard = (struct http_guard){ .name = "admin", .max_connections = d->cfg.admin_max_connections,
 						      .idle_timeout_s = d->cfg.admin_idle_timeout_s };
@@ -383,7 +385,11 @@ static int create_context(struct daemon *d)
 				  d->cfg.admin_listen, d->cfg.admin_port);
 			return -1;
 		}
-		log_info("msg=\"admin interface listening\" listen=%s port=%d", d->cfg.admin_listen, d->cfg.admin_port);
+		log_info("msg=\"admin interface listening\" listen=%s port=%d token=%s", d->cfg.admin_listen,
+			 d->cfg.admin_port, d->cfg.admin_token && *d->cfg.admin_token ? "required" : "none");
+		if (!config_is_loopback(d->cfg.admin_listen))
+			log_warn("msg=\"the admin interface listens beyond loopback: every request must carry "
+				 "Authorization: Bearer admin.token\" listen=%s port=%d", d->cfg.admin_listen, d->cfg.admin_port);
 	}
 	return board_listen(d); /* the web board, when board.port is set */
 }

@@ -238,3 +238,12 @@ int utf8_snprintf(char *out, size_t size, const char *fmt, ...)
 	va_end(ap);
 	return n;
 }
+
+int secret_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char diff = (unsigned char)(la != lb);
+	for (size_t i = 0; i < la; i++)
+		diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+	return diff == 0;
+}

@@ -8,15 +8,24 @@
  *
  * It listens on admin.listen:admin.port (127.0.0.1 by default) and answers
  * JSON (/metrics: text).  Bodies are tiny; anything over 4 KiB is refused.
+ *
+ * The gate in front of every route: with admin.token set (required beyond
+ * loopback) each request carries "Authorization: Bearer <token>" (401
+ * otherwise); a POST says Content-Type: application/json (415 otherwise: a
+ * web page can make a text/plain POST to localhost, never a JSON one
+ * without the browser asking first) and a Content-Length (411 otherwise;
+ * chunked bodies are not taken).
  */
 #include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "collabd/clock.h"
 #include "collabd/daemon.h"
 #include "collabd/dingtalk.h"
 #include "collabd/feishu.h"
+#include "collabd/log.h"
 #include "collabd/sched.h"
 #include "collabd/store.h"
 #include "collabd/util.h"
@@ -30,6 +39,7 @@ struct admin_session {
 	int status;
 	const char *content_type; /* static; NULL means JSON */
 	char *response; /* owned */
+	int refused;    /* the gate answered: any body is ignored, the connection closed after */
 };
 
 static struct daemon *daemon_of(struct lws *wsi)
@@ -146,6 +156,58 @@ static void route(struct daemon *d, struct admin_session *s)
 	respond(s, 404, json_pack("{s:s}", "error", "not found"));
 }
 
+/* The request header t into out; "" when absent. */
+static void header_value(struct lws *wsi, enum lws_token_indexes t, char *out, int outsz)
+{
+	if (lws_hdr_copy(wsi, out, outsz, t) < 0)
+		out[0] = '\0';
+}
+
+/* Refuses what the gate does not let through (see the top of this file):
+ * 1 with the answer set, 0 to go on. */
+static int gate(struct lws *wsi, struct daemon *d, struct admin_session *s)
+{
+	const char *want = d->cfg.admin_token;
+	char h[512];
+	if (want && *want) {
+		header_value(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, h, sizeof h);
+		if (strncmp(h, "Bearer ", 7) || !secret_equal(h + 7, want)) {
+			respond(s, 401, json_pack("{s:s}", "error", "send Authorization: Bearer <admin.token>"));
+			return 1;
+		}
+	}
+	if (!s->is_post)
+		return 0;
+	header_value(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, h, sizeof h);
+	size_t n = strcspn(h, "; ");
+	if (n != 16 || strncasecmp(h, "application/json", 16)) {
+		respond(s, 415, json_pack("{s:s}", "error", "POST bodies must be Content-Type: application/json"));
+		return 1;
+	}
+	header_value(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, h, sizeof h);
+	if (h[0]) {
+		respond(s, 411, json_pack("{s:s}", "error", "chunked bodies are not accepted: send a Content-Length"));
+		return 1;
+	}
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+		respond(s, 411, json_pack("{s:s}", "error", "a POST needs a Content-Length"));
+		return 1;
+	}
+	header_value(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, h, sizeof h);
+	char *end;
+	long long len = strtoll(h, &end, 10);
+	if (end == h || *end || len < 0 || len > ADMIN_MAX_BODY) {
+		respond(s, len > ADMIN_MAX_BODY ? 413 : 400, json_pack("{s:s,s:i}", "error", "Content-Length must be 0 to max",
+									 "max", ADMIN_MAX_BODY));
+		return 1;
+	}
+	if (len == 0) {
+		respond(s, 400, json_pack("{s:s}", "error", "send a JSON object"));
+		return 1;
+	}
+	return 0;
+}
+
 static int write_response(struct lws *wsi, struct admin_session *s)
 {
 	size_t blen = strlen(s->response);
@@ -165,7 +227,9 @@ static int write_response(struct lws *wsi, struct admin_session *s)
 	free(buf);
 	free(s->response);
 	s->response = NULL;
-	if (rc || lws_http_transaction_completed(wsi))
+	/* After a refused POST its body (if any) was never read: close rather
+	 * than read it as the next request. */
+	if (rc || (s->refused && s->is_post) || lws_http_transaction_completed(wsi))
 		return -1;
 	return 0;
 }
@@ -181,17 +245,25 @@ static int admin_cb(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		memset(s, 0, sizeof *s);
 		utf8_snprintf(s->path, sizeof s->path, "%s", (const char *)in);
 		s->is_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-		if (!s->is_post) {
-			route(daemon_of(wsi), s);
+		s->refused = gate(wsi, daemon_of(wsi), s);
+		if (s->refused)
+			log_info("msg=\"admin request refused\" path=%s status=%d", s->path, s->status);
+		if (!s->is_post || s->refused) {
+			if (!s->refused)
+				route(daemon_of(wsi), s);
 			lws_callback_on_writable(wsi);
 		}
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY:
+		if (s->refused)
+			return 0;
 		if (s->body.len + len > ADMIN_MAX_BODY)
 			return -1;
 		buf_append(&s->body, in, len);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (s->refused)
+			return 0;
 		route(daemon_of(wsi), s);
 		buf_free(&s->body);
 		lws_callback_on_writable(wsi);

@@ -56,6 +56,8 @@ struct config {
 	int admin_port;        /* 0 = no admin HTTP listener */
 	int admin_max_connections; /* open at once; more are closed on accept */
 	int admin_idle_timeout_s;  /* a connection idle (or slow) this long is closed */
+
+	char *admin_token;     /* secret: required when admin_listen is not loopback */
 	int test_clock_control;
 	char *test_start_at;   /* "YYYY-MM-DD HH:MM[:SS]" local: the test clock at start; empty = real time */
 	int test_no_descriptor_reserve; /* tests: lws may take every descriptor (exercises the accept back-off) */
@@ -129,6 +131,14 @@ int config_calendar_load(const struct config *cfg, struct calendar *cal, char *e
 /* Parses testing.start_at, "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS"
  * (local time).  Returns 0, or -1 when it is not such a time. */
 int config_parse_start_at(const char *text, int *y, int *m, int *d, int *minute_of_day, int *second);
+
+/* Tokens (board.token, admin.token): at least this long, with at least this
+ * many different characters of two kinds or more. */
+#define CONFIG_TOKEN_MIN_LEN 16
+#define CONFIG_TOKEN_MIN_DISTINCT 8
+/* 1 when token is too short, has characters that cannot travel in a URL or
+ * cookie, or is too uniform to resist guessing (e.g. 16 x 'a'); why says which. */
+int config_token_weak(const char *token, char *why, size_t whysz);
 
 /* 1 when addr is a loopback address (127.x.x.x, ::1, localhost). */
 int config_is_loopback(const char *addr);

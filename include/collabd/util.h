@@ -43,6 +43,9 @@ char *buf_steal(struct buf *b);
 
 /* Counts UTF-8 characters (code points); returns -1 for invalid UTF-8. */
 long utf8_count(const char *s);
+/* 1 when the two secrets are equal; takes the same time wherever they
+ * differ, so a token cannot be guessed a character at a time. */
+int secret_equal(const char *a, const char *b);
 int utf8_valid(const char *s, size_t len);
 
 /*

@@ -67,6 +67,7 @@ class Daemon:
         os.chmod(self.config_path, 0o600)
         self.proc = None
         self._log = None
+        self.admin_token = cfg.get("admin", {}).get("token")
         self.allowed_exit = set()  # exit codes a test expects (e.g. 78 for a fatal refusal)
 
     def env(self):
@@ -110,7 +111,10 @@ class Daemon:
     def admin(self, path, body=None):
         """Calls the admin interface; returns (status, parsed JSON)."""
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}{path}", data=data,
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        if self.admin_token:
+            headers["Authorization"] = f"Bearer {self.admin_token}"
+        req = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}{path}", data=data, headers=headers,
                                      method="POST" if data is not None else "GET")
         try:
             with urllib.request.urlopen(req, timeout=5) as resp:
