@@ -30,20 +30,10 @@ struct board_session {
 	char *body;               /* owned */
 	size_t len;
 	char *set_cookie;         /* owned: the token cookie after a ?token= login, or NULL */
+	char *location;           /* owned: where a ?token= login sends the browser (303), or NULL */
 };
 
 static struct daemon *daemon_of(struct lws *wsi) { return lws_context_user(lws_get_context(wsi)); }
-
-/* Compares in time independent of where the strings differ, so the token
- * cannot be guessed a character at a time from response times. */
-static int same_secret(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char diff = (unsigned char)(la != lb);
-	for (size_t i = 0; i < la; i++)
-		diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-	return diff == 0;
-}
 
 /* Copies at most n bytes of src (and never past outsz - 1) into out. */
 static void copy_bounded(char *out, size_t outsz, const char *src, size_t n)
@@ -123,6 +113,47 @@ int board_page(struct daemon *d, const char *path, int page, struct buf *out, co
 	return 404;
 }
 
+/* The URL of this request without its token argument (path re-encoded,
+ * other arguments kept), for the redirect after a ?token= login: the token
+ * must not stay in the address bar, the history or a proxy's log.  Leading
+ * slashes collapse to one, so the answer can never point at another host. */
+static char *url_without_token(struct lws *wsi, const char *path)
+{
+	struct buf b;
+	buf_init(&b);
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if (!n && b.len)
+			break;
+		char *seg = xstrndup(p, n);
+		buf_append_str(&b, "/");
+		html_url_segment(&b, seg);
+		free(seg);
+		p += n;
+	}
+	if (!b.len)
+		buf_append_str(&b, "/");
+	char arg[512];
+	int first = 1;
+	for (int i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+		if (!strncmp(arg, "token=", 6) || !strcmp(arg, "token"))
+			continue;
+		char *eq = strchr(arg, '=');
+		if (eq)
+			*eq = '\0';
+		buf_append_str(&b, first ? "?" : "&");
+		html_url_segment(&b, arg);
+		if (eq) {
+			buf_append_str(&b, "=");
+			html_url_segment(&b, eq + 1);
+		}
+		first = 0;
+	}
+	return buf_steal(&b);
+}
+
 /* Decides the answer to one request; the body is written when writable. */
 static void answer(struct lws *wsi, struct board_session *s, const char *path)
 {
@@ -136,14 +167,28 @@ static void answer(struct lws *wsi, struct board_session *s, const char *path)
 	if (want && *want && strcmp(path, "/board/style.css")) {
 		char got[TOKEN_MAX];
 		const char *from = "";
-		if (!presented_token(wsi, got, sizeof got, &from) || !same_secret(got, want)) {
+		if (!presented_token(wsi, got, sizeof got, &from) || !secret_equal(got, want)) {
 			refuse(s, 401, "需要访问令牌",
 			       "访问看板需要令牌：在地址后加 ?token=令牌，或在请求头中带 Authorization: Bearer 令牌。");
 			return;
 		}
-		/* A link with ?token= logs the browser in: later pages need no token in their URLs. */
-		if (!strcmp(from, "query"))
-			s->set_cookie = xasprintf(COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict", got);
+		/* A link with ?token= logs the browser in: later pages need no token
+		 * in their URLs, and this one is sent on to itself without it.  The
+		 * cookie is Secure when people reach the board over https. */
+		if (!strcmp(from, "query")) {
+			const char *pub = d->cfg.board.public_url;
+			int https = pub && !strncmp(pub, "https://", 8);
+			s->set_cookie = xasprintf(COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict%s", got,
+						  https ? "; Secure" : "");
+			s->location = url_without_token(wsi, path);
+			struct buf b;
+			buf_init(&b);
+			html_page_start(&b, "已登录", 0, "board", 0);
+			html_el(&b, "<p class=\"empty\"><a href=\"", s->location, "", "\">继续</a></p>");
+			html_page_end(&b);
+			set_body(s, 303, "text/html; charset=utf-8", &b);
+			return;
+		}
 	}
 	struct buf b;
 	const char *type;
@@ -176,6 +221,7 @@ static int write_answer(struct lws *wsi, struct board_session *s)
 	    header(wsi, "cache-control:", "no-store", &p, end) ||
 	    (s->status == 401 && header(wsi, "www-authenticate:", "Bearer realm=\"collabd board\"", &p, end)) ||
 	    (s->set_cookie && header(wsi, "set-cookie:", s->set_cookie, &p, end)) ||
+	    (s->location && header(wsi, "location:", s->location, &p, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end)) {
 		rc = -1;
 	} else if (s->len) {
@@ -186,7 +232,8 @@ static int write_answer(struct lws *wsi, struct board_session *s)
 	free(buf);
 	free(s->body);
 	free(s->set_cookie);
-	s->body = s->set_cookie = NULL;
+	free(s->location);
+	s->body = s->set_cookie = s->location = NULL;
 	if (rc || lws_http_transaction_completed(wsi))
 		return -1;
 	return 0;
@@ -218,7 +265,8 @@ static int board_cb(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (s) {
 			free(s->body);
 			free(s->set_cookie);
-			s->body = s->set_cookie = NULL;
+			free(s->location);
+			s->body = s->set_cookie = s->location = NULL;
 		}
 		return 0;
 	default:

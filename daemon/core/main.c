@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,11 +27,33 @@ static void usage(FILE *out)
 		"       collabd [--config FILE] export ID [DIR]   write a request's archive again\n"
 		"       collabd [--config FILE] dead-letters [--retry ID]   events that failed to apply; replay one\n"
 		"       collabd dingtalk card-template > collabd-card.json   the DingTalk card template to import\n"
+		"       collabd gen-token              print a strong random token (board.token, admin.token)\n"
 		"       collabd --version | --help\n"
 		"\n"
 		"Secrets may come from the environment instead of the file:\n"
 		"  COLLABD_FEISHU_APP_SECRET, COLLABD_FEISHU_APP_ID, COLLABD_DATABASE, ...\n"
 		"(see deploy/collabd.example.json for every option).\n");
+}
+
+/* 32 characters from the 64 that travel in URLs unescaped: 192 random bits
+ * from the kernel.  Drawn again in the (vanishing) case config_token_weak()
+ * would refuse it, so what is printed always starts. */
+static int gen_token(void)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	char token[33], why[160];
+	do {
+		unsigned char raw[32];
+		if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+			perror("collabd: gen-token: getrandom");
+			return 1;
+		}
+		for (size_t i = 0; i < sizeof raw; i++)
+			token[i] = alphabet[raw[i] & 63];
+		token[32] = '\0';
+	} while (config_token_weak(token, why, sizeof why));
+	printf("%s\n", token);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -56,6 +79,8 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc && !strcmp(argv[optind], "dingtalk"))
 		return dingtalk_tool(argc - optind, argv + optind);
+	if (optind < argc && !strcmp(argv[optind], "gen-token"))
+		return optind + 1 == argc ? gen_token() : (usage(stderr), 2);
 	if (optind < argc && !strcmp(argv[optind], "calendar")) {
 		/* The operator tool needs only the calendar settings: with no
 		 * --config it uses the defaults (COLLABD_CALENDAR_DIR may point
