@@ -3,15 +3,22 @@
  * change under a running daemon.
  *
  * Applied at once: the calendar (holiday files, working hours, lunch break,
- * the company's extra days off), log_level, admins, board.token and
- * board.public_url.  Everything else (database, platforms, ports, rate
- * limits, SLA policies) needs a restart, because connections, listeners and
- * timers were built from it.  The department directory is not cached at all:
+ * the company's extra days off), log_level, admins, board.token,
+ * board.public_url and admin.token.  Everything else (database, platforms,
+ * ports, rate limits, SLA policies) needs a restart, because connections,
+ * listeners and timers were built from it.
+ *
+ * The new file is checked against the listeners that are actually open, not
+ * only against itself: a file that moves a listener (listen or port) is
+ * refused, since the socket would stay where it is while the checks assumed
+ * the new address -- e.g. a board open on 0.0.0.0 losing its token because
+ * the file now says 127.0.0.1.  The department directory is not cached at all:
  * every command reads it from the database, so an import or a chat edit is
  * live without a reload.  A file with any problem changes nothing.
  */
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "collabd/calendar.h"
 #include "collabd/clock.h"
@@ -29,6 +36,44 @@
 		fresh.field = tmp_;                      \
 	} while (0)
 
+static int same_text(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* 0 when fresh keeps the running listeners where they are and guarded as
+ * they must be; otherwise logs why and returns -1. */
+static int check_listeners(const struct config *running, const struct config *fresh)
+{
+	static const char restart[] = "listeners move only with a restart; the running configuration is kept";
+	int bad = 0;
+	if (!same_text(running->board.listen, fresh->board.listen) || running->board.port != fresh->board.port) {
+		log_error("msg=\"reload refused: board.listen/board.port changed; %s\" running=%s:%d file=%s:%d", restart,
+			  running->board.listen, running->board.port, fresh->board.listen, fresh->board.port);
+		bad = 1;
+	}
+	if (!same_text(running->admin_listen, fresh->admin_listen) || running->admin_port != fresh->admin_port) {
+		log_error("msg=\"reload refused: admin.listen/admin.port changed; %s\" running=%s:%d file=%s:%d", restart,
+			  running->admin_listen, running->admin_port, fresh->admin_listen, fresh->admin_port);
+		bad = 1;
+	}
+	/* Belt and braces: the file's own validation already demands these for
+	 * its addresses, which equal the running ones once the checks above pass. */
+	if (running->board.port && !config_is_loopback(running->board.listen) &&
+	    !(fresh->board.token && *fresh->board.token)) {
+		log_error("msg=\"reload refused: the board listens beyond loopback and the file removes board.token\" "
+			  "listen=%s", running->board.listen);
+		bad = 1;
+	}
+	if (running->admin_port && !config_is_loopback(running->admin_listen) &&
+	    !(fresh->admin_token && *fresh->admin_token)) {
+		log_error("msg=\"reload refused: the admin interface listens beyond loopback and the file removes "
+			  "admin.token\" listen=%s", running->admin_listen);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
 int daemon_reload(struct daemon *d)
 {
 	struct config fresh;
@@ -43,6 +88,10 @@ int daemon_reload(struct daemon *d)
 		return -1;
 	}
 	config_problems_free(&problems);
+	if (check_listeners(&d->cfg, &fresh)) {
+		config_free(&fresh);
+		return -1;
+	}
 
 	/* The new calendar is built whole before it replaces the old one. */
 	struct calendar_hours hours;
@@ -63,6 +112,7 @@ int daemon_reload(struct daemon *d)
 	d->env.admins = d->cfg.admins;
 	TAKE(board.token);
 	TAKE(board.public_url);
+	TAKE(admin_token);
 	config_free(&fresh);
 
 	d->reloads++;
@@ -73,7 +123,7 @@ int daemon_reload(struct daemon *d)
 	calendar_local_date(clock_now_ms(), &year, &month, &day, &minute);
 	/* At warn, so that it shows whatever log level the file just chose:
 	 * a change of configuration is worth seeing in any log. */
-	log_warn("msg=\"configuration reloaded\" applied=\"calendar log_level admins board.token board.public_url\" "
+	log_warn("msg=\"configuration reloaded\" applied=\"calendar log_level admins board.token board.public_url admin.token\" "
 		 "calendar_dir=%s has_this_year=%d has_next_year=%d reloads=%lld",
 		 d->cfg.calendar.dir, calendar_has_year(d->calendar, year), calendar_has_year(d->calendar, year + 1),
 		 d->reloads);
