@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "collabd/calendar.h"
@@ -424,6 +425,10 @@ static int daemon_open(struct daemon *d)
 		goto fail;
 	}
 	log_info("msg=\"database ready\" path=%s schema_version=%d", d->cfg.database, store_schema_version());
+	struct stat dbst;
+	if (stat(d->cfg.database, &dbst) == 0 && (dbst.st_mode & 007))
+		log_warn("msg=\"the database is readable by other users of this machine; chmod 600 it (and its -wal, "
+			 "-shm files)\" path=%s mode=%03o", d->cfg.database, (unsigned)(dbst.st_mode & 0777));
 	if (d->cfg.test_sync_normal) {
 		log_warn("msg=\"TEST MODE: synchronous=NORMAL; acked events may be lost in a power cut\"");
 		store_set_synchronous(d->store, 0);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +66,9 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* Whatever the daemon and its tools create -- the database, its WAL,
+	 * backups, the archive's files -- is no business of other users. */
+	umask(027);
 	const char *config_path = DEFAULT_CONFIG;
 	int check_only = 0, config_given = 0, c;
 	/* '+': stop at the first non-option, so subcommands keep their arguments. */

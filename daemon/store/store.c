@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "collabd/log.h"
 #include "collabd/util.h"
@@ -255,6 +257,14 @@ enum store_rc store_open(const char *path, struct store **out, char *err, size_t
 	struct store *st = xcalloc(1, sizeof *st);
 	enum store_rc rc = STORE_ERR;
 	*out = NULL;
+	/* A new database is created 0600: the workflow's forms, names and
+	 * chats are nobody else's business.  SQLite gives its -wal, -shm and
+	 * -journal files the database's own mode. */
+	if (strcmp(path, ":memory:") && access(path, F_OK)) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
 		snprintf(err, errsz, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		goto fail;
