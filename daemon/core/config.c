@@ -83,6 +83,12 @@ static const struct config_option config_options[] = {
 	{ "progress.escalate_after_misses", OPT_INT, OFF(progress.escalate_after_misses), "2", 1, 30, NULL, 0 },
 	{ "commands.per_user_per_minute", OPT_INT, OFF(commands_per_minute), "20", 1, 10000, NULL, 0 },
 	{ "commands.per_user_burst", OPT_INT, OFF(commands_burst), "10", 1, 10000, NULL, 0 },
+	/* The inbox remembers an event key at least as long as the platforms
+	 * redeliver (Feishu and DingTalk: up to 7 days), or a late redelivery
+	 * would be applied twice. */
+	{ "retention.inbox_days", OPT_INT, OFF(retention.inbox_days), "7", 7, 3650, NULL, 0 },
+	{ "retention.outbox_days", OPT_INT, OFF(retention.outbox_days), "30", 1, 3650, NULL, 0 },
+	{ "retention.event_log_days", OPT_INT, OFF(retention.event_log_days), "90", 1, 3650, NULL, 0 },
 	{ "health.outbox_stuck_after_s", OPT_INT, OFF(outbox_stuck_after_s), "300", 1, 86400, NULL, 0 },
 	{ "archive.dir", OPT_STRING, OFF(archive.dir), "", 0, 0, "COLLABD_ARCHIVE_DIR", 0 },
 	{ "archive.prefix", OPT_STRING, OFF(archive.prefix), "XMB", 0, 0, NULL, 0 },

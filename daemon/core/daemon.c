@@ -31,7 +31,6 @@
 #include "collabd/webboard.h"
 
 #define EXIT_CONFIG 78        /* sysexits EX_CONFIG: systemd should not restart */
-#define INBOX_KEEP_MS (7LL * 24 * 3600 * 1000) /* dedupe window; the platform's is ~7 h */
 /* Bytes lws reads from a socket per turn (its default is 4 KB, a handful of
  * frames): more frames per turn, fewer syncs per event under load. */
 #define RX_CHUNK_BYTES (64 * 1024)
@@ -269,16 +268,26 @@ static void on_platform_fatal(void *arg, const char *why)
 	d->stopping = 1;
 }
 
-static void prune_inbox(lws_sorted_usec_list_t *sul)
+/* Retention, hourly (and a second after start): event keys past the dedupe
+ * window, sent messages and the log of received events past theirs.  Each
+ * DELETE is its own statement, so the loop is never held long. */
+static void prune_old_rows(lws_sorted_usec_list_t *sul)
 {
 	struct daemon *d = lws_container_of(sul, struct daemon, prune_timer);
-	int n = store_inbox_prune(d->store, clock_now_ms() - INBOX_KEEP_MS);
-	if (n > 0)
-		log_info("msg=\"pruned old inbox records\" count=%d", n);
-	n = store_attempts_prune(d->store, clock_now_ms() - INBOX_KEEP_MS);
-	if (n > 0)
-		log_info("msg=\"pruned old failed-attempt counts\" count=%d", n);
-	lws_sul_schedule(d->ctx, 0, sul, prune_inbox, 3600 * LWS_USEC_PER_SEC);
+	const struct retention_config *r = &d->cfg.retention;
+	ms_t now = clock_now_ms(), day = 24LL * 3600 * 1000;
+	int inbox = store_inbox_prune(d->store, now - r->inbox_days * day);
+	/* Failed-attempt counts live as long as the redelivery they count. */
+	int attempts = store_attempts_prune(d->store, now - r->inbox_days * day);
+	int outbox = store_outbox_prune_sent(d->store, now - r->outbox_days * day);
+	int events = store_timeline_prune_events(d->store, now - r->event_log_days * day);
+	if (inbox < 0 || attempts < 0 || outbox < 0 || events < 0)
+		log_error("msg=\"retention: cannot prune old rows; will try again in an hour\" error=\"%s\"",
+			  store_errmsg(d->store));
+	if (inbox > 0 || attempts > 0 || outbox > 0 || events > 0)
+		log_info("msg=\"pruned old rows\" inbox=%d attempts=%d outbox_sent=%d event_log=%d", inbox, attempts,
+			 outbox, events);
+	lws_sul_schedule(d->ctx, 0, sul, prune_old_rows, 3600 * LWS_USEC_PER_SEC);
 }
 
 /* Set when lws reports a failed accept (descriptors exhausted): lws then
@@ -506,7 +515,7 @@ static void daemon_loop(struct daemon *d)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	lws_sul_schedule(d->ctx, 0, &d->prune_timer, prune_inbox, LWS_USEC_PER_SEC);
+	lws_sul_schedule(d->ctx, 0, &d->prune_timer, prune_old_rows, LWS_USEC_PER_SEC);
 	if (d->feishu_ws) {
 		feishu_api_learn_bot_id(d->feishu_api);
 		feishu_ws_start(d->feishu_ws);

@@ -103,7 +103,9 @@ static void parse_line(struct cmd_args *a, const char *p, const char *end)
 	a->lines[a->nlines++] = line;
 }
 
-int cmd_parse(const char *text, struct cmd_args *out)
+/* Where the command's name starts in text (after its slash), or NULL when
+ * text is no command. */
+static const char *command_start(const char *text)
 {
 	const char *p = text;
 	/* Leading mentions ("@collabd /帮助") are not part of the command. */
@@ -117,10 +119,16 @@ int cmd_parse(const char *text, struct cmd_args *out)
 			p++;
 	}
 	if (*p == '/')
-		p += 1;
-	else if (!strncmp(p, "\xEF\xBC\x8F", 3)) /* full-width solidus */
-		p += 3;
-	else
+		return p + 1;
+	if (!strncmp(p, "\xEF\xBC\x8F", 3)) /* full-width solidus */
+		return p + 3;
+	return NULL;
+}
+
+int cmd_parse(const char *text, struct cmd_args *out)
+{
+	const char *p = command_start(text);
+	if (!p)
 		return 0;
 
 	memset(out, 0, sizeof *out);
@@ -449,6 +457,13 @@ static int within_rate(struct cmd_ctx *ctx)
 	else if (bucket_take(bucket_map_get(env->user_warned, ctx->ev->user_id, mono), mono))
 		cmd_reply_text(ctx, "操作太频繁了，请稍等一分钟再发送命令。");
 	return 0;
+}
+
+int cmd_is_for_bot(const struct event *ev)
+{
+	if (ev->mentions_bot || (ev->chat_type && !strcmp(ev->chat_type, "p2p")))
+		return 1;
+	return ev->text && command_start(ev->text) != NULL;
 }
 
 enum cmd_rc cmd_dispatch_message(struct cmd_ctx *ctx)

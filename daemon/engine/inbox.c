@@ -69,14 +69,20 @@ enum inbox_rc inbox_apply_in_transaction(struct store *st, const struct cmd_env 
 	    store_webhook_put(st, ev->platform, ev->chat_id, ev->reply_url, ev->reply_url_expires) != STORE_OK)
 		goto fail;
 
-	json_t *detail = json_pack("{s:s,s:s,s:s?}", "event_id", ev->event_id, "type", ev->event_type,
-				   "message_id", ev->message_id);
-	char *detail_text = json_dumps(detail, JSON_COMPACT);
-	json_decref(detail);
-	rc = store_timeline_add(st, now, ev->user_id, kind_name(ev->kind), ev->chat_id, detail_text);
-	free(detail_text);
-	if (rc != STORE_OK)
-		goto fail;
+	/* The log of received events keeps what the bot acted on -- commands,
+	 * mentions, clicks -- not the group's ordinary chatter, which would
+	 * add a row per message for ever (retention.event_log_days prunes the
+	 * rest).  The inbox key above is what dedupes, for every event. */
+	if (ev->kind == EVENT_CARD_ACTION || (ev->kind == EVENT_MESSAGE && cmd_is_for_bot(ev))) {
+		json_t *detail = json_pack("{s:s,s:s,s:s?}", "event_id", ev->event_id, "type", ev->event_type,
+					   "message_id", ev->message_id);
+		char *detail_text = json_dumps(detail, JSON_COMPACT);
+		json_decref(detail);
+		rc = store_timeline_add(st, now, ev->user_id, kind_name(ev->kind), ev->chat_id, detail_text);
+		free(detail_text);
+		if (rc != STORE_OK)
+			goto fail;
+	}
 
 	struct cmd_ctx ctx = { .store = st, .sched = env->sched, .env = env, .ev = ev, .status = env->status,
 			       .now = now };

@@ -15,6 +15,8 @@ const char *const store_stmt_sql[S_COUNT] = {
 	[S_INBOX_ADD] = "INSERT OR IGNORE INTO inbox (platform, dedupe_key, event_type, received_at) "
 			"VALUES (?1, ?2, ?3, ?4)",
 	[S_INBOX_PRUNE] = "DELETE FROM inbox WHERE received_at < ?1",
+	[S_OUTBOX_PRUNE] = "DELETE FROM outbox WHERE state = 'sent' AND subject IS NULL AND sent_at < ?1",
+	[S_TIMELINE_PRUNE] = "DELETE FROM timeline WHERE kind IN ('message', 'card_action', 'other') AND at < ?1",
 	[S_TIMELINE_ADD] = "INSERT INTO timeline (at, actor, kind, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_OUTBOX_ADD] = "INSERT INTO outbox (platform, chat_id, reply_to, update_of, kind, body, idem_key, "
 			 "created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?7, ?4, ?5, "

@@ -160,6 +160,9 @@ const struct bot_subcommand *cmd_find_sub(const struct bot_command *c, const cha
  * (logged). */
 int cmd_table_check(void);
 
+/* 1 when a message event is for the bot: a command (first non-blank
+ * character '/' or '／'), a mention of the bot, or a direct chat. */
+int cmd_is_for_bot(const struct event *ev);
 /* Runs a message event's command, if it is one, or answers a mention of the
  * bot with a hint.  Returns CMD_EINTERNAL when the store failed. */
 enum cmd_rc cmd_dispatch_message(struct cmd_ctx *ctx);

@@ -80,6 +80,11 @@ struct config {
 		char *cutoff;                /* "17:00": daily updates are due before it */
 		int escalate_after_misses;   /* this many missed days in a row reach the superior */
 	} progress;
+	struct retention_config {
+		int inbox_days;      /* event keys kept for dedupe; at least the platforms' 7-day redelivery */
+		int outbox_days;     /* sent messages kept (those a card update may need stay) */
+		int event_log_days;  /* the timeline's rows of commands and clicks received */
+	} retention;
 	int outbox_stuck_after_s; /* /healthz: a message pending longer than this is "stuck" */
 	struct archive_config {
 		char *dir;           /* the 协作项目库; empty: "archive" next to the database */

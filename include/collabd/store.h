@@ -78,6 +78,14 @@ enum store_rc store_inbox_record(struct store *st, const char *platform, const c
 				 const char *event_type, ms_t now);
 /* Deletes inbox records older than cutoff; returns how many. */
 int store_inbox_prune(struct store *st, ms_t cutoff);
+/* Deletes messages sent before cutoff, except those about a subject (a card
+ * a later step updates in place, or the chat a request moved to).  Returns
+ * how many, or -1. */
+int store_outbox_prune_sent(struct store *st, ms_t cutoff);
+/* Deletes the timeline's rows of received events (kinds "message",
+ * "card_action", "other") older than cutoff; the workflow's own rows (a
+ * request's or an issue's story) are kept for ever.  Returns how many, or -1. */
+int store_timeline_prune_events(struct store *st, ms_t cutoff);
 
 /* Timeline: an append-only record of what happened, for audits and reports. */
 enum store_rc store_timeline_add(struct store *st, ms_t at, const char *actor, const char *kind,
