@@ -86,6 +86,7 @@ int store_outbox_prune_sent(struct store *st, ms_t cutoff);
  * "card_action", "other") older than cutoff; the workflow's own rows (a
  * request's or an issue's story) are kept for ever.  Returns how many, or -1. */
 int store_timeline_prune_events(struct store *st, ms_t cutoff);
+#define STORE_HAS_RETENTION 1 /* the two above exist (tests/bench/bench_retention.c runs on older trees too) */
 
 /* Timeline: an append-only record of what happened, for audits and reports. */
 enum store_rc store_timeline_add(struct store *st, ms_t at, const char *actor, const char *kind,
