@@ -6,8 +6,22 @@ never a path on the server."""
 import os
 import stat
 
-from helpers import replies_to
-from test_20_archive import ID, clock, in_progress_with_objection, say
+from helpers import DIRECTORY, FORM, ID, at, import_directory, replies_to
+
+CHAT = "oc_arc"
+
+
+def say(sim, user, text):
+    r = sim.inject_message(CHAT, user, text)
+    return sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)[0]["content"]["text"]
+
+
+def in_progress(sim, d):
+    assert d.admin("/debug/clock", {"set_ms": at(2026, 12, 7, 9, 30)})[0] == 200     # Monday
+    for user, line in (("ou_init", FORM), ("ou_head", f"/需求 批准 {ID}"), ("ou_mkt", f"/确认 {ID}"),
+                       ("ou_fin", f"/确认 {ID}")):
+        say(sim, user, line)
+    sim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("in_progress",)])
 
 
 def mode(path):
@@ -40,13 +54,11 @@ def test_a_database_readable_by_others_is_warned_about(sim, make_daemon):
 
 def test_archive_reply_names_no_server_path(sim, make_daemon, tmp_path):
     library = tmp_path / "库"
-    from test_13_directory import import_directory
-    from test_20_archive import DIRECTORY
-    d = make_daemon(clock_control=True, extra={"management": {"dept": "QGB"}, "archive": {"dir": str(library)},
+    d = make_daemon(clock_control=True, extra={"archive": {"dir": str(library)},
                                                "board": {"public_url": "https://board.example.com"}})
     assert import_directory(d, DIRECTORY, tmp_path).returncode == 0
-    in_progress_with_objection(sim, d)
-    clock(d, 2026, 12, 9, 10)
+    in_progress(sim, d)
+    assert d.admin("/debug/clock", {"set_ms": at(2026, 12, 9, 10)})[0] == 200
     done = say(sim, "ou_init", f"/需求 完成 {ID}\n交付物：发布会总结.pptx")
     assert "2026-Q4-XMB-001" in done and str(tmp_path) not in done
     reply = say(sim, "ou_mkt", f"/归档 {ID}")

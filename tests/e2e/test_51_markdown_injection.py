@@ -5,10 +5,24 @@ in a card are the bot's own (the board link)."""
 
 import re
 
-from helpers import replies_to
-from test_12_dingtalk import ding, dsim  # noqa: F401  (fixtures)
-from test_13_directory import import_directory
-from test_18_issues import CHAT, DIRECTORY, REQ, at, cards, in_progress, md, set_clock
+from helpers import DIRECTORY, at, import_directory, replies_to
+
+CHAT = "oc_inj"
+REQ = "2026-Q4-JSB-001"
+
+
+def cards(sim, title):
+    return [m for m in sim.messages() if m["chat_id"] == CHAT and m["msg_type"] == "interactive"
+            and title in m["content"]["header"]["title"]["content"]]
+
+
+def md(card):
+    return "\n".join(e.get("content", "") for e in card["content"]["body"]["elements"] if e["tag"] == "markdown")
+
+
+def set_clock(d, ms):
+    assert d.admin("/debug/clock", {"set_ms": ms})[0] == 200
+
 
 PHISH = "[点此处理](https://phish.example/login)"
 EVIL = f"{PHISH} ![x](javascript:alert(1)) <at id=all></at> &lt;at id=all&gt; `code` ~~删~~\n# 标题"
@@ -58,20 +72,13 @@ def in_progress_after_submit(sim, d):
     sim.wait_for(lambda: d.sql("SELECT state FROM requests") == [("in_progress",)])
 
 
-def test_dingtalk_markdown_shows_user_links_as_text(dsim, ding, tmp_path):  # noqa: F811
-    import json
-    import subprocess
-    from daemonctl import COLLABD_BIN
-    from test_19_issues_dingtalk import DIRECTORY as DDIR
+def test_dingtalk_markdown_shows_user_links_as_text(dsim, ding, tmp_path):
     d = ding(extra={"dingtalk": {"rate_per_chat_per_minute": 600}})
-    path = tmp_path / "dir.json"
-    path.write_text(json.dumps(DDIR, ensure_ascii=False))
-    assert subprocess.run([COLLABD_BIN, "--config", d.config_path, "import-directory", str(path)],
-                          capture_output=True, text=True, env=d.env(), timeout=20).returncode == 0
-    dsim.inject_message("cid_inj", "staff_init", "/需求\n需求名称：结算\n联系方式：1\n"
-                                                 f"需求背景：{PHISH}\n具体任务：![x](javascript:alert(1))\n"
-                                                 "涉及部门：财务部\n期望完成时间：2099-12-31")
-    approval = dsim.wait_for(lambda: [m for m in dsim.messages() if m["msgtype"] == "markdown"
-                                      and "点此处理" in m["text"]], timeout=10)[0]
+    assert import_directory(d, DIRECTORY, tmp_path).returncode == 0
+    dsim.inject_message("cid_inj", "ou_init", "/需求\n需求名称：结算\n联系方式：1\n"
+                                              f"需求背景：{PHISH}\n具体任务：![x](javascript:alert(1))\n"
+                                              "涉及部门：财务部\n期望完成时间：2099-12-31")
+    approval = dsim.wait_for(lambda: [m for m in dsim.messages() if "点此处理" in m.get("text", "")
+                                      and m["msgtype"] == "markdown"], timeout=10)[0]
     assert_inert(approval["text"])
     assert not LINK.search(approval["text"]), approval["text"]

@@ -8,9 +8,7 @@ import subprocess
 import time
 
 from daemonctl import COLLABD_BIN
-from helpers import replies_to
-from test_13_directory import import_directory
-from test_14_requests import DIRECTORY, FORM
+from helpers import DIRECTORY, FORM, import_directory, replies_to
 
 DAY = 24 * 3600 * 1000
 
@@ -32,12 +30,12 @@ def test_old_rows_are_pruned_and_a_requests_story_kept(sim, make_daemon, tmp_pat
     long_ago = int(time.time() * 1000) - 100 * DAY
     d.admin("/debug/clock", {"set_ms": long_ago})
     for i in range(5):
-        r = sim.inject_message("oc_req", "ou_li", "/帮助")
+        r = sim.inject_message("oc_req", "ou_init", "/帮助")
         sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)
-    r = sim.inject_message("oc_req", "ou_li", FORM)
+    r = sim.inject_message("oc_req", "ou_init", FORM)
     sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)
     rid = d.sql("SELECT id FROM requests")[0][0]
-    r = sim.inject_message("oc_req", "ou_zhang", f"/需求 批准 {rid}")
+    r = sim.inject_message("oc_req", "ou_head", f"/需求 批准 {rid}")
     sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)
     sim.wait_for(lambda: d.sql("SELECT COUNT(*) FROM outbox WHERE state != 'sent'") == [(0,)], timeout=10)
     story = d.sql("SELECT kind FROM timeline WHERE subject = ? ORDER BY id", rid)

@@ -8,11 +8,20 @@ import time
 import urllib.error
 import urllib.request
 
+import json
+
 from daemonctl import free_port
-from test_32_ops import edit_config
 
 TOKEN = "board-Token-0123456789abcdef"
 ADMIN_TOKEN = "adm1n-Token-9f3kQ2xVb7Lm"
+
+
+def edit_config(d, change):
+    with open(d.config_path, encoding="utf-8") as f:
+        cfg = json.load(f)
+    change(cfg)
+    with open(d.config_path, "w", encoding="utf-8") as f:
+        json.dump(cfg, f, ensure_ascii=False)
 
 
 def outcomes(d):
