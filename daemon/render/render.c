@@ -6,6 +6,8 @@
  * Feishu's text/lark_md/markdown or DingTalk's markdown into its full-width
  * twin, so no mention, markup, link or image can be smuggled in through user
  * text: a card the bot signs carries links only from the bot's own fields.
+ * A ']' is turned only where it would close a link's label, so the usage
+ * lines' "[编号]" read as written.
  * Full-width forms read the same to a person and mean nothing to a parser,
  * whatever its escaping rules (a backslash is neutralised too).  '_' stays:
  * user ids contain it, and at worst it makes italics, never a link.
@@ -17,6 +19,14 @@
 
 #include "collabd/util.h"
 
+/* After a ']': does the text go on at once as a link target, a reference or
+ * a definition?  (Markdown allows no blank there, so "[编号] [部门]" in a
+ * usage line is no link and stays as written.) */
+static int closes_label(const char *p)
+{
+	return *p == '(' || *p == '[' || *p == ':';
+}
+
 char *render_escape(const char *text)
 {
 	struct buf b;
@@ -27,8 +37,14 @@ char *render_escape(const char *text)
 		case '<': buf_append_str(&b, "\xEF\xBC\x9C"); break; /* ＜ tags, autolinks */
 		case '>': buf_append_str(&b, "\xEF\xBC\x9E"); break; /* ＞ quotes */
 		case '*': buf_append_str(&b, "\xEF\xBC\x8A"); break; /* ＊ bold, italics */
-		case '[': buf_append_str(&b, "\xEF\xBC\xBB"); break; /* ［ links, images, references */
-		case ']': buf_append_str(&b, "\xEF\xBC\xBD"); break; /* ］ */
+		case ']': /* ］ where it would close a link's or image's label:
+			   * "](", "][" (a reference) or "]:" (its definition).
+			   * Elsewhere ("/帮助 [命令]") brackets stay as typed. */
+			if (closes_label(p + 1))
+				buf_append_str(&b, "\xEF\xBC\xBD");
+			else
+				buf_append(&b, p, 1);
+			break;
 		case '`': buf_append_str(&b, "\xEF\xBD\x80"); break; /* ｀ code */
 		case '~': buf_append_str(&b, "\xEF\xBD\x9E"); break; /* ～ strike-through */
 		case '\\': buf_append_str(&b, "\xEF\xBC\xBC"); break; /* ＼ escapes */

@@ -132,7 +132,7 @@ static void no_user_markup(const char *md)
 	assert_null(strstr(md, "\\["));
 	assert_null(strstr(md, "\n# "));
 	assert_null(strstr(md, "## 二级"));
-	assert_non_null(strstr(md, "［点此处理］(https://phish.example/login)")); /* still readable */
+	assert_non_null(strstr(md, "[点此处理］(https://phish.example/login)")); /* still readable */
 	assert_non_null(strstr(md, "a#b"));                                     /* # inside a line is plain */
 }
 
@@ -156,8 +156,8 @@ static void test_user_markdown_is_inert(void **state)
 	no_user_markup(dm.text_at);
 	dingtalk_message_free(&dm);
 
-	char *e = render_escape("[a](b) ![i](j) \\* `c` ~~d~~ &amp; #h\n# h2 x#y");
-	assert_string_equal(e, "［a］(b) !［i］(j) ＼＊ ｀c｀ ～～d～～ ＆amp; #h\n＃ h2 x#y");
+	char *e = render_escape("[a](b) ![i](j) [r][x] [x]: u \\* `c` ~~d~~ &amp; #h\n# h2 x#y [编号] [部门]");
+	assert_string_equal(e, "[a］(b) ![i］(j) [r］[x] [x］: u ＼＊ ｀c｀ ～～d～～ ＆amp; #h\n＃ h2 x#y [编号] [部门]");
 	free(e);
 }
 
