@@ -147,11 +147,20 @@ static int poke_daemon(const struct config *cfg, struct buf *answer)
 	if (!cfg->admin_port)
 		return -1;
 	char url[300];
-	snprintf(url, sizeof url, "http://%s:%d/dead-letters/retry", cfg->admin_listen, cfg->admin_port);
+	/* Every interface includes loopback: ask there. */
+	const char *host = !strcmp(cfg->admin_listen, "0.0.0.0") || !strcmp(cfg->admin_listen, "*") ? "127.0.0.1"
+			   : !strcmp(cfg->admin_listen, "::") ? "[::1]" : cfg->admin_listen;
+	snprintf(url, sizeof url, "http://%s:%d/dead-letters/retry", host, cfg->admin_port);
 	CURL *c = curl_easy_init();
 	if (!c)
 		return -1;
+	/* The admin interface takes only JSON POSTs, and its token when one is set. */
+	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	char *auth = cfg->admin_token && *cfg->admin_token ? xasprintf("Authorization: Bearer %s", cfg->admin_token) : NULL;
+	if (auth)
+		headers = curl_slist_append(headers, auth);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{}");
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
@@ -160,6 +169,8 @@ static int poke_daemon(const struct config *cfg, struct buf *answer)
 	CURLcode rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
+	curl_slist_free_all(headers);
+	free(auth);
 	return rc == CURLE_OK && status == 200 ? 0 : -1;
 }
 

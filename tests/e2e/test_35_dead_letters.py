@@ -5,7 +5,8 @@ letter; its sender hears "已记录，管理员会处理"; /metrics and /healthz
 
 The poison is made with testing.fail_events_containing: a message whose text
 holds the marker fails after it has written to the inbox and the timeline, so
-the savepoint rollback is what keeps those writes out.
+the savepoint rollback is what keeps those writes out.  The poison messages
+are commands: ordinary chatter writes no timeline row at all (retention).
 """
 
 import json
@@ -39,7 +40,7 @@ def test_poison_event_becomes_a_dead_letter_and_the_rest_of_its_batch_commits(si
     d = poisoned(make_daemon)
     # Back to back: the good ones usually share the poison's batch (group commit).
     before = sim.inject_message("oc_p", "ou_alice", "/帮助")
-    bad = sim.inject_message("oc_p", "ou_bob", f"请处理 {MARKER}")
+    bad = sim.inject_message("oc_p", "ou_bob", f"/帮助 请处理 {MARKER}")
     after = sim.inject_message("oc_p", "ou_alice", "/帮助 状态")
     sim.wait_acked(before["event_id"])
     sim.wait_acked(after["event_id"])
@@ -141,7 +142,7 @@ def test_dead_letters_tool_lists_and_replays(sim, make_daemon):
 def test_retry_asked_while_the_daemon_is_down_happens_at_start(sim, make_daemon):
     sim.set_config(redeliver_after=1, max_redeliveries=20)
     d = poisoned(make_daemon)
-    bad = sim.inject_message("oc_p", "ou_bob", f"{MARKER} 二")
+    bad = sim.inject_message("oc_p", "ou_bob", f"/帮助 {MARKER} 二")
     sim.wait_acked(bad["event_id"], timeout=15)
     d.stop()
     with open(d.config_path, encoding="utf-8") as f:
@@ -172,7 +173,7 @@ def test_dingtalk_poison_event_is_kept_and_replayed(tmp_path):
         d.start()
         dsim.wait_connected()
         good = dsim.inject_message("cid_p", "staff_alice", "/帮助")
-        bad = dsim.inject_message("cid_p", "staff_bob", f"{MARKER} 三")
+        bad = dsim.inject_message("cid_p", "staff_bob", f"/帮助 {MARKER} 三")
         dsim.wait_acked(good["msg_id"])
         dsim.wait_acked(bad["msg_id"], timeout=15)
         texts = [m["text"] for m in dsim.wait_messages(2, conversation_id="cid_p")]
