@@ -64,7 +64,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 # `make deps <anything>` in one invocation: every compile waits for deps (also under -j).
 DEPS_FIRST := $(if $(filter deps,$(MAKECMDGOALS)),deps)
 
-.PHONY: all deps test check unit e2e build-test chaos valgrind test-asan demo bench bench-deps bench-flood bench-scale install clean
+.PHONY: all deps test check unit e2e build-test layers chaos valgrind test-asan demo bench bench-deps bench-flood bench-scale install clean
 
 # Debian packages for building, testing and the demo (run as root or with sudo);
 # chromium and the CJK fonts are for the web board's browser tests and screenshots.
@@ -83,6 +83,7 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_FIRST)
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libcollabd.a: $(LIB_OBJS)
+	@rm -f $@ # a renamed or removed source must not leave its old object in the archive
 	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/collabd: $(MAIN_OBJ) $(BUILD)/libcollabd.a
@@ -143,7 +144,11 @@ valgrind: $(BUILD)/collabd
 # The fuzz targets get 30 s each here (CHECK_FUZZ_SECONDS) to keep CI near 18 minutes;
 # `make fuzz` alone runs them FUZZ_SECONDS (60) each.
 CHECK_FUZZ_SECONDS ?= 30
-check: build-test test chaos valgrind test-asan
+# No two source files call each other (tests/build/test_layers.py reads the objects).
+layers: $(BUILD)/libcollabd.a
+	COLLABD_OBJ_DIR=$(abspath $(BUILD)/obj) $(PYTHON) -m pytest -q tests/build/test_layers.py
+
+check: build-test layers test chaos valgrind test-asan
 	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
 deps:

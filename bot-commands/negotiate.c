@@ -189,6 +189,29 @@ static const struct bot_subcommand object_subs[] = {
 	{ 0 },
 };
 
+/* The card's 提交答复 / 提交裁决: the typed step with the form's values. */
+static enum cmd_rc action_answer(struct cmd_ctx *ctx, json_t *value)
+{
+	const char *id = json_string_value(json_object_get(value, "id"));
+	const char *decision = json_string_value(json_object_get(ctx->ev->form_value, "decision"));
+	const char *reason = json_string_value(json_object_get(ctx->ev->form_value, "reason"));
+	int superior = json_is_true(json_object_get(value, "superior"));
+	if (!id || !decision) {
+		cmd_toast(ctx, "error", superior ? "请选择裁决。" : "请选择答复：采纳、推进或上报。");
+		return CMD_OK;
+	}
+	char *words[] = { superior ? "裁决" : "答复", (char *)id, (char *)decision };
+	struct cmd_field field = { .key = "理由", .value = (char *)(reason ? reason : "") };
+	struct cmd_args a = { .name = "异议", .words = words, .nwords = 3, .fields = reason && *reason ? &field : NULL,
+			      .nfields = reason && *reason ? 1 : 0 };
+	enum cmd_rc rc = req_objection_step(ctx, &a, superior);
+	if (!ctx->outcome) /* refused: the reason is in the group */
+		cmd_toast(ctx, "error", "未能提交，详见群消息。");
+	return rc;
+}
+
+const struct bot_action action_obj_answer = { .name = "obj.answer", .run = action_answer };
+
 const struct bot_command cmd_object = {
 	.name = "异议",
 	.alias = "object",

@@ -40,22 +40,6 @@ static volatile sig_atomic_t stop_signal, reload_signal;
 static void on_signal(int sig) { stop_signal = sig; }
 static void on_reload_signal(int sig) { reload_signal = sig; }
 
-void daemon_status_get(struct daemon *d, struct daemon_status *s)
-{
-	s->version = COLLABD_VERSION;
-	s->started_at = d->started_at;
-	s->feishu_connected = d->feishu_ws && feishu_ws_connected(d->feishu_ws);
-	s->dingtalk_connected = d->dingtalk_ws && dingtalk_ws_connected(d->dingtalk_ws);
-	s->outbox_pending = store_outbox_pending(d->store);
-	s->events_applied = d->inbox.applied;
-}
-
-int daemon_connected(struct daemon *d)
-{
-	return (!d->feishu_ws || feishu_ws_connected(d->feishu_ws)) &&
-	       (!d->dingtalk_ws || dingtalk_ws_connected(d->dingtalk_ws));
-}
-
 static json_t *feishu_stats_json(struct daemon *d)
 {
 	if (!d->feishu_ws)

@@ -266,64 +266,6 @@ int cmd_dispatch_deadline(void *arg, struct deadline_row *d, int step, int late,
 	return SCHED_HOOK_PING;
 }
 
-/* A reply (or with update_of, an update), remembered as the message about
- * subject when that is set. */
-static void notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *update_of, const char *subject)
-{
-	const struct event *ev = ctx->ev;
-	char *json = json_dumps(body, JSON_COMPACT);
-	const char *reply_to = update_of ? NULL : ev->message_id;
-	int64_t id = 0;
-	if (!json || store_outbox_add(ctx->store, ev->platform, ev->chat_id, reply_to, update_of,
-				      kind, json, ctx->now, &id) != STORE_OK ||
-	    (subject && store_outbox_set_subject(ctx->store, id, subject) != STORE_OK))
-		ctx->failed = 1;
-	free(json);
-}
-
-void cmd_notice(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *update_of)
-{
-	notice(ctx, kind, body, update_of, NULL);
-}
-
-void cmd_reply_about(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *subject)
-{
-	notice(ctx, kind, body, NULL, subject);
-}
-
-void cmd_notice_about(struct cmd_ctx *ctx, const char *kind, json_t *body, const char *chat_id,
-		      const char *subject, int update)
-{
-	const struct event *ev = ctx->ev;
-	if (update && subject && ev->kind == EVENT_CARD_ACTION && ev->card_message_id) {
-		/* The clicked card itself: redrawn through the click's reply (a
-		 * PATCH now would meet the platform's lock on that card). */
-		char *mid = store_outbox_subject_message(ctx->store, subject);
-		int clicked = mid && !strcmp(mid, ev->card_message_id);
-		free(mid);
-		if (clicked) {
-			cmd_redraw_card(ctx, kind, body);
-			return;
-		}
-	}
-	char *json = json_dumps(body, JSON_COMPACT);
-	char *update_of = update ? xasprintf("subject:%s", subject) : NULL;
-	int64_t id = 0;
-	if (!json || store_outbox_add(ctx->store, ctx->ev->platform, chat_id, NULL, update_of, kind, json, ctx->now,
-				      &id) != STORE_OK ||
-	    (!update && subject && store_outbox_set_subject(ctx->store, id, subject) != STORE_OK))
-		ctx->failed = 1;
-	free(update_of);
-	free(json);
-}
-
-void cmd_reply_text(struct cmd_ctx *ctx, const char *text)
-{
-	json_t *body = json_pack("{s:s}", "text", text);
-	cmd_notice(ctx, "text", body, NULL);
-	json_decref(body);
-}
-
 enum cmd_rc cmd_load_request(struct cmd_ctx *ctx, const char *id, struct request_row *r)
 {
 	enum store_rc rc = store_request_get(ctx->store, id, r);
@@ -384,54 +326,6 @@ enum cmd_rc cmd_may_see(struct cmd_ctx *ctx, const struct request_row *r, const 
 	log_info("msg=\"request content refused\" request=%s user=%s chat=%s", r->id, ctx->ev->user_id,
 		 ctx->ev->chat_id ? ctx->ev->chat_id : "-");
 	return CMD_EPERM;
-}
-
-void cmd_card_link(const struct cmd_ctx *ctx, json_t *card, const char *request_id)
-{
-	if (!ctx->env || !ctx->env->cfg)
-		return;
-	char *url = request_id ? board_request_link(ctx->env->cfg, request_id) : board_home_link(ctx->env->cfg);
-	if (url)
-		json_object_set_new(card, "link", json_pack("{s:s,s:s}", "label", request_id ? "在进度看板中查看" : "打开进度看板",
-							    "url", url));
-	free(url);
-}
-
-void cmd_toast(struct cmd_ctx *ctx, const char *type, const char *text)
-{
-	json_decref(ctx->card_response);
-	ctx->card_response = json_pack("{s:{s:s,s:s}}", "toast", "type", type, "content", text);
-}
-
-void cmd_list_problems(struct buf *b, json_t *problems)
-{
-	size_t i, n = json_array_size(problems);
-	json_t *p;
-	json_array_foreach(problems, i, p) {
-		if (i == CMD_PROBLEMS_SHOWN) {
-			buf_printf(b, "\n…及其他 %zu 项", n - i);
-			break;
-		}
-		buf_printf(b, "\n%zu. %s", i + 1, json_string_value(p) ? json_string_value(p) : "?");
-	}
-}
-
-char *cmd_echo(const char *text)
-{
-	/* At most 24 characters of what the user typed, cut on a character boundary. */
-	const char *p = text;
-	int chars = 0;
-	while (*p && chars < 24) {
-		p++;
-		while ((*p & 0xC0) == 0x80)
-			p++;
-		chars++;
-	}
-	char *out = *p ? xasprintf("%.*s…", (int)(p - text), text) : xstrdup(text);
-	for (char *c = out; *c; c++)
-		if ((unsigned char)*c < 0x20)
-			*c = ' '; /* no control characters in a reply */
-	return out;
 }
 
 static const char *const hint_text =
