@@ -53,18 +53,25 @@ void ws_txq_push(struct ws_txq *q, struct lws *wsi, const void *data, size_t len
 	lws_callback_on_writable(wsi);
 }
 
+/* Writes queued frames while the socket takes them whole.  One frame per
+ * WRITEABLE callback would cost a poll turn per ack under a flood (the acks
+ * of a 256-event batch would trickle out over 256 turns); lws allows more
+ * writes in one callback as long as none of them was left partly unsent,
+ * which lws_send_pipe_choked() reports (and then we wait for POLLOUT). */
 int ws_txq_write(struct ws_txq *q, struct lws *wsi, int text)
 {
-	struct ws_frame *f = q->head;
-	if (!f)
-		return 0;
-	q->head = f->next;
-	if (!q->head)
-		q->tail = NULL;
-	int n = lws_write(wsi, f->data + LWS_PRE, f->len, text ? LWS_WRITE_TEXT : LWS_WRITE_BINARY);
-	free(f);
-	if (n < 0)
-		return -1;
+	do {
+		struct ws_frame *f = q->head;
+		if (!f)
+			return 0;
+		q->head = f->next;
+		if (!q->head)
+			q->tail = NULL;
+		int n = lws_write(wsi, f->data + LWS_PRE, f->len, text ? LWS_WRITE_TEXT : LWS_WRITE_BINARY);
+		free(f);
+		if (n < 0)
+			return -1;
+	} while (q->head && !lws_send_pipe_choked(wsi));
 	if (q->head)
 		lws_callback_on_writable(wsi);
 	return 0;
