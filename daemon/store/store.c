@@ -275,7 +275,12 @@ enum store_rc store_open(const char *path, struct store **out, char *err, size_t
 	/* FULL: in WAL mode every COMMIT syncs the log before it returns, so
 	 * what the daemon acks after a commit survives a power cut, not only a
 	 * crash of the process (NORMAL syncs only at checkpoints). */
-	if (exec_sql(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+	/* cache_size: 256 KiB of page cache instead of SQLite's 2 MiB.  The
+	 * pages an event touches (inbox, timeline, the request it names) are few
+	 * and hot; everything else the kernel's page cache serves as fast, and
+	 * the daemon's peak RSS stays ~2 MB lower (issue 14: <= 16 MB). */
+	if (exec_sql(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+		     "PRAGMA cache_size=-256;",
 		     err, errsz))
 		goto fail;
 	if (current_version(st->db, &st->version_found, err, errsz))
