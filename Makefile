@@ -103,7 +103,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libcollabd.a
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-e2e: $(BUILD)/collabd
+e2e: $(BUILD)/collabd $(BUILD)/bench/flood_gateway
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) COLLABD_SANITIZED=$(SAN) $(PYTHON) -m pytest -q tests/sim tests/e2e
 
 test: unit e2e
