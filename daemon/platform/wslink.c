@@ -4,8 +4,11 @@
 #include "collabd/wslink.h"
 
 #include <libwebsockets.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct ws_frame {
 	struct ws_frame *next;
@@ -53,6 +56,15 @@ void ws_txq_push(struct ws_txq *q, struct lws *wsi, const void *data, size_t len
 	lws_callback_on_writable(wsi);
 }
 
+/* Holds back partial TCP segments while on: the frames written meanwhile
+ * leave in as few segments as fit (one wake-up of the peer, not one each). */
+static void cork(struct lws *wsi, int on)
+{
+	lws_sockfd_type fd = lws_get_socket_fd(wsi);
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on); /* an optimisation only */
+}
+
 /* Writes queued frames while the socket takes them whole.  One frame per
  * WRITEABLE callback would cost a poll turn per ack under a flood (the acks
  * of a 256-event batch would trickle out over 256 turns); lws allows more
@@ -60,21 +72,29 @@ void ws_txq_push(struct ws_txq *q, struct lws *wsi, const void *data, size_t len
  * which lws_send_pipe_choked() reports (and then we wait for POLLOUT). */
 int ws_txq_write(struct ws_txq *q, struct lws *wsi, int text)
 {
+	if (!q->head)
+		return 0;
+	int corked = q->head->next != NULL;
+	if (corked)
+		cork(wsi, 1);
+	int rc = 0;
 	do {
 		struct ws_frame *f = q->head;
-		if (!f)
-			return 0;
 		q->head = f->next;
 		if (!q->head)
 			q->tail = NULL;
 		int n = lws_write(wsi, f->data + LWS_PRE, f->len, text ? LWS_WRITE_TEXT : LWS_WRITE_BINARY);
 		free(f);
-		if (n < 0)
-			return -1;
+		if (n < 0) {
+			rc = -1;
+			break;
+		}
 	} while (q->head && !lws_send_pipe_choked(wsi));
-	if (q->head)
+	if (corked)
+		cork(wsi, 0); /* uncorking sends what is held at once */
+	if (rc == 0 && q->head)
 		lws_callback_on_writable(wsi);
-	return 0;
+	return rc;
 }
 
 void ws_txq_clear(struct ws_txq *q)
