@@ -104,6 +104,40 @@ void buf_append(struct buf *b, const void *p, size_t n)
 
 void buf_append_str(struct buf *b, const char *s) { buf_append(b, s, strlen(s)); }
 
+void buf_append_json_string(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	buf_append(b, "\"", 1);
+	const char *run = s; /* bytes that need no escape are copied in runs */
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		const char *esc = NULL;
+		char u[7];
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		default:
+			if (c >= 0x20)
+				continue;
+			memcpy(u, "\\u00", 4);
+			u[4] = hex[c >> 4];
+			u[5] = hex[c & 15];
+			u[6] = '\0';
+			esc = u;
+		}
+		buf_append(b, run, (size_t)(p - run));
+		buf_append_str(b, esc);
+		run = p + 1;
+	}
+	buf_append_str(b, run);
+	buf_append(b, "\"", 1);
+}
+
 void buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

@@ -264,7 +264,11 @@ static void send_ack(struct feishu_ws *ws, const struct pbbp2_frame *in, json_t 
 	ack.headers = headers;
 	ack.nheaders = in->nheaders;
 
-	json_t *payload = json_pack("{s:i}", "code", 200);
+	/* {"code":200} and, for a card click, "data": the reply base64-encoded;
+	 * built as text (no characters to escape in either). */
+	struct buf payload;
+	buf_init(&payload);
+	buf_append_str(&payload, "{\"code\":200");
 	if (card_response) {
 		char *resp = json_dumps(card_response, JSON_COMPACT);
 		size_t n = strlen(resp);
@@ -272,14 +276,13 @@ static void send_ack(struct feishu_ws *ws, const struct pbbp2_frame *in, json_t 
 		char *b64 = xmalloc(b64sz);
 		int m = lws_b64_encode_string(resp, (int)n, b64, (int)b64sz);
 		b64[m > 0 ? m : 0] = '\0'; /* the length is what counts, not a terminator */
-		json_object_set_new(payload, "data", json_string(b64));
+		buf_printf(&payload, ",\"data\":\"%s\"", b64);
 		free(b64);
 		free(resp);
 	}
-	char *text = json_dumps(payload, JSON_COMPACT);
-	json_decref(payload);
-	ack.payload = (unsigned char *)text;
-	ack.payload_len = strlen(text);
+	buf_append_str(&payload, "}");
+	ack.payload = (unsigned char *)payload.data;
+	ack.payload_len = payload.len;
 
 	ms_t elapsed_us = (ms_t)lws_now_usecs() - started_us;
 	char rt[32];
@@ -290,7 +293,7 @@ static void send_ack(struct feishu_ws *ws, const struct pbbp2_frame *in, json_t 
 
 	queue_frame(ws, &ack);
 	free(headers);
-	free(text);
+	buf_free(&payload);
 	ws->stats.acks++;
 	ws->stats.ack_latency_us_total += elapsed_us;
 	if (elapsed_us > ws->stats.ack_latency_us_max)

@@ -37,6 +37,10 @@ void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 void buf_append(struct buf *b, const void *p, size_t n);
 void buf_append_str(struct buf *b, const char *s);
+/* Appends s (UTF-8) as a JSON string literal, quotes included, escaped as
+ * jansson's compact output escapes it: for hot paths that build a small
+ * fixed-shape document without an object tree. */
+void buf_append_json_string(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hands the data to the caller (who frees it) and leaves b empty. */
 char *buf_steal(struct buf *b);

@@ -1,5 +1,6 @@
 /*
- * test_util.c - cutting text on UTF-8 character boundaries.
+ * test_util.c - cutting text on UTF-8 character boundaries; JSON string
+ * literals built without jansson.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <stdlib.h>
 
 #include "collabd/util.h"
 
@@ -61,12 +64,36 @@ static void snprintf_cuts_between_characters(void **state)
 	assert_string_equal(tiny, "");
 }
 
+/* The acks' hand-built JSON must read back as the same string, and say it
+ * the way jansson's compact output would. */
+static void json_string_literal_matches_jansson(void **state)
+{
+	(void)state;
+	const char *cases[] = { "", "msg_flood_1", "a\"b\\c/d", "tab\there\nnew\rline\b\f",
+				"\x01\x1f\x7f", "部门 😀 \"引号\"", "{\"response\":null}" };
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct buf b;
+		buf_init(&b);
+		buf_append_json_string(&b, cases[i]);
+		json_t *s = json_string(cases[i]);
+		char *want = json_dumps(s, JSON_COMPACT | JSON_ENCODE_ANY);
+		assert_string_equal((const char *)b.data, want);
+		json_t *back = json_loads((const char *)b.data, JSON_DECODE_ANY, NULL);
+		assert_string_equal(json_string_value(back), cases[i]);
+		json_decref(back);
+		free(want);
+		json_decref(s);
+		buf_free(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cut_never_splits_a_character),
 		cmocka_unit_test(complete_drops_only_a_half_character),
 		cmocka_unit_test(snprintf_cuts_between_characters),
+		cmocka_unit_test(json_string_literal_matches_jansson),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
