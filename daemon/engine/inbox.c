@@ -43,6 +43,30 @@ static const char *kind_name(enum event_kind k)
 	return "other";
 }
 
+/* {"event_id":…,"type":…[,"message_id":…]} for the timeline, built as text
+ * (once per event: a jansson tree and its serialisation cost more); NULL,
+ * as json_pack() would give, when a field is missing or not UTF-8.  The
+ * caller frees the result. */
+static char *timeline_detail_new(const struct event *ev)
+{
+	if (!ev->event_id || !ev->event_type || !utf8_valid(ev->event_id, strlen(ev->event_id)) ||
+	    !utf8_valid(ev->event_type, strlen(ev->event_type)) ||
+	    (ev->message_id && !utf8_valid(ev->message_id, strlen(ev->message_id))))
+		return NULL;
+	struct buf b;
+	buf_init(&b);
+	buf_append_str(&b, "{\"event_id\":");
+	buf_append_json_string(&b, ev->event_id);
+	buf_append_str(&b, ",\"type\":");
+	buf_append_json_string(&b, ev->event_type);
+	if (ev->message_id) {
+		buf_append_str(&b, ",\"message_id\":");
+		buf_append_json_string(&b, ev->message_id);
+	}
+	buf_append_str(&b, "}");
+	return buf_steal(&b);
+}
+
 /* testing.fail_events_containing: a deterministic poison event for the
  * dead-letter tests (a message whose text contains the marker fails inside
  * its transaction, after it has written to the inbox and the timeline). */
@@ -74,10 +98,7 @@ enum inbox_rc inbox_apply_in_transaction(struct store *st, const struct cmd_env 
 	 * add a row per message for ever (retention.event_log_days prunes the
 	 * rest).  The inbox key above is what dedupes, for every event. */
 	if (ev->kind == EVENT_CARD_ACTION || (ev->kind == EVENT_MESSAGE && cmd_is_for_bot(ev))) {
-		json_t *detail = json_pack("{s:s,s:s,s:s?}", "event_id", ev->event_id, "type", ev->event_type,
-					   "message_id", ev->message_id);
-		char *detail_text = json_dumps(detail, JSON_COMPACT);
-		json_decref(detail);
+		char *detail_text = timeline_detail_new(ev);
 		rc = store_timeline_add(st, now, ev->user_id, kind_name(ev->kind), ev->chat_id, detail_text);
 		free(detail_text);
 		if (rc != STORE_OK)
