@@ -12,7 +12,7 @@ VERSION    := 0.1.0
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 PYTHON     ?= /usr/bin/python3
-PKGS       := libwebsockets libcurl jansson sqlite3
+PKGS       := libwebsockets libcurl jansson sqlite3 libpq
 
 # SAN=1 builds into build/asan with AddressSanitizer and UBSan.
 ifeq ($(SAN),1)
@@ -69,7 +69,7 @@ DEPS_FIRST := $(if $(filter deps,$(MAKECMDGOALS)),deps)
 # Debian packages for building, testing and the demo (run as root or with sudo);
 # chromium and the CJK fonts are for the web board's browser tests and screenshots.
 DEB_PKGS   := build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev libjansson-dev \
-              libsqlite3-dev libcmocka-dev tzdata valgrind clang libclang-rt-14-dev python3 python3-pytest python3-websockets python3-protobuf \
+              libsqlite3-dev libpq-dev postgresql libcmocka-dev tzdata valgrind clang libclang-rt-14-dev python3 python3-pytest python3-websockets python3-protobuf \
               chromium fonts-noto-cjk python3-jsonschema
 SUDO       := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # A variable so that tests/build can stand in for it (and for SUDO).

@@ -1,6 +1,7 @@
 /*
- * store.c - the SQLite connection: open (pragmas, numbered migrations, the
- * prepared statements), close, transactions.  The records live in the files
+ * store.c - the connection: open (the engine by the database named: a
+ * SQLite file or a postgresql:// URI; numbered migrations, the prepared
+ * statements), close, transactions.  The records live in the files
  * beside it, one per part of the workflow (store_inbox.c, store_outbox.c,
  * store_timers.c, store_directory.c, store_request.c, store_progress.c, ...);
  * store_query.c runs their statements.  Calls go downward only: store.c ->
@@ -10,7 +11,6 @@
 #include "store_internal.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,39 +189,92 @@ static const char *const migrations[] = {
 	"CREATE INDEX dead_letters_state ON dead_letters (state, id);",
 };
 
+/*
+ * PostgreSQL's text of the steps where more differs than pg_ddl_new()
+ * rewrites (types, WITHOUT ROWID): by version, NULL where the SQLite text
+ * serves.  SQLite's implicit rowid orders a department's answers in the
+ * order they were asked; on PostgreSQL those tables get a rowid column of
+ * their own, so the same ORDER BY rowid reads the same on both.
+ */
+static const char *const migrations_pg[] = {
+	[1] = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	      "INSERT INTO meta (key, value) VALUES ('instance_id', substr(md5(random()::text || clock_timestamp()::text), 1, 12));"
+	      "CREATE TABLE inbox ("
+	      "  platform TEXT NOT NULL, dedupe_key TEXT NOT NULL, event_type TEXT NOT NULL,"
+	      "  received_at INTEGER NOT NULL, PRIMARY KEY (platform, dedupe_key));"
+	      "CREATE INDEX inbox_received ON inbox (received_at);"
+	      "CREATE TABLE outbox ("
+	      "  id INTEGER PRIMARY KEY, platform TEXT NOT NULL, chat_id TEXT NOT NULL,"
+	      "  reply_to TEXT, kind TEXT NOT NULL, body TEXT NOT NULL,"
+	      "  idem_key TEXT NOT NULL UNIQUE, state TEXT NOT NULL DEFAULT 'pending',"
+	      "  attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+	      "  next_attempt_at INTEGER NOT NULL, sent_at INTEGER, last_error TEXT);"
+	      "CREATE INDEX outbox_due ON outbox (state, next_attempt_at);"
+	      /* SQLite's IFNULL and instr, which the statements use, under their names. */
+	      "CREATE FUNCTION ifnull(anyelement, anyelement) RETURNS anyelement"
+	      "  LANGUAGE sql IMMUTABLE AS 'SELECT coalesce($1, $2)';"
+	      "CREATE FUNCTION instr(text, text) RETURNS integer"
+	      "  LANGUAGE sql IMMUTABLE AS 'SELECT strpos($1, $2)';",
+	[8] = "ALTER TABLE outbox ADD COLUMN subject TEXT;"
+	      "CREATE INDEX outbox_subject ON outbox (subject) WHERE subject IS NOT NULL;"
+	      "CREATE TABLE request_depts ("
+	      "  rowid INTEGER GENERATED ALWAYS AS IDENTITY,"
+	      "  request_id TEXT NOT NULL, dept TEXT NOT NULL, state TEXT NOT NULL, signed_by TEXT,"
+	      "  signed_at INTEGER, version INTEGER, hash TEXT, PRIMARY KEY (request_id, dept));"
+	      "CREATE TABLE objections ("
+	      "  id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, dept TEXT NOT NULL, raised_by TEXT NOT NULL,"
+	      "  explanation TEXT NOT NULL, proposal TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'open',"
+	      "  answer TEXT, answered_at INTEGER, created_at INTEGER NOT NULL);"
+	      "CREATE INDEX objections_request ON objections (request_id, state);",
+};
+
+/* Extra PostgreSQL statements after a step (same transaction), by version. */
+static const char *const migrations_pg_after[] = {
+	[10] = "ALTER TABLE issue_depts ADD COLUMN rowid INTEGER GENERATED ALWAYS AS IDENTITY;",
+};
+
 int store_schema_version(void) { return (int)ARRAY_LEN(migrations); }
 
-const char *store_errmsg(struct store *st) { return sqlite3_errmsg(st->db); }
+const char *store_errmsg(struct store *st) { return st->ops->errmsg(st); }
 
 int store_version_found(struct store *st) { return st->version_found; }
 
-static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errsz)
+const char *store_engine_name(const struct store *st) { return st->ops->name; }
+
+static int exec_sql(struct store *st, const char *sql, char *err, size_t errsz)
 {
-	char *msg = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errsz, "%s", msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
+	return st->ops->exec(st, sql, err, errsz);
+}
+
+static int current_version(struct store *st, int *version, char *err, size_t errsz)
+{
+	if (exec_sql(st, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			 "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)", err, errsz))
+		return -1;
+	struct stmt *s = store_sql(st, "SELECT MAX(version) FROM schema_migrations");
+	if (!s || store_step(st, s) != STEP_ROW) {
+		snprintf(err, errsz, "%s", st->ops->errmsg(st));
 		return -1;
 	}
+	*version = stmt_col_type(s, 0) == COL_NULL ? 0 : stmt_col_int(s, 0);
+	stmt_reset(s);
 	return 0;
 }
 
-static int current_version(sqlite3 *db, int *version, char *err, size_t errsz)
+/* Step v's text for this engine: a new string (caller frees). */
+static char *migration_sql_new(struct store *st, int v)
 {
-	if (exec_sql(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			 "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)", err, errsz))
-		return -1;
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(db, "SELECT IFNULL(MAX(version), 0) FROM schema_migrations", -1, &s, NULL)) {
-		snprintf(err, errsz, "%s", sqlite3_errmsg(db));
-		return -1;
-	}
-	*version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-	sqlite3_finalize(s);
-	return 0;
+	if (store_dialect(st) == DIALECT_SQLITE)
+		return xstrdup(migrations[v - 1]);
+	const char *pg = (size_t)v < ARRAY_LEN(migrations_pg) && migrations_pg[v] ? migrations_pg[v] : migrations[v - 1];
+	const char *after = (size_t)v < ARRAY_LEN(migrations_pg_after) ? migrations_pg_after[v] : NULL;
+	char *joined = xasprintf("%s%s", pg, after ? after : "");
+	char *out = pg_ddl_new(joined);
+	free(joined);
+	return out;
 }
 
-static enum store_rc migrate(sqlite3 *db, int from, char *err, size_t errsz)
+static enum store_rc migrate(struct store *st, int from, char *err, size_t errsz)
 {
 	int newest = store_schema_version();
 	if (from > newest) {
@@ -235,16 +288,20 @@ static enum store_rc migrate(sqlite3 *db, int from, char *err, size_t errsz)
 		snprintf(ins, sizeof ins,
 			 "INSERT INTO schema_migrations (version, applied_at) VALUES (%d, %lld)",
 			 v, (long long)clock_now_ms());
-		if (exec_sql(db, "BEGIN IMMEDIATE", err, errsz))
+		if (exec_sql(st, store_dialect_sql(st, "BEGIN IMMEDIATE", "BEGIN"), err, errsz))
 			return STORE_ERR;
-		if (exec_sql(db, migrations[v - 1], err, errsz) || exec_sql(db, ins, err, errsz)) {
+		char *sql = migration_sql_new(st, v);
+		int failed = exec_sql(st, sql, err, errsz) || exec_sql(st, ins, err, errsz);
+		free(sql);
+		if (failed) {
 			char tmp[256];
 			snprintf(tmp, sizeof tmp, "%s", err);
 			snprintf(err, errsz, "migration to schema version %d failed: %s", v, tmp);
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			char ignored[16];
+			exec_sql(st, "ROLLBACK", ignored, sizeof ignored);
 			return STORE_ERR;
 		}
-		if (exec_sql(db, "COMMIT", err, errsz))
+		if (exec_sql(st, "COMMIT", err, errsz))
 			return STORE_ERR;
 		if (from > 0)
 			log_info("msg=\"database schema upgraded\" version=%d", v);
@@ -252,40 +309,34 @@ static enum store_rc migrate(sqlite3 *db, int from, char *err, size_t errsz)
 	return STORE_OK;
 }
 
-enum store_rc store_open(const char *path, struct store **out, char *err, size_t errsz)
+/* Reads the version and migrates.  On PostgreSQL several instances may start
+ * at once: an advisory lock lets one migrate while the others wait, then
+ * they read the version it left. */
+static enum store_rc open_schema(struct store *st, char *err, size_t errsz)
+{
+	int pg = store_dialect(st) == DIALECT_PG;
+	if (pg && exec_sql(st, "SELECT pg_advisory_lock(7301150)", err, errsz))
+		return STORE_ERR;
+	enum store_rc rc = STORE_ERR;
+	if (!current_version(st, &st->version_found, err, errsz))
+		rc = migrate(st, st->version_found, err, errsz);
+	if (pg) {
+		char ignored[16];
+		exec_sql(st, "SELECT pg_advisory_unlock(7301150)", ignored, sizeof ignored);
+	}
+	return rc;
+}
+
+enum store_rc store_open(const char *database, struct store **out, char *err, size_t errsz)
 {
 	struct store *st = xcalloc(1, sizeof *st);
 	enum store_rc rc = STORE_ERR;
 	*out = NULL;
-	/* A new database is created 0600: the workflow's forms, names and
-	 * chats are nobody else's business.  SQLite gives its -wal, -shm and
-	 * -journal files the database's own mode. */
-	if (strcmp(path, ":memory:") && access(path, F_OK)) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			close(fd);
-	}
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		snprintf(err, errsz, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+	int opened = store_is_pg_uri(database) ? db_pg_open(st, database, err, errsz)
+					       : db_sqlite_open(st, database, err, errsz);
+	if (opened)
 		goto fail;
-	}
-	/* A busy timeout only matters for outside readers (sqlite3 shell, backups):
-	 * the daemon itself is the only writer. */
-	sqlite3_busy_timeout(st->db, 250);
-	/* FULL: in WAL mode every COMMIT syncs the log before it returns, so
-	 * what the daemon acks after a commit survives a power cut, not only a
-	 * crash of the process (NORMAL syncs only at checkpoints). */
-	/* cache_size: 256 KiB of page cache instead of SQLite's 2 MiB.  The
-	 * pages an event touches (inbox, timeline, the request it names) are few
-	 * and hot; everything else the kernel's page cache serves as fast, and
-	 * the daemon's peak RSS stays ~2 MB lower (issue 14: <= 16 MB). */
-	if (exec_sql(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-		     "PRAGMA cache_size=-256;",
-		     err, errsz))
-		goto fail;
-	if (current_version(st->db, &st->version_found, err, errsz))
-		goto fail;
-	if ((rc = migrate(st->db, st->version_found, err, errsz)) != STORE_OK)
+	if ((rc = open_schema(st, err, errsz)) != STORE_OK)
 		goto fail;
 	if ((rc = store_prepare_all(st, err, errsz)) != STORE_OK)
 		goto fail;
@@ -303,7 +354,8 @@ void store_close(struct store *st)
 	if (!st)
 		return;
 	store_finalize_all(st);
-	sqlite3_close(st->db);
+	if (st->ops)
+		st->ops->close(st);
 	free(st);
 }
 
@@ -313,11 +365,11 @@ enum store_rc store_commit(struct store *st) { return store_step_done(st, store_
 
 void store_rollback(struct store *st)
 {
-	if (!sqlite3_get_autocommit(st->db))
+	if (st->ops->in_transaction(st))
 		store_step_done(st, store_stmt(st, S_ROLLBACK));
 }
 
-int store_in_transaction(struct store *st) { return !sqlite3_get_autocommit(st->db); }
+int store_in_transaction(struct store *st) { return st->ops->in_transaction(st); }
 
 enum store_rc store_savepoint(struct store *st) { return store_step_done(st, store_stmt(st, S_SAVEPOINT)); }
 enum store_rc store_release(struct store *st) { return store_step_done(st, store_stmt(st, S_RELEASE)); }
@@ -334,7 +386,11 @@ enum store_rc store_rollback_to(struct store *st)
 enum store_rc store_set_synchronous(struct store *st, int full)
 {
 	char err[256];
-	if (exec_sql(st->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", err, sizeof err)) {
+	/* SQLite's setting; PostgreSQL's commits are as durable as its server
+	 * is configured (synchronous_commit). */
+	if (store_dialect(st) != DIALECT_SQLITE)
+		return STORE_OK;
+	if (exec_sql(st, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", err, sizeof err)) {
 		log_error("msg=\"cannot set synchronous\" error=\"%s\"", err);
 		return STORE_ERR;
 	}

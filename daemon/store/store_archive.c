@@ -104,7 +104,7 @@ enum store_rc store_retro_answer_put(struct store *st, const char *request_id, c
 				     "INSERT INTO retro_answers (request_id, dept, author, answers, answered_at)"
 				     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (request_id, dept) DO UPDATE SET"
 				     " author = excluded.author, answers = excluded.answers,"
-				     " answered_at = excluded.answered_at, revision = revision + 1",
+				     " answered_at = excluded.answered_at, revision = retro_answers.revision + 1",
 				     "[s,s,s,s,I]", request_id, dept, author, text ? text : "{}", (json_int_t)at);
 	free(text);
 	if (rc == STORE_OK && revision)

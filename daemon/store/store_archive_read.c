@@ -116,7 +116,7 @@ json_t *retro_participants(struct store *st, const char *request_id)
 	json_t *rows = store_rows(st,
 				  "SELECT dept FROM requests WHERE id = ?1"
 				  " UNION ALL SELECT dept FROM (SELECT dept FROM request_depts WHERE request_id = ?1"
-				  "  AND dept NOT IN (SELECT dept FROM requests WHERE id = ?1) ORDER BY rowid)",
+				  "  AND dept NOT IN (SELECT dept FROM requests WHERE id = ?1) ORDER BY rowid) AS asked",
 				  "[s]", request_id);
 	if (!rows)
 		return NULL;

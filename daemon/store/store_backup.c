@@ -17,6 +17,11 @@ int store_backup(const char *src_path, const char *dst_path, int *pages, char *e
 {
 	sqlite3 *src = NULL, *dst = NULL;
 	int rc = -1;
+	if (store_is_pg_uri(src_path)) {
+		snprintf(err, errsz, "the database is PostgreSQL: back it up with its own tools (pg_dump, "
+				     "or base backups with WAL archiving)");
+		return -1;
+	}
 	if (sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		snprintf(err, errsz, "cannot open %s: %s", src_path, src ? sqlite3_errmsg(src) : "out of memory");
 		goto out;

@@ -21,11 +21,18 @@ json_t *store_board_sla_by_policy(struct store *st, ms_t now)
 	/* A deadline closed late still counts as breached: closing it does
 	 * not undo the wait people had. */
 	return store_rows(st,
+			  store_dialect_sql(st,
 			  "SELECT policy,"
 			  " SUM(due_at < COALESCE(closed_at, ?1)) AS breached,"
 			  " SUM(state = 'open' AND due_at < ?1) AS overdue,"
 			  " SUM(state = 'open') AS open "
 			  "FROM deadlines GROUP BY policy ORDER BY policy",
+			  /* PostgreSQL does not add up booleans. */
+			  "SELECT policy,"
+			  " COUNT(*) FILTER (WHERE due_at < COALESCE(closed_at, ?1)) AS breached,"
+			  " COUNT(*) FILTER (WHERE state = 'open' AND due_at < ?1) AS overdue,"
+			  " COUNT(*) FILTER (WHERE state = 'open') AS open "
+			  "FROM deadlines GROUP BY policy ORDER BY policy"),
 			  "[I]", (json_int_t)now);
 }
 

@@ -6,7 +6,6 @@
 #include "store_internal.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,7 @@
 
 enum store_rc store_user_put(struct store *st, const char *user_id, const char *name)
 {
-	sqlite3_stmt *s = store_stmt(st, S_USER_PUT);
+	struct stmt *s = store_stmt(st, S_USER_PUT);
 	store_bind_text(s, 1, user_id);
 	store_bind_text(s, 2, name);
 	return store_step_done(st, s);
@@ -24,16 +23,16 @@ enum store_rc store_user_put(struct store *st, const char *user_id, const char *
 
 char *store_user_name(struct store *st, const char *user_id)
 {
-	sqlite3_stmt *s = store_stmt(st, S_USER_NAME);
+	struct stmt *s = store_stmt(st, S_USER_NAME);
 	store_bind_text(s, 1, user_id);
-	char *name = store_step(st, s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
-	sqlite3_reset(s);
+	char *name = store_step(st, s) == STEP_ROW ? store_col_text(s, 0) : NULL;
+	stmt_reset(s);
 	return name;
 }
 
 enum store_rc store_dept_put(struct store *st, const struct dept_row *d)
 {
-	sqlite3_stmt *s = store_stmt(st, S_DEPT_PUT);
+	struct stmt *s = store_stmt(st, S_DEPT_PUT);
 	store_bind_text(s, 1, d->code);
 	store_bind_text(s, 2, d->name);
 	store_bind_text(s, 3, d->head);
@@ -43,7 +42,7 @@ enum store_rc store_dept_put(struct store *st, const struct dept_row *d)
 	return store_step_done(st, s);
 }
 
-static void read_dept(sqlite3_stmt *s, struct dept_row *d)
+static void read_dept(struct stmt *s, struct dept_row *d)
 {
 	d->code = store_col_text(s, 0);
 	d->name = store_col_text(s, 1);
@@ -55,24 +54,24 @@ static void read_dept(sqlite3_stmt *s, struct dept_row *d)
 
 enum store_rc store_dept_get(struct store *st, const char *code, struct dept_row *out)
 {
-	sqlite3_stmt *s = store_stmt(st, S_DEPT_GET);
+	struct stmt *s = store_stmt(st, S_DEPT_GET);
 	store_bind_text(s, 1, code);
 	memset(out, 0, sizeof *out);
-	int rc = store_step(st, s);
-	if (rc == SQLITE_ROW)
+	enum step_rc rc = store_step(st, s);
+	if (rc == STEP_ROW)
 		read_dept(s, out);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	stmt_reset(s);
+	return rc == STEP_ROW ? STORE_OK : rc == STEP_DONE ? STORE_NOTFOUND : STORE_ERR;
 }
 
 enum store_rc store_dept_list(struct store *st, struct dept_row **out, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, S_DEPT_LIST);
+	struct stmt *s = store_stmt(st, S_DEPT_LIST);
 	size_t cap = 0;
-	int rc;
+	enum step_rc rc;
 	*out = NULL;
 	*n = 0;
-	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+	while ((rc = store_step(st, s)) == STEP_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			*out = xrealloc(*out, cap * sizeof **out);
@@ -104,14 +103,14 @@ enum store_rc store_dept_delete_all(struct store *st) { return store_step_done(s
 
 enum store_rc store_dept_contacts_set(struct store *st, const char *code, char *const *ids, size_t n)
 {
-	sqlite3_stmt *s = store_stmt(st, S_CONTACTS_CLEAR);
+	struct stmt *s = store_stmt(st, S_CONTACTS_CLEAR);
 	store_bind_text(s, 1, code);
 	enum store_rc rc = store_step_done(st, s);
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
 		s = store_stmt(st, S_CONTACT_ADD);
 		store_bind_text(s, 1, code);
 		store_bind_text(s, 2, ids[i]);
-		sqlite3_bind_int(s, 3, (int)i);
+		stmt_bind_int64(s, 3, (int)i);
 		rc = store_step_done(st, s);
 	}
 	return rc;
@@ -119,12 +118,12 @@ enum store_rc store_dept_contacts_set(struct store *st, const char *code, char *
 
 enum store_rc store_dept_contacts(struct store *st, const char *code, char ***ids, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, S_CONTACTS_GET);
+	struct stmt *s = store_stmt(st, S_CONTACTS_GET);
 	store_bind_text(s, 1, code);
-	int rc;
+	enum step_rc rc;
 	*ids = NULL;
 	*n = 0;
-	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+	while ((rc = store_step(st, s)) == STEP_ROW) {
 		*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
 		(*ids)[(*n)++] = store_col_text(s, 0);
 	}
@@ -141,7 +140,7 @@ enum store_rc store_dept_contacts(struct store *st, const char *code, char ***id
 enum store_rc store_deputy_put(struct store *st, const char *user_id, const char *deputy_id, const char *from_day,
 			       const char *to_day)
 {
-	sqlite3_stmt *s = store_stmt(st, S_DEPUTY_PUT);
+	struct stmt *s = store_stmt(st, S_DEPUTY_PUT);
 	store_bind_text(s, 1, user_id);
 	store_bind_text(s, 2, deputy_id);
 	store_bind_text(s, 3, from_day);
@@ -151,11 +150,11 @@ enum store_rc store_deputy_put(struct store *st, const char *user_id, const char
 
 char *store_deputy_for(struct store *st, const char *user_id, const char *day)
 {
-	sqlite3_stmt *s = store_stmt(st, S_DEPUTY_FOR);
+	struct stmt *s = store_stmt(st, S_DEPUTY_FOR);
 	store_bind_text(s, 1, user_id);
 	store_bind_text(s, 2, day);
-	char *id = store_step(st, s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
-	sqlite3_reset(s);
+	char *id = store_step(st, s) == STEP_ROW ? store_col_text(s, 0) : NULL;
+	stmt_reset(s);
 	return id;
 }
 

@@ -6,7 +6,6 @@
 #include "store_internal.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,22 +16,22 @@
 enum store_rc store_inbox_record(struct store *st, const char *platform, const char *dedupe_key,
 				 const char *event_type, ms_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, S_INBOX_ADD);
+	struct stmt *s = store_stmt(st, S_INBOX_ADD);
 	store_bind_text(s, 1, platform);
 	store_bind_text(s, 2, dedupe_key);
 	store_bind_text(s, 3, event_type);
-	sqlite3_bind_int64(s, 4, now);
+	stmt_bind_int64(s, 4, now);
 	enum store_rc rc = store_step_done(st, s);
-	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+	if (rc == STORE_OK && store_changes(st) == 0)
 		return STORE_DUP;
 	return rc;
 }
 
 int store_inbox_prune(struct store *st, ms_t cutoff)
 {
-	sqlite3_stmt *s = store_stmt(st, S_INBOX_PRUNE);
-	sqlite3_bind_int64(s, 1, cutoff);
-	return store_step_done(st, s) == STORE_OK ? sqlite3_changes(st->db) : -1;
+	struct stmt *s = store_stmt(st, S_INBOX_PRUNE);
+	stmt_bind_int64(s, 1, cutoff);
+	return store_step_done(st, s) == STORE_OK ? store_changes(st) : -1;
 }
 
 int store_outbox_prune_sent(struct store *st, ms_t cutoff)
@@ -52,8 +51,8 @@ int store_timeline_prune_events(struct store *st, ms_t cutoff)
 enum store_rc store_timeline_add(struct store *st, ms_t at, const char *actor, const char *kind,
 				 const char *subject, const char *detail_json)
 {
-	sqlite3_stmt *s = store_stmt(st, S_TIMELINE_ADD);
-	sqlite3_bind_int64(s, 1, at);
+	struct stmt *s = store_stmt(st, S_TIMELINE_ADD);
+	stmt_bind_int64(s, 1, at);
 	store_bind_text(s, 2, actor);
 	store_bind_text(s, 3, kind);
 	store_bind_text(s, 4, subject);
@@ -63,16 +62,16 @@ enum store_rc store_timeline_add(struct store *st, ms_t at, const char *actor, c
 
 json_t *store_timeline_for(struct store *st, const char *subject, int limit)
 {
-	sqlite3_stmt *s = store_stmt(st, S_TIMELINE_FOR);
+	struct stmt *s = store_stmt(st, S_TIMELINE_FOR);
 	store_bind_text(s, 1, subject);
-	sqlite3_bind_int(s, 2, limit);
+	stmt_bind_int64(s, 2, limit);
 	json_t *out = json_array();
-	while (store_step(st, s) == SQLITE_ROW) {
-		const unsigned char *actor = sqlite3_column_text(s, 1), *kind = sqlite3_column_text(s, 2);
-		json_array_insert_new(out, 0, json_pack("{s:I,s:s,s:s}", "at", (json_int_t)sqlite3_column_int64(s, 0),
-							"actor", actor ? (const char *)actor : "", "kind",
-							kind ? (const char *)kind : ""));
+	while (store_step(st, s) == STEP_ROW) {
+		const char *actor = s->ops->col_text(s->h, 1), *kind = s->ops->col_text(s->h, 2);
+		json_array_insert_new(out, 0, json_pack("{s:I,s:s,s:s}", "at", (json_int_t)stmt_col_int64(s, 0),
+							"actor", actor ? actor : "", "kind",
+							kind ? kind : ""));
 	}
-	sqlite3_reset(s);
+	stmt_reset(s);
 	return out;
 }

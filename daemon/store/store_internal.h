@@ -9,12 +9,14 @@
  *
  * Statements are prepared once and cached by the address of their SQL text,
  * so pass string literals (or other static strings), never built strings.
+ * They run on either engine (store_engine.h): SQLite's dialect with ?N
+ * placeholders, and store_dialect_sql() where PostgreSQL needs other text.
  */
 #ifndef COLLABD_STORE_INTERNAL_H
 #define COLLABD_STORE_INTERNAL_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "store_engine.h"
 
 #include "collabd/store.h"
 
@@ -41,21 +43,34 @@ enum stmt_id {
 
 /* The connection.  Only daemon/store/ sees inside it. */
 struct store {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[S_COUNT]; /* the core records' statements, by id */
+	const struct db_ops *ops;    /* the engine: SQLite or PostgreSQL */
+	void *conn;                  /* the engine's connection */
+	struct stmt stmt[S_COUNT];   /* the core records' statements, by id */
 	int version_found;           /* schema version found at open (before migrating) */
 	struct store_cached *cache;  /* the later steps' statements (store_sql) */
-	unsigned long nerrors;       /* SQLite failures so far (store_error_count) */
+	unsigned long nerrors;       /* database failures so far (store_error_count) */
 	size_t ncache;
 };
 
 struct store_cached {
 	const char *sql; /* the caller's static text: its address is the key */
-	sqlite3_stmt *stmt;
+	struct stmt *stmt;
 };
 
-/* The core records' SQL by id (store_statements.c). */
+/* The core records' SQL by id (store_statements.c), and PostgreSQL's own
+ * text for the few where the dialects differ (NULL: the same text). */
 extern const char *const store_stmt_sql[S_COUNT];
+extern const char *const store_stmt_sql_pg[S_COUNT];
+
+/* This connection's dialect. */
+static inline enum dialect store_dialect(const struct store *st) { return st->ops->dialect; }
+/* The text for this connection: sqlite where the engine is SQLite, pg where
+ * it is PostgreSQL.  Both must be static strings (statements are cached by
+ * address). */
+static inline const char *store_dialect_sql(const struct store *st, const char *sqlite, const char *pg)
+{
+	return st->ops->dialect == DIALECT_PG ? pg : sqlite;
+}
 
 /* Prepares every store_stmt_sql statement; STORE_ERR with err filled. */
 enum store_rc store_prepare_all(struct store *st, char *err, size_t errsz);
@@ -63,26 +78,34 @@ enum store_rc store_prepare_all(struct store *st, char *err, size_t errsz);
 void store_finalize_all(struct store *st);
 
 /* The core statement id, reset with its bindings cleared. */
-sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id);
+struct stmt *store_stmt(struct store *st, enum stmt_id id);
 /* Steps a statement that returns no rows: STORE_OK or STORE_ERR (logged). */
-enum store_rc store_step_done(struct store *st, sqlite3_stmt *s);
-/* sqlite3_step() that counts a failure (anything but SQLITE_ROW/DONE) in
- * st->nerrors and logs it; returns sqlite3_step's result. */
-int store_step(struct store *st, sqlite3_stmt *s);
-/* Ends a loop of sqlite3_step() over rows: rc is the last step's result
- * (SQLITE_ROW when the loop stopped at its limit).  Resets s; STORE_OK, or
+enum store_rc store_step_done(struct store *st, struct stmt *s);
+/* One step that counts a failure (anything but STEP_ROW/STEP_DONE) in
+ * st->nerrors and logs it; returns the step's result. */
+enum step_rc store_step(struct store *st, struct stmt *s);
+/* Ends a loop of store_step() over rows: rc is the last step's result
+ * (STEP_ROW when the loop stopped at its limit).  Resets s; STORE_OK, or
  * STORE_ERR (logged) when the step failed -- never a short list. */
-enum store_rc store_rows_end(struct store *st, sqlite3_stmt *s, int rc);
+enum store_rc store_rows_end(struct store *st, struct stmt *s, enum step_rc rc);
 /* Binds v as text, or NULL when v is NULL. */
-void store_bind_text(sqlite3_stmt *s, int i, const char *v);
+void store_bind_text(struct stmt *s, int i, const char *v);
+static inline void stmt_bind_int64(struct stmt *s, int i, int64_t v) { s->ops->bind_int64(s->h, i, v); }
+static inline void stmt_reset(struct stmt *s) { s->ops->reset(s->h); }
+static inline int64_t stmt_col_int64(struct stmt *s, int i) { return s->ops->col_int64(s->h, i); }
+static inline int stmt_col_int(struct stmt *s, int i) { return (int)s->ops->col_int64(s->h, i); }
+static inline enum col_type stmt_col_type(struct stmt *s, int i) { return s->ops->col_type(s->h, i); }
 /* Column i as a new string (caller frees), NULL for SQL NULL. */
-char *store_col_text(sqlite3_stmt *s, int i);
+char *store_col_text(struct stmt *s, int i);
+/* Rows changed by the last statement; the id the last INSERT gave its row. */
+int64_t store_changes(struct store *st);
+int64_t store_last_insert_id(struct store *st);
 /* The first column of the core statement id's first row; if_null when none. */
 int64_t store_scalar(struct store *st, enum stmt_id id, int64_t if_null);
 
 /* The cached statement for sql, reset with its bindings cleared; NULL when
  * it cannot be prepared (logged). */
-sqlite3_stmt *store_sql(struct store *st, const char *sql);
+struct stmt *store_sql(struct store *st, const char *sql);
 
 /*
  * Runs sql with parameters packed from fmt (json_pack syntax for an array,

@@ -37,8 +37,10 @@ enum store_rc store_issue_add(struct store *st, json_t *r)
 
 enum store_rc store_issue_dept_add(struct store *st, const char *issue_id, const char *dept)
 {
-	return store_run(st, NULL, "INSERT OR IGNORE INTO issue_depts (issue_id, dept) VALUES (?1, ?2)", "[s,s]",
-			 issue_id, dept);
+	return store_run(st, NULL,
+			 store_dialect_sql(st, "INSERT OR IGNORE INTO issue_depts (issue_id, dept) VALUES (?1, ?2)",
+					   "INSERT INTO issue_depts (issue_id, dept) VALUES (?1, ?2) ON CONFLICT DO NOTHING"),
+			 "[s,s]", issue_id, dept);
 }
 
 /* Adds "depts" to each row; -1 on a store error. */
@@ -162,19 +164,28 @@ json_t *store_issue_timeline(struct store *st, const char *request_id, const cha
 	/* Steps are filed under the request (so its story is whole); the SLA
 	 * pings under the deadlines' keys, which name the issue. */
 	return store_rows(st,
+			  store_dialect_sql(st,
 			  "SELECT at, actor, kind, detail FROM timeline"
 			  " WHERE (subject = ?1 AND kind LIKE 'issue.%' AND json_extract(detail, '$.issue') = ?2)"
 			  "    OR subject IN ('req:' || ?1 || ':issue:' || ?2 || ':response',"
 			  "                   'req:' || ?1 || ':issue:' || ?2 || ':solution')"
 			  " ORDER BY at, id",
+			  "SELECT at, actor, kind, detail FROM timeline"
+			  " WHERE (subject = ?1 AND kind LIKE 'issue.%' AND detail::jsonb ->> 'issue' = ?2)"
+			  "    OR subject IN ('req:' || ?1 || ':issue:' || ?2 || ':response',"
+			  "                   'req:' || ?1 || ':issue:' || ?2 || ':solution')"
+			  " ORDER BY at, id"),
 			  "[s,s]", request_id, issue_id);
 }
 
 json_t *store_issue_open_requests(struct store *st, int limit)
 {
 	return store_rows(st,
+			  store_dialect_sql(st,
 			  "SELECT id, json_extract(form, '$.\"需求名称\"') AS name FROM requests"
 			  " WHERE state IN ('syncing', 'in_progress') ORDER BY created_at DESC LIMIT ?1",
+			  "SELECT id, form::jsonb ->> '需求名称' AS name FROM requests"
+			  " WHERE state IN ('syncing', 'in_progress') ORDER BY created_at DESC LIMIT ?1"),
 			  "[i]", limit);
 }
 

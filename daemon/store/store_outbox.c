@@ -6,7 +6,6 @@
 #include "store_internal.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,38 +17,38 @@ enum store_rc store_outbox_add(struct store *st, const char *platform, const cha
 			       const char *reply_to, const char *update_of, const char *kind,
 			       const char *body_json, ms_t now, int64_t *id_out)
 {
-	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_ADD);
+	struct stmt *s = store_stmt(st, S_OUTBOX_ADD);
 	store_bind_text(s, 7, update_of);
 	store_bind_text(s, 1, platform);
 	store_bind_text(s, 2, chat_id);
 	store_bind_text(s, 3, reply_to);
 	store_bind_text(s, 4, kind);
 	store_bind_text(s, 5, body_json);
-	sqlite3_bind_int64(s, 6, now);
+	stmt_bind_int64(s, 6, now);
 	enum store_rc rc = store_step_done(st, s);
 	if (rc == STORE_OK && id_out)
-		*id_out = sqlite3_last_insert_rowid(st->db);
+		*id_out = store_last_insert_id(st);
 	return rc;
 }
 
 enum store_rc store_outbox_due(struct store *st, ms_t now, struct outbox_row *rows, size_t max, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_DUE);
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-	int rc = SQLITE_ROW;
+	struct stmt *s = store_stmt(st, S_OUTBOX_DUE);
+	stmt_bind_int64(s, 1, now);
+	stmt_bind_int64(s, 2, (int64_t)max);
+	enum step_rc rc = STEP_ROW;
 	*n = 0;
-	while (*n < max && (rc = store_step(st, s)) == SQLITE_ROW) {
+	while (*n < max && (rc = store_step(st, s)) == STEP_ROW) {
 		struct outbox_row *r = &rows[(*n)++];
-		r->id = sqlite3_column_int64(s, 0);
+		r->id = stmt_col_int64(s, 0);
 		r->platform = store_col_text(s, 1);
 		r->chat_id = store_col_text(s, 2);
 		r->reply_to = store_col_text(s, 3);
 		r->kind = store_col_text(s, 4);
 		r->body = store_col_text(s, 5);
 		r->idem_key = store_col_text(s, 6);
-		r->attempts = sqlite3_column_int(s, 7);
-		r->next_attempt_at = sqlite3_column_int64(s, 8);
+		r->attempts = stmt_col_int(s, 7);
+		r->next_attempt_at = stmt_col_int64(s, 8);
 		r->update_of = store_col_text(s, 9);
 	}
 	if (store_rows_end(st, s, rc) == STORE_OK)
@@ -74,26 +73,26 @@ void outbox_row_free(struct outbox_row *r)
 
 enum store_rc store_outbox_sent(struct store *st, int64_t id, const char *platform_message_id, ms_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_SENT);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
+	struct stmt *s = store_stmt(st, S_OUTBOX_SENT);
+	stmt_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 2, now);
 	store_bind_text(s, 3, platform_message_id);
 	return store_step_done(st, s);
 }
 
 enum store_rc store_outbox_retry(struct store *st, int64_t id, ms_t next_attempt_at, const char *error)
 {
-	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_RETRY);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, next_attempt_at);
+	struct stmt *s = store_stmt(st, S_OUTBOX_RETRY);
+	stmt_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 2, next_attempt_at);
 	store_bind_text(s, 3, error);
 	return store_step_done(st, s);
 }
 
 enum store_rc store_outbox_failed(struct store *st, int64_t id, const char *error)
 {
-	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_FAILED);
-	sqlite3_bind_int64(s, 1, id);
+	struct stmt *s = store_stmt(st, S_OUTBOX_FAILED);
+	stmt_bind_int64(s, 1, id);
 	store_bind_text(s, 2, error);
 	return store_step_done(st, s);
 }
@@ -104,55 +103,55 @@ int64_t store_outbox_pending(struct store *st) { return store_scalar(st, S_OUTBO
 
 enum store_rc store_outbox_set_subject(struct store *st, int64_t id, const char *subject)
 {
-	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_SUBJECT_SET);
-	sqlite3_bind_int64(s, 1, id);
+	struct stmt *s = store_stmt(st, S_OUTBOX_SUBJECT_SET);
+	stmt_bind_int64(s, 1, id);
 	store_bind_text(s, 2, subject);
 	return store_step_done(st, s);
 }
 
 char *store_outbox_subject_message(struct store *st, const char *subject)
 {
-	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_SUBJECT_MSG);
+	struct stmt *s = store_stmt(st, S_OUTBOX_SUBJECT_MSG);
 	store_bind_text(s, 1, subject);
-	char *id = store_step(st, s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
-	sqlite3_reset(s);
+	char *id = store_step(st, s) == STEP_ROW ? store_col_text(s, 0) : NULL;
+	stmt_reset(s);
 	return id;
 }
 
 char *store_outbox_subject_body(struct store *st, const char *subject)
 {
-	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_SUBJECT_BODY);
+	struct stmt *s = store_stmt(st, S_OUTBOX_SUBJECT_BODY);
 	store_bind_text(s, 1, subject);
-	char *body = store_step(st, s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
-	sqlite3_reset(s);
+	char *body = store_step(st, s) == STEP_ROW ? store_col_text(s, 0) : NULL;
+	stmt_reset(s);
 	return body;
 }
 
 enum store_rc store_webhook_put(struct store *st, const char *platform, const char *chat_id, const char *url,
 				ms_t expires_at)
 {
-	sqlite3_stmt *s = store_stmt(st, S_WEBHOOK_PUT);
+	struct stmt *s = store_stmt(st, S_WEBHOOK_PUT);
 	store_bind_text(s, 1, platform);
 	store_bind_text(s, 2, chat_id);
 	store_bind_text(s, 3, url);
-	sqlite3_bind_int64(s, 4, expires_at);
+	stmt_bind_int64(s, 4, expires_at);
 	return store_step_done(st, s);
 }
 
 char *store_webhook_get(struct store *st, const char *platform, const char *chat_id, ms_t valid_at)
 {
-	sqlite3_stmt *s = store_stmt(st, S_WEBHOOK_GET);
+	struct stmt *s = store_stmt(st, S_WEBHOOK_GET);
 	store_bind_text(s, 1, platform);
 	store_bind_text(s, 2, chat_id);
-	sqlite3_bind_int64(s, 3, valid_at);
-	char *url = store_step(st, s) == SQLITE_ROW ? store_col_text(s, 0) : NULL;
-	sqlite3_reset(s);
+	stmt_bind_int64(s, 3, valid_at);
+	char *url = store_step(st, s) == STEP_ROW ? store_col_text(s, 0) : NULL;
+	stmt_reset(s);
 	return url;
 }
 
 enum store_rc store_webhook_forget(struct store *st, const char *platform, const char *chat_id, const char *url)
 {
-	sqlite3_stmt *s = store_stmt(st, S_WEBHOOK_FORGET);
+	struct stmt *s = store_stmt(st, S_WEBHOOK_FORGET);
 	store_bind_text(s, 1, platform);
 	store_bind_text(s, 2, chat_id);
 	store_bind_text(s, 3, url);

@@ -60,8 +60,11 @@ enum store_rc progress_day_decide(struct store *st, const char *request_id, cons
 				  const char *state, ms_t now)
 {
 	return store_run(st, NULL,
+			 store_dialect_sql(st,
 			 "INSERT OR IGNORE INTO progress_days (request_id, dept, day, state, decided_at) "
 			 "VALUES (?1, ?2, ?3, ?4, ?5)",
+			 "INSERT INTO progress_days (request_id, dept, day, state, decided_at) "
+			 "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING"),
 			 "[s,s,s,s,I]", request_id, dept, day, state, (json_int_t)now);
 }
 

@@ -1,8 +1,8 @@
 /*
- * store_query.c - running the store's SQL: the prepared statements (the core
- * records' by id, the later steps' cached by the address of their SQL text),
- * stepping and binding helpers, and for the domain files JSON-packed
- * parameters and rows read as JSON objects.
+ * store_query.c - running the store's SQL on either engine: the prepared
+ * statements (the core records' by id, the later steps' cached by the
+ * address of their SQL text), stepping and binding helpers, and for the
+ * domain files JSON-packed parameters and rows read as JSON objects.
  *
  * Rows come back as JSON because that is what the workflow does with them
  * next: put them into notices, cards, archives and pages.
@@ -16,68 +16,85 @@
 #include "collabd/util.h"
 #include "store_internal.h"
 
-/* Resets and returns the prepared statement id, ready for binding. */
-sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id)
+/* A statement of this connection's engine, or NULL (the engine's error stays
+ * in errmsg). */
+static struct stmt *stmt_new(struct store *st, const char *sql)
 {
-	sqlite3_stmt *s = st->stmt[id];
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	void *h = st->ops->prepare(st, sql);
+	if (!h)
+		return NULL;
+	struct stmt *s = xcalloc(1, sizeof *s);
+	*s = (struct stmt){ .ops = st->ops, .st = st, .sql = sql, .h = h };
+	return s;
+}
+
+/* Resets and returns the prepared statement id, ready for binding. */
+struct stmt *store_stmt(struct store *st, enum stmt_id id)
+{
+	struct stmt *s = &st->stmt[id];
+	stmt_reset(s);
 	return s;
 }
 
 /* A failure counts before its statement is reset (which would clear the
  * error message). */
-static void count_failure(struct store *st, sqlite3_stmt *s)
+static void count_failure(struct store *st, struct stmt *s)
 {
 	st->nerrors++;
-	log_error("msg=\"sqlite step failed\" error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(st->db),
-		  s ? sqlite3_sql(s) : "");
+	log_error("msg=\"database step failed\" engine=%s error=\"%s\" sql=\"%.60s\"", st->ops->name,
+		  st->ops->errmsg(st), s ? s->sql : "");
 }
 
 unsigned long store_error_count(const struct store *st) { return st->nerrors; }
 
-int store_step(struct store *st, sqlite3_stmt *s)
+int64_t store_changes(struct store *st) { return st->ops->changes(st); }
+
+int64_t store_last_insert_id(struct store *st) { return st->ops->last_insert_id(st); }
+
+enum step_rc store_step(struct store *st, struct stmt *s)
 {
-	int rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	enum step_rc rc = s->ops->step(st, s->h);
+	if (rc != STEP_ROW && rc != STEP_DONE)
 		count_failure(st, s);
 	return rc;
 }
 
-/* Steps a statement that returns no rows. */
-enum store_rc store_step_done(struct store *st, sqlite3_stmt *s)
+/* Steps a statement that returns no rows (a row it does return is read past:
+ * its write is complete). */
+enum store_rc store_step_done(struct store *st, struct stmt *s)
 {
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(s);
+	enum step_rc rc;
+	while ((rc = s->ops->step(st, s->h)) == STEP_ROW)
+		;
+	if (rc == STEP_DONE) {
+		stmt_reset(s);
 		return STORE_OK;
 	}
 	count_failure(st, s);
-	sqlite3_reset(s);
+	stmt_reset(s);
 	return STORE_ERR;
 }
 
-void store_bind_text(sqlite3_stmt *s, int i, const char *v)
+void store_bind_text(struct stmt *s, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+		s->ops->bind_text(s->h, i, v, strlen(v));
 	else
-		sqlite3_bind_null(s, i);
+		s->ops->bind_null(s->h, i);
 }
 
-sqlite3_stmt *store_sql(struct store *st, const char *sql)
+struct stmt *store_sql(struct store *st, const char *sql)
 {
 	for (size_t i = 0; i < st->ncache; i++) {
 		if (st->cache[i].sql == sql) {
-			sqlite3_reset(st->cache[i].stmt);
-			sqlite3_clear_bindings(st->cache[i].stmt);
+			stmt_reset(st->cache[i].stmt);
 			return st->cache[i].stmt;
 		}
 	}
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+	struct stmt *s = stmt_new(st, sql);
+	if (!s) {
 		st->nerrors++;
-		log_error("msg=\"cannot prepare statement\" error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(st->db), sql);
+		log_error("msg=\"cannot prepare statement\" error=\"%s\" sql=\"%.60s\"", st->ops->errmsg(st), sql);
 		return NULL;
 	}
 	st->cache = xrealloc(st->cache, (st->ncache + 1) * sizeof *st->cache);
@@ -85,80 +102,87 @@ sqlite3_stmt *store_sql(struct store *st, const char *sql)
 	return s;
 }
 
-char *store_col_text(sqlite3_stmt *s, int i)
+char *store_col_text(struct stmt *s, int i)
 {
-	const unsigned char *t = sqlite3_column_text(s, i);
-	return t ? xstrdup((const char *)t) : NULL;
+	const char *t = s->ops->col_text(s->h, i);
+	return t ? xstrdup(t) : NULL;
 }
 
 int64_t store_scalar(struct store *st, enum stmt_id id, int64_t if_null)
 {
-	sqlite3_stmt *s = store_stmt(st, id);
+	struct stmt *s = store_stmt(st, id);
 	int64_t v = if_null;
-	if (store_step(st, s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+	if (store_step(st, s) == STEP_ROW && stmt_col_type(s, 0) != COL_NULL)
+		v = stmt_col_int64(s, 0);
+	stmt_reset(s);
 	return v;
 }
 
-enum store_rc store_rows_end(struct store *st, sqlite3_stmt *s, int rc)
+enum store_rc store_rows_end(struct store *st, struct stmt *s, enum step_rc rc)
 {
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	if (rc != STEP_DONE && rc != STEP_ROW)
 		count_failure(st, s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : STORE_ERR;
+	stmt_reset(s);
+	return rc == STEP_DONE || rc == STEP_ROW ? STORE_OK : STORE_ERR;
 }
 
 enum store_rc store_prepare_all(struct store *st, char *err, size_t errsz)
 {
 	for (int i = 0; i < S_COUNT; i++) {
-		if (sqlite3_prepare_v3(st->db, store_stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL)) {
-			snprintf(err, errsz, "preparing statement %d: %s", i, sqlite3_errmsg(st->db));
+		const char *sql = store_dialect_sql(st, store_stmt_sql[i],
+						    store_stmt_sql_pg[i] ? store_stmt_sql_pg[i] : store_stmt_sql[i]);
+		void *h = st->ops->prepare(st, sql);
+		if (!h) {
+			snprintf(err, errsz, "preparing statement %d: %s", i, st->ops->errmsg(st));
 			return STORE_ERR;
 		}
+		st->stmt[i] = (struct stmt){ .ops = st->ops, .st = st, .sql = sql, .h = h };
 	}
 	return STORE_OK;
 }
 
 void store_finalize_all(struct store *st)
 {
-	for (int i = 0; i < S_COUNT; i++)
-		sqlite3_finalize(st->stmt[i]);
-	for (size_t i = 0; i < st->ncache; i++)
-		sqlite3_finalize(st->cache[i].stmt);
+	if (!st->ops)
+		return;
+	for (int i = 0; i < S_COUNT; i++) {
+		if (st->stmt[i].h)
+			st->ops->finalize(st->stmt[i].h);
+		st->stmt[i].h = NULL;
+	}
+	for (size_t i = 0; i < st->ncache; i++) {
+		st->ops->finalize(st->cache[i].stmt->h);
+		free(st->cache[i].stmt);
+	}
 	free(st->cache);
 	st->cache = NULL;
 	st->ncache = 0;
 }
 
 
-static int bind_params(sqlite3_stmt *s, json_t *params)
+static int bind_params(struct stmt *s, json_t *params)
 {
 	size_t i;
 	json_t *v;
 	json_array_foreach(params, i, v) {
-		int col = (int)i + 1, rc;
+		int col = (int)i + 1;
 		switch (json_typeof(v)) {
-		case JSON_STRING:
-			rc = sqlite3_bind_text(s, col, json_string_value(v), (int)json_string_length(v), SQLITE_TRANSIENT);
-			break;
-		case JSON_INTEGER: rc = sqlite3_bind_int64(s, col, json_integer_value(v)); break;
-		case JSON_REAL: rc = sqlite3_bind_double(s, col, json_real_value(v)); break;
-		case JSON_TRUE: rc = sqlite3_bind_int(s, col, 1); break;
-		case JSON_FALSE: rc = sqlite3_bind_int(s, col, 0); break;
-		case JSON_NULL: rc = sqlite3_bind_null(s, col); break;
-		default: rc = SQLITE_MISUSE; break;
+		case JSON_STRING: s->ops->bind_text(s->h, col, json_string_value(v), json_string_length(v)); break;
+		case JSON_INTEGER: s->ops->bind_int64(s->h, col, json_integer_value(v)); break;
+		case JSON_REAL: s->ops->bind_double(s->h, col, json_real_value(v)); break;
+		case JSON_TRUE: s->ops->bind_int64(s->h, col, 1); break;
+		case JSON_FALSE: s->ops->bind_int64(s->h, col, 0); break;
+		case JSON_NULL: s->ops->bind_null(s->h, col); break;
+		default: return -1;
 		}
-		if (rc != SQLITE_OK)
-			return -1;
 	}
 	return 0;
 }
 
 /* The statement for sql with fmt's parameters bound, or NULL (logged). */
-static sqlite3_stmt *prepare(struct store *st, const char *sql, const char *fmt, va_list ap)
+static struct stmt *prepare(struct store *st, const char *sql, const char *fmt, va_list ap)
 {
-	sqlite3_stmt *s = store_sql(st, sql);
+	struct stmt *s = store_sql(st, sql);
 	if (!s || !fmt)
 		return s;
 	json_error_t err;
@@ -174,70 +198,72 @@ static sqlite3_stmt *prepare(struct store *st, const char *sql, const char *fmt,
 	return s;
 }
 
-static json_t *row_object(sqlite3_stmt *s)
+static json_t *row_object(struct stmt *s)
 {
 	json_t *row = json_object();
-	for (int i = 0, n = sqlite3_column_count(s); i < n; i++) {
+	for (int i = 0, n = s->ops->col_count(s->h); i < n; i++) {
 		json_t *v;
-		switch (sqlite3_column_type(s, i)) {
-		case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(s, i)); break;
-		case SQLITE_FLOAT: v = json_real(sqlite3_column_double(s, i)); break;
-		case SQLITE_NULL: v = json_null(); break;
+		switch (s->ops->col_type(s->h, i)) {
+		case COL_INT: v = json_integer(s->ops->col_int64(s->h, i)); break;
+		case COL_REAL: v = json_real(s->ops->col_double(s->h, i)); break;
+		case COL_NULL: v = json_null(); break;
 		default: {
 			/* Text stored by collabd is UTF-8 (it came through a JSON parser). */
-			const char *t = (const char *)sqlite3_column_text(s, i);
-			v = json_stringn_nocheck(t ? t : "", (size_t)sqlite3_column_bytes(s, i));
+			const char *t = s->ops->col_text(s->h, i);
+			v = json_stringn_nocheck(t ? t : "", s->ops->col_bytes(s->h, i));
 			break;
 		}
 		}
-		json_object_set_new(row, sqlite3_column_name(s, i), v);
+		json_object_set_new(row, s->ops->col_name(s->h, i), v);
 	}
 	return row;
 }
 
-static void step_failed(struct store *st, sqlite3_stmt *s)
+static void step_failed(struct store *st, struct stmt *s)
 {
 	count_failure(st, s);
-	sqlite3_reset(s);
+	stmt_reset(s);
 }
 
 enum store_rc store_run(struct store *st, int *changes, const char *sql, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	sqlite3_stmt *s = prepare(st, sql, fmt, ap);
+	struct stmt *s = prepare(st, sql, fmt, ap);
 	va_end(ap);
 	if (!s)
 		return STORE_ERR;
-	int rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		int constraint = (rc & 0xff) == SQLITE_CONSTRAINT;
+	enum step_rc rc;
+	while ((rc = s->ops->step(st, s->h)) == STEP_ROW)
+		;
+	if (rc != STEP_DONE) {
+		int constraint = rc == STEP_CONSTRAINT;
 		if (!constraint)
 			step_failed(st, s);
-		sqlite3_reset(s);
+		stmt_reset(s);
 		return constraint ? STORE_DUP : STORE_ERR;
 	}
 	if (changes)
-		*changes = sqlite3_changes(sqlite3_db_handle(s));
-	sqlite3_reset(s);
+		*changes = (int)st->ops->changes(st);
+	stmt_reset(s);
 	return STORE_OK;
 }
 
 static json_t *vrows(struct store *st, size_t max, const char *sql, const char *fmt, va_list ap)
 {
-	sqlite3_stmt *s = prepare(st, sql, fmt, ap);
+	struct stmt *s = prepare(st, sql, fmt, ap);
 	if (!s)
 		return NULL;
 	json_t *rows = json_array();
-	int rc;
-	while (json_array_size(rows) < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+	enum step_rc rc = STEP_DONE;
+	while (json_array_size(rows) < max && (rc = s->ops->step(st, s->h)) == STEP_ROW)
 		json_array_append_new(rows, row_object(s));
-	if (json_array_size(rows) < max && rc != SQLITE_DONE) {
+	if (json_array_size(rows) < max && rc != STEP_DONE) {
 		step_failed(st, s);
 		json_decref(rows);
 		return NULL;
 	}
-	sqlite3_reset(s);
+	stmt_reset(s);
 	return rows;
 }
 
@@ -269,16 +295,16 @@ long long store_int(struct store *st, long long if_none, const char *sql, const 
 {
 	va_list ap;
 	va_start(ap, fmt);
-	sqlite3_stmt *s = prepare(st, sql, fmt, ap);
+	struct stmt *s = prepare(st, sql, fmt, ap);
 	va_end(ap);
 	if (!s)
 		return if_none;
 	long long v = if_none;
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(s, 0);
-	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	enum step_rc rc = s->ops->step(st, s->h);
+	if (rc == STEP_ROW && stmt_col_type(s, 0) != COL_NULL)
+		v = stmt_col_int64(s, 0);
+	else if (rc != STEP_ROW && rc != STEP_DONE)
 		step_failed(st, s);
-	sqlite3_reset(s);
+	stmt_reset(s);
 	return v;
 }

@@ -6,7 +6,6 @@
 #include "store_internal.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,32 +15,32 @@
 
 int64_t store_next_seq(struct store *st, const char *prefix)
 {
-	sqlite3_stmt *s = store_stmt(st, S_NEXT_SEQ);
+	struct stmt *s = store_stmt(st, S_NEXT_SEQ);
 	store_bind_text(s, 1, prefix);
-	int64_t v = store_step(st, s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	int64_t v = store_step(st, s) == STEP_ROW ? stmt_col_int64(s, 0) : -1;
 	/* Step to the end so the statement's write is complete before reset. */
-	while (v >= 0 && store_step(st, s) == SQLITE_ROW)
+	while (v >= 0 && store_step(st, s) == STEP_ROW)
 		;
-	sqlite3_reset(s);
+	stmt_reset(s);
 	return v;
 }
 
 enum store_rc store_request_add(struct store *st, const struct request_row *r)
 {
-	sqlite3_stmt *s = store_stmt(st, S_REQ_ADD);
+	struct stmt *s = store_stmt(st, S_REQ_ADD);
 	store_bind_text(s, 1, r->id);
 	store_bind_text(s, 2, r->dept);
 	store_bind_text(s, 3, r->initiator);
 	store_bind_text(s, 4, r->platform);
 	store_bind_text(s, 5, r->chat_id);
 	store_bind_text(s, 6, r->state);
-	sqlite3_bind_int(s, 7, r->version);
+	stmt_bind_int64(s, 7, r->version);
 	store_bind_text(s, 8, r->form);
-	sqlite3_bind_int64(s, 9, r->created_at);
+	stmt_bind_int64(s, 9, r->created_at);
 	return store_step_done(st, s);
 }
 
-static void read_request(sqlite3_stmt *s, struct request_row *r)
+static void read_request(struct stmt *s, struct request_row *r)
 {
 	r->id = store_col_text(s, 0);
 	r->dept = store_col_text(s, 1);
@@ -49,23 +48,23 @@ static void read_request(sqlite3_stmt *s, struct request_row *r)
 	r->platform = store_col_text(s, 3);
 	r->chat_id = store_col_text(s, 4);
 	r->state = store_col_text(s, 5);
-	r->version = sqlite3_column_int(s, 6);
+	r->version = stmt_col_int(s, 6);
 	r->form = store_col_text(s, 7);
 	r->reason = store_col_text(s, 8);
-	r->created_at = sqlite3_column_int64(s, 9);
-	r->updated_at = sqlite3_column_int64(s, 10);
+	r->created_at = stmt_col_int64(s, 9);
+	r->updated_at = stmt_col_int64(s, 10);
 }
 
 enum store_rc store_request_get(struct store *st, const char *id, struct request_row *out)
 {
-	sqlite3_stmt *s = store_stmt(st, S_REQ_GET);
+	struct stmt *s = store_stmt(st, S_REQ_GET);
 	store_bind_text(s, 1, id);
 	memset(out, 0, sizeof *out);
-	int rc = store_step(st, s);
-	if (rc == SQLITE_ROW)
+	enum step_rc rc = store_step(st, s);
+	if (rc == STEP_ROW)
 		read_request(s, out);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	stmt_reset(s);
+	return rc == STEP_ROW ? STORE_OK : rc == STEP_DONE ? STORE_NOTFOUND : STORE_ERR;
 }
 
 void request_row_free(struct request_row *r)
@@ -84,16 +83,16 @@ void request_row_free(struct request_row *r)
 enum store_rc store_request_update(struct store *st, const char *id, const char *from_state, const char *to_state,
 				   int version, const char *form, const char *reason, ms_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, S_REQ_UPDATE);
+	struct stmt *s = store_stmt(st, S_REQ_UPDATE);
 	store_bind_text(s, 1, id);
 	store_bind_text(s, 2, from_state);
 	store_bind_text(s, 3, to_state);
-	sqlite3_bind_int(s, 4, version);
+	stmt_bind_int64(s, 4, version);
 	store_bind_text(s, 5, form);
 	store_bind_text(s, 6, reason);
-	sqlite3_bind_int64(s, 7, now);
+	stmt_bind_int64(s, 7, now);
 	enum store_rc rc = store_step_done(st, s);
-	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+	if (rc == STORE_OK && store_changes(st) == 0)
 		return STORE_NOTFOUND; /* someone changed the state first */
 	return rc;
 }
@@ -101,18 +100,18 @@ enum store_rc store_request_update(struct store *st, const char *id, const char 
 enum store_rc store_request_version_add(struct store *st, const char *id, int version, const char *form,
 					const char *hash, ms_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, S_REQ_VERSION_ADD);
+	struct stmt *s = store_stmt(st, S_REQ_VERSION_ADD);
 	store_bind_text(s, 1, id);
-	sqlite3_bind_int(s, 2, version);
+	stmt_bind_int64(s, 2, version);
 	store_bind_text(s, 3, form);
 	store_bind_text(s, 4, hash);
-	sqlite3_bind_int64(s, 5, now);
+	stmt_bind_int64(s, 5, now);
 	return store_step_done(st, s);
 }
 
 enum store_rc store_request_dept_put(struct store *st, const char *request_id, const char *dept, const char *state)
 {
-	sqlite3_stmt *s = store_stmt(st, S_RDEPT_PUT);
+	struct stmt *s = store_stmt(st, S_RDEPT_PUT);
 	store_bind_text(s, 1, request_id);
 	store_bind_text(s, 2, dept);
 	store_bind_text(s, 3, state);
@@ -122,19 +121,19 @@ enum store_rc store_request_dept_put(struct store *st, const char *request_id, c
 enum store_rc store_request_depts(struct store *st, const char *request_id, struct request_dept_row **out,
 				  size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, S_RDEPT_LIST);
+	struct stmt *s = store_stmt(st, S_RDEPT_LIST);
 	store_bind_text(s, 1, request_id);
-	int rc;
+	enum step_rc rc;
 	*out = NULL;
 	*n = 0;
-	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+	while ((rc = store_step(st, s)) == STEP_ROW) {
 		*out = xrealloc(*out, (*n + 1) * sizeof **out);
 		struct request_dept_row *r = &(*out)[(*n)++];
 		r->dept = store_col_text(s, 0);
 		r->state = store_col_text(s, 1);
 		r->signed_by = store_col_text(s, 2);
-		r->signed_at = sqlite3_column_int64(s, 3);
-		r->version = sqlite3_column_int(s, 4);
+		r->signed_at = stmt_col_int64(s, 3);
+		r->version = stmt_col_int(s, 4);
 		r->hash = store_col_text(s, 5);
 	}
 	if (store_rows_end(st, s, rc) == STORE_OK)
@@ -159,16 +158,16 @@ void request_dept_rows_free(struct request_dept_row *rows, size_t n)
 enum store_rc store_request_dept_sign(struct store *st, const char *request_id, const char *dept, const char *state,
 				      const char *user, ms_t at, int version, const char *hash)
 {
-	sqlite3_stmt *s = store_stmt(st, S_RDEPT_SIGN);
+	struct stmt *s = store_stmt(st, S_RDEPT_SIGN);
 	store_bind_text(s, 1, request_id);
 	store_bind_text(s, 2, dept);
 	store_bind_text(s, 3, state);
 	store_bind_text(s, 4, user);
-	sqlite3_bind_int64(s, 5, at);
-	sqlite3_bind_int(s, 6, version);
+	stmt_bind_int64(s, 5, at);
+	stmt_bind_int64(s, 6, version);
 	store_bind_text(s, 7, hash);
 	enum store_rc rc = store_step_done(st, s);
-	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+	if (rc == STORE_OK && store_changes(st) == 0)
 		return STORE_NOTFOUND; /* not pending any more */
 	return rc;
 }
@@ -176,51 +175,51 @@ enum store_rc store_request_dept_sign(struct store *st, const char *request_id, 
 enum store_rc store_objection_add(struct store *st, const char *request_id, const char *dept, const char *user,
 				  const char *explanation, const char *proposal, ms_t now, int64_t *id_out)
 {
-	sqlite3_stmt *s = store_stmt(st, S_OBJ_ADD);
+	struct stmt *s = store_stmt(st, S_OBJ_ADD);
 	store_bind_text(s, 1, request_id);
 	store_bind_text(s, 2, dept);
 	store_bind_text(s, 3, user);
 	store_bind_text(s, 4, explanation);
 	store_bind_text(s, 5, proposal);
-	sqlite3_bind_int64(s, 6, now);
+	stmt_bind_int64(s, 6, now);
 	enum store_rc rc = store_step_done(st, s);
 	if (rc == STORE_OK && id_out)
-		*id_out = sqlite3_last_insert_rowid(st->db);
+		*id_out = store_last_insert_id(st);
 	return rc;
 }
 
 enum store_rc store_objection_get(struct store *st, int64_t id, char **request_id, char **dept, char **state)
 {
-	sqlite3_stmt *s = store_stmt(st, S_OBJ_GET);
-	sqlite3_bind_int64(s, 1, id);
-	int rc = store_step(st, s);
-	if (rc == SQLITE_ROW) {
+	struct stmt *s = store_stmt(st, S_OBJ_GET);
+	stmt_bind_int64(s, 1, id);
+	enum step_rc rc = store_step(st, s);
+	if (rc == STEP_ROW) {
 		*request_id = store_col_text(s, 0);
 		*dept = store_col_text(s, 1);
 		*state = store_col_text(s, 2);
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	stmt_reset(s);
+	return rc == STEP_ROW ? STORE_OK : rc == STEP_DONE ? STORE_NOTFOUND : STORE_ERR;
 }
 
 enum store_rc store_objection_answer(struct store *st, int64_t id, const char *from_state, const char *to_state,
 				     const char *answer, ms_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, S_OBJ_ANSWER);
-	sqlite3_bind_int64(s, 1, id);
+	struct stmt *s = store_stmt(st, S_OBJ_ANSWER);
+	stmt_bind_int64(s, 1, id);
 	store_bind_text(s, 2, from_state);
 	store_bind_text(s, 3, to_state);
 	store_bind_text(s, 4, answer);
-	sqlite3_bind_int64(s, 5, now);
+	stmt_bind_int64(s, 5, now);
 	enum store_rc rc = store_step_done(st, s);
-	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+	if (rc == STORE_OK && store_changes(st) == 0)
 		return STORE_NOTFOUND;
 	return rc;
 }
 
 enum store_rc store_request_dept_set(struct store *st, const char *request_id, const char *dept, const char *state)
 {
-	sqlite3_stmt *s = store_stmt(st, S_RDEPT_SET);
+	struct stmt *s = store_stmt(st, S_RDEPT_SET);
 	store_bind_text(s, 1, request_id);
 	store_bind_text(s, 2, dept);
 	store_bind_text(s, 3, state);
@@ -229,19 +228,19 @@ enum store_rc store_request_dept_set(struct store *st, const char *request_id, c
 
 enum store_rc store_objections_revised(struct store *st, const char *request_id, ms_t now, int64_t **ids, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, S_OBJ_OPEN_IDS);
+	struct stmt *s = store_stmt(st, S_OBJ_OPEN_IDS);
 	store_bind_text(s, 1, request_id);
-	int rc;
+	enum step_rc rc;
 	*ids = NULL;
 	*n = 0;
-	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+	while ((rc = store_step(st, s)) == STEP_ROW) {
 		*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
-		(*ids)[(*n)++] = sqlite3_column_int64(s, 0);
+		(*ids)[(*n)++] = stmt_col_int64(s, 0);
 	}
 	if (store_rows_end(st, s, rc) == STORE_OK) {
 		s = store_stmt(st, S_OBJ_REVISED);
 		store_bind_text(s, 1, request_id);
-		sqlite3_bind_int64(s, 2, now);
+		stmt_bind_int64(s, 2, now);
 		if (store_step_done(st, s) == STORE_OK)
 			return STORE_OK;
 	}
@@ -253,12 +252,12 @@ enum store_rc store_objections_revised(struct store *st, const char *request_id,
 
 enum store_rc store_request_recent(struct store *st, int limit, struct request_row **out, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, S_REQ_RECENT);
-	sqlite3_bind_int(s, 1, limit);
-	int rc;
+	struct stmt *s = store_stmt(st, S_REQ_RECENT);
+	stmt_bind_int64(s, 1, limit);
+	enum step_rc rc;
 	*out = NULL;
 	*n = 0;
-	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+	while ((rc = store_step(st, s)) == STEP_ROW) {
 		*out = xrealloc(*out, (*n + 1) * sizeof **out);
 		read_request(s, &(*out)[(*n)++]);
 	}
@@ -274,16 +273,16 @@ enum store_rc store_request_recent(struct store *st, int limit, struct request_r
 
 int store_request_version_count(struct store *st, const char *request_id)
 {
-	sqlite3_stmt *s = store_stmt(st, S_REQ_VERSIONS);
+	struct stmt *s = store_stmt(st, S_REQ_VERSIONS);
 	store_bind_text(s, 1, request_id);
-	int n = store_step(st, s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-	sqlite3_reset(s);
+	int n = store_step(st, s) == STEP_ROW ? stmt_col_int(s, 0) : 0;
+	stmt_reset(s);
 	return n;
 }
 
 enum store_rc store_request_set_chat(struct store *st, const char *id, const char *chat_id)
 {
-	sqlite3_stmt *s = store_stmt(st, S_REQ_SET_CHAT);
+	struct stmt *s = store_stmt(st, S_REQ_SET_CHAT);
 	store_bind_text(s, 1, id);
 	store_bind_text(s, 2, chat_id);
 	return store_step_done(st, s);

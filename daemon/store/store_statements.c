@@ -111,3 +111,37 @@ const char *const store_stmt_sql[S_COUNT] = {
 	[S_REQ_SET_CHAT] = "UPDATE requests SET chat_id = ?2 WHERE id = ?1",
 	[S_OUTBOX_SUBJECT_BODY] = "SELECT body FROM outbox WHERE subject = ?1 ORDER BY id LIMIT 1",
 };
+
+/*
+ * PostgreSQL's text where the dialects differ; every other statement runs as
+ * written above.  INSERT OR IGNORE / OR REPLACE become ON CONFLICT, SQLite's
+ * two-argument MAX is GREATEST, randomblob() is md5(random()), and an index
+ * hint has no place.
+ */
+const char *const store_stmt_sql_pg[S_COUNT] = {
+	[S_BEGIN] = "BEGIN",
+	[S_INBOX_ADD] = "INSERT INTO inbox (platform, dedupe_key, event_type, received_at) "
+			"VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	[S_OUTBOX_ADD] = "INSERT INTO outbox (platform, chat_id, reply_to, update_of, kind, body, idem_key, "
+			 "created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?7, ?4, ?5, "
+			 "  'cd' || (SELECT value FROM meta WHERE key = 'instance_id') || '-' || "
+			 "  substr(md5(random()::text || clock_timestamp()::text), 1, 16), ?6, ?6)",
+	[S_OUTBOX_DUE] = "SELECT o.id, o.platform, o.chat_id, o.reply_to, o.kind, o.body, o.idem_key, o.attempts, "
+			 "o.next_attempt_at, o.update_of FROM outbox o "
+			 "WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 "
+			 "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = o.chat_id "
+			 "  AND p.state = 'pending' AND p.id < o.id) "
+			 "ORDER BY o.id LIMIT ?2",
+	[S_DEADLINE_PUT] = "INSERT INTO deadlines (key, policy, platform, chat_id, subject, people, "
+			   "started_at, due_at, state, closed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', NULL) "
+			   "ON CONFLICT (key) DO UPDATE SET policy = excluded.policy, platform = excluded.platform, "
+			   "chat_id = excluded.chat_id, subject = excluded.subject, people = excluded.people, "
+			   "started_at = excluded.started_at, due_at = excluded.due_at, state = 'open', closed_at = NULL",
+	[S_TIMER_RESCHEDULE] = "UPDATE timers SET fire_at = GREATEST(fire_at, ?2) WHERE deadline_key = ?1 AND state = 'pending'",
+	[S_CONTACT_ADD] = "INSERT INTO dept_contacts (code, user_id, pos) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+	[S_DEPUTY_PUT] = "INSERT INTO deputies (user_id, deputy_id, from_day, to_day) VALUES (?1, ?2, ?3, ?4) "
+			 "ON CONFLICT (user_id, from_day) DO UPDATE SET deputy_id = excluded.deputy_id, to_day = excluded.to_day",
+	/* PostgreSQL reads a bare "last" in DO UPDATE as ambiguous (the row or excluded). */
+	[S_NEXT_SEQ] = "INSERT INTO id_sequences (prefix, last) VALUES (?1, 1) "
+		       "ON CONFLICT (prefix) DO UPDATE SET last = id_sequences.last + 1 RETURNING last",
+};

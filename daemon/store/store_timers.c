@@ -5,7 +5,6 @@
 #include "store_internal.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,37 +14,37 @@
 
 enum store_rc store_deadline_put(struct store *st, const struct deadline_row *d)
 {
-	sqlite3_stmt *s = store_stmt(st, S_DEADLINE_PUT);
+	struct stmt *s = store_stmt(st, S_DEADLINE_PUT);
 	store_bind_text(s, 1, d->key);
 	store_bind_text(s, 2, d->policy);
 	store_bind_text(s, 3, d->platform);
 	store_bind_text(s, 4, d->chat_id);
 	store_bind_text(s, 5, d->subject);
 	store_bind_text(s, 6, d->people);
-	sqlite3_bind_int64(s, 7, d->started_at);
-	sqlite3_bind_int64(s, 8, d->due_at);
+	stmt_bind_int64(s, 7, d->started_at);
+	stmt_bind_int64(s, 8, d->due_at);
 	return store_step_done(st, s);
 }
 
 enum store_rc store_deadline_get(struct store *st, const char *key, struct deadline_row *out)
 {
-	sqlite3_stmt *s = store_stmt(st, S_DEADLINE_GET);
+	struct stmt *s = store_stmt(st, S_DEADLINE_GET);
 	store_bind_text(s, 1, key);
 	memset(out, 0, sizeof *out);
-	int rc = store_step(st, s);
-	if (rc == SQLITE_ROW) {
+	enum step_rc rc = store_step(st, s);
+	if (rc == STEP_ROW) {
 		out->key = store_col_text(s, 0);
 		out->policy = store_col_text(s, 1);
 		out->platform = store_col_text(s, 2);
 		out->chat_id = store_col_text(s, 3);
 		out->subject = store_col_text(s, 4);
 		out->people = store_col_text(s, 5);
-		out->started_at = sqlite3_column_int64(s, 6);
-		out->due_at = sqlite3_column_int64(s, 7);
+		out->started_at = stmt_col_int64(s, 6);
+		out->due_at = stmt_col_int64(s, 7);
 		out->state = store_col_text(s, 8);
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	stmt_reset(s);
+	return rc == STEP_ROW ? STORE_OK : rc == STEP_DONE ? STORE_NOTFOUND : STORE_ERR;
 }
 
 void deadline_row_free(struct deadline_row *d)
@@ -62,12 +61,12 @@ void deadline_row_free(struct deadline_row *d)
 
 enum store_rc store_deadline_close(struct store *st, const char *key, const char *state, ms_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, S_DEADLINE_CLOSE);
+	struct stmt *s = store_stmt(st, S_DEADLINE_CLOSE);
 	store_bind_text(s, 1, key);
 	store_bind_text(s, 2, state);
-	sqlite3_bind_int64(s, 3, now);
+	stmt_bind_int64(s, 3, now);
 	enum store_rc rc = store_step_done(st, s);
-	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+	if (rc == STORE_OK && store_changes(st) == 0)
 		return STORE_NOTFOUND;
 	return rc;
 }
@@ -75,27 +74,27 @@ enum store_rc store_deadline_close(struct store *st, const char *key, const char
 enum store_rc store_timer_add(struct store *st, const char *deadline_key, const char *chat_id, int step,
 			     ms_t fire_at)
 {
-	sqlite3_stmt *s = store_stmt(st, S_TIMER_ADD);
+	struct stmt *s = store_stmt(st, S_TIMER_ADD);
 	store_bind_text(s, 1, deadline_key);
 	store_bind_text(s, 4, chat_id);
-	sqlite3_bind_int(s, 2, step);
-	sqlite3_bind_int64(s, 3, fire_at);
+	stmt_bind_int64(s, 2, step);
+	stmt_bind_int64(s, 3, fire_at);
 	return store_step_done(st, s);
 }
 
 int store_timers_cancel(struct store *st, const char *deadline_key)
 {
-	sqlite3_stmt *s = store_stmt(st, S_TIMER_CANCEL);
+	struct stmt *s = store_stmt(st, S_TIMER_CANCEL);
 	store_bind_text(s, 1, deadline_key);
-	return store_step_done(st, s) == STORE_OK ? sqlite3_changes(st->db) : -1;
+	return store_step_done(st, s) == STORE_OK ? store_changes(st) : -1;
 }
 
 int store_timers_reschedule(struct store *st, const char *deadline_key, ms_t fire_at)
 {
-	sqlite3_stmt *s = store_stmt(st, S_TIMER_RESCHEDULE);
+	struct stmt *s = store_stmt(st, S_TIMER_RESCHEDULE);
 	store_bind_text(s, 1, deadline_key);
-	sqlite3_bind_int64(s, 2, fire_at);
-	return store_step_done(st, s) == STORE_OK ? sqlite3_changes(st->db) : -1;
+	stmt_bind_int64(s, 2, fire_at);
+	return store_step_done(st, s) == STORE_OK ? store_changes(st) : -1;
 }
 
 enum store_rc store_timer_hold(struct store *st, int64_t id, ms_t fire_at)
@@ -112,17 +111,17 @@ int64_t store_timers_pending(struct store *st) { return store_scalar(st, S_TIMER
 
 enum store_rc store_timers_due(struct store *st, ms_t now, struct timer_row *rows, size_t max, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, S_TIMER_DUE);
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-	int rc = SQLITE_ROW;
+	struct stmt *s = store_stmt(st, S_TIMER_DUE);
+	stmt_bind_int64(s, 1, now);
+	stmt_bind_int64(s, 2, (int64_t)max);
+	enum step_rc rc = STEP_ROW;
 	*n = 0;
-	while (*n < max && (rc = store_step(st, s)) == SQLITE_ROW) {
+	while (*n < max && (rc = store_step(st, s)) == STEP_ROW) {
 		struct timer_row *r = &rows[(*n)++];
-		r->id = sqlite3_column_int64(s, 0);
+		r->id = stmt_col_int64(s, 0);
 		r->deadline_key = store_col_text(s, 1);
-		r->step = sqlite3_column_int(s, 2);
-		r->fire_at = sqlite3_column_int64(s, 3);
+		r->step = stmt_col_int(s, 2);
+		r->fire_at = stmt_col_int64(s, 3);
 		r->chat_id = store_col_text(s, 4);
 		r->late = sqlite3_column_int(s, 5);
 	}
@@ -143,9 +142,9 @@ void timer_row_free(struct timer_row *r)
 
 enum store_rc store_timer_fired(struct store *st, int64_t id, ms_t now, int late)
 {
-	sqlite3_stmt *s = store_stmt(st, S_TIMER_FIRED);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_int(s, 3, late);
+	struct stmt *s = store_stmt(st, S_TIMER_FIRED);
+	stmt_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 2, now);
+	stmt_bind_int64(s, 3, late);
 	return store_step_done(st, s);
 }

@@ -1,5 +1,5 @@
 /*
- * store.h - the SQLite store: every line of SQL in the daemon lives behind this.
+ * store.h - the store (SQLite or PostgreSQL): every line of SQL in the daemon lives behind this.
  *
  * The database runs in WAL mode.  Its schema is versioned by the table
  * schema_migrations; opening a database made by an older collabd upgrades it
@@ -29,19 +29,23 @@ enum store_rc {
 	STORE_OK = 0,
 	STORE_DUP,      /* the record already exists (e.g. a redelivered event) */
 	STORE_NOTFOUND,
-	STORE_ERR,      /* SQLite failed: see store_errmsg() */
+	STORE_ERR,      /* the database failed: see store_errmsg() */
 	STORE_TOONEW,   /* the database was made by a newer collabd */
 };
 
 /* The newest schema version this build knows. */
 int store_schema_version(void);
 
-/* Opens (creating if needed) and migrates the database at path.  On failure
+/* Opens (creating if needed) and migrates the database: a SQLite file path,
+ * or a postgresql:// (postgres://) URI for the shared PostgreSQL store.  On failure
  * returns non-zero and writes a message into err (size errsz). */
 enum store_rc store_open(const char *path, struct store **out, char *err, size_t errsz);
 void store_close(struct store *st);
 /* The last SQLite error message (borrowed, valid until the next call). */
 const char *store_errmsg(struct store *st);
+/* "sqlite" or "postgresql": the engine store_open() chose by the database
+ * named (a file path, or a postgresql:// URI). */
+const char *store_engine_name(const struct store *st);
 /* The version the database was at before store_open() migrated it. */
 int store_version_found(struct store *st);
 

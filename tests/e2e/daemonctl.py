@@ -12,7 +12,11 @@ import signal
 import socket
 import subprocess
 import time
+import sys
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pg"))
+import pgcluster  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 CALENDAR_DIR = os.path.join(REPO, "deploy", "calendar")
@@ -35,7 +39,10 @@ class Daemon:
         self.sim = sim
         self.platform = platform  # "feishu" (sim is a Sim) or "dingtalk" (sim is a DingSim)
         self.workdir = str(workdir)
-        self.db = os.path.join(self.workdir, "collabd.db")
+        # On a PostgreSQL test run (make test-pg) each daemon gets an empty
+        # database of its own; self.db is then its postgresql:// URI.
+        self.pg = pgcluster.server_url() is not None
+        self.db = pgcluster.fresh_database() if self.pg else os.path.join(self.workdir, "collabd.db")
         self.admin_port = free_port()
         self.log_path = os.path.join(self.workdir, "collabd.log")
         self.config_path = os.path.join(self.workdir, "collabd.json")
@@ -154,7 +161,10 @@ class Daemon:
             return ""
 
     def sql(self, query, *args):
-        """Reads the daemon's database with Python's own sqlite3 (WAL allows it)."""
+        """Reads the daemon's database: Python's own sqlite3 (WAL allows it), or
+        psql on PostgreSQL (the query in the common dialect, ?N placeholders)."""
+        if self.pg:
+            return pgcluster.query(self.db, query, args)
         import sqlite3
         con = sqlite3.connect(self.db, timeout=5)
         try:

@@ -1,0 +1,485 @@
+/*
+ * store_pg.c - the PostgreSQL engine (libpq): the shared store that several
+ * collabd instances use at once.
+ *
+ * A statement is prepared on the server the first time it runs, with the
+ * types of the values bound then (text, bigint, double; NULL left for the
+ * server to infer), under a name of its own.  When the connection is lost
+ * the next statement outside a transaction reconnects and prepares again;
+ * inside a transaction every statement fails until the caller rolls back,
+ * so half a transaction is never replayed in autocommit.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/log.h"
+#include "collabd/util.h"
+#include "store_internal.h"
+
+/* Type oids of pg_type (fixed in every PostgreSQL). */
+enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_TEXT = 25, OID_OID = 26,
+       OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_NUMERIC = 1700 };
+
+struct pg_conn {
+	PGconn *c;
+	unsigned gen;      /* bumped at each reconnect: statements prepare again */
+	unsigned next_id;  /* names of prepared statements */
+	int tx_open;       /* BEGIN ran and no COMMIT/ROLLBACK since */
+	int64_t changes;   /* rows changed by the last statement */
+	char err[512];
+};
+
+struct pg_stmt {
+	struct pg_conn *pc;
+	char *sql;           /* with $N placeholders */
+	char name[24];
+	unsigned prepared_gen; /* 0: not prepared on this connection */
+	int nparams;
+	char **vals;         /* owned copies; NULL binds SQL NULL */
+	Oid *types;
+	PGresult *res;       /* the last run's result, read row by row */
+	int row;
+	int ran;
+};
+
+static struct pg_conn *pc_of(struct store *st) { return st->conn; }
+
+/* libpq's messages end in a newline; log lines should not. */
+static void set_err(struct pg_conn *pc, const char *msg)
+{
+	snprintf(pc->err, sizeof pc->err, "%s", msg && *msg ? msg : "unknown error");
+	size_t n = strlen(pc->err);
+	while (n && (pc->err[n - 1] == '\n' || pc->err[n - 1] == ' '))
+		pc->err[--n] = '\0';
+	for (char *p = pc->err; *p; p++)
+		if (*p == '\n' || *p == '"')
+			*p = ' ';
+}
+
+/* Connects again when the connection was lost; 0 when it is usable. */
+static int ensure_connected(struct pg_conn *pc)
+{
+	if (PQstatus(pc->c) == CONNECTION_OK)
+		return 0;
+	PQreset(pc->c);
+	if (PQstatus(pc->c) != CONNECTION_OK) {
+		set_err(pc, PQerrorMessage(pc->c));
+		return -1;
+	}
+	pc->gen++;
+	log_info("msg=\"reconnected to PostgreSQL\"");
+	return 0;
+}
+
+static int pg_exec(struct store *st, const char *sql, char *err, size_t errsz)
+{
+	struct pg_conn *pc = pc_of(st);
+	if (ensure_connected(pc)) {
+		snprintf(err, errsz, "%s", pc->err);
+		return -1;
+	}
+	PGresult *r = PQexec(pc->c, sql);
+	ExecStatusType s = PQresultStatus(r);
+	int ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+	if (!ok) {
+		set_err(pc, PQresultErrorMessage(r));
+		snprintf(err, errsz, "%s", pc->err);
+	} else {
+		const char *tag = PQcmdStatus(r);
+		if (!strcmp(tag, "BEGIN"))
+			pc->tx_open = 1;
+		else if (!strcmp(tag, "COMMIT") || !strcmp(tag, "ROLLBACK"))
+			pc->tx_open = 0;
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+char *pg_placeholders_new(const char *sql)
+{
+	size_t n = strlen(sql);
+	char *out = xmalloc(n + 1), *o = out;
+	char quote = 0;
+	for (const char *p = sql; *p; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+		} else if (*p == '\'' || *p == '"') {
+			quote = *p;
+		} else if (*p == '?' && p[1] >= '0' && p[1] <= '9') {
+			*o++ = '$';
+			continue;
+		}
+		*o++ = *p;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The highest $N in sql. */
+static int max_param(const char *sql)
+{
+	int max = 0;
+	char quote = 0;
+	for (const char *p = sql; *p; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+		} else if (*p == '\'' || *p == '"') {
+			quote = *p;
+		} else if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+			int v = atoi(p + 1);
+			if (v > max)
+				max = v;
+		}
+	}
+	return max;
+}
+
+static void *pg_prepare(struct store *st, const char *sql)
+{
+	struct pg_conn *pc = pc_of(st);
+	struct pg_stmt *s = xcalloc(1, sizeof *s);
+	s->pc = pc;
+	s->sql = pg_placeholders_new(sql);
+	snprintf(s->name, sizeof s->name, "cd%u", ++pc->next_id);
+	s->nparams = max_param(s->sql);
+	s->row = -1;
+	s->vals = xcalloc((size_t)s->nparams + 1, sizeof *s->vals);
+	s->types = xcalloc((size_t)s->nparams + 1, sizeof *s->types);
+	return s;
+}
+
+static void clear_result(struct pg_stmt *s)
+{
+	PQclear(s->res);
+	s->res = NULL;
+	s->row = -1;
+	s->ran = 0;
+}
+
+static void pg_reset(void *h)
+{
+	struct pg_stmt *s = h;
+	clear_result(s);
+	for (int i = 0; i < s->nparams; i++) {
+		free(s->vals[i]);
+		s->vals[i] = NULL;
+	}
+}
+
+static void pg_finalize(void *h)
+{
+	struct pg_stmt *s = h;
+	if (!s)
+		return;
+	pg_reset(s);
+	free(s->vals);
+	free(s->types);
+	free(s->sql);
+	free(s);
+}
+
+static void put(struct pg_stmt *s, int i, char *v, Oid type)
+{
+	if (i < 1 || i > s->nparams) {
+		free(v);
+		return;
+	}
+	free(s->vals[i - 1]);
+	s->vals[i - 1] = v;
+	/* The type the server learns at prepare; a later NULL keeps it. */
+	if (v && s->prepared_gen != s->pc->gen + 1)
+		s->types[i - 1] = type;
+}
+
+static void pg_bind_text(void *h, int i, const char *v, size_t len)
+{
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, v, len);
+	copy[len] = '\0';
+	put(h, i, copy, OID_TEXT);
+}
+
+static void pg_bind_int64(void *h, int i, int64_t v) { put(h, i, xasprintf("%lld", (long long)v), OID_INT8); }
+static void pg_bind_double(void *h, int i, double v) { put(h, i, xasprintf("%.17g", v), OID_FLOAT8); }
+static void pg_bind_null(void *h, int i) { put(h, i, NULL, 0); }
+
+static int is_constraint(const PGresult *r)
+{
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	return state && !strncmp(state, "23", 2); /* class 23: integrity constraint violation */
+}
+
+/* Runs s once; the step result of a statement without rows, or STEP_ROW
+ * with s->res holding the rows. */
+static enum step_rc run(struct pg_stmt *s)
+{
+	struct pg_conn *pc = s->pc;
+	int is_rollback = !strcmp(s->sql, "ROLLBACK");
+	if (PQstatus(pc->c) != CONNECTION_OK) {
+		if (pc->tx_open) {
+			/* The server rolled the transaction back when the connection went. */
+			if (is_rollback) {
+				pc->tx_open = 0;
+				return STEP_DONE;
+			}
+			set_err(pc, "connection to PostgreSQL lost inside a transaction");
+			return STEP_ERR;
+		}
+		if (ensure_connected(pc))
+			return STEP_ERR;
+	}
+	if (s->prepared_gen != pc->gen + 1) {
+		PGresult *p = PQprepare(pc->c, s->name, s->sql, s->nparams, s->types);
+		int ok = PQresultStatus(p) == PGRES_COMMAND_OK;
+		if (!ok)
+			set_err(pc, PQresultErrorMessage(p));
+		PQclear(p);
+		if (!ok)
+			return STEP_ERR;
+		s->prepared_gen = pc->gen + 1;
+	}
+	s->res = PQexecPrepared(pc->c, s->name, s->nparams, (const char *const *)s->vals, NULL, NULL, 0);
+	s->ran = 1;
+	ExecStatusType status = PQresultStatus(s->res);
+	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+		set_err(pc, PQresultErrorMessage(s->res));
+		enum step_rc rc = is_constraint(s->res) ? STEP_CONSTRAINT : STEP_ERR;
+		if (is_rollback)
+			pc->tx_open = 0;
+		return rc;
+	}
+	const char *tag = PQcmdStatus(s->res);
+	pc->changes = atoll(PQcmdTuples(s->res));
+	if (!strcmp(tag, "BEGIN")) {
+		pc->tx_open = 1;
+	} else if (!strcmp(tag, "COMMIT") || !strcmp(tag, "ROLLBACK")) {
+		pc->tx_open = 0;
+		/* COMMIT of a transaction that had failed answers ROLLBACK: that is
+		 * a failure to commit, never a success. */
+		if (!strcmp(s->sql, "COMMIT") && !strcmp(tag, "ROLLBACK")) {
+			set_err(pc, "the transaction had failed and was rolled back");
+			return STEP_ERR;
+		}
+	}
+	return STEP_ROW;
+}
+
+static enum step_rc pg_step(struct store *st, void *h)
+{
+	(void)st;
+	struct pg_stmt *s = h;
+	if (!s->ran) {
+		enum step_rc rc = run(s);
+		if (rc != STEP_ROW)
+			return rc;
+	}
+	if (!s->res)
+		return STEP_DONE;
+	s->row++;
+	return s->row < PQntuples(s->res) ? STEP_ROW : STEP_DONE;
+}
+
+static int pg_col_count(void *h)
+{
+	struct pg_stmt *s = h;
+	return s->res ? PQnfields(s->res) : 0;
+}
+
+static const char *pg_col_name(void *h, int i) { return PQfname(((struct pg_stmt *)h)->res, i); }
+
+static int cell_ok(struct pg_stmt *s, int i)
+{
+	return s->res && s->row >= 0 && s->row < PQntuples(s->res) && i < PQnfields(s->res) &&
+	       !PQgetisnull(s->res, s->row, i);
+}
+
+static enum col_type pg_col_type(void *h, int i)
+{
+	struct pg_stmt *s = h;
+	if (!cell_ok(s, i))
+		return COL_NULL;
+	switch (PQftype(s->res, i)) {
+	case OID_BOOL: case OID_INT2: case OID_INT4: case OID_INT8: case OID_OID:
+		return COL_INT;
+	case OID_FLOAT4: case OID_FLOAT8:
+		return COL_REAL;
+	case OID_NUMERIC:
+		/* SUM() of integers is numeric: whole values read as integers, as in SQLite. */
+		return strchr(PQgetvalue(s->res, s->row, i), '.') ? COL_REAL : COL_INT;
+	default:
+		return COL_TEXT;
+	}
+}
+
+static int64_t pg_col_int64(void *h, int i)
+{
+	struct pg_stmt *s = h;
+	if (!cell_ok(s, i))
+		return 0;
+	const char *v = PQgetvalue(s->res, s->row, i);
+	if (PQftype(s->res, i) == OID_BOOL)
+		return *v == 't';
+	return strtoll(v, NULL, 10);
+}
+
+static double pg_col_double(void *h, int i)
+{
+	struct pg_stmt *s = h;
+	return cell_ok(s, i) ? strtod(PQgetvalue(s->res, s->row, i), NULL) : 0;
+}
+
+static const char *pg_col_text(void *h, int i)
+{
+	struct pg_stmt *s = h;
+	if (!cell_ok(s, i))
+		return NULL;
+	if (PQftype(s->res, i) == OID_BOOL) /* as SQLite would print it */
+		return *PQgetvalue(s->res, s->row, i) == 't' ? "1" : "0";
+	return PQgetvalue(s->res, s->row, i);
+}
+
+static size_t pg_col_bytes(void *h, int i)
+{
+	const char *t = pg_col_text(h, i);
+	return t ? strlen(t) : 0;
+}
+
+static int64_t pg_changes(struct store *st) { return pc_of(st)->changes; }
+
+static int64_t pg_last_insert_id(struct store *st)
+{
+	/* lastval(): the value the session's last nextval() gave, i.e. the
+	 * identity of the row just inserted. */
+	PGresult *r = PQexec(pc_of(st)->c, "SELECT lastval()");
+	int64_t id = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : 0;
+	PQclear(r);
+	return id;
+}
+
+static const char *pg_errmsg(struct store *st) { return pc_of(st)->err[0] ? pc_of(st)->err : "no error"; }
+static int pg_in_transaction(struct store *st) { return pc_of(st)->tx_open; }
+
+static void pg_close(struct store *st)
+{
+	struct pg_conn *pc = pc_of(st);
+	if (!pc)
+		return;
+	PQfinish(pc->c);
+	free(pc);
+	st->conn = NULL;
+}
+
+const struct db_ops db_pg_ops = {
+	.name = "postgresql",
+	.dialect = DIALECT_PG,
+	.exec = pg_exec,
+	.prepare = pg_prepare,
+	.finalize = pg_finalize,
+	.reset = pg_reset,
+	.bind_text = pg_bind_text,
+	.bind_int64 = pg_bind_int64,
+	.bind_double = pg_bind_double,
+	.bind_null = pg_bind_null,
+	.step = pg_step,
+	.col_count = pg_col_count,
+	.col_name = pg_col_name,
+	.col_type = pg_col_type,
+	.col_int64 = pg_col_int64,
+	.col_double = pg_col_double,
+	.col_text = pg_col_text,
+	.col_bytes = pg_col_bytes,
+	.changes = pg_changes,
+	.last_insert_id = pg_last_insert_id,
+	.errmsg = pg_errmsg,
+	.in_transaction = pg_in_transaction,
+	.close = pg_close,
+};
+
+int store_is_pg_uri(const char *database)
+{
+	return database && (!strncmp(database, "postgresql://", 13) || !strncmp(database, "postgres://", 11));
+}
+
+/* libpq prints NOTICEs on stderr by default (e.g. "relation already
+ * exists, skipping"); they belong in the log at debug level if anywhere. */
+static void quiet_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+int db_pg_open(struct store *st, const char *uri, char *err, size_t errsz)
+{
+	struct pg_conn *pc = xcalloc(1, sizeof *pc);
+	st->ops = &db_pg_ops;
+	st->conn = pc;
+	/* A lost server must not hold the daemon's loop for long: connect
+	 * attempts give up after a few seconds (the URI may say otherwise). */
+	const char *keys[] = { "connect_timeout", "application_name", "dbname", NULL };
+	const char *vals[] = { "3", "collabd", uri, NULL };
+	pc->c = PQconnectdbParams(keys, vals, 1);
+	if (!pc->c || PQstatus(pc->c) != CONNECTION_OK) {
+		set_err(pc, pc->c ? PQerrorMessage(pc->c) : "out of memory");
+		snprintf(err, errsz, "cannot connect to PostgreSQL: %s", pc->err);
+		return -1;
+	}
+	PQsetNoticeProcessor(pc->c, quiet_notice, NULL);
+	return pg_exec(st, "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'", err, errsz);
+}
+
+/* Is the word at p (of length n) whole, not part of a longer name? */
+static int whole_word(const char *start, const char *p, size_t n)
+{
+	int before = p == start || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') || (p[-1] >= 'A' && p[-1] <= 'Z'));
+	char c = p[n];
+	int after = !(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
+	return before && after;
+}
+
+char *pg_ddl_new(const char *ddl)
+{
+	/* The rewrites, longest first so INTEGER PRIMARY KEY wins over INTEGER.
+	 * TEXT compares byte by byte (COLLATE "C"), as in SQLite, so ranges and
+	 * orderings of ids and days are the same on both. */
+	static const struct { const char *from, *to; } rules[] = {
+		{ "INTEGER PRIMARY KEY", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY" },
+		{ " WITHOUT ROWID", "" },
+		{ "INTEGER", "BIGINT" },
+		{ "TEXT", "TEXT COLLATE \"C\"" },
+	};
+	size_t cap = strlen(ddl) * 2 + 64, n = 0;
+	char *out = xmalloc(cap);
+	char quote = 0;
+	for (const char *p = ddl; *p;) {
+		if (!quote) {
+			int hit = 0;
+			for (size_t r = 0; r < ARRAY_LEN(rules) && !hit; r++) {
+				size_t len = strlen(rules[r].from);
+				if (!strncmp(p, rules[r].from, len) && whole_word(ddl, p + (*p == ' '), len - (*p == ' '))) {
+					size_t tl = strlen(rules[r].to);
+					if (n + tl + 1 >= cap)
+						out = xrealloc(out, cap = (cap + tl) * 2);
+					memcpy(out + n, rules[r].to, tl);
+					n += tl;
+					p += len;
+					hit = 1;
+				}
+			}
+			if (hit)
+				continue;
+		}
+		if (quote && *p == quote)
+			quote = 0;
+		else if (!quote && (*p == '\'' || *p == '"'))
+			quote = *p;
+		if (n + 2 >= cap)
+			out = xrealloc(out, cap *= 2);
+		out[n++] = *p++;
+	}
+	out[n] = '\0';
+	return out;
+}

@@ -1,0 +1,139 @@
+/*
+ * store_sqlite.c - the SQLite engine: one file, WAL mode, the embedded
+ * default.  A thin mapping of struct db_ops onto the SQLite C API.
+ */
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collabd/util.h"
+#include "store_internal.h"
+
+static sqlite3 *db_of(struct store *st) { return st->conn; }
+
+static int sq_exec(struct store *st, const char *sql, char *err, size_t errsz)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db_of(st), sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "%s", msg ? msg : sqlite3_errmsg(db_of(st)));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void *sq_prepare(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v3(db_of(st), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+		return NULL;
+	return s;
+}
+
+static void sq_finalize(void *h) { sqlite3_finalize(h); }
+
+static void sq_reset(void *h)
+{
+	sqlite3_reset(h);
+	sqlite3_clear_bindings(h);
+}
+
+static void sq_bind_text(void *h, int i, const char *v, size_t len) { sqlite3_bind_text(h, i, v, (int)len, SQLITE_TRANSIENT); }
+static void sq_bind_int64(void *h, int i, int64_t v) { sqlite3_bind_int64(h, i, v); }
+static void sq_bind_double(void *h, int i, double v) { sqlite3_bind_double(h, i, v); }
+static void sq_bind_null(void *h, int i) { sqlite3_bind_null(h, i); }
+
+static enum step_rc sq_step(struct store *st, void *h)
+{
+	(void)st;
+	int rc = sqlite3_step(h);
+	if (rc == SQLITE_ROW)
+		return STEP_ROW;
+	if (rc == SQLITE_DONE)
+		return STEP_DONE;
+	return (rc & 0xff) == SQLITE_CONSTRAINT ? STEP_CONSTRAINT : STEP_ERR;
+}
+
+static int sq_col_count(void *h) { return sqlite3_column_count(h); }
+static const char *sq_col_name(void *h, int i) { return sqlite3_column_name(h, i); }
+
+static enum col_type sq_col_type(void *h, int i)
+{
+	switch (sqlite3_column_type(h, i)) {
+	case SQLITE_INTEGER: return COL_INT;
+	case SQLITE_FLOAT: return COL_REAL;
+	case SQLITE_NULL: return COL_NULL;
+	default: return COL_TEXT;
+	}
+}
+
+static int64_t sq_col_int64(void *h, int i) { return sqlite3_column_int64(h, i); }
+static double sq_col_double(void *h, int i) { return sqlite3_column_double(h, i); }
+static const char *sq_col_text(void *h, int i) { return (const char *)sqlite3_column_text(h, i); }
+static size_t sq_col_bytes(void *h, int i) { return (size_t)sqlite3_column_bytes(h, i); }
+static int64_t sq_changes(struct store *st) { return sqlite3_changes(db_of(st)); }
+static int64_t sq_last_insert_id(struct store *st) { return sqlite3_last_insert_rowid(db_of(st)); }
+static const char *sq_errmsg(struct store *st) { return db_of(st) ? sqlite3_errmsg(db_of(st)) : "not open"; }
+static int sq_in_transaction(struct store *st) { return !sqlite3_get_autocommit(db_of(st)); }
+
+static void sq_close(struct store *st)
+{
+	sqlite3_close(db_of(st));
+	st->conn = NULL;
+}
+
+const struct db_ops db_sqlite_ops = {
+	.name = "sqlite",
+	.dialect = DIALECT_SQLITE,
+	.exec = sq_exec,
+	.prepare = sq_prepare,
+	.finalize = sq_finalize,
+	.reset = sq_reset,
+	.bind_text = sq_bind_text,
+	.bind_int64 = sq_bind_int64,
+	.bind_double = sq_bind_double,
+	.bind_null = sq_bind_null,
+	.step = sq_step,
+	.col_count = sq_col_count,
+	.col_name = sq_col_name,
+	.col_type = sq_col_type,
+	.col_int64 = sq_col_int64,
+	.col_double = sq_col_double,
+	.col_text = sq_col_text,
+	.col_bytes = sq_col_bytes,
+	.changes = sq_changes,
+	.last_insert_id = sq_last_insert_id,
+	.errmsg = sq_errmsg,
+	.in_transaction = sq_in_transaction,
+	.close = sq_close,
+};
+
+int db_sqlite_open(struct store *st, const char *path, char *err, size_t errsz)
+{
+	sqlite3 *db = NULL;
+	st->ops = &db_sqlite_ops;
+	/* A new database is created 0600: the workflow's forms, names and
+	 * chats are nobody else's business.  SQLite gives its -wal, -shm and
+	 * -journal files the database's own mode. */
+	if (strcmp(path, ":memory:") && access(path, F_OK)) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return -1;
+	}
+	st->conn = db;
+	/* A busy timeout only matters for outside readers (sqlite3 shell, backups):
+	 * the daemon itself is the only writer. */
+	sqlite3_busy_timeout(db, 250);
+	/* FULL: in WAL mode every COMMIT syncs the log before it returns, so
+	 * what the daemon acks after a commit survives a power cut, not only a
+	 * crash of the process (NORMAL syncs only at checkpoints). */
+	return sq_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err, errsz);
+}
