@@ -64,7 +64,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 # `make deps <anything>` in one invocation: every compile waits for deps (also under -j).
 DEPS_FIRST := $(if $(filter deps,$(MAKECMDGOALS)),deps)
 
-.PHONY: all deps test check unit e2e build-test layers chaos valgrind test-asan demo bench bench-deps bench-flood bench-scale install clean
+.PHONY: all deps test test-pg check unit e2e build-test layers chaos valgrind test-asan demo bench bench-deps bench-flood bench-scale install clean
 
 # Debian packages for building, testing and the demo (run as root or with sudo);
 # chromium and the CJK fonts are for the web board's browser tests and screenshots.
@@ -108,6 +108,14 @@ e2e: $(BUILD)/collabd $(BUILD)/bench/flood_gateway
 
 test: unit e2e
 
+# The e2e suite with every daemon on PostgreSQL instead of SQLite: a throwaway
+# server (initdb in a temporary directory, its own port on 127.0.0.1, run as an
+# unprivileged user when make runs as root; tests/pg/pgcluster.py) and a fresh
+# database per daemon.  Then the cluster tests (several instances, one database).
+test-pg: $(BUILD)/collabd
+	COLLABD_BIN=$(abspath $(BUILD)/collabd) COLLABD_SANITIZED=$(SAN) $(PYTHON) tests/pg/pgcluster.py \
+	  $(PYTHON) -m pytest -q tests/e2e tests/pg
+
 # The Makefile itself (tests/build): `make deps X` in one invocation, CFLAGS kept
 # apart, header tracking.  It runs make in temporary build directories.
 build-test: | $(DEPS_FIRST)
@@ -148,7 +156,7 @@ CHECK_FUZZ_SECONDS ?= 30
 layers: $(BUILD)/libcollabd.a
 	COLLABD_OBJ_DIR=$(abspath $(BUILD)/obj) $(PYTHON) -m pytest -q tests/build/test_layers.py
 
-check: build-test layers test chaos valgrind test-asan
+check: build-test layers test test-pg chaos valgrind test-asan
 	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
 deps:

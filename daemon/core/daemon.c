@@ -413,13 +413,20 @@ static int daemon_open(struct daemon *d)
 	}
 	d->started_at = clock_now_ms();
 
+	char shown[512];
+	store_database_redacted(d->cfg.database, shown, sizeof shown);
 	if (store_open(d->cfg.database, &d->store, err, sizeof err) != STORE_OK) {
-		log_error("msg=\"cannot open the database\" path=%s error=\"%s\"", d->cfg.database, err);
+		log_error("msg=\"cannot open the database\" path=%s error=\"%s\"", shown, err);
 		goto fail;
 	}
-	log_info("msg=\"database ready\" path=%s schema_version=%d", d->cfg.database, store_schema_version());
+	/* On the shared store several instances write one log stream each;
+	 * every line says which instance wrote it. */
+	if (!strcmp(store_engine_name(d->store), "postgresql"))
+		log_set_instance(store_instance_id(d->store));
+	log_info("msg=\"database ready\" path=%s engine=%s schema_version=%d", shown, store_engine_name(d->store),
+		 store_schema_version());
 	struct stat dbst;
-	if (stat(d->cfg.database, &dbst) == 0 && (dbst.st_mode & 007))
+	if (!store_is_pg_uri(d->cfg.database) && stat(d->cfg.database, &dbst) == 0 && (dbst.st_mode & 007))
 		log_warn("msg=\"the database is readable by other users of this machine; chmod 600 it (and its -wal, "
 			 "-shm files)\" path=%s mode=%03o", d->cfg.database, (unsigned)(dbst.st_mode & 0777));
 	if (d->cfg.test_sync_normal) {

@@ -48,6 +48,12 @@ int log_level_parse(const char *name)
 	return -1;
 }
 
+/* Set when several instances may share a database: every line then says
+ * which one wrote it. */
+static char instance_id[64];
+
+void log_set_instance(const char *id) { snprintf(instance_id, sizeof instance_id, "%s", id ? id : ""); }
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -81,6 +87,8 @@ static void write_line(enum log_level level, const char *text, long suppressed)
 	fprintf(stderr, "ts=%s.%03ldZ level=%s %s", ts, (long)(tv.tv_usec / 1000), level_names[level], text);
 	if (suppressed)
 		fprintf(stderr, " suppressed=%ld", suppressed);
+	if (instance_id[0])
+		fprintf(stderr, " instance=%s", instance_id);
 	fputc('\n', stderr);
 	funlockfile(stderr);
 }

@@ -187,6 +187,13 @@ static const char *const migrations[] = {
 	"  attempts INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'dead', created_at INTEGER NOT NULL,"
 	"  replayed_at INTEGER, UNIQUE (platform, dedupe_key));"
 	"CREATE INDEX dead_letters_state ON dead_letters (state, id);",
+
+	/* 15: several instances on one PostgreSQL store: which instance is
+	 *     sending an outbox row and until when (a lease: when it dies with
+	 *     its instance, another takes the row over).  Unused on SQLite,
+	 *     where one process is the only sender. */
+	"ALTER TABLE outbox ADD COLUMN claimed_by TEXT;"
+	"ALTER TABLE outbox ADD COLUMN claim_until INTEGER;",
 };
 
 /*
@@ -240,6 +247,22 @@ const char *store_errmsg(struct store *st) { return st->ops->errmsg(st); }
 int store_version_found(struct store *st) { return st->version_found; }
 
 const char *store_engine_name(const struct store *st) { return st->ops->name; }
+
+const char *store_instance_id(const struct store *st) { return st->instance; }
+
+/* COLLABD_INSTANCE_ID, else host and process: a restarted instance is a new
+ * one, so the leases of the one that died simply expire. */
+static void name_instance(struct store *st)
+{
+	const char *env = getenv("COLLABD_INSTANCE_ID");
+	if (env && *env) {
+		snprintf(st->instance, sizeof st->instance, "%s", env);
+		return;
+	}
+	char host[64] = "host";
+	gethostname(host, sizeof host - 1);
+	snprintf(st->instance, sizeof st->instance, "%s-%ld", host, (long)getpid());
+}
 
 static int exec_sql(struct store *st, const char *sql, char *err, size_t errsz)
 {
@@ -332,6 +355,7 @@ enum store_rc store_open(const char *database, struct store **out, char *err, si
 	struct store *st = xcalloc(1, sizeof *st);
 	enum store_rc rc = STORE_ERR;
 	*out = NULL;
+	name_instance(st);
 	int opened = store_is_pg_uri(database) ? db_pg_open(st, database, err, errsz)
 					       : db_sqlite_open(st, database, err, errsz);
 	if (opened)

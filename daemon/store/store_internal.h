@@ -49,6 +49,7 @@ struct store {
 	int version_found;           /* schema version found at open (before migrating) */
 	struct store_cached *cache;  /* the later steps' statements (store_sql) */
 	unsigned long nerrors;       /* database failures so far (store_error_count) */
+	char instance[96];           /* this process among those sharing the store */
 	size_t ncache;
 };
 

@@ -13,6 +13,11 @@
 #include "collabd/log.h"
 #include "collabd/util.h"
 
+/* How long an instance's claim on the outbox rows it sends lasts on the
+ * shared store; renewed at each pass, so only a dead instance's lapses and
+ * another instance takes its rows over. */
+#define OUTBOX_LEASE_MS 15000
+
 enum store_rc store_outbox_add(struct store *st, const char *platform, const char *chat_id,
 			       const char *reply_to, const char *update_of, const char *kind,
 			       const char *body_json, ms_t now, int64_t *id_out)
@@ -36,6 +41,9 @@ enum store_rc store_outbox_due(struct store *st, ms_t now, struct outbox_row *ro
 	struct stmt *s = store_stmt(st, S_OUTBOX_DUE);
 	stmt_bind_int64(s, 1, now);
 	stmt_bind_int64(s, 2, (int64_t)max);
+	/* The claim (PostgreSQL's text; SQLite's has no ?3, ?4 and ignores them). */
+	store_bind_text(s, 3, st->instance);
+	stmt_bind_int64(s, 4, now + OUTBOX_LEASE_MS);
 	enum step_rc rc = STEP_ROW;
 	*n = 0;
 	while (*n < max && (rc = store_step(st, s)) == STEP_ROW) {
@@ -97,7 +105,16 @@ enum store_rc store_outbox_failed(struct store *st, int64_t id, const char *erro
 	return store_step_done(st, s);
 }
 
-ms_t store_outbox_next_due(struct store *st) { return store_scalar(st, S_OUTBOX_NEXT, -1); }
+ms_t store_outbox_next_due(struct store *st)
+{
+	struct stmt *s = store_stmt(st, S_OUTBOX_NEXT);
+	store_bind_text(s, 1, st->instance); /* PostgreSQL's text only */
+	int64_t v = -1;
+	if (store_step(st, s) == STEP_ROW && stmt_col_type(s, 0) != COL_NULL)
+		v = stmt_col_int64(s, 0);
+	stmt_reset(s);
+	return v;
+}
 
 int64_t store_outbox_pending(struct store *st) { return store_scalar(st, S_OUTBOX_PENDING, 0); }
 

@@ -428,7 +428,10 @@ int db_pg_open(struct store *st, const char *uri, char *err, size_t errsz)
 		return -1;
 	}
 	PQsetNoticeProcessor(pc->c, quiet_notice, NULL);
-	return pg_exec(st, "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'", err, errsz);
+	/* A row another instance holds is waited for briefly, then the statement
+	 * fails and the event stays unacknowledged (redelivered), as SQLite's
+	 * busy timeout does: the daemon's loop never hangs on a lock. */
+	return pg_exec(st, "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; SET lock_timeout = '2s'", err, errsz);
 }
 
 /* Is the word at p (of length n) whole, not part of a longer name? */
@@ -481,5 +484,22 @@ char *pg_ddl_new(const char *ddl)
 		out[n++] = *p++;
 	}
 	out[n] = '\0';
+	return out;
+}
+
+char *store_database_redacted(const char *database, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s", database ? database : "");
+	if (!store_is_pg_uri(out))
+		return out;
+	/* scheme://user:password@host... */
+	char *userinfo = strstr(out, "://") + 3, *at = strchr(userinfo, '@'), *colon = strchr(userinfo, ':');
+	if (at && colon && colon < at) {
+		size_t tail = strlen(at);
+		if ((size_t)(colon + 1 - out) + 3 + tail < outsz) {
+			memmove(colon + 4, at, tail + 1);
+			memcpy(colon + 1, "***", 3);
+		}
+	}
 	return out;
 }

@@ -126,12 +126,30 @@ const char *const store_stmt_sql_pg[S_COUNT] = {
 			 "created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?7, ?4, ?5, "
 			 "  'cd' || (SELECT value FROM meta WHERE key = 'instance_id') || '-' || "
 			 "  substr(md5(random()::text || clock_timestamp()::text), 1, 16), ?6, ?6)",
-	[S_OUTBOX_DUE] = "SELECT o.id, o.platform, o.chat_id, o.reply_to, o.kind, o.body, o.idem_key, o.attempts, "
-			 "o.next_attempt_at, o.update_of FROM outbox o "
-			 "WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 "
-			 "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = o.chat_id "
-			 "  AND p.state = 'pending' AND p.id < o.id) "
-			 "ORDER BY o.id LIMIT ?2",
+	/* Several instances send from one outbox: each claims the chats' head
+	 * rows it will send (?3 the instance, until ?4: a lease), skipping rows
+	 * another is claiming this instant and rows under another's lease.  A
+	 * chat's next row is nobody's head until the one before it is sent, so
+	 * a chat's messages still go out in order, whoever sends them. */
+	[S_OUTBOX_DUE] = "UPDATE outbox o SET claimed_by = ?3, claim_until = ?4 FROM ("
+			 "  SELECT c.id FROM outbox c WHERE c.state = 'pending' AND c.next_attempt_at <= ?1 "
+			 "  AND (c.claim_until IS NULL OR c.claim_until < ?1 OR c.claimed_by = ?3) "
+			 "  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = c.chat_id "
+			 "    AND p.state = 'pending' AND p.id < c.id) "
+			 "  ORDER BY c.id LIMIT ?2 FOR UPDATE SKIP LOCKED) AS due WHERE o.id = due.id "
+			 "RETURNING o.id, o.platform, o.chat_id, o.reply_to, o.kind, o.body, o.idem_key, o.attempts, "
+			 "o.next_attempt_at, o.update_of",
+	/* A head row under another instance's lease is due for us when the
+	 * lease ends (?1: this instance). */
+	[S_OUTBOX_NEXT] = "SELECT MIN(CASE WHEN o.claimed_by <> ?1 AND o.claim_until > o.next_attempt_at "
+			  "THEN o.claim_until ELSE o.next_attempt_at END) FROM outbox o WHERE o.state = 'pending' "
+			  "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = o.chat_id "
+			  "  AND p.state = 'pending' AND p.id < o.id)",
+	/* Each due timer is fired by one instance: the rows this transaction
+	 * reads are locked until it commits them fired, and the others skip them. */
+	[S_TIMER_DUE] = "SELECT id, deadline_key, step, fire_at, chat_id FROM timers "
+			"WHERE state = 'pending' AND fire_at <= ?1 ORDER BY chat_id, fire_at, id LIMIT ?2 "
+			"FOR UPDATE SKIP LOCKED",
 	[S_DEADLINE_PUT] = "INSERT INTO deadlines (key, policy, platform, chat_id, subject, people, "
 			   "started_at, due_at, state, closed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', NULL) "
 			   "ON CONFLICT (key) DO UPDATE SET policy = excluded.policy, platform = excluded.platform, "

@@ -18,6 +18,11 @@ enum log_level log_get_level(void);
 /* Parses "debug", "info", "warn" or "error"; returns -1 when unknown. */
 int log_level_parse(const char *name);
 
+/* Ends every line with instance=ID (NULL or "" stops it): the daemon sets it
+ * when it runs on a shared PostgreSQL store, so the lines of several
+ * instances can be told apart once collected. */
+void log_set_instance(const char *id);
+
 /* Writes one line (repeats are rate-limited: see log.c).  fmt describes the
  * whole tail after "level=..", so callers
  * write: log_msg(LOG_INFO, "msg=\"connected\" conn=%s", id). */

@@ -46,6 +46,12 @@ const char *store_errmsg(struct store *st);
 /* "sqlite" or "postgresql": the engine store_open() chose by the database
  * named (a file path, or a postgresql:// URI). */
 const char *store_engine_name(const struct store *st);
+/* This process's name among the instances sharing the store
+ * (COLLABD_INSTANCE_ID, else host-pid): it holds the outbox rows it sends. */
+const char *store_instance_id(const struct store *st);
+/* database as it may be logged: a URI's password replaced by ***.  Writes
+ * into out (size outsz) and returns it. */
+char *store_database_redacted(const char *database, char *out, size_t outsz);
 /* The version the database was at before store_open() migrated it. */
 int store_version_found(struct store *st);
 

@@ -35,14 +35,18 @@ class Daemon:
     """One collabd process (restartable) over one database and config."""
 
     def __init__(self, sim, workdir, clock_control=False, extra=None, secret_in_env=True,
-                 platform="feishu", nofile=None):
+                 platform="feishu", nofile=None, database=None):
         self.sim = sim
         self.platform = platform  # "feishu" (sim is a Sim) or "dingtalk" (sim is a DingSim)
         self.workdir = str(workdir)
         # On a PostgreSQL test run (make test-pg) each daemon gets an empty
         # database of its own; self.db is then its postgresql:// URI.
-        self.pg = pgcluster.server_url() is not None
-        self.db = pgcluster.fresh_database() if self.pg else os.path.join(self.workdir, "collabd.db")
+        # database= shares one (several instances on one PostgreSQL store).
+        self.pg = pgcluster.server_url() is not None or (database or "").startswith("postgresql://")
+        if database:
+            self.db = database
+        else:
+            self.db = pgcluster.fresh_database() if self.pg else os.path.join(self.workdir, "collabd.db")
         self.admin_port = free_port()
         self.log_path = os.path.join(self.workdir, "collabd.log")
         self.config_path = os.path.join(self.workdir, "collabd.json")

@@ -1,0 +1,197 @@
+"""Several collabd instances active-active on one PostgreSQL store.
+
+Three instances connect to the simulator, which (like Feishu) hands each event
+to one random open connection.  A flood of mixed events (help commands,
+requests that open deadlines) runs while one instance is SIGKILLed and later
+restarted and another is stopped gracefully; afterwards every event was
+applied once, every reply posted once, request ids count up without a gap,
+each deadline's reminder fired once, and any live instance answers /healthz
+and serves the board.  A second run restarts PostgreSQL itself mid-flood.
+
+Run by `make test-pg` (COLLABD_TEST_PG names the throwaway server)."""
+
+import os
+import sys
+import time
+import urllib.request
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+sys.path.insert(0, os.path.join(HERE, "..", "sim"))
+sys.path.insert(0, HERE)
+
+import pgcluster  # noqa: E402
+from daemonctl import Daemon, free_port  # noqa: E402
+from helpers import DIRECTORY, FORM as FORM_2026, at, import_directory, replies_to  # noqa: E402
+from simctl import Sim  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not pgcluster.server_url(), reason="needs PostgreSQL (make test-pg)")
+
+# A Monday after today's real date, so that an instance restarted with the
+# real clock is in the past of every deadline and cannot fire one early.
+MONDAY_10 = at(2027, 3, 1, 10)
+REMINDER_TIME = at(2027, 3, 1, 17, 5)   # past every request's reminder (2 business hours before its due)
+FORM = FORM_2026.replace("2026-12-31", "2027-12-31")
+
+
+@pytest.fixture
+def sim():
+    s = Sim.start()
+    s.set_config(ping_interval=2, reconnect_interval=1, reconnect_nonce=1, redeliver_after=2)
+    yield s
+    s.stop()
+
+
+def instance(sim, tmp_path, db, i, board_port):
+    work = tmp_path / f"instance{i}"
+    work.mkdir(exist_ok=True)
+    return Daemon(sim, work, clock_control=True, database=db,
+                  extra={"board": {"listen": "127.0.0.1", "port": board_port}})
+
+
+def start(d, clock_ms):
+    """Starts d and sets its test clock as soon as its admin port answers."""
+    d.start(wait=False)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if d.admin("/debug/clock", {"set_ms": clock_ms})[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(d.log()[-3000:])
+        time.sleep(0.02)
+    d.wait_ready(timeout=20)
+
+
+def board_page(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/board", timeout=5) as r:
+        return r.status, r.read().decode()
+
+
+def flood(sim, n, on_step=None):
+    """n events over five chats: every third a request form, the others /帮助.
+    Returns [(kind, event)]."""
+    sent = []
+    for k in range(n):
+        if on_step:
+            on_step(k)
+        chat = f"oc_c{k % 5}"
+        if k % 3 == 0:
+            sent.append(("form", sim.inject_message(chat, "ou_init", FORM)))
+        else:
+            sent.append(("help", sim.inject_message(chat, "ou_init", "/帮助")))
+        time.sleep(0.03)
+    return sent
+
+
+def check_applied_once(sim, d, sent, timeout=60):
+    """Every event acked, applied once, answered once; request ids gapless."""
+    for _, e in sent:
+        sim.wait_acked(e["event_id"], timeout=timeout)
+    assert d.sql("SELECT COUNT(*) FROM inbox") == [(len(sent),)]
+    # Replies: a killed instance's claims lapse after the outbox lease (15 s).
+    sim.wait_for(lambda: all(replies_to(sim, e["message_id"]) for _, e in sent), timeout=timeout,
+                 message="some event was never answered")
+    time.sleep(1.0)
+    # /帮助 gets one reply; a request its confirmation and the approval card:
+    # the same for every event of a kind, whichever instance applied it.
+    counts = {}
+    for kind, e in sent:
+        counts.setdefault(kind, []).append(len(replies_to(sim, e["message_id"])))
+    assert set(counts["help"]) == {1}, counts["help"]
+    assert len(set(counts["form"])) == 1, counts["form"]
+    texts = [(m["reply_to"], str(m["content"])) for m in sim.messages() if m["reply_to"]]
+    assert len(texts) == len(set(texts)), "a reply was posted twice"
+    forms = sum(1 for kind, _ in sent if kind == "form")
+    ids = [r[0] for r in d.sql("SELECT id FROM requests ORDER BY id")]
+    assert len(ids) == forms
+    numbers = sorted(int(i.rsplit("-", 1)[1]) for i in ids)
+    assert numbers == list(range(1, forms + 1)), ids
+    assert d.sql("SELECT COUNT(*) FROM outbox WHERE state <> 'sent'") == [(0,)]
+    return ids
+
+
+def test_three_instances_with_one_killed_and_one_stopped(sim, tmp_path):
+    db = pgcluster.fresh_database()
+    boards = [free_port() for _ in range(3)]
+    ds = [instance(sim, tmp_path, db, i, boards[i]) for i in range(3)]
+    assert import_directory(ds[0], DIRECTORY, tmp_path).returncode == 0
+    for d in ds:
+        start(d, MONDAY_10)
+    sim.wait_connected(3, timeout=20)
+    try:
+        def chaos(k):
+            if k == 25:
+                ds[1].kill()                        # SIGKILL: claims and leases die with it
+            elif k == 40:
+                assert ds[2].stop() == 0            # graceful: finishes and leaves
+            elif k == 55:
+                start(ds[1], MONDAY_10 + 60_000)    # back, as a new instance
+        sent = flood(sim, 90, chaos)
+        live = [ds[0], ds[1]]
+        ids = check_applied_once(sim, ds[0], sent)
+
+        # Each request's approval reminder fires once across the cluster.
+        for d in live:
+            d.admin("/debug/clock", {"set_ms": REMINDER_TIME})
+        key_count = len(ids)
+        ds[0].sql("SELECT 1")
+        sim.wait_for(lambda: ds[0].sql(
+            "SELECT COUNT(*) FROM timers WHERE state = 'fired'")[0][0] >= key_count, timeout=30,
+            message="reminders did not fire")
+        time.sleep(2.0)
+        twice = ds[0].sql("SELECT deadline_key, step, COUNT(*) FROM timers WHERE state = 'fired' "
+                          "GROUP BY deadline_key, step HAVING COUNT(*) > 1")
+        assert twice == []
+        pings = [m for m in sim.messages() if m["msg_type"] == "interactive"
+                 and "协作提醒" in m["content"]["header"]["title"]["content"]]
+        for rid in ids:
+            carrying = [p for p in pings if rid in str(p["content"])]
+            assert len(carrying) == 1, (rid, len(carrying))
+        assert ds[0].sql("SELECT COUNT(*) FROM outbox WHERE state <> 'sent'") == [(0,)] or \
+            sim.wait_for(lambda: ds[0].sql("SELECT COUNT(*) FROM outbox WHERE state <> 'sent'") == [(0,)],
+                         timeout=30)
+
+        # Any live instance serves /healthz and the board, and the board shows
+        # the requests written by all of them.
+        for i in (0, 1):
+            assert ds[i].admin("/healthz")[0] == 200
+            status, page = board_page(boards[i])
+            assert status == 200 and ids[-1] in page
+        instances = {line.rsplit("instance=", 1)[1] for d in ds for line in d.log().splitlines()
+                     if "instance=" in line}
+        assert len(instances) >= 4   # three first starts and the restarted one
+    finally:
+        for d in ds:
+            d.stop()
+
+
+def test_postgresql_restarts_mid_flood(sim, tmp_path):
+    """The server goes away and comes back: instances stop acking while it is
+    gone, reconnect, and nothing is lost or applied twice."""
+    server = pgcluster.PgCluster().start()
+    try:
+        db = pgcluster.fresh_database(server.url())
+        ds = [instance(sim, tmp_path, db, i, free_port()) for i in range(2)]
+        assert import_directory(ds[0], DIRECTORY, tmp_path).returncode == 0
+        for d in ds:
+            start(d, MONDAY_10)
+        sim.wait_connected(2, timeout=20)
+
+        def chaos(k):
+            if k == 20:
+                server.restart()
+        sent = flood(sim, 60, chaos)
+        check_applied_once(sim, ds[0], sent, timeout=90)
+        for d in ds:
+            assert d.proc.poll() is None, d.log()[-3000:]
+            assert "reconnected to PostgreSQL" in d.log()
+            assert d.admin("/healthz")[0] == 200
+        for d in ds:
+            assert d.stop() == 0
+    finally:
+        server.destroy()
