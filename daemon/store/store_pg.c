@@ -431,7 +431,7 @@ int db_pg_open(struct store *st, const char *uri, char *err, size_t errsz)
 	/* A row another instance holds is waited for briefly, then the statement
 	 * fails and the event stays unacknowledged (redelivered), as SQLite's
 	 * busy timeout does: the daemon's loop never hangs on a lock. */
-	return pg_exec(st, "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; SET lock_timeout = '2s'", err, errsz);
+	return pg_exec(st, "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; SET lock_timeout = '1s'", err, errsz);
 }
 
 /* Is the word at p (of length n) whole, not part of a longer name? */

@@ -3,6 +3,8 @@
 import sqlite3
 import time
 
+import pgcluster
+
 from helpers import acks_for, replies_to
 
 
@@ -53,15 +55,23 @@ def test_out_of_order_fragments_are_merged(sim, daemon):
 def test_no_ack_until_the_commit_succeeds(sim, daemon):
     """While another writer holds the database, the event is not acked; once the
     lock is gone the platform's redelivery is applied, once."""
-    con = sqlite3.connect(daemon.db, timeout=5, isolation_level=None)
-    con.execute("BEGIN IMMEDIATE")
+    if daemon.pg:
+        # PostgreSQL locks rows and tables, not the database: hold the inbox.
+        lock = pgcluster.TableLock(daemon.db, "inbox")
+        release = lock.release
+    else:
+        con = sqlite3.connect(daemon.db, timeout=5, isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+
+        def release():
+            con.execute("ROLLBACK")
+            con.close()
     try:
         r = sim.inject_message("oc_g", "ou_alice", "/帮助")
         sim.wait_for(lambda: daemon.stats()["inbox"]["failed"] >= 1, message="commit did not fail")
         assert acks_for(sim, r["event_id"]) == []
     finally:
-        con.execute("ROLLBACK")
-        con.close()
+        release()
     sim.wait_acked(r["event_id"], timeout=10)  # redelivered after redeliver_after
     sim.wait_for(lambda: replies_to(sim, r["message_id"]))
     time.sleep(0.3)

@@ -5,6 +5,9 @@ import os
 import sqlite3
 import subprocess
 
+import pytest
+
+import pgcluster
 from daemonctl import CALENDAR_DIR, COLLABD_BIN
 
 
@@ -105,6 +108,8 @@ def test_make_install_honours_prefix_and_destdir(tmp_path):
     assert "ExecStart=/opt/collabd/bin/collabd --config" in unit and "RestartPreventExitStatus=78" in unit
 
 
+@pytest.mark.skipif(pgcluster.server_url() is not None,
+                    reason="SQLite's online backup; PostgreSQL is backed up with its own tools (tests/pg)")
 def test_online_backup_while_the_daemon_runs(sim, daemon, tmp_path):
     import sqlite3
     r = sim.inject_message("oc_g", "ou_alice", "/帮助")

@@ -9,6 +9,9 @@ import signal
 import sqlite3
 import subprocess
 
+import pytest
+
+import pgcluster
 from daemonctl import COLLABD_BIN
 from helpers import DIRECTORY, FORM, ID, at, import_directory, replies_to
 from prom import scrape
@@ -88,6 +91,8 @@ def test_sigterm_during_a_flood_loses_nothing(sim, make_daemon):
     assert len(sim.messages()) == 240
 
 
+@pytest.mark.skipif(pgcluster.server_url() is not None,
+                    reason="SQLite's online backup; PostgreSQL is backed up with its own tools (tests/pg)")
 def test_backup_restores_to_a_working_database(sim, make_daemon, tmp_path):
     d = make_daemon(clock_control=True)
     assert import_directory(d, DIRECTORY, tmp_path).returncode == 0

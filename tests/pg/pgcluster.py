@@ -46,7 +46,12 @@ def _free_port():
 class PgCluster:
     """start() -> a running server; url(db) names a database on it."""
 
-    def __init__(self, user="collabd"):
+    def __init__(self, user="collabd", durable=False):
+        # Not durable (the default): commits return before the WAL reaches the
+        # disk, which is fine for a server that dies with the run -- but a
+        # crash-stop of it would lose the last commits, so the tests that
+        # restart the server ask for durable commits.
+        self.durable = durable
         self.bin = _bindir()
         self.user = user
         self.port = _free_port()
@@ -73,7 +78,7 @@ class PgCluster:
                            check=True, capture_output=True, cwd=self.dir)
         self._ctl("start", "-w", "-l", self.logfile, "-o",
                   f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                  f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+                  f"-c synchronous_commit={'on' if self.durable else 'off'} -c max_connections=300")
         return self
 
     def _ctl(self, *args):
@@ -88,7 +93,7 @@ class PgCluster:
         self.stop("immediate")
         self._ctl("start", "-w", "-l", self.logfile, "-o",
                   f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                  f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+                  f"-c synchronous_commit={'on' if self.durable else 'off'} -c max_connections=300")
 
     def destroy(self):
         try:
@@ -175,6 +180,24 @@ def query(url, sql, args=()):
             pairs = json.loads(line, object_pairs_hook=list)
             rows.append(tuple(int(v) if isinstance(v, bool) else v for _, v in pairs))
     return rows
+
+
+class TableLock:
+    """Holds a write lock on a table from another session (like another
+    writer holding SQLite's lock) until release()."""
+
+    def __init__(self, url, table):
+        self.proc = subprocess.Popen(["psql", "-X", "-q", "-At", "-d", url], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.proc.stdin.write(f"BEGIN; LOCK TABLE {table} IN EXCLUSIVE MODE; SELECT 'locked';\n")
+        self.proc.stdin.flush()
+        if self.proc.stdout.readline().strip() != "locked":
+            raise RuntimeError("could not lock " + table)
+
+    def release(self):
+        self.proc.stdin.write("ROLLBACK;\n")
+        self.proc.stdin.close()
+        self.proc.wait(10)
 
 
 if __name__ == "__main__":
