@@ -16,6 +16,7 @@
 #include "collabd/calendar.h"
 #include "collabd/log.h"
 #include "collabd/sla.h"
+#include "collabd/store.h"
 #include "collabd/util.h"
 
 enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL, OPT_URL, OPT_LOGLEVEL, OPT_JSON };
@@ -455,7 +456,11 @@ static void validate(struct config *cfg, struct config_problems *pr)
 			(*s)[--n] = '\0';
 	}
 	if (empty(cfg->database))
-		problem(pr, "database: must name the SQLite file");
+		problem(pr, "database: must name the SQLite file or a postgresql:// URI");
+	/* Beside a SQLite file by default; with a shared store every instance
+	 * must write the same archive, so it is named explicitly. */
+	else if (store_is_pg_uri(cfg->database) && empty(cfg->archive.dir))
+		problem(pr, "archive.dir: required with a PostgreSQL database (a directory every instance shares)");
 	/* A zone glibc cannot find silently becomes UTC: refuse it instead. */
 	char zonefile[300];
 	struct stat zst;

@@ -75,8 +75,6 @@ extern const struct db_ops db_sqlite_ops, db_pg_ops;
 int db_sqlite_open(struct store *st, const char *path, char *err, size_t errsz);
 int db_pg_open(struct store *st, const char *uri, char *err, size_t errsz);
 
-/* Non-zero when database names a PostgreSQL server rather than a file. */
-int store_is_pg_uri(const char *database);
 
 /* Rewrites SQLite DDL for PostgreSQL: INTEGER is 64-bit there as in SQLite
  * (BIGINT), an INTEGER PRIMARY KEY is an identity column, WITHOUT ROWID

@@ -129,9 +129,15 @@ enum store_rc store_rows_end(struct store *st, struct stmt *s, enum step_rc rc)
 enum store_rc store_prepare_all(struct store *st, char *err, size_t errsz)
 {
 	for (int i = 0; i < S_COUNT; i++) {
-		const char *sql = store_dialect_sql(st, store_stmt_sql[i],
-						    store_stmt_sql_pg[i] ? store_stmt_sql_pg[i] : store_stmt_sql[i]);
+		const char *pg = store_stmt_sql_pg[i], *sql = store_stmt_sql[i];
+		char *joined = NULL;
+		if (store_dialect(st) == DIALECT_PG && pg)
+			sql = pg[0] == '+' ? (joined = xasprintf("%s%s", store_stmt_sql[i], pg + 1)) : pg;
+		/* The engines copy the text: a joined one can go after preparing. */
 		void *h = st->ops->prepare(st, sql);
+		free(joined);
+		if (joined)
+			sql = store_stmt_sql[i];
 		if (!h) {
 			snprintf(err, errsz, "preparing statement %d: %s", i, st->ops->errmsg(st));
 			return STORE_ERR;

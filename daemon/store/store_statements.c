@@ -114,7 +114,8 @@ const char *const store_stmt_sql[S_COUNT] = {
 
 /*
  * PostgreSQL's text where the dialects differ; every other statement runs as
- * written above.  INSERT OR IGNORE / OR REPLACE become ON CONFLICT, SQLite's
+ * written above.  A text starting with "+" is the SQLite text with the rest
+ * appended (a locking clause), so the statement itself stays in one copy.  INSERT OR IGNORE / OR REPLACE become ON CONFLICT, SQLite's
  * two-argument MAX is GREATEST, randomblob() is md5(random()), and an index
  * hint has no place.
  */
@@ -147,9 +148,7 @@ const char *const store_stmt_sql_pg[S_COUNT] = {
 			  "  AND p.state = 'pending' AND p.id < o.id)",
 	/* Each due timer is fired by one instance: the rows this transaction
 	 * reads are locked until it commits them fired, and the others skip them. */
-	[S_TIMER_DUE] = "SELECT id, deadline_key, step, fire_at, chat_id FROM timers "
-			"WHERE state = 'pending' AND fire_at <= ?1 ORDER BY chat_id, fire_at, id LIMIT ?2 "
-			"FOR UPDATE SKIP LOCKED",
+	[S_TIMER_DUE] = "+ FOR UPDATE SKIP LOCKED",
 	[S_DEADLINE_PUT] = "INSERT INTO deadlines (key, policy, platform, chat_id, subject, people, "
 			   "started_at, due_at, state, closed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', NULL) "
 			   "ON CONFLICT (key) DO UPDATE SET policy = excluded.policy, platform = excluded.platform, "

@@ -99,9 +99,9 @@ int store_timers_reschedule(struct store *st, const char *deadline_key, ms_t fir
 
 enum store_rc store_timer_hold(struct store *st, int64_t id, ms_t fire_at)
 {
-	sqlite3_stmt *s = store_stmt(st, S_TIMER_HOLD);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, fire_at);
+	struct stmt *s = store_stmt(st, S_TIMER_HOLD);
+	stmt_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 2, fire_at);
 	return store_step_done(st, s);
 }
 
@@ -123,7 +123,7 @@ enum store_rc store_timers_due(struct store *st, ms_t now, struct timer_row *row
 		r->step = stmt_col_int(s, 2);
 		r->fire_at = stmt_col_int64(s, 3);
 		r->chat_id = store_col_text(s, 4);
-		r->late = sqlite3_column_int(s, 5);
+		r->late = stmt_col_int(s, 5);
 	}
 	if (store_rows_end(st, s, rc) == STORE_OK)
 		return STORE_OK;

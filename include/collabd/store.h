@@ -52,6 +52,8 @@ const char *store_instance_id(const struct store *st);
 /* database as it may be logged: a URI's password replaced by ***.  Writes
  * into out (size outsz) and returns it. */
 char *store_database_redacted(const char *database, char *out, size_t outsz);
+/* Non-zero when database is a postgresql:// (postgres://) URI, not a file. */
+int store_is_pg_uri(const char *database);
 /* The version the database was at before store_open() migrated it. */
 int store_version_found(struct store *st);
 

@@ -63,6 +63,9 @@ class Daemon:
             # Tests send many commands from one user; the flood guard has its own test.
             "commands": {"per_user_per_minute": 10000, "per_user_burst": 10000},
         }
+        if self.pg:
+            # Instances on one PostgreSQL store share an archive directory.
+            cfg["archive"] = {"dir": os.path.join(self.workdir, "archive")}
         if platform == "dingtalk":
             cfg["feishu"] = {"enabled": False}
             cfg["dingtalk"] = {"enabled": True, "base_url": sim.base_url, "client_id": sim.client_id}
