@@ -13,6 +13,7 @@
 #include "collabd/config.h"
 #include "collabd/daemon.h"
 #include "collabd/log.h"
+#include "collabd/store.h"
 #include "collabd/tool.h"
 
 #define DEFAULT_CONFIG "/etc/collabd/collabd.json"
@@ -27,6 +28,7 @@ static void usage(FILE *out)
 		"       collabd [--config FILE] backup FILE   an online copy of the database\n"
 		"       collabd [--config FILE] export ID [DIR]   write a request's archive again\n"
 		"       collabd [--config FILE] dead-letters [--retry ID]   events that failed to apply; replay one\n"
+		"       collabd migrate-db SQLITE_FILE postgresql://...   move the records to PostgreSQL\n"
 		"       collabd dingtalk card-template > collabd-card.json   the DingTalk card template to import\n"
 		"       collabd gen-token              print a strong random token (board.token, admin.token)\n"
 		"       collabd --version | --help\n"
@@ -80,6 +82,20 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (optind < argc && !strcmp(argv[optind], "migrate-db")) {
+		/* Names both databases itself: no configuration needed. */
+		if (argc - optind != 3) {
+			fprintf(stderr, "usage: collabd migrate-db SQLITE_FILE postgresql://USER@HOST/DB\n");
+			return 2;
+		}
+		char err[512];
+		if (store_migrate_db(argv[optind + 1], argv[optind + 2], stdout, err, sizeof err)) {
+			fprintf(stderr, "collabd: migrate-db: %s (nothing was written)\n", err);
+			return 1;
+		}
+		printf("collabd: moved %s to PostgreSQL; point `database` (or COLLABD_DATABASE) at it\n", argv[optind + 1]);
+		return 0;
 	}
 	if (optind < argc && !strcmp(argv[optind], "dingtalk"))
 		return dingtalk_tool(argc - optind, argv + optind);

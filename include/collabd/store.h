@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -333,6 +334,11 @@ char *store_outbox_subject_body(struct store *st, const char *subject);
 /* Copies the database at src_path to dst_path with SQLite's online backup,
  * safe while the daemon runs (a separate program, not the daemon's loop).
  * Returns 0 and the page count, or -1 with err filled. */
+/* collabd migrate-db: copies every record of the SQLite file into the empty
+ * PostgreSQL database at pg_uri (both migrated to this build's schema first)
+ * in one transaction, printing each table's row count on report.  0, or -1
+ * with err filled (nothing was written). */
+int store_migrate_db(const char *sqlite_path, const char *pg_uri, FILE *report, char *err, size_t errsz);
 int store_backup(const char *src_path, const char *dst_path, int *pages, char *err, size_t errsz);
 
 #endif

@@ -42,7 +42,7 @@ class Daemon:
         # On a PostgreSQL test run (make test-pg) each daemon gets an empty
         # database of its own; self.db is then its postgresql:// URI.
         # database= shares one (several instances on one PostgreSQL store).
-        self.pg = pgcluster.server_url() is not None or (database or "").startswith("postgresql://")
+        self.pg = (database or "").startswith("postgresql://") if database else pgcluster.server_url() is not None
         if database:
             self.db = database
         else:
