@@ -64,7 +64,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 # `make deps <anything>` in one invocation: every compile waits for deps (also under -j).
 DEPS_FIRST := $(if $(filter deps,$(MAKECMDGOALS)),deps)
 
-.PHONY: all deps test test-pg check unit e2e build-test layers chaos valgrind test-asan demo bench bench-deps bench-flood bench-scale install clean
+.PHONY: all deps test test-pg check unit e2e build-test layers chaos valgrind test-asan demo bench bench-deps bench-flood bench-engines bench-scale install clean
 
 # Debian packages for building, testing and the demo (run as root or with sudo);
 # chromium and the CJK fonts are for the web board's browser tests and screenshots.
@@ -183,6 +183,11 @@ bench-deps:
 # both against the C gateway build/bench/flood_gateway (tests/bench/bench_flood.py).
 bench-flood: $(BUILD)/collabd $(BUILD)/bench/flood_gateway
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) BENCH_SDK_DIR=$(abspath $(BENCH_SDK_DIR)) $(PYTHON) tests/bench/bench_flood.py
+
+# Durable events/s and ack latency by store: SQLite, PostgreSQL with 1 and 3
+# instances (a throwaway server; no SDK needed).
+bench-engines: $(BUILD)/collabd $(BUILD)/bench/flood_gateway
+	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/bench/bench_flood.py --engines
 
 # Start-up, RSS and the board's pages with 100,000 archived and 1,000 active requests.
 bench-scale: $(BUILD)/collabd

@@ -18,6 +18,11 @@ beside them, and whether each target of issue 14 is met.
 collabd applies each message in a transaction that is on disk (synchronous=FULL in
 WAL mode, as configured) before its ack leaves; the SDK clients do nothing but ack.
 The gateway's own push rate is printed too, to show it is not the bottleneck.
+
+bench_flood.py --engines (make bench-engines) compares the stores instead, collabd
+only, Feishu framing: SQLite, and PostgreSQL (a throwaway server started here,
+fsync and synchronous_commit on) with one instance and with three instances
+sharing the database, the gateway giving each event to one of their connections.
 """
 
 import json
@@ -33,6 +38,9 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 
 from daemonctl import Daemon  # noqa: E402
+
+sys.path.insert(0, os.path.join(REPO, "tests", "pg"))
+import pgcluster  # noqa: E402
 
 COLLABD_BIN = os.environ.get("COLLABD_BIN", os.path.join(REPO, "build", "collabd"))
 GATEWAY = os.environ.get("FLOOD_GATEWAY", os.path.join(os.path.dirname(COLLABD_BIN), "bench", "flood_gateway"))
@@ -59,9 +67,9 @@ def peak_rss_mib(pid):
     return float("nan")
 
 
-def start_gateway(platform, events, rate):
+def start_gateway(platform, events, rate, clients=1):
     gw = subprocess.Popen([GATEWAY, "--platform", platform, "--events", str(events), "--rate", str(rate),
-                           "--warmup-ms", "700", "--timeout-s", "180"],
+                           "--warmup-ms", "700", "--timeout-s", "180", "--clients", str(clients)],
                           stdout=subprocess.PIPE, text=True)
     port = json.loads(gw.stdout.readline())["port"]
     return gw, port
@@ -228,5 +236,59 @@ def main():
             print(f"{platform}: {name:14} {'met    ' if ok else 'NOT met'} {detail}")
 
 
+class Instances:
+    """n collabd instances on one database (a SQLite file when n is 1 and
+    database is None)."""
+
+    def __init__(self, platform, port, n, database):
+        shim = types.SimpleNamespace(base_url=f"http://127.0.0.1:{port}", app_id=APP_ID, client_id="dingflood",
+                                     app_secret=SECRET)
+        self.ds = []
+        for _ in range(n):
+            d = Daemon(shim, tempfile.mkdtemp(prefix="collabd-flood-"), platform=platform, database=database,
+                       extra={"log_level": "warn"})
+            d.start(wait=False)
+            self.ds.append(d)
+
+    def peak_rss_mib(self):
+        return sum(peak_rss_mib(d.proc.pid) for d in self.ds)
+
+    def stop(self):
+        for d in self.ds:
+            d.stop()
+
+
+def engines():
+    server = pgcluster.PgCluster(durable=True).start()
+    rows = []
+    try:
+        for label, n, pg in (("SQLite, 1 instance", 1, False), ("PostgreSQL, 1 instance", 1, True),
+                             ("PostgreSQL, 3 instances", 3, True)):
+            result = {}
+            for mode, events, rate in (("flood", FLOOD_EVENTS, 0), ("paced", PACED_RATE * PACED_SECONDS, PACED_RATE)):
+                db = pgcluster.fresh_database(server.url()) if pg else None
+                print(f"bench_flood: {label} {mode}", file=sys.stderr)
+                gw, port = start_gateway("feishu", events, rate, clients=n)
+                inst = Instances("feishu", port, n, db)
+                try:
+                    result[mode] = finish_gateway(gw)
+                    result[mode]["peak_rss_mib"] = inst.peak_rss_mib()
+                finally:
+                    inst.stop()
+            rows.append((label, result))
+            print(json.dumps({label: result}), file=sys.stderr)
+    finally:
+        server.destroy()
+    print(f"durable events: {FLOOD_EVENTS} chat messages as fast as they are taken; "
+          f"ack latency at {PACED_RATE}/s for {PACED_SECONDS} s (Feishu framing)")
+    print(f"{'store':26} {'acked/s':>9} {'p50 @' + str(PACED_RATE) + '/s':>12} {'p99':>9} {'peak RSS':>10}")
+    for label, r in rows:
+        print(f"{label:26} {r['flood']['acked_per_s']:9.0f} {r['paced']['p50_ms']:9.2f} ms "
+              f"{r['paced']['p99_ms']:6.2f} ms {r['flood']['peak_rss_mib']:8.1f} M")
+
+
 if __name__ == "__main__":
+    if "--engines" in sys.argv[1:]:
+        engines()
+        sys.exit(0)
     main()

@@ -3,13 +3,15 @@
  * bench_flood.py.  Not a test: it prints figures.
  *
  *   flood_gateway --platform feishu|dingtalk --events N [--rate R] [--warmup-ms M]
- *                 [--timeout-s T] [--chats C]
+ *                 [--timeout-s T] [--chats C] [--clients K]
  *
  * It listens on one 127.0.0.1 port (printed as {"port": P} on stdout) and
  * answers what a client needs to connect: Feishu's POST /callback/ws/endpoint,
  * tenant token and bot info, DingTalk's POST /v1.0/gateway/connections/open and
- * access token, and a generic success for any send.  The first client to open
- * the WebSocket then gets N chat messages -- pbbp2 data frames on Feishu, JSON
+ * access token, and a generic success for any send.  Once K clients (default
+ * 1: several collabd instances on one store) have opened the WebSocket they
+ * get N chat messages between them -- each to whichever connection's socket
+ * takes it first, as the platforms give each event to one connection -- -- pbbp2 data frames on Feishu, JSON
  * CALLBACK frames on DingTalk, each a distinct event -- pushed as fast as its
  * socket takes them (R = 0) or at R per second, and every ack is matched to
  * its frame.  When all N are acked (or after T seconds) it prints one JSON line:
@@ -31,15 +33,14 @@ enum platform { FEISHU, DINGTALK };
 
 static struct {
 	enum platform platform;
-	int events, rate, warmup_ms, timeout_s, chats, port;
+	int events, rate, warmup_ms, timeout_s, chats, port, nclients, want_clients;
 	struct lws_context *ctx;
-	struct lws *client;          /* the one flooded connection */
+	struct lws *client[16];      /* the flooded connections */
 	int64_t *sent_ns, *acked_ns; /* per event; 0 = not yet */
 	int next, acked, bad_acks;
 	int64_t start_ns, last_ack_ns, last_push_ns;
 	lws_sorted_usec_list_t start_timer, pace_timer, stop_timer;
 	int started, done;
-	struct buf rx; /* the client's message being gathered */
 } g;
 
 static int64_t now_ns(void)
@@ -61,7 +62,16 @@ static long long wall_ms(void)
 struct http_session {
 	char uri[256];
 	int post;
+	struct buf rx; /* a WebSocket client's message being gathered */
+	int flooded;   /* one of g.client */
 };
+
+static void all_writable(void)
+{
+	for (int i = 0; i < g.nclients; i++)
+		if (g.client[i])
+			lws_callback_on_writable(g.client[i]);
+}
 
 static const char *http_answer(const char *uri)
 {
@@ -227,8 +237,7 @@ static int due_now(void)
 static void pace_fired(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;
-	if (g.client)
-		lws_callback_on_writable(g.client);
+	all_writable();
 }
 
 static void start_fired(lws_sorted_usec_list_t *sul)
@@ -236,8 +245,7 @@ static void start_fired(lws_sorted_usec_list_t *sul)
 	(void)sul;
 	g.started = 1;
 	g.start_ns = now_ns();
-	if (g.client)
-		lws_callback_on_writable(g.client);
+	all_writable();
 }
 
 static void push_some(struct lws *wsi)
@@ -287,33 +295,41 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return http_reply(wsi, hs->uri);
 	case LWS_CALLBACK_ESTABLISHED:
-		if (g.client)
-			return -1; /* one flooded client at a time */
-		g.client = wsi;
-		lws_sul_schedule(g.ctx, 0, &g.start_timer, start_fired, (lws_usec_t)g.warmup_ms * LWS_US_PER_MS);
+		if (g.nclients == g.want_clients)
+			return -1; /* the flooded clients are all here */
+		g.client[g.nclients++] = wsi;
+		hs->flooded = 1;
+		buf_init(&hs->rx);
+		if (g.nclients == g.want_clients)
+			lws_sul_schedule(g.ctx, 0, &g.start_timer, start_fired,
+					 (lws_usec_t)g.warmup_ms * LWS_US_PER_MS);
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
-		if (wsi == g.client && g.started && g.next < g.events)
+		if (hs->flooded && g.started && g.next < g.events)
 			push_some(wsi);
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
-		if (wsi != g.client)
+		if (!hs->flooded)
 			return 0;
 		/* A message may come in pieces (it spans reads): gather it. */
-		buf_append(&g.rx, in, len);
+		buf_append(&hs->rx, in, len);
 		if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 			return 0;
 		if (g.platform == FEISHU)
-			feishu_in(wsi, g.rx.data, g.rx.len);
+			feishu_in(wsi, hs->rx.data, hs->rx.len);
 		else
-			dingtalk_in((const char *)g.rx.data, g.rx.len);
-		buf_reset(&g.rx);
+			dingtalk_in((const char *)hs->rx.data, hs->rx.len);
+		buf_reset(&hs->rx);
 		return 0;
 	case LWS_CALLBACK_CLOSED:
-		if (wsi == g.client) {
-			g.client = NULL;
+		if (hs->flooded) {
+			for (int i = 0; i < g.nclients; i++)
+				if (g.client[i] == wsi)
+					g.client[i] = NULL;
+			buf_free(&hs->rx);
+			hs->flooded = 0;
 			if (!g.done)
-				fprintf(stderr, "flood_gateway: the client closed the connection after %d acks\n", g.acked);
+				fprintf(stderr, "flood_gateway: a client closed the connection after %d acks\n", g.acked);
 		}
 		return 0;
 	default:
@@ -352,15 +368,18 @@ int main(int argc, char **argv)
 			g.timeout_s = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--chats"))
 			g.chats = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--clients"))
+			g.want_clients = atoi(argv[i + 1]);
 		else {
 			fprintf(stderr, "usage: flood_gateway --platform feishu|dingtalk --events N [--rate R] "
-					"[--warmup-ms M] [--timeout-s T] [--chats C]\n");
+					"[--warmup-ms M] [--timeout-s T] [--chats C] [--clients K]\n");
 			return 2;
 		}
 	}
-	if (g.events <= 0 || g.chats <= 0)
+	if (!g.want_clients)
+		g.want_clients = 1;
+	if (g.events <= 0 || g.chats <= 0 || g.want_clients < 1 || g.want_clients > (int)ARRAY_LEN(g.client))
 		return 2;
-	buf_init(&g.rx);
 	g.sent_ns = xcalloc((size_t)g.events, sizeof *g.sent_ns);
 	g.acked_ns = xcalloc((size_t)g.events, sizeof *g.acked_ns);
 

@@ -48,9 +48,10 @@ class PgCluster:
 
     def __init__(self, user="collabd", durable=False):
         # Not durable (the default): commits return before the WAL reaches the
-        # disk, which is fine for a server that dies with the run -- but a
-        # crash-stop of it would lose the last commits, so the tests that
-        # restart the server ask for durable commits.
+        # disk and nothing is fsynced, which is fine for a server that dies
+        # with the run -- but a crash-stop of it would lose the last commits,
+        # so the tests that restart the server, and the benchmark, ask for
+        # durable commits.
         self.durable = durable
         self.bin = _bindir()
         self.user = user
@@ -77,7 +78,7 @@ class PgCluster:
                                       "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]),
                            check=True, capture_output=True, cwd=self.dir)
         self._ctl("start", "-w", "-l", self.logfile, "-o",
-                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync={'on' if self.durable else 'off'} "
                   f"-c synchronous_commit={'on' if self.durable else 'off'} -c max_connections=300")
         return self
 
@@ -92,7 +93,7 @@ class PgCluster:
         """Stops the server (cutting every connection) and starts it again."""
         self.stop("immediate")
         self._ctl("start", "-w", "-l", self.logfile, "-o",
-                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync={'on' if self.durable else 'off'} "
                   f"-c synchronous_commit={'on' if self.durable else 'off'} -c max_connections=300")
 
     def destroy(self):
