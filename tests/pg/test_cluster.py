@@ -121,7 +121,8 @@ def check_applied_once(sim, d, sent, timeout=60):
 def assert_sent_once(sim, slack=8):
     """Each outbox row is sent by one instance.  The platform drops a repeat
     of a uuid (counted in dup_uuid_hits), so the only repeats allowed are the
-    sends a killed instance made without living to record them."""
+    sends a killed instance had in flight (outbox.max_inflight, 8) without
+    living to record them."""
     sends = {}
     for r in sim.requests():
         if r["method"] == "POST" and r["path"].startswith("/open-apis/im/v1/messages") and r["uuid"]:
@@ -266,8 +267,9 @@ def test_three_dingtalk_instances_with_one_killed_and_one_stopped(tmp_path):
                       timeout=40)
         counts = [len(replies(r)) for r in sent]
         # Webhook sends carry no idempotency key: a repeat would be posted.
-        # Only a send the killed instance made just before dying may repeat.
-        assert sum(c - 1 for c in counts) <= 2, counts
+        # Only the sends the killed instance had in flight (outbox.max_inflight,
+        # 8) may repeat; without the claims there are dozens.
+        assert sum(c - 1 for c in counts) <= 8, counts
         for d in (ds[0], ds[1]):
             assert d.admin("/healthz")[0] == 200
     finally:
