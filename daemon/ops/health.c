@@ -20,8 +20,10 @@
 #include "collabd/store_board.h"
 #include "collabd/store_dead.h"
 
-/* BEGIN IMMEDIATE takes the write lock without writing: a read-only file,
- * a lost directory or another writer holding the lock all show here. */
+/* On SQLite, BEGIN IMMEDIATE takes the write lock without writing: a
+ * read-only file, a lost directory or another writer holding the lock all
+ * show here.  On PostgreSQL, BEGIN is a round trip: a server that is down or
+ * unreachable shows here (after one attempt to reconnect). */
 static int database_writable(struct daemon *d, json_t *body)
 {
 	if (store_begin(d->store) != STORE_OK) {

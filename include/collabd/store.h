@@ -1,7 +1,9 @@
 /*
  * store.h - the store (SQLite or PostgreSQL): every line of SQL in the daemon lives behind this.
  *
- * The database runs in WAL mode.  Its schema is versioned by the table
+ * Two engines behind it (daemon/store/store_engine.h): a SQLite file in WAL
+ * mode, the embedded default, or a PostgreSQL database that several
+ * instances share (a postgresql:// URI).  The schema is versioned by the table
  * schema_migrations; opening a database made by an older collabd upgrades it
  * step by step, and one made by a newer collabd is refused.  The core
  * records' statements are prepared at open; each step's own file
@@ -10,8 +12,7 @@
  * (progress.h, issue.h, archive.h, retro.h, store_board.h) but lives in
  * daemon/store/ all the same.
  *
- * This interface is also the seam for a future shared PostgreSQL store: keep
- * it about the daemon's records, not about SQL.
+ * Keep this interface about the daemon's records, not about SQL.
  */
 #ifndef COLLABD_STORE_H
 #define COLLABD_STORE_H
