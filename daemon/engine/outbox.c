@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "collabd/clock.h"
 #include "collabd/log.h"
@@ -200,6 +201,10 @@ static void resolve_update(struct outbox *ob, struct outbox_row *r)
 	r->update_of = mid;
 }
 
+static int local_tokens(struct sender_slot *s, struct outbox_row *r, ms_t mono, ms_t *app_wait, ms_t *chat_wait);
+static int shared_tokens(struct outbox *ob, struct sender_slot *s, struct outbox_row *r, ms_t *app_wait,
+			 ms_t *chat_wait);
+
 /* Sends one row if the rate limits allow; otherwise notes how long to wait.
  * Queue, never drop: a throttled row simply goes on a later drain. */
 static void dispatch(struct outbox *ob, struct outbox_row *r, ms_t mono, ms_t *app_wait, ms_t *chat_wait)
@@ -213,27 +218,75 @@ static void dispatch(struct outbox *ob, struct outbox_row *r, ms_t mono, ms_t *a
 		count_error(ob, "platform not enabled", 1);
 		return;
 	}
-	ms_t w = bucket_wait(&s->app_bucket, mono);
-	if (w) {
-		*app_wait = w; /* the app's limit: nothing else goes now */
+	if (store_is_shared(ob->st)) {
+		if (!shared_tokens(ob, s, r, app_wait, chat_wait))
+			return;
+	} else if (!local_tokens(s, r, mono, app_wait, chat_wait)) {
 		ob->stats.throttled++;
 		return;
 	}
-	struct token_bucket *chat = bucket_map_get(s->chat_buckets, r->chat_id, mono);
-	if ((w = bucket_wait(chat, mono))) {
-		if (!*chat_wait || w < *chat_wait)
-			*chat_wait = w; /* only this chat waits; others may go */
-		ob->stats.throttled++;
-		return;
-	}
-	bucket_take(&s->app_bucket, mono);
-	bucket_take(chat, mono);
 	resolve_chat(ob, r);
 	resolve_update(ob, r);
 	ob->inflight[ob->ninflight].id = r->id;
 	ob->inflight[ob->ninflight].attempts = r->attempts;
 	ob->ninflight++;
 	s->sender->deliver(s->sender->impl, r, ob);
+}
+
+/* This process's buckets: 1 when the row may go (tokens taken), else 0 with
+ * the wait noted. */
+static int local_tokens(struct sender_slot *s, struct outbox_row *r, ms_t mono, ms_t *app_wait, ms_t *chat_wait)
+{
+	ms_t w = bucket_wait(&s->app_bucket, mono);
+	if (w) {
+		*app_wait = w; /* the app's limit: nothing else goes now */
+		return 0;
+	}
+	struct token_bucket *chat = bucket_map_get(s->chat_buckets, r->chat_id, mono);
+	if ((w = bucket_wait(chat, mono))) {
+		if (!*chat_wait || w < *chat_wait)
+			*chat_wait = w; /* only this chat waits; others may go */
+		return 0;
+	}
+	bucket_take(&s->app_bucket, mono);
+	bucket_take(chat, mono);
+	return 1;
+}
+
+/* Real time, shared by the hosts (NTP): the platforms' limits run on it,
+ * never on the test clock. */
+static ms_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (ms_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* On a shared store the platform's limits hold for the app as a whole, not
+ * once per instance: the buckets are rows every instance draws from.  The
+ * chat's token first, so that a throttled chat costs the app nothing. */
+static int shared_tokens(struct outbox *ob, struct sender_slot *s, struct outbox_row *r, ms_t *app_wait,
+			 ms_t *chat_wait)
+{
+	char key[256];
+	ms_t now = wall_ms();
+	snprintf(key, sizeof key, "chat:%s:%s", r->platform, r->chat_id);
+	ms_t w = store_rate_take(ob->st, key, s->sender->rate_per_chat, 1, now);
+	if (w) {
+		if (w < 0)
+			w = 1000; /* the store failed (logged): look again shortly */
+		if (!*chat_wait || w < *chat_wait)
+			*chat_wait = w;
+		ob->stats.throttled++;
+		return 0;
+	}
+	snprintf(key, sizeof key, "app:%s", r->platform);
+	if ((w = store_rate_take(ob->st, key, s->sender->rate_per_app, 1, now))) {
+		*app_wait = w < 0 ? 1000 : w;
+		ob->stats.throttled++;
+		return 0;
+	}
+	return 1;
 }
 
 static void drain(struct outbox *ob)

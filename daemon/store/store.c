@@ -193,7 +193,11 @@ static const char *const migrations[] = {
 	 *     its instance, another takes the row over).  Unused on SQLite,
 	 *     where one process is the only sender. */
 	"ALTER TABLE outbox ADD COLUMN claimed_by TEXT;"
-	"ALTER TABLE outbox ADD COLUMN claim_until INTEGER;",
+	"ALTER TABLE outbox ADD COLUMN claim_until INTEGER;"
+	/* ... and the platforms' rate limits as token buckets every instance
+	 * draws from (tokens at last_ms, wall-clock milliseconds). */
+	"CREATE TABLE rate_buckets (key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL,"
+	"  last_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 /*
@@ -249,6 +253,8 @@ int store_version_found(struct store *st) { return st->version_found; }
 const char *store_engine_name(const struct store *st) { return st->ops->name; }
 
 const char *store_instance_id(const struct store *st) { return st->instance; }
+
+int store_is_shared(const struct store *st) { return st->ops->dialect == DIALECT_PG; }
 
 /* COLLABD_INSTANCE_ID, else host and process: a restarted instance is a new
  * one, so the leases of the one that died simply expire. */

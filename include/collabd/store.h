@@ -56,6 +56,12 @@ const char *store_instance_id(const struct store *st);
 char *store_database_redacted(const char *database, char *out, size_t outsz);
 /* Non-zero when database is a postgresql:// (postgres://) URI, not a file. */
 int store_is_pg_uri(const char *database);
+/* Non-zero when several instances may share this store (PostgreSQL). */
+int store_is_shared(const struct store *st);
+/* A token from the shared bucket key (refilled at per_second, holding at
+ * most burst) at wall-clock time now_ms: 0 when taken, else the milliseconds
+ * until one will be there, -1 on a store error.  Only on a shared store. */
+ms_t store_rate_take(struct store *st, const char *key, double per_second, double burst, ms_t now_ms);
 /* The version the database was at before store_open() migrated it. */
 int store_version_found(struct store *st);
 

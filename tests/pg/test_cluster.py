@@ -25,7 +25,7 @@ sys.path.insert(0, HERE)
 
 import pgcluster  # noqa: E402
 from daemonctl import Daemon, free_port  # noqa: E402
-from helpers import DIRECTORY, FORM as FORM_2026, at, import_directory, replies_to  # noqa: E402
+from helpers import DIRECTORY, FORM as FORM_2026, at, import_directory, max_in_window, replies_to  # noqa: E402
 from simctl import Sim  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not pgcluster.server_url(), reason="needs PostgreSQL (make test-pg)")
@@ -276,3 +276,30 @@ def test_three_dingtalk_instances_with_one_killed_and_one_stopped(tmp_path):
         for d in ds:
             d.stop()
         dsim.stop()
+
+
+def test_rate_limits_hold_for_the_app_across_instances(sim, tmp_path):
+    """outbox.rate_per_app is the app's limit at the platform: three instances
+    together send no faster than one would (each alone would send 5/s)."""
+    db = pgcluster.fresh_database()
+    ds = []
+    try:
+        for i in range(3):
+            work = tmp_path / f"rate{i}"
+            work.mkdir()
+            ds.append(Daemon(sim, work, database=db, extra={"outbox": {"rate_per_app": 5}}))
+        for d in ds:
+            d.start()
+        sim.wait_connected(3, timeout=20)
+        sent = [sim.inject_message(f"oc_r{k}", "ou_init", "/帮助") for k in range(30)]
+        for r in sent:
+            sim.wait_acked(r["event_id"], timeout=20)
+        sim.wait_for(lambda: all(replies_to(sim, r["message_id"]) for r in sent), timeout=30)
+        times = sorted(r["time"] for r in sim.requests() if r["path"].endswith("/reply"))
+        assert len(times) == 30
+        # One extra in a window allows for the simulator stamping an arrival late.
+        assert max_in_window(times, window=1000) <= 6   # 16 when each instance kept its own bucket
+        assert times[-1] - times[0] >= 5000   # 30 sends at 5/s: 29 gaps of 200 ms at least
+    finally:
+        for d in ds:
+            d.stop()
