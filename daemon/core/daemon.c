@@ -576,6 +576,10 @@ static void daemon_close(struct daemon *d)
 	bucket_map_free(d->env.user_rate);
 	bucket_map_free(d->env.user_warned);
 	outbox_free(d->outbox);
+	/* A graceful stop hands this instance's outbox claims back at once,
+	 * rather than leaving the others to wait for the lease. */
+	if (d->store)
+		store_outbox_release(d->store);
 	if (d->ctx)
 		lws_context_destroy(d->ctx);
 	inbox_batch_free(d->batch); /* anything left was never acked: redelivered */

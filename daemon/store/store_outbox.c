@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "collabd/log.h"
 #include "collabd/util.h"
@@ -17,6 +18,15 @@
  * shared store; renewed at each pass, so only a dead instance's lapses and
  * another instance takes its rows over. */
 #define OUTBOX_LEASE_MS 15000
+
+/* Leases run on real time, shared by the hosts (NTP), never on the test
+ * clock: they are about whether a process is alive. */
+static ms_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (ms_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 enum store_rc store_outbox_add(struct store *st, const char *platform, const char *chat_id,
 			       const char *reply_to, const char *update_of, const char *kind,
@@ -41,9 +51,12 @@ enum store_rc store_outbox_due(struct store *st, ms_t now, struct outbox_row *ro
 	struct stmt *s = store_stmt(st, S_OUTBOX_DUE);
 	stmt_bind_int64(s, 1, now);
 	stmt_bind_int64(s, 2, (int64_t)max);
-	/* The claim (PostgreSQL's text; SQLite's has no ?3, ?4 and ignores them). */
+	/* The claim (PostgreSQL's text; SQLite's has no ?3..?5 and ignores them). */
+	ms_t wall = wall_ms();
 	store_bind_text(s, 3, st->instance);
-	stmt_bind_int64(s, 4, now + OUTBOX_LEASE_MS);
+	stmt_bind_int64(s, 4, wall + OUTBOX_LEASE_MS);
+	stmt_bind_int64(s, 5, wall + OUTBOX_LEASE_MS / 2);
+	stmt_bind_int64(s, 6, wall);
 	enum step_rc rc = STEP_ROW;
 	*n = 0;
 	while (*n < max && (rc = store_step(st, s)) == STEP_ROW) {
@@ -109,6 +122,8 @@ ms_t store_outbox_next_due(struct store *st)
 {
 	struct stmt *s = store_stmt(st, S_OUTBOX_NEXT);
 	store_bind_text(s, 1, st->instance); /* PostgreSQL's text only */
+	stmt_bind_int64(s, 2, wall_ms());
+	stmt_bind_int64(s, 3, clock_now_ms());
 	int64_t v = -1;
 	if (store_step(st, s) == STEP_ROW && stmt_col_type(s, 0) != COL_NULL)
 		v = stmt_col_int64(s, 0);
@@ -201,4 +216,11 @@ ms_t store_rate_take(struct store *st, const char *key, double per_second, doubl
 	double have = tokens + (double)(now_ms - last) * per_ms;
 	ms_t wait = per_ms > 0 ? (ms_t)((1.0 - have) / per_ms) + 1 : 1000;
 	return wait > 0 ? wait : 1;
+}
+
+enum store_rc store_outbox_release(struct store *st)
+{
+	return store_run(st, NULL,
+			 "UPDATE outbox SET claimed_by = NULL, claim_until = NULL WHERE claimed_by = ?1 AND state = 'pending'",
+			 "[s]", st->instance);
 }

@@ -131,21 +131,30 @@ const char *const store_stmt_sql_pg[S_COUNT] = {
 	 * rows it will send (?3 the instance, until ?4: a lease), skipping rows
 	 * another is claiming this instant and rows under another's lease.  A
 	 * chat's next row is nobody's head until the one before it is sent, so
-	 * a chat's messages still go out in order, whoever sends them. */
-	[S_OUTBOX_DUE] = "UPDATE outbox o SET claimed_by = ?3, claim_until = ?4 FROM ("
-			 "  SELECT c.id FROM outbox c WHERE c.state = 'pending' AND c.next_attempt_at <= ?1 "
-			 "  AND (c.claim_until IS NULL OR c.claim_until < ?1 OR c.claimed_by = ?3) "
-			 "  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = c.chat_id "
-			 "    AND p.state = 'pending' AND p.id < c.id) "
-			 "  ORDER BY c.id LIMIT ?2 FOR UPDATE SKIP LOCKED) AS due WHERE o.id = due.id "
-			 "RETURNING o.id, o.platform, o.chat_id, o.reply_to, o.kind, o.body, o.idem_key, o.attempts, "
-			 "o.next_attempt_at, o.update_of",
+	 * a chat's messages still go out in order, whoever sends them.  The
+	 * heads come from one pass over the pending rows (DISTINCT ON); a claim
+	 * is only written when it is new or past half its lease (?5), so rows
+	 * waiting on a rate limit are not rewritten on every pass.  Leases run on
+	 * real time (?6 now), whatever the workflow's clock says (?1). */
+	[S_OUTBOX_DUE] = "WITH due AS (SELECT c.id, c.platform, c.chat_id, c.reply_to, c.kind, c.body, c.idem_key, "
+			 "  c.attempts, c.next_attempt_at, c.update_of FROM outbox c "
+			 "  WHERE c.id IN (SELECT DISTINCT ON (h.chat_id) h.id FROM outbox h "
+			 "    WHERE h.state = 'pending' ORDER BY h.chat_id, h.id) "
+			 "  AND c.state = 'pending' AND c.next_attempt_at <= ?1 "
+			 "  AND (c.claim_until IS NULL OR c.claim_until < ?6 OR c.claimed_by = ?3) "
+			 "  ORDER BY c.id LIMIT ?2 FOR UPDATE SKIP LOCKED), "
+			 "claimed AS (UPDATE outbox o SET claimed_by = ?3, claim_until = ?4 FROM due WHERE o.id = due.id "
+			 "  AND (o.claimed_by IS DISTINCT FROM ?3 OR o.claim_until < ?5) RETURNING o.id) "
+			 "SELECT id, platform, chat_id, reply_to, kind, body, idem_key, attempts, next_attempt_at, update_of "
+			 "FROM due ORDER BY id",
 	/* A head row under another instance's lease is due for us when the
-	 * lease ends (?1: this instance). */
-	[S_OUTBOX_NEXT] = "SELECT MIN(CASE WHEN o.claimed_by <> ?1 AND o.claim_until > o.next_attempt_at "
-			  "THEN o.claim_until ELSE o.next_attempt_at END) FROM outbox o WHERE o.state = 'pending' "
-			  "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = o.chat_id "
-			  "  AND p.state = 'pending' AND p.id < o.id)",
+	 * lease ends (?1: this instance; the lease's real time ?2 turned into
+	 * the workflow's clock ?3). */
+	[S_OUTBOX_NEXT] = "SELECT MIN(CASE WHEN o.claimed_by <> ?1 AND o.claim_until > ?2 "
+			  "THEN GREATEST(o.next_attempt_at, ?3 + (o.claim_until - ?2)) ELSE o.next_attempt_at END) "
+			  "FROM (SELECT DISTINCT ON (chat_id) "
+			  "claimed_by, claim_until, next_attempt_at FROM outbox WHERE state = 'pending' "
+			  "ORDER BY chat_id, id) AS o",
 	/* Each due timer is fired by one instance: the rows this transaction
 	 * reads are locked until it commits them fired, and the others skip them. */
 	[S_TIMER_DUE] = "+ FOR UPDATE SKIP LOCKED",

@@ -56,6 +56,9 @@ const char *store_instance_id(const struct store *st);
 char *store_database_redacted(const char *database, char *out, size_t outsz);
 /* Non-zero when database is a postgresql:// (postgres://) URI, not a file. */
 int store_is_pg_uri(const char *database);
+/* Gives up this instance's claims on outbox rows it has not sent (at a
+ * graceful stop), so another instance sends them without waiting. */
+enum store_rc store_outbox_release(struct store *st);
 /* Non-zero when several instances may share this store (PostgreSQL). */
 int store_is_shared(const struct store *st);
 /* A token from the shared bucket key (refilled at per_second, holding at

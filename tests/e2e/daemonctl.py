@@ -79,6 +79,7 @@ class Daemon:
         with open(self.config_path, "w", encoding="utf-8") as f:
             json.dump(cfg, f, ensure_ascii=False, indent=2)
         os.chmod(self.config_path, 0o600)
+        self.instance_id = f"test-{os.path.basename(self.workdir)}-{self.admin_port}"
         self.proc = None
         self._log = None
         self.admin_token = cfg.get("admin", {}).get("token")
@@ -86,6 +87,10 @@ class Daemon:
 
     def env(self):
         env = dict(os.environ)
+        # One name per Daemon, kept across its restarts, as one unit per host
+        # would (README: COLLABD_INSTANCE_ID=%H): a restarted instance takes
+        # back its own outbox claims at once.
+        env.setdefault("COLLABD_INSTANCE_ID", self.instance_id)
         if self.secret_in_env:
             name = "COLLABD_FEISHU_APP_SECRET" if self.platform == "feishu" else "COLLABD_DINGTALK_CLIENT_SECRET"
             env[name] = self.sim.app_secret
@@ -166,6 +171,18 @@ class Daemon:
                 return f.read()
         except OSError:
             return ""
+
+    def execute_many(self, query, rows):
+        """Writes: query once per row of parameters, in one transaction."""
+        if self.pg:
+            return pgcluster.execute_many(self.db, query, rows)
+        import sqlite3
+        con = sqlite3.connect(self.db, timeout=5)
+        try:
+            with con:
+                con.executemany(query, rows)
+        finally:
+            con.close()
 
     def sql(self, query, *args):
         """Reads the daemon's database: Python's own sqlite3 (WAL allows it), or

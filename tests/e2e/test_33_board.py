@@ -214,19 +214,16 @@ def test_archive_list_is_paged_newest_first(sim, make_daemon):
     """The 协作项目库 is read a page at a time (BOARD_ARCHIVE_PAGE rows, newest
     first, by an index), with links to the neighbouring pages; a page past the
     end shows the last one.  Rows are written as archiving would leave them."""
-    import sqlite3
     port = free_port()
     d = make_daemon(extra={"board": {"listen": "127.0.0.1", "port": port}})
-    con = sqlite3.connect(d.db, timeout=5)
-    with con:
-        for n in range(1, 251):
-            rid = f"2026-Q4-JSB-{n:03d}"
-            con.execute("INSERT INTO requests (id, dept, initiator, platform, chat_id, state, version, form, "
-                        "created_at, updated_at) VALUES (?, 'JSB', 'ou_init', 'feishu', 'oc_x', 'archived', 1, "
-                        "?, ?, ?)", (rid, f'{{"需求名称": "项目{n}"}}', n * 1000, n * 1000))
-            con.execute("INSERT INTO archives (name, request_id, dir, created_at, written_at) "
-                        "VALUES (?, ?, '2026/Q4', ?, ?)", (f"2026-Q4-XMB-{n:03d}", rid, n * 1000, n * 1000))
-    con.close()
+    ids = [f"2026-Q4-JSB-{n:03d}" for n in range(1, 251)]
+    d.execute_many("INSERT INTO requests (id, dept, initiator, platform, chat_id, state, version, form, "
+                   "created_at, updated_at) VALUES (?, 'JSB', 'ou_init', 'feishu', 'oc_x', 'archived', 1, "
+                   "?, ?, ?)", [(rid, f'{{"需求名称": "项目{n}"}}', n * 1000, n * 1000)
+                                for n, rid in enumerate(ids, 1)])
+    d.execute_many("INSERT INTO archives (name, request_id, dir, created_at, written_at) "
+                   "VALUES (?, ?, '2026/Q4', ?, ?)", [(f"2026-Q4-XMB-{n:03d}", rid, n * 1000, n * 1000)
+                                                      for n, rid in enumerate(ids, 1)])
     base = f"http://127.0.0.1:{port}/board/archive"
 
     def names(html):

@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import time
+import uuid
 
 import pytest
 
@@ -292,14 +293,10 @@ def test_a_one_megabyte_body_reaches_the_platform_promptly(sim, daemon):
     body = daemon.sql("SELECT body FROM outbox ORDER BY id LIMIT 1")[0][0]
     doc_text = json.dumps({**json.loads(body), "text": "长" * 350_000}, ensure_ascii=False)
     daemon.stop()
-    import sqlite3
-    con = sqlite3.connect(daemon.db)
-    for text in (doc_text, body):
-        con.execute("INSERT INTO outbox (platform, chat_id, reply_to, kind, body, idem_key, created_at, "
-                    "next_attempt_at) SELECT platform, chat_id, NULL, kind, ?, lower(hex(randomblob(8))), "
-                    "created_at, 0 FROM outbox ORDER BY id LIMIT 1", (text,))
-    con.commit()
-    con.close()
+    daemon.execute_many("INSERT INTO outbox (platform, chat_id, reply_to, kind, body, idem_key, created_at, "
+                        "next_attempt_at) SELECT platform, chat_id, NULL, kind, ?, ?, "
+                        "created_at, 0 FROM outbox ORDER BY id LIMIT 1",
+                        [(text, uuid.uuid4().hex[:16]) for text in (doc_text, body)])
     before = len(sim.messages())
     started = time.monotonic()
     daemon.start()

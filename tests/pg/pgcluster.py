@@ -118,8 +118,9 @@ def _with_db(url, db):
 
 
 def psql(url, sql):
-    out = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
-                         capture_output=True, text=True)
+    # The statement on stdin: it may be larger than a command line may be.
+    out = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", "-"],
+                         input=sql, capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"psql: {out.stderr.strip()}")
     return out.stdout
@@ -165,6 +166,11 @@ def _bind(query, args):
         out.append(c)
         i += 1
     return "".join(out)
+
+
+def execute_many(url, sql, rows):
+    """sql once per row of parameters, in one transaction (one psql call)."""
+    psql(url, "BEGIN;" + ";".join(_bind(sql, row) for row in rows) + ";COMMIT;")
 
 
 def query(url, sql, args=()):
