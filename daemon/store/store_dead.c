@@ -13,9 +13,14 @@ int store_attempt_failed(struct store *st, const char *platform, const char *ded
 			 ms_t now)
 {
 	if (store_run(st, NULL,
+		      store_dialect_sql(st,
 		      "INSERT INTO inbox_attempts (platform, dedupe_key, attempts, last_error, last_at) "
 		      "VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT (platform, dedupe_key) DO UPDATE SET "
 		      "attempts = attempts + 1, last_error = excluded.last_error, last_at = excluded.last_at",
+		      /* PostgreSQL reads a bare column in DO UPDATE as ambiguous. */
+		      "INSERT INTO inbox_attempts (platform, dedupe_key, attempts, last_error, last_at) "
+		      "VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT (platform, dedupe_key) DO UPDATE SET "
+		      "attempts = inbox_attempts.attempts + 1, last_error = excluded.last_error, last_at = excluded.last_at"),
 		      "[s,s,s?,I]", platform, dedupe_key, error, (json_int_t)now) != STORE_OK)
 		return -1;
 	return (int)store_int(st, -1, "SELECT attempts FROM inbox_attempts WHERE platform = ?1 AND dedupe_key = ?2",
@@ -33,7 +38,7 @@ int store_attempts_prune(struct store *st, ms_t cutoff)
 
 enum store_rc store_dead_letter_add(struct store *st, const struct dead_letter *d, ms_t now)
 {
-	sqlite3_stmt *s = store_sql(st,
+	struct stmt *s = store_sql(st,
 		"INSERT INTO dead_letters (platform, dedupe_key, event_type, chat_id, user_id, topic, frame_id, "
 		"payload, error, attempts, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
 		"ON CONFLICT (platform, dedupe_key) DO UPDATE SET state = 'dead', error = excluded.error, "
@@ -42,23 +47,16 @@ enum store_rc store_dead_letter_add(struct store *st, const struct dead_letter *
 		return STORE_ERR;
 	const char *text[] = { d->platform, d->dedupe_key, d->event_type, d->chat_id, d->user_id, d->topic,
 			       d->frame_id };
-	for (int i = 0; i < 7; i++) {
-		if (text[i])
-			sqlite3_bind_text(s, i + 1, text[i], -1, SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_null(s, i + 1);
-	}
-	sqlite3_bind_blob(s, 8, d->payload_len ? d->payload : "", (int)d->payload_len, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 9, d->error ? d->error : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 10, d->attempts);
-	sqlite3_bind_int64(s, 11, now);
-	int rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE) {
-		log_error("msg=\"cannot keep a dead letter\" error=\"%s\"", sqlite3_errmsg(sqlite3_db_handle(s)));
-		sqlite3_reset(s);
+	for (int i = 0; i < 7; i++)
+		store_bind_text(s, i + 1, text[i]);
+	s->ops->bind_blob(s->h, 8, d->payload_len ? d->payload : "", d->payload_len);
+	store_bind_text(s, 9, d->error ? d->error : "");
+	stmt_bind_int64(s, 10, d->attempts);
+	stmt_bind_int64(s, 11, now);
+	if (store_step_done(st, s) != STORE_OK) {
+		log_error("msg=\"cannot keep a dead letter\" error=\"%s\"", store_errmsg(st));
 		return STORE_ERR;
 	}
-	sqlite3_reset(s);
 	return store_run(st, NULL, "DELETE FROM inbox_attempts WHERE platform = ?1 AND dedupe_key = ?2", "[s,s]",
 			 d->platform, d->dedupe_key);
 }
@@ -87,17 +85,20 @@ enum store_rc store_dead_letter_get(struct store *st, int64_t id, json_t **row, 
 				     "[I]", (json_int_t)id);
 	if (rc != STORE_OK)
 		return rc;
-	sqlite3_stmt *s = store_sql(st, "SELECT payload FROM dead_letters WHERE id = ?1");
+	struct stmt *s = store_sql(st, "SELECT payload FROM dead_letters WHERE id = ?1");
 	if (!s) {
 		json_decref(*row);
 		*row = NULL;
 		return STORE_ERR;
 	}
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	buf_init(payload);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		buf_append(payload, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
-	sqlite3_reset(s);
+	if (store_step(st, s) == STEP_ROW) {
+		size_t len;
+		const void *bytes = s->ops->col_blob(s->h, 0, &len);
+		buf_append(payload, bytes ? bytes : "", len);
+	}
+	stmt_reset(s);
 	return STORE_OK;
 }
 

@@ -42,6 +42,7 @@ struct db_ops {
 	void (*bind_int64)(void *h, int i, int64_t v);
 	void (*bind_double)(void *h, int i, double v);
 	void (*bind_null)(void *h, int i);
+	void (*bind_blob)(void *h, int i, const void *v, size_t len);
 	enum step_rc (*step)(struct store *st, void *h);
 	int (*col_count)(void *h);
 	const char *(*col_name)(void *h, int i);
@@ -51,6 +52,8 @@ struct db_ops {
 	/* Borrowed until the next step or reset; NULL for SQL NULL. */
 	const char *(*col_text)(void *h, int i);
 	size_t (*col_bytes)(void *h, int i);
+	/* Bytes of a BLOB (BYTEA) column, borrowed like col_text; *len its size. */
+	const void *(*col_blob)(void *h, int i, size_t *len);
 	/* Rows changed by the last statement that ran. */
 	int64_t (*changes)(struct store *st);
 	/* The id the last INSERT gave its row (an INTEGER PRIMARY KEY / identity). */

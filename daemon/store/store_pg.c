@@ -19,7 +19,7 @@
 #include "store_internal.h"
 
 /* Type oids of pg_type (fixed in every PostgreSQL). */
-enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_TEXT = 25, OID_OID = 26,
+enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_TEXT = 25, OID_OID = 26,
        OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_NUMERIC = 1700 };
 
 struct pg_conn {
@@ -40,6 +40,7 @@ struct pg_stmt {
 	char **vals;         /* owned copies; NULL binds SQL NULL */
 	Oid *types;
 	PGresult *res;       /* the last run's result, read row by row */
+	unsigned char *blob; /* the last BYTEA column read, decoded */
 	int row;
 	int ran;
 };
@@ -176,6 +177,7 @@ static void pg_finalize(void *h)
 	if (!s)
 		return;
 	pg_reset(s);
+	PQfreemem(s->blob);
 	free(s->vals);
 	free(s->types);
 	free(s->sql);
@@ -206,6 +208,22 @@ static void pg_bind_text(void *h, int i, const char *v, size_t len)
 static void pg_bind_int64(void *h, int i, int64_t v) { put(h, i, xasprintf("%lld", (long long)v), OID_INT8); }
 static void pg_bind_double(void *h, int i, double v) { put(h, i, xasprintf("%.17g", v), OID_FLOAT8); }
 static void pg_bind_null(void *h, int i) { put(h, i, NULL, 0); }
+
+/* BYTEA's text form: \x and two hex digits a byte. */
+static void pg_bind_blob(void *h, int i, const void *v, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *t = xmalloc(2 * len + 3), *o = t;
+	*o++ = '\\';
+	*o++ = 'x';
+	for (size_t k = 0; k < len; k++) {
+		unsigned char c = ((const unsigned char *)v)[k];
+		*o++ = hex[c >> 4];
+		*o++ = hex[c & 15];
+	}
+	*o = '\0';
+	put(h, i, t, OID_BYTEA);
+}
 
 static int is_constraint(const PGresult *r)
 {
@@ -256,7 +274,9 @@ static enum step_rc run(struct pg_stmt *s)
 	pc->changes = atoll(PQcmdTuples(s->res));
 	if (!strcmp(tag, "BEGIN")) {
 		pc->tx_open = 1;
-	} else if (!strcmp(tag, "COMMIT") || !strcmp(tag, "ROLLBACK")) {
+	} else if (!strcmp(tag, "COMMIT") || (!strcmp(tag, "ROLLBACK") && strncmp(s->sql, "ROLLBACK TO", 11))) {
+		/* (ROLLBACK TO a savepoint answers ROLLBACK too, and keeps the
+		 * transaction open.) */
 		pc->tx_open = 0;
 		/* COMMIT of a transaction that had failed answers ROLLBACK: that is
 		 * a failure to commit, never a success. */
@@ -348,6 +368,17 @@ static size_t pg_col_bytes(void *h, int i)
 	return t ? strlen(t) : 0;
 }
 
+static const void *pg_col_blob(void *h, int i, size_t *len)
+{
+	struct pg_stmt *s = h;
+	*len = 0;
+	if (!cell_ok(s, i))
+		return NULL;
+	free(s->blob);
+	s->blob = PQunescapeBytea((const unsigned char *)PQgetvalue(s->res, s->row, i), len);
+	return s->blob;
+}
+
 static int64_t pg_changes(struct store *st) { return pc_of(st)->changes; }
 
 static int64_t pg_last_insert_id(struct store *st)
@@ -384,6 +415,7 @@ const struct db_ops db_pg_ops = {
 	.bind_int64 = pg_bind_int64,
 	.bind_double = pg_bind_double,
 	.bind_null = pg_bind_null,
+	.bind_blob = pg_bind_blob,
 	.step = pg_step,
 	.col_count = pg_col_count,
 	.col_name = pg_col_name,
@@ -392,6 +424,7 @@ const struct db_ops db_pg_ops = {
 	.col_double = pg_col_double,
 	.col_text = pg_col_text,
 	.col_bytes = pg_col_bytes,
+	.col_blob = pg_col_blob,
 	.changes = pg_changes,
 	.last_insert_id = pg_last_insert_id,
 	.errmsg = pg_errmsg,
@@ -453,6 +486,7 @@ char *pg_ddl_new(const char *ddl)
 		{ " WITHOUT ROWID", "" },
 		{ "INTEGER", "BIGINT" },
 		{ "TEXT", "TEXT COLLATE \"C\"" },
+		{ "BLOB", "BYTEA" },
 	};
 	size_t cap = strlen(ddl) * 2 + 64, n = 0;
 	char *out = xmalloc(cap);

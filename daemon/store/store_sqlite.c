@@ -45,6 +45,7 @@ static void sq_bind_text(void *h, int i, const char *v, size_t len) { sqlite3_bi
 static void sq_bind_int64(void *h, int i, int64_t v) { sqlite3_bind_int64(h, i, v); }
 static void sq_bind_double(void *h, int i, double v) { sqlite3_bind_double(h, i, v); }
 static void sq_bind_null(void *h, int i) { sqlite3_bind_null(h, i); }
+static void sq_bind_blob(void *h, int i, const void *v, size_t len) { sqlite3_bind_blob(h, i, v, (int)len, SQLITE_TRANSIENT); }
 
 static enum step_rc sq_step(struct store *st, void *h)
 {
@@ -74,6 +75,13 @@ static int64_t sq_col_int64(void *h, int i) { return sqlite3_column_int64(h, i);
 static double sq_col_double(void *h, int i) { return sqlite3_column_double(h, i); }
 static const char *sq_col_text(void *h, int i) { return (const char *)sqlite3_column_text(h, i); }
 static size_t sq_col_bytes(void *h, int i) { return (size_t)sqlite3_column_bytes(h, i); }
+
+static const void *sq_col_blob(void *h, int i, size_t *len)
+{
+	const void *v = sqlite3_column_blob(h, i);
+	*len = (size_t)sqlite3_column_bytes(h, i);
+	return v;
+}
 static int64_t sq_changes(struct store *st) { return sqlite3_changes(db_of(st)); }
 static int64_t sq_last_insert_id(struct store *st) { return sqlite3_last_insert_rowid(db_of(st)); }
 static const char *sq_errmsg(struct store *st) { return db_of(st) ? sqlite3_errmsg(db_of(st)) : "not open"; }
@@ -96,6 +104,7 @@ const struct db_ops db_sqlite_ops = {
 	.bind_int64 = sq_bind_int64,
 	.bind_double = sq_bind_double,
 	.bind_null = sq_bind_null,
+	.bind_blob = sq_bind_blob,
 	.step = sq_step,
 	.col_count = sq_col_count,
 	.col_name = sq_col_name,
@@ -104,6 +113,7 @@ const struct db_ops db_sqlite_ops = {
 	.col_double = sq_col_double,
 	.col_text = sq_col_text,
 	.col_bytes = sq_col_bytes,
+	.col_blob = sq_col_blob,
 	.changes = sq_changes,
 	.last_insert_id = sq_last_insert_id,
 	.errmsg = sq_errmsg,
