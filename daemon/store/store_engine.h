@@ -23,7 +23,7 @@ struct stmt;
 enum step_rc { STEP_ROW, STEP_DONE, STEP_ERR, STEP_CONSTRAINT };
 
 /* A column's value type, as far as the store cares. */
-enum col_type { COL_NULL, COL_INT, COL_REAL, COL_TEXT };
+enum col_type { COL_NULL, COL_INT, COL_REAL, COL_TEXT, COL_BLOB };
 
 enum dialect { DIALECT_SQLITE, DIALECT_PG };
 

@@ -97,6 +97,12 @@ static int copy_table(struct store *src, struct store *dst, const char *table, i
 			case COL_NULL: dst->ops->bind_null(ins, i + 1); break;
 			case COL_INT: dst->ops->bind_int64(ins, i + 1, src->ops->col_int64(s, i)); break;
 			case COL_REAL: dst->ops->bind_double(ins, i + 1, src->ops->col_double(s, i)); break;
+			case COL_BLOB: {
+				size_t bytes;
+				const void *b = src->ops->col_blob(s, i, &bytes);
+				dst->ops->bind_blob(ins, i + 1, b ? b : "", bytes);
+				break;
+			}
 			case COL_TEXT: {
 				const char *t = src->ops->col_text(s, i);
 				dst->ops->bind_text(ins, i + 1, t ? t : "", src->ops->col_bytes(s, i));

@@ -327,6 +327,8 @@ static enum col_type pg_col_type(void *h, int i)
 		return COL_INT;
 	case OID_FLOAT4: case OID_FLOAT8:
 		return COL_REAL;
+	case OID_BYTEA:
+		return COL_BLOB;
 	case OID_NUMERIC:
 		/* SUM() of integers is numeric: whole values read as integers, as in SQLite. */
 		return strchr(PQgetvalue(s->res, s->row, i), '.') ? COL_REAL : COL_INT;

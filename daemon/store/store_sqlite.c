@@ -67,6 +67,7 @@ static enum col_type sq_col_type(void *h, int i)
 	case SQLITE_INTEGER: return COL_INT;
 	case SQLITE_FLOAT: return COL_REAL;
 	case SQLITE_NULL: return COL_NULL;
+	case SQLITE_BLOB: return COL_BLOB;
 	default: return COL_TEXT;
 	}
 }
