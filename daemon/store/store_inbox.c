@@ -36,16 +36,16 @@ int store_inbox_prune(struct store *st, ms_t cutoff)
 
 int store_outbox_prune_sent(struct store *st, ms_t cutoff)
 {
-	sqlite3_stmt *s = store_stmt(st, S_OUTBOX_PRUNE);
-	sqlite3_bind_int64(s, 1, cutoff);
-	return store_step_done(st, s) == STORE_OK ? sqlite3_changes(st->db) : -1;
+	struct stmt *s = store_stmt(st, S_OUTBOX_PRUNE);
+	stmt_bind_int64(s, 1, cutoff);
+	return store_step_done(st, s) == STORE_OK ? store_changes(st) : -1;
 }
 
 int store_timeline_prune_events(struct store *st, ms_t cutoff)
 {
-	sqlite3_stmt *s = store_stmt(st, S_TIMELINE_PRUNE);
-	sqlite3_bind_int64(s, 1, cutoff);
-	return store_step_done(st, s) == STORE_OK ? sqlite3_changes(st->db) : -1;
+	struct stmt *s = store_stmt(st, S_TIMELINE_PRUNE);
+	stmt_bind_int64(s, 1, cutoff);
+	return store_step_done(st, s) == STORE_OK ? store_changes(st) : -1;
 }
 
 enum store_rc store_timeline_add(struct store *st, ms_t at, const char *actor, const char *kind,
