@@ -6,6 +6,10 @@ never a path on the server."""
 import os
 import stat
 
+import pytest
+
+import pgcluster
+
 from helpers import DIRECTORY, FORM, ID, at, import_directory, replies_to
 
 CHAT = "oc_arc"
@@ -28,6 +32,8 @@ def mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
+@pytest.mark.skipif(pgcluster.server_url() is not None,
+                    reason="the SQLite file's mode; PostgreSQL keeps its files itself")
 def test_database_files_are_private(sim, make_daemon):
     old = os.umask(0o022)          # what a careless service manager might leave
     try:
@@ -43,6 +49,8 @@ def test_database_files_are_private(sim, make_daemon):
     assert "readable by other users" not in d.log()
 
 
+@pytest.mark.skipif(pgcluster.server_url() is not None,
+                    reason="the SQLite file's mode; PostgreSQL keeps its files itself")
 def test_a_database_readable_by_others_is_warned_about(sim, make_daemon):
     d = make_daemon()
     d.stop()
