@@ -146,5 +146,10 @@ int db_sqlite_open(struct store *st, const char *path, char *err, size_t errsz)
 	/* FULL: in WAL mode every COMMIT syncs the log before it returns, so
 	 * what the daemon acks after a commit survives a power cut, not only a
 	 * crash of the process (NORMAL syncs only at checkpoints). */
-	return sq_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err, errsz);
+	/* cache_size: 256 KiB of page cache instead of SQLite's 2 MiB.  The
+	 * pages an event touches (inbox, timeline, the request it names) are few
+	 * and hot; everything else the kernel's page cache serves as fast, and
+	 * the daemon's peak RSS stays ~2 MB lower (issue 14: <= 16 MB). */
+	return sq_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+			   "PRAGMA cache_size=-256;", err, errsz);
 }
