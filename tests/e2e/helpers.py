@@ -60,8 +60,10 @@ def acks_for(sim, event_id):
     return [a for a in sim.acks() if a["event_id"] == event_id and a["code"] == 200]
 
 
-def max_in_window(times, window=1.0):
-    """The most of these times (seconds) that fall within any one window."""
+def max_in_window(times, window=1000):
+    """The most of these times that fall within any one window.  The
+    simulators stamp requests in milliseconds (now_ms), so the window is in
+    milliseconds too: one second by default."""
     times = sorted(times)
     best, j = 0, 0
     for i, t in enumerate(times):

@@ -18,7 +18,7 @@ def test_429_storm_still_delivers_exactly_once(sim, daemon):
     throttled = [q for q in sim.requests() if q["status"] == 429]
     assert len(throttled) == 4
     # Retries waited for x-ogw-ratelimit-reset (1 s) rather than hammering.
-    assert throttled[-1]["time"] - throttled[0]["time"] >= 2.5
+    assert throttled[-1]["time"] - throttled[0]["time"] >= 2500   # ms
     # The simulator records the message before the daemon has read the answer.
     sim.wait_for(lambda: daemon.sql("SELECT state, attempts FROM outbox") == [("sent", 5)])
 
@@ -75,5 +75,5 @@ def test_one_chat_gets_at_most_five_messages_a_second(sim, daemon):
     # Paced 200 ms apart: 11 gaps take >= 2.2 s; one extra in a window allows
     # for the simulator stamping an arrival a few ms late.
     assert len(times) == 12 and max_in_window(times) <= 6
-    assert times[-1] - times[0] >= 2.1
+    assert times[-1] - times[0] >= 2100   # ms
     assert [m["reply_to"] for m in sim.messages()] == ids
