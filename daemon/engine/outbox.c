@@ -280,8 +280,12 @@ static int shared_tokens(struct outbox *ob, struct sender_slot *s, struct outbox
 		ob->stats.throttled++;
 		return 0;
 	}
-	snprintf(key, sizeof key, "app:%s", r->platform);
-	if ((w = store_rate_take(ob->st, key, s->sender->rate_per_app, 1, now))) {
+	char app_key[64];
+	snprintf(app_key, sizeof app_key, "app:%s", r->platform);
+	if ((w = store_rate_take(ob->st, app_key, s->sender->rate_per_app, 1, now))) {
+		/* The chat's token goes back: kept, it would hold this chat a whole
+		 * interval for a send that never happened (on DingTalk, 3 s a chat). */
+		store_rate_give_back(ob->st, key, 1);
 		*app_wait = w < 0 ? 1000 : w;
 		ob->stats.throttled++;
 		return 0;

@@ -218,6 +218,12 @@ ms_t store_rate_take(struct store *st, const char *key, double per_second, doubl
 	return wait > 0 ? wait : 1;
 }
 
+enum store_rc store_rate_give_back(struct store *st, const char *key, double burst)
+{
+	return store_run(st, NULL, "UPDATE rate_buckets SET tokens = LEAST(?2, tokens + 1) WHERE key = ?1", "[s,f]",
+			 key, burst);
+}
+
 enum store_rc store_outbox_release(struct store *st)
 {
 	return store_run(st, NULL,

@@ -65,6 +65,9 @@ int store_is_shared(const struct store *st);
  * most burst) at wall-clock time now_ms: 0 when taken, else the milliseconds
  * until one will be there, -1 on a store error.  Only on a shared store. */
 ms_t store_rate_take(struct store *st, const char *key, double per_second, double burst, ms_t now_ms);
+/* Puts back a token store_rate_take() gave for a send that did not happen
+ * (the app's bucket refused it after the chat's had given one). */
+enum store_rc store_rate_give_back(struct store *st, const char *key, double burst);
 /* The version the database was at before store_open() migrated it. */
 int store_version_found(struct store *st);
 

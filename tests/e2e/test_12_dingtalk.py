@@ -121,6 +121,19 @@ def test_bad_credentials_stop_the_daemon(dsim, tmp_path):
     assert "refused the app" in d.log()
 
 
+def test_chats_are_paced_side_by_side(dsim, ding):
+    # 20 messages a minute per group (one each 3 s) and 20 a second for the
+    # app: four groups with three replies each take about 6 s.  On a shared
+    # store a chat's token taken while the app's bucket refused used to be
+    # lost, holding that chat 3 s more each time: ~17 s for the same twelve.
+    ding()
+    start = time.monotonic()
+    for i in range(12):
+        dsim.inject_message(f"cid_pace{i % 4}", "staff_alice", "/帮助")
+    dsim.wait_for(lambda: sum(len(replies(dsim, f"cid_pace{c}")) for c in range(4)) == 12, timeout=40)
+    assert time.monotonic() - start < 11
+
+
 def test_kill_mid_stream_loses_nothing(dsim, ding):
     d = ding()
     sent = []
