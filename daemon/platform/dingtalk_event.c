@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collabd/json_scan.h"
 #include "collabd/util.h"
 
 #define MAX_TEXT_BYTES (64 * 1024)
@@ -38,41 +39,114 @@ static char *trimmed_text(const char *s)
 	return xstrndup(s, n);
 }
 
-enum event_parse_rc dingtalk_event_parse(const char *data, size_t len, const char *frame_id,
-					 struct event *ev, char *why, size_t whysz)
+/* A robot message's fields as read from its JSON, whichever reader read it:
+ * strings owned (NULL when absent, not a string, or empty). */
+struct robot_message {
+	char *conversation_id, *msg_id, *msgtype, *staff_id, *sender_id, *webhook, *content;
+	int p2p, in_at_list, has_created, has_expires;
+	ms_t created, expires;
+};
+
+static void robot_message_clear(struct robot_message *m)
 {
-	memset(ev, 0, sizeof *ev);
-	ev->platform = "dingtalk";
-	json_error_t jerr;
-	json_t *root = json_loadb(data, len, 0, &jerr);
-	if (!root) {
-		snprintf(why, whysz, "callback data is not JSON: %s", jerr.text);
-		return EVENT_PARSE_BADJSON;
-	}
-	enum event_parse_rc rc = EVENT_PARSE_BADSHAPE;
-	if (!json_is_object(root)) {
-		snprintf(why, whysz, "callback data is not an object");
-		goto out;
-	}
+	free(m->conversation_id);
+	free(m->msg_id);
+	free(m->msgtype);
+	free(m->staff_id);
+	free(m->sender_id);
+	free(m->webhook);
+	free(m->content);
+}
+
+static void from_jansson(json_t *root, struct robot_message *m)
+{
+	m->conversation_id = dup_str(root, "conversationId");
+	m->msg_id = dup_str(root, "msgId");
+	m->msgtype = dup_str(root, "msgtype");
+	m->staff_id = dup_str(root, "senderStaffId");
+	m->sender_id = dup_str(root, "senderId");
+	const char *ctype = json_string_value(json_object_get(root, "conversationType"));
+	m->p2p = ctype && !strcmp(ctype, "1");
+	m->in_at_list = json_is_true(json_object_get(root, "isInAtList"));
+	json_t *created = json_object_get(root, "createAt");
+	m->has_created = json_is_integer(created);
+	m->created = m->has_created ? (ms_t)json_integer_value(created) : 0;
+	m->webhook = dup_str(root, "sessionWebhook");
+	json_t *expires = json_object_get(root, "sessionWebhookExpiredTime");
+	m->has_expires = json_is_integer(expires);
+	m->expires = m->has_expires ? (ms_t)json_integer_value(expires) : 0;
+	const char *content = json_string_value(json_object_get(json_object_get(root, "text"), "content"));
+	m->content = content ? xstrdup(content) : NULL;
+}
+
+/* dup_str() of a jscan field: a copy of a non-empty string, else NULL. */
+static char *scan_str(const struct jscan_field *f)
+{
+	return f->type == JV_STRING && f->len ? jscan_string_new(f, NULL) : NULL;
+}
+
+/* The robot message's fields by jscan(): JSCAN_OK with *is_object set,
+ * or what jscan() said. */
+static enum jscan_rc from_scan(const char *data, size_t len, struct robot_message *m, int *is_object)
+{
+	enum { CID, MID, TYPE, STAFF, SENDER, CTYPE, AT, CREATED, HOOK, EXPIRES, CONTENT, N };
+	struct jscan_field f[N] = {
+		[CID] = { .path = { "conversationId" } },
+		[MID] = { .path = { "msgId" } },
+		[TYPE] = { .path = { "msgtype" } },
+		[STAFF] = { .path = { "senderStaffId" } },
+		[SENDER] = { .path = { "senderId" } },
+		[CTYPE] = { .path = { "conversationType" } },
+		[AT] = { .path = { "isInAtList" } },
+		[CREATED] = { .path = { "createAt" } },
+		[HOOK] = { .path = { "sessionWebhook" } },
+		[EXPIRES] = { .path = { "sessionWebhookExpiredTime" } },
+		[CONTENT] = { .path = { "text", "content" } },
+	};
+	enum jscan_type root;
+	enum jscan_rc rc = jscan(data, len, &root, f, N);
+	if (rc != JSCAN_OK)
+		return rc;
+	*is_object = root == JV_OBJECT;
+	m->conversation_id = scan_str(&f[CID]);
+	m->msg_id = scan_str(&f[MID]);
+	m->msgtype = scan_str(&f[TYPE]);
+	m->staff_id = scan_str(&f[STAFF]);
+	m->sender_id = scan_str(&f[SENDER]);
+	m->p2p = jscan_string_is(&f[CTYPE], "1");
+	m->in_at_list = f[AT].type == JV_TRUE;
+	m->has_created = f[CREATED].type == JV_INTEGER;
+	m->created = m->has_created ? (ms_t)f[CREATED].integer : 0;
+	m->webhook = scan_str(&f[HOOK]);
+	m->has_expires = f[EXPIRES].type == JV_INTEGER;
+	m->expires = m->has_expires ? (ms_t)f[EXPIRES].integer : 0;
+	m->content = jscan_string_new(&f[CONTENT], NULL);
+	return JSCAN_OK;
+}
+
+/* The event from the message's fields (taking the strings it keeps). */
+static enum event_parse_rc robot_message_event(struct robot_message *m, const char *frame_id, struct event *ev,
+					       char *why, size_t whysz)
+{
 	ev->kind = EVENT_MESSAGE;
 	ev->event_type = xstrdup("im.bot.message");
 	ev->event_id = xstrdup(frame_id ? frame_id : "");
-	ev->chat_id = dup_str(root, "conversationId");
-	ev->message_id = dup_str(root, "msgId");
-	ev->message_type = dup_str(root, "msgtype");
+	ev->chat_id = m->conversation_id;
+	ev->message_id = m->msg_id;
+	ev->message_type = m->msgtype;
 	/* senderStaffId is the enterprise userId @-mentions need; external users
 	 * have none, and then the encrypted senderId still identifies them. */
-	ev->user_id = dup_str(root, "senderStaffId");
-	if (!ev->user_id)
-		ev->user_id = dup_str(root, "senderId");
-	const char *ctype = json_string_value(json_object_get(root, "conversationType"));
-	ev->chat_type = xstrdup(ctype && !strcmp(ctype, "1") ? "p2p" : "group");
-	ev->mentions_bot = json_is_true(json_object_get(root, "isInAtList"));
-	json_t *created = json_object_get(root, "createAt");
-	ev->create_time = json_is_integer(created) ? (ms_t)json_integer_value(created) : 0;
-	ev->reply_url = dup_str(root, "sessionWebhook");
-	json_t *expires = json_object_get(root, "sessionWebhookExpiredTime");
-	ev->reply_url_expires = json_is_integer(expires) ? (ms_t)json_integer_value(expires) : 0;
+	ev->user_id = m->staff_id ? m->staff_id : m->sender_id;
+	if (m->staff_id)
+		free(m->sender_id);
+	ev->chat_type = xstrdup(m->p2p ? "p2p" : "group");
+	ev->mentions_bot = m->in_at_list;
+	ev->create_time = m->created;
+	ev->reply_url = m->webhook;
+	ev->reply_url_expires = m->expires;
+	char *content = m->content;
+	memset(m, 0, sizeof *m);
+	enum event_parse_rc rc = EVENT_PARSE_BADSHAPE;
 	if (!ev->chat_id || !ev->user_id || !ev->message_type) {
 		snprintf(why, whysz, "robot message without conversationId, sender or msgtype");
 		goto out;
@@ -85,7 +159,6 @@ enum event_parse_rc dingtalk_event_parse(const char *data, size_t len, const cha
 	if (!ev->message_id)
 		ev->message_id = xstrdup(ev->event_id);
 	if (!strcmp(ev->message_type, "text")) {
-		const char *content = json_string_value(json_object_get(json_object_get(root, "text"), "content"));
 		if (!content) {
 			snprintf(why, whysz, "text message without text.content");
 			goto out;
@@ -94,10 +167,40 @@ enum event_parse_rc dingtalk_event_parse(const char *data, size_t len, const cha
 	}
 	rc = EVENT_PARSE_OK;
 out:
-	json_decref(root);
+	free(content);
 	if (rc != EVENT_PARSE_OK)
 		event_free(ev);
 	return rc;
+}
+
+/* jscan() reads the message (the common case, without a tree); jansson what
+ * jscan() leaves undecided, and an invalid message for its error text. */
+enum event_parse_rc dingtalk_event_parse(const char *data, size_t len, const char *frame_id,
+					 struct event *ev, char *why, size_t whysz)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->platform = "dingtalk";
+	struct robot_message m = { 0 };
+	int is_object = 0;
+	if (from_scan(data, len, &m, &is_object) != JSCAN_OK) {
+		json_error_t jerr;
+		json_t *root = json_loadb(data, len, 0, &jerr);
+		if (!root) {
+			snprintf(why, whysz, "callback data is not JSON: %s", jerr.text);
+			return EVENT_PARSE_BADJSON;
+		}
+		is_object = json_is_object(root);
+		if (is_object)
+			from_jansson(root, &m);
+		json_decref(root);
+	}
+	if (!is_object) {
+		robot_message_clear(&m);
+		event_free(ev);
+		snprintf(why, whysz, "callback data is not an object");
+		return EVENT_PARSE_BADSHAPE;
+	}
+	return robot_message_event(&m, frame_id, ev, why, whysz);
 }
 
 /*

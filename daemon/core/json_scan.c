@@ -1,0 +1,559 @@
+/*
+ * json_scan.c - the validating one-pass JSON reader of json_scan.h.
+ *
+ * The rules are jansson 2.14's json_loadb(text, len, 0) (load.c, utf.c):
+ * an object or array at the top, nothing but blanks (space, tab, CR, LF)
+ * after it; strings of valid UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF) without raw control characters, with the escapes
+ * \" \\ \/ \b \f \n \r \t \uXXXX, a high surrogate escape only followed by a
+ * low one, never \u0000; integers that fit in 64 bits; reals that do not
+ * overflow a double; true, false, null.  Duplicate keys are allowed, the last
+ * one counts.
+ *
+ * A field is matched by comparing each key on the way down with its path, a
+ * bit mask per level of the fields still in the running; when a key comes
+ * again, the fields below it are cleared first, so the last occurrence wins
+ * as in a jansson object.
+ */
+#include "collabd/json_scan.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collabd/util.h"
+
+typedef uint32_t mask_t; /* one bit per field: JSCAN_MAX_FIELDS */
+
+struct scan {
+	const unsigned char *p, *end;
+	struct jscan_field *f;
+	size_t n;
+	enum jscan_rc rc; /* why the scan stopped */
+};
+
+static int fail(struct scan *s, enum jscan_rc rc)
+{
+	s->rc = rc;
+	return -1;
+}
+
+static void skip_blanks(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+		s->p++;
+}
+
+static int hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The 4 hex digits at p (p + 4 <= end checked by the caller), or -1. */
+static long hex4(const unsigned char *p)
+{
+	long v = 0;
+	for (int i = 0; i < 4; i++) {
+		int h = hex_value(p[i]);
+		if (h < 0)
+			return -1;
+		v = v << 4 | h;
+	}
+	return v;
+}
+
+/* One UTF-8 sequence at p starting with a byte >= 0x80, as jansson's
+ * utf8_check_first/utf8_check_full: its length, or 0 when invalid. */
+static size_t utf8_sequence(const unsigned char *p, const unsigned char *end)
+{
+	unsigned char u = p[0];
+	size_t n;
+	long v;
+	if (u >= 0xC2 && u <= 0xDF) {
+		n = 2;
+		v = u & 0x1F;
+	} else if (u >= 0xE0 && u <= 0xEF) {
+		n = 3;
+		v = u & 0x0F;
+	} else if (u >= 0xF0 && u <= 0xF4) {
+		n = 4;
+		v = u & 0x07;
+	} else {
+		return 0; /* a continuation byte, 0xC0/0xC1, or >= 0xF5 */
+	}
+	if ((size_t)(end - p) < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+		v = v << 6 | (p[i] & 0x3F);
+	}
+	if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (n == 3 && v < 0x800) || (n == 4 && v < 0x10000))
+		return 0;
+	return n;
+}
+
+/* A string; s->p is just past its opening quote.  On return s->p is past
+ * the closing quote; *escaped says whether it had escapes. */
+static int scan_string(struct scan *s, int *escaped)
+{
+	const unsigned char *p = s->p, *end = s->end;
+	*escaped = 0;
+	for (;;) {
+		/* the common case: printable ASCII */
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		if (p >= end)
+			return fail(s, JSCAN_INVALID);
+		unsigned char c = *p;
+		if (c == '"') {
+			s->p = p + 1;
+			return 0;
+		}
+		if (c < 0x20)
+			return fail(s, JSCAN_INVALID);
+		if (c >= 0x80) {
+			size_t k = utf8_sequence(p, end);
+			if (!k)
+				return fail(s, JSCAN_INVALID);
+			p += k;
+			continue;
+		}
+		/* a backslash */
+		*escaped = 1;
+		if (end - p < 2)
+			return fail(s, JSCAN_INVALID);
+		c = p[1];
+		if (c != 'u') {
+			if (!strchr("\"\\/bfnrt", c) || !c)
+				return fail(s, JSCAN_INVALID);
+			p += 2;
+			continue;
+		}
+		if (end - p < 6)
+			return fail(s, JSCAN_INVALID);
+		long v = hex4(p + 2);
+		if (v <= 0) /* not hex, or \u0000: jansson refuses NUL in strings and keys */
+			return fail(s, JSCAN_INVALID);
+		p += 6;
+		if (v >= 0xDC00 && v <= 0xDFFF)
+			return fail(s, JSCAN_INVALID); /* a low surrogate alone */
+		if (v >= 0xD800 && v <= 0xDBFF) {
+			if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
+				return fail(s, JSCAN_INVALID);
+			long w = hex4(p + 2);
+			if (w < 0xDC00 || w > 0xDFFF)
+				return fail(s, JSCAN_INVALID);
+			p += 6;
+		}
+	}
+}
+
+/* A number, as jansson lexes it: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int scan_number(struct scan *s, enum jscan_type *type, long long *integer)
+{
+	const unsigned char *p = s->p, *end = s->end, *start = p;
+	int negative = 0;
+	if (*p == '-') {
+		negative = 1;
+		p++;
+	}
+	if (p >= end || *p < '0' || *p > '9')
+		return fail(s, JSCAN_INVALID);
+	/* Accumulated negative, so that INT64_MIN fits. */
+	long long v = 0;
+	int overflow = 0;
+	if (*p == '0') {
+		p++;
+		if (p < end && *p >= '0' && *p <= '9')
+			return fail(s, JSCAN_INVALID);
+	} else {
+		while (p < end && *p >= '0' && *p <= '9') {
+			int d = *p++ - '0';
+			if (v < (INT64_MIN + d) / 10)
+				overflow = 1;
+			else
+				v = v * 10 - d;
+		}
+	}
+	if (p >= end || (*p != '.' && *p != 'e' && *p != 'E')) {
+		if (overflow || (!negative && v == INT64_MIN))
+			return fail(s, JSCAN_INVALID); /* jansson: "too big integer" */
+		*type = JV_INTEGER;
+		*integer = negative ? v : -v;
+		s->p = p;
+		return 0;
+	}
+	if (*p == '.') {
+		p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return fail(s, JSCAN_INVALID);
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return fail(s, JSCAN_INVALID);
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	/* jansson refuses a real that overflows a double (underflow is fine). */
+	char copy[64];
+	size_t n = (size_t)(p - start);
+	if (n >= sizeof copy)
+		return fail(s, JSCAN_UNSURE);
+	memcpy(copy, start, n);
+	copy[n] = '\0';
+	errno = 0;
+	double d = strtod(copy, NULL);
+	if ((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE)
+		return fail(s, JSCAN_INVALID);
+	*type = JV_REAL;
+	s->p = p;
+	return 0;
+}
+
+static int scan_literal(struct scan *s, const char *word, size_t n)
+{
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n))
+		return fail(s, JSCAN_INVALID);
+	s->p += n;
+	return 0;
+}
+
+/* Whether the key text (between quotes) equals want. */
+static int key_is(const unsigned char *key, size_t len, int escaped, const char *want)
+{
+	if (!escaped)
+		return strlen(want) == len && !memcmp(key, want, len);
+	struct jscan_field f = { .type = JV_STRING, .start = (const char *)key, .len = len, .escaped = 1 };
+	return jscan_string_is(&f, want);
+}
+
+static void clear(struct scan *s, mask_t m)
+{
+	for (size_t i = 0; m && i < s->n; i++, m >>= 1)
+		if (m & 1) {
+			s->f[i].type = JV_NONE;
+			s->f[i].start = NULL;
+			s->f[i].len = 0;
+		}
+}
+
+static int scan_value(struct scan *s, int level, mask_t mask);
+
+static int scan_object(struct scan *s, int level, mask_t mask)
+{
+	s->p++; /* { */
+	skip_blanks(s);
+	if (s->p < s->end && *s->p == '}') {
+		s->p++;
+		return 0;
+	}
+	for (;;) {
+		if (s->p >= s->end || *s->p != '"')
+			return fail(s, JSCAN_INVALID);
+		const unsigned char *key = ++s->p;
+		int escaped;
+		if (scan_string(s, &escaped))
+			return -1;
+		size_t keylen = (size_t)(s->p - 1 - key);
+		mask_t child = 0;
+		if (mask && level < JSCAN_MAX_PATH) {
+			mask_t m = mask;
+			for (size_t i = 0; m; i++, m >>= 1)
+				if ((m & 1) && s->f[i].path[level] && key_is(key, keylen, escaped, s->f[i].path[level]))
+					child |= (mask_t)1 << i;
+		}
+		skip_blanks(s);
+		if (s->p >= s->end || *s->p != ':')
+			return fail(s, JSCAN_INVALID);
+		s->p++;
+		if (child)
+			clear(s, child); /* this key's value replaces an earlier one's */
+		if (scan_value(s, level + 1, child))
+			return -1;
+		skip_blanks(s);
+		if (s->p < s->end && *s->p == ',') {
+			s->p++;
+			skip_blanks(s);
+			continue;
+		}
+		if (s->p < s->end && *s->p == '}') {
+			s->p++;
+			return 0;
+		}
+		return fail(s, JSCAN_INVALID);
+	}
+}
+
+static int scan_array(struct scan *s, int level)
+{
+	s->p++; /* [ */
+	skip_blanks(s);
+	if (s->p < s->end && *s->p == ']') {
+		s->p++;
+		return 0;
+	}
+	for (;;) {
+		if (scan_value(s, level + 1, 0))
+			return -1;
+		skip_blanks(s);
+		if (s->p < s->end && *s->p == ',') {
+			s->p++;
+			continue;
+		}
+		if (s->p < s->end && *s->p == ']') {
+			s->p++;
+			return 0;
+		}
+		return fail(s, JSCAN_INVALID);
+	}
+}
+
+/* The value at s->p (after blanks), `level` keys below the root; mask: the
+ * fields whose path so far leads here (those whose path ends here take it). */
+static int scan_value(struct scan *s, int level, mask_t mask)
+{
+	if (level >= JSCAN_MAX_DEPTH)
+		return fail(s, JSCAN_UNSURE); /* jansson's limit is 2048; not worth a stack here */
+	skip_blanks(s);
+	if (s->p >= s->end)
+		return fail(s, JSCAN_INVALID);
+	const unsigned char *start = s->p;
+	enum jscan_type type;
+	long long integer = 0;
+	int escaped = 0, rc;
+	switch (*s->p) {
+	case '{':
+		type = JV_OBJECT;
+		rc = scan_object(s, level, mask);
+		break;
+	case '[':
+		type = JV_ARRAY;
+		rc = scan_array(s, level);
+		break;
+	case '"':
+		type = JV_STRING;
+		s->p++;
+		rc = scan_string(s, &escaped);
+		break;
+	case 't':
+		type = JV_TRUE;
+		rc = scan_literal(s, "true", 4);
+		break;
+	case 'f':
+		type = JV_FALSE;
+		rc = scan_literal(s, "false", 5);
+		break;
+	case 'n':
+		type = JV_NULL;
+		rc = scan_literal(s, "null", 4);
+		break;
+	default:
+		if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))
+			rc = scan_number(s, &type, &integer);
+		else
+			rc = fail(s, JSCAN_INVALID);
+		break;
+	}
+	if (rc)
+		return -1;
+	mask_t m = mask;
+	for (size_t i = 0; m; i++, m >>= 1) {
+		if (!(m & 1) || (level < JSCAN_MAX_PATH + 1 && s->f[i].path[level]))
+			continue;
+		struct jscan_field *f = &s->f[i];
+		f->type = type;
+		f->integer = integer;
+		f->escaped = escaped;
+		if (type == JV_STRING) {
+			f->start = (const char *)start + 1;
+			f->len = (size_t)(s->p - start - 2);
+		} else {
+			f->start = (const char *)start;
+			f->len = (size_t)(s->p - start);
+		}
+	}
+	return 0;
+}
+
+static mask_t all_fields(size_t n) { return n >= 32 ? ~(mask_t)0 : ((mask_t)1 << n) - 1; }
+
+enum jscan_rc jscan(const char *text, size_t len, enum jscan_type *root, struct jscan_field *fields,
+		    size_t nfields)
+{
+	if (nfields > JSCAN_MAX_FIELDS)
+		abort(); /* a programming error: the masks hold JSCAN_MAX_FIELDS */
+	struct scan s = { .p = (const unsigned char *)text, .end = (const unsigned char *)text + len, .f = fields,
+			  .n = nfields, .rc = JSCAN_OK };
+	clear(&s, all_fields(nfields));
+	if (root)
+		*root = JV_NONE;
+	skip_blanks(&s);
+	if (s.p >= s.end || (*s.p != '{' && *s.p != '['))
+		return JSCAN_INVALID;
+	enum jscan_type type = *s.p == '{' ? JV_OBJECT : JV_ARRAY;
+	if (scan_value(&s, 0, type == JV_OBJECT ? all_fields(nfields) : 0)) {
+		clear(&s, all_fields(nfields));
+		return s.rc;
+	}
+	skip_blanks(&s);
+	if (s.p != s.end) {
+		clear(&s, all_fields(nfields));
+		return JSCAN_INVALID;
+	}
+	if (root)
+		*root = type;
+	return JSCAN_OK;
+}
+
+/* ---- reading a validated string ---- */
+
+static size_t utf8_put(unsigned long cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | cp >> 12);
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | cp >> 18);
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* Unescapes a validated string body into out (room for len + 1 bytes: no
+ * escape grows); returns the length. */
+static size_t unescape(const char *in, size_t len, char *out)
+{
+	const unsigned char *p = (const unsigned char *)in, *end = p + len;
+	size_t n = 0;
+	while (p < end) {
+		const unsigned char *bs = memchr(p, '\\', (size_t)(end - p));
+		size_t plain = bs ? (size_t)(bs - p) : (size_t)(end - p);
+		memcpy(out + n, p, plain);
+		n += plain;
+		p += plain;
+		if (!bs)
+			break;
+		unsigned char c = p[1];
+		p += 2;
+		switch (c) {
+		case 'b': out[n++] = '\b'; break;
+		case 'f': out[n++] = '\f'; break;
+		case 'n': out[n++] = '\n'; break;
+		case 'r': out[n++] = '\r'; break;
+		case 't': out[n++] = '\t'; break;
+		case 'u': {
+			unsigned long cp = (unsigned long)hex4(p);
+			p += 4;
+			if (cp >= 0xD800 && cp <= 0xDBFF) { /* validated: a low surrogate follows */
+				unsigned long lo = (unsigned long)hex4(p + 2);
+				p += 6;
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			}
+			n += utf8_put(cp, out + n);
+			break;
+		}
+		default: out[n++] = (char)c; break; /* " \ / */
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+char *jscan_string_new(const struct jscan_field *f, size_t *len)
+{
+	if (!f || f->type != JV_STRING)
+		return NULL;
+	char *out = xmalloc(f->len + 1);
+	size_t n;
+	if (f->escaped) {
+		n = unescape(f->start, f->len, out);
+	} else {
+		memcpy(out, f->start, f->len);
+		out[f->len] = '\0';
+		n = f->len;
+	}
+	if (len)
+		*len = n;
+	return out;
+}
+
+int jscan_string_is(const struct jscan_field *f, const char *want)
+{
+	if (!f || f->type != JV_STRING)
+		return 0;
+	size_t wlen = strlen(want);
+	if (!f->escaped)
+		return f->len == wlen && !memcmp(f->start, want, wlen);
+	if (f->len < wlen)
+		return 0; /* escapes only shrink: the value is at least len / 6 long, at most len */
+	char small[256];
+	char *buf = f->len < sizeof small ? small : xmalloc(f->len + 1);
+	size_t n = unescape(f->start, f->len, buf);
+	int same = n == wlen && !memcmp(buf, want, wlen);
+	if (buf != small)
+		free(buf);
+	return same;
+}
+
+/* ---- arrays ---- */
+
+void jscan_iter_init(struct jscan_iter *it, const struct jscan_field *array)
+{
+	if (array && array->type == JV_ARRAY) {
+		it->p = array->start + 1;
+		it->end = array->start + array->len - 1; /* before the ] */
+	} else {
+		it->p = it->end = NULL;
+	}
+}
+
+int jscan_iter_next(struct jscan_iter *it, enum jscan_type *type, struct jscan_field *fields, size_t nfields)
+{
+	if (nfields > JSCAN_MAX_FIELDS)
+		abort();
+	struct scan s = { .p = (const unsigned char *)it->p, .end = (const unsigned char *)it->end, .f = fields,
+			  .n = nfields, .rc = JSCAN_OK };
+	clear(&s, all_fields(nfields));
+	skip_blanks(&s);
+	if (s.p < s.end && *s.p == ',')
+		s.p++;
+	skip_blanks(&s);
+	if (s.p >= s.end)
+		return 0;
+	const unsigned char *start = s.p;
+	*type = *start == '{' ? JV_OBJECT : JV_NONE;
+	/* The document was read whole before, so this cannot fail; the type
+	 * of a non-object element does not matter to the callers. */
+	if (scan_value(&s, 0, *start == '{' ? all_fields(nfields) : 0)) {
+		it->p = it->end;
+		return 0;
+	}
+	it->p = (const char *)s.p;
+	return 1;
+}
