@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collabd/json_scan.h"
 #include "collabd/util.h"
 
 #define MAX_MENTIONS 50
@@ -47,16 +48,19 @@ static char *dup_str(json_t *obj, const char *key)
 	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
 }
 
-static ms_t parse_time(json_t *obj, const char *key)
+static ms_t parse_time_text(const char *s)
 {
-	json_t *v = json_object_get(obj, key);
-	if (!json_is_string(v))
-		return 0;
-	long long t = strtoll(json_string_value(v), NULL, 10);
+	long long t = strtoll(s, NULL, 10);
 	/* Messages carry milliseconds, card callbacks microseconds. */
 	if (t > 100000000000000LL)
 		t /= 1000;
 	return (ms_t)t;
+}
+
+static ms_t parse_time(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_string(v) ? parse_time_text(json_string_value(v)) : 0;
 }
 
 /* Replaces each mention placeholder with "@name", in order of appearance. */
@@ -194,10 +198,156 @@ static int parse_card_action(json_t *event, struct event *ev, char *why, size_t 
 	return 0;
 }
 
+/* ---- the common case without a tree ---- */
+
+/* A copy of a string field, else NULL (dup_str() of a jscan field). */
+static char *scan_str(const struct jscan_field *f) { return jscan_string_new(f, NULL); }
+
+/* The message's text out of its content (itself a JSON document in a string):
+ * a new string, or NULL when the content has no string "text". */
+static char *content_text(const char *content, size_t len)
+{
+	struct jscan_field f[1] = { { .path = { "text" } } };
+	enum jscan_rc rc = jscan(content, len, NULL, f, 1);
+	if (rc == JSCAN_OK)
+		return scan_str(&f[0]);
+	if (rc == JSCAN_INVALID)
+		return NULL;
+	json_t *c = json_loadb(content, len, 0, NULL);
+	const char *text = json_string_value(json_object_get(c, "text"));
+	char *out = text ? xstrdup(text) : NULL;
+	json_decref(c);
+	return out;
+}
+
+/*
+ * An im.message.receive_v1 read by jscan() as parse_message() reads the
+ * jansson tree: the same checks, in the same order, the same texts.
+ * Returns -1 when jscan() cannot decide (the caller asks jansson), else
+ * the parse's outcome with *rc set.
+ */
+static int message_by_scan(const char *payload, size_t len, const char *bot_id, struct event *ev, char *why,
+			   size_t whysz, enum event_parse_rc *rc)
+{
+	enum { HEADER, EVENT, EVENT_ID, EVENT_TYPE, HTIME, MSG, SENDER, MSG_ID, CHAT, CHAT_TYPE, MSG_TYPE, OPEN_ID,
+	       MTIME, MENTIONS, CONTENT, N };
+	struct jscan_field f[N] = {
+		[HEADER] = { .path = { "header" } },
+		[EVENT] = { .path = { "event" } },
+		[EVENT_ID] = { .path = { "header", "event_id" } },
+		[EVENT_TYPE] = { .path = { "header", "event_type" } },
+		[HTIME] = { .path = { "header", "create_time" } },
+		[MSG] = { .path = { "event", "message" } },
+		[SENDER] = { .path = { "event", "sender" } },
+		[MSG_ID] = { .path = { "event", "message", "message_id" } },
+		[CHAT] = { .path = { "event", "message", "chat_id" } },
+		[CHAT_TYPE] = { .path = { "event", "message", "chat_type" } },
+		[MSG_TYPE] = { .path = { "event", "message", "message_type" } },
+		[OPEN_ID] = { .path = { "event", "sender", "sender_id", "open_id" } },
+		[MTIME] = { .path = { "event", "message", "create_time" } },
+		[MENTIONS] = { .path = { "event", "message", "mentions" } },
+		[CONTENT] = { .path = { "event", "message", "content" } },
+	};
+	enum jscan_type root;
+	enum jscan_rc src = jscan(payload, len, &root, f, N);
+	if (src != JSCAN_OK)
+		return -1; /* jansson decides, and words the error */
+	/* Only chat messages are read here: other events keep jansson values. */
+	if (root != JV_OBJECT || f[HEADER].type != JV_OBJECT || f[EVENT].type != JV_OBJECT ||
+	    !jscan_string_is(&f[EVENT_TYPE], "im.message.receive_v1") || f[EVENT_ID].type != JV_STRING)
+		return -1;
+	*rc = EVENT_PARSE_BADSHAPE;
+	ev->event_id = scan_str(&f[EVENT_ID]);
+	ev->event_type = xstrdup("im.message.receive_v1");
+	char *t = scan_str(&f[HTIME]);
+	ev->create_time = t ? parse_time_text(t) : 0;
+	free(t);
+	ev->dedupe_key = xasprintf("evt:%s", ev->event_id);
+	if (f[MSG].type != JV_OBJECT || f[SENDER].type != JV_OBJECT) {
+		snprintf(why, whysz, "im.message.receive_v1 without message or sender");
+		return 0;
+	}
+	ev->kind = EVENT_MESSAGE;
+	ev->message_id = scan_str(&f[MSG_ID]);
+	ev->chat_id = scan_str(&f[CHAT]);
+	ev->chat_type = scan_str(&f[CHAT_TYPE]);
+	ev->message_type = scan_str(&f[MSG_TYPE]);
+	ev->user_id = scan_str(&f[OPEN_ID]);
+	if (!ev->message_id || !ev->chat_id || !ev->user_id || !ev->message_type) {
+		snprintf(why, whysz, "message without message_id, chat_id, sender open_id or message_type");
+		return 0;
+	}
+	t = scan_str(&f[MTIME]);
+	ms_t mt = t ? parse_time_text(t) : 0;
+	free(t);
+	if (mt)
+		ev->create_time = mt;
+	if (f[MENTIONS].type == JV_ARRAY) {
+		enum { KEY, ID, NAME, MN };
+		struct jscan_iter it;
+		jscan_iter_init(&it, &f[MENTIONS]);
+		ev->mentions = xcalloc(MAX_MENTIONS, sizeof *ev->mentions);
+		struct jscan_field m[MN];
+		enum jscan_type type;
+		for (size_t i = 0; i < MAX_MENTIONS; i++) {
+			memset(m, 0, sizeof m);
+			m[KEY].path[0] = "key";
+			m[ID].path[0] = "id";
+			m[ID].path[1] = "open_id";
+			m[NAME].path[0] = "name";
+			if (!jscan_iter_next(&it, &type, m, MN))
+				break;
+			if (m[KEY].type != JV_STRING || m[ID].type != JV_STRING)
+				continue;
+			struct mention *dst = &ev->mentions[ev->nmentions++];
+			dst->key = scan_str(&m[KEY]);
+			dst->id = scan_str(&m[ID]);
+			dst->name = scan_str(&m[NAME]);
+			if (bot_id && !strcmp(dst->id, bot_id))
+				ev->mentions_bot = 1;
+		}
+	}
+	if (!strcmp(ev->message_type, "text")) {
+		if (f[CONTENT].type != JV_STRING) {
+			snprintf(why, whysz, "text message whose content is not a string");
+			return 0;
+		}
+		size_t clen;
+		char *content = jscan_string_new(&f[CONTENT], &clen);
+		char *raw = content_text(content, clen);
+		free(content);
+		if (!raw) {
+			snprintf(why, whysz, "text message content without text");
+			return 0;
+		}
+		if (strlen(raw) > MAX_TEXT_BYTES) {
+			/* Cut on a character boundary. */
+			size_t n = MAX_TEXT_BYTES;
+			while (n > 0 && ((unsigned char)raw[n] & 0xC0) == 0x80)
+				n--;
+			raw[n] = '\0';
+		}
+		ev->text = resolve_mentions(raw, ev);
+		free(raw);
+	}
+	free(ev->dedupe_key);
+	ev->dedupe_key = xasprintf("msg:%s", ev->message_id);
+	*rc = EVENT_PARSE_OK;
+	return 0;
+}
+
 enum event_parse_rc feishu_event_parse(const char *payload, size_t len, const char *bot_id,
 				       struct event *ev, char *why, size_t whysz)
 {
 	memset(ev, 0, sizeof *ev);
+	ev->platform = "feishu";
+	enum event_parse_rc src;
+	if (!message_by_scan(payload, len, bot_id, ev, why, whysz, &src)) {
+		if (src != EVENT_PARSE_OK)
+			event_free(ev);
+		return src;
+	}
+	event_free(ev); /* nothing kept: jansson reads it from the start */
 	ev->platform = "feishu";
 	json_error_t jerr;
 	json_t *root = json_loadb(payload, len, 0, &jerr);
