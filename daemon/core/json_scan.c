@@ -8,7 +8,8 @@
  * \" \\ \/ \b \f \n \r \t \uXXXX, a high surrogate escape only followed by a
  * low one, never \u0000; integers that fit in 64 bits; reals that do not
  * overflow a double; true, false, null.  Duplicate keys are allowed, the last
- * one counts.
+ * one counts.  One quirk is kept: a single NUL byte right after a number or
+ * true/false/null is skipped (jansson loses it when it puts it back).
  *
  * A field is matched by comparing each key on the way down with its path, a
  * bit mask per level of the fields still in the running; when a key comes
@@ -370,6 +371,12 @@ static int scan_value(struct scan *s, int level, mask_t mask)
 	}
 	if (rc)
 		return -1;
+	const unsigned char *value_end = s->p;
+	/* jansson reads one character past a number or a literal and puts it
+	 * back; a NUL byte put back is lost (its one-character buffer reads
+	 * NUL as empty), so one NUL right after them is skipped. */
+	if (type != JV_OBJECT && type != JV_ARRAY && type != JV_STRING && s->p < s->end && *s->p == '\0')
+		s->p++;
 	mask_t m = mask;
 	for (size_t i = 0; m; i++, m >>= 1) {
 		if (!(m & 1) || (level < JSCAN_MAX_PATH + 1 && s->f[i].path[level]))
@@ -380,10 +387,10 @@ static int scan_value(struct scan *s, int level, mask_t mask)
 		f->escaped = escaped;
 		if (type == JV_STRING) {
 			f->start = (const char *)start + 1;
-			f->len = (size_t)(s->p - start - 2);
+			f->len = (size_t)(value_end - start - 2);
 		} else {
 			f->start = (const char *)start;
-			f->len = (size_t)(s->p - start);
+			f->len = (size_t)(value_end - start);
 		}
 	}
 	return 0;

@@ -205,11 +205,33 @@ def config_seeds():
     ]
 
 
+def json_scan_seeds():
+    """The documents jscan reads in the daemon (Feishu events, DingTalk data,
+    a DingTalk stream frame around one), and small ones on the edges of
+    jansson's rules: escapes, surrogates, duplicate keys, numbers at the
+    limits, nesting, trailing text."""
+    out = [("event-" + n, d) for n, d in event_seeds()] + [("dingtalk-" + n, d) for n, d in dingtalk_seeds()]
+    data = dingtalk_seeds()[0][1].decode()
+    frame = {"specVersion": "1.0", "type": "CALLBACK",
+             "headers": {"messageId": "m1", "topic": "/v1.0/im/bot/messages/get", "time": "1"}, "data": data}
+    out.append(("frame.json", json.dumps(frame, ensure_ascii=False).encode()))
+    edges = [
+        b'{"a":{"b":{"c":{"d":"\\u00e9\\ud83d\\ude00\\n"}}}}', b'{"a":1,"a":{"b":2}}', b'{"a":{"b":1},"a":3}',
+        b'{"a":9223372036854775807,"b":-9223372036854775808}', b'{"a":9223372036854775808}',
+        b'{"a":1e309}', b'{"a":-0.5e-400,"b":[1,2.5,true,false,null,{"a":"x"}]}', b'[[[[[[[[]]]]]]]]',
+        b'{"a":"\\u0000"}', b'{"a":"\\ud800"}', b'{"a":"\\udc00"}', b'{"\\u0061":"k"}', b'{"a":01}',
+        b'{"a":"\xc0\x80"}', b'{"a":"\xed\xa0\x80"}', b'{"a":"\xf4\x90\x80\x80"}', b'{} x', b'{"a":1,}',
+        b' {"": true} ', b'{"type":"EVENT","text":{"content":"\xe9\x83\xa8"}}',
+    ]
+    out += [("edge-%02d.json" % i, e.replace(b"\\\\", b"\\")) for i, e in enumerate(edges)]
+    return out
+
+
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     for target, seeds in (("pbbp2", pbbp2_seeds()), ("event", event_seeds()),
                           ("command", command_seeds()), ("config", config_seeds()),
-                          ("dingtalk", dingtalk_seeds())):
+                          ("dingtalk", dingtalk_seeds()), ("json_scan", json_scan_seeds())):
         d = os.path.join(outdir, target)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
