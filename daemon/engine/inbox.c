@@ -167,6 +167,11 @@ void inbox_batch_free(struct inbox_batch *b)
 
 size_t inbox_batch_size(const struct inbox_batch *b) { return b->n; }
 
+int inbox_batch_has_room(const struct inbox_batch *b)
+{
+	return b->n > 0 && b->n < b->max_events && clock_mono_ms() - b->first_at < b->max_wait_ms;
+}
+
 int inbox_batch_add(struct inbox_batch *b, struct event *ev, const struct inbox_source *src)
 {
 	if (b->n == b->cap) {

@@ -74,6 +74,9 @@ void inbox_batch_free(struct inbox_batch *b);
  * where it came from (copied).  Returns 1 when the batch is now due. */
 int inbox_batch_add(struct inbox_batch *b, struct event *ev, const struct inbox_source *src);
 size_t inbox_batch_size(const struct inbox_batch *b);
+/* Whether the batch holds events and may take more before it is due
+ * (fewer than max_events, the first younger than max_wait_ms). */
+int inbox_batch_has_room(const struct inbox_batch *b);
 
 /* Applies every event of the batch in one transaction, commits once, then
  * calls answer for each event in the order they were added, and empties the
