@@ -236,8 +236,9 @@ static int scan_literal(struct scan *s, const char *word, size_t n)
 /* Whether the key text (between quotes) equals want. */
 static int key_is(const unsigned char *key, size_t len, int escaped, const char *want)
 {
-	if (!escaped) /* no strlen(want): most keys differ in their first bytes */
-		return !strncmp((const char *)key, want, len) && want[len] == '\0';
+	if (!escaped) /* no strlen(want), no call: most keys differ in their first byte */
+		return (len ? key[0] == (unsigned char)want[0] : !want[0]) && !strncmp((const char *)key, want, len) &&
+		       want[len] == '\0';
 	struct jscan_field f = { .type = JV_STRING, .start = (const char *)key, .len = len, .escaped = 1 };
 	return jscan_string_is(&f, want);
 }

@@ -53,7 +53,7 @@ ROUNDS = int(os.environ.get("FLOOD_ROUNDS", "3"))
 PLATFORMS = [p for p in os.environ.get("FLOOD_PLATFORMS", "feishu,dingtalk").split(",") if p]
 CLIENTS = [c for c in os.environ.get("FLOOD_CLIENTS", "collabd,sdk").split(",") if c]
 TARGET_RATIO = 2.0      # issue 14: at least twice the official SDK's ack rate
-TARGET_RSS_MIB = 16.0   # peak RSS during the flood
+TARGET_RSS_MIB = 16e6 / 2**20  # peak RSS during the flood: the issue says 16 MB, i.e. 15.26 MiB
 TARGET_P99_MS = 10.0    # ack latency p99 at PACED_RATE
 APP_ID = "cli_0123456789abcdef"
 SECRET = "flood-secret"
@@ -239,7 +239,7 @@ def main():
           f"(a durable commit cannot beat this)")
     print(f"disk: one SQLite commit (WAL, synchronous=FULL) per event at {PACED_RATE}/s: p50 {commit_p50:.2f} ms, "
           f"p99 {commit_p99:.2f} ms")
-    print(f"targets (issue 14): acks >= {TARGET_RATIO:g}x the official SDK's, peak RSS <= {TARGET_RSS_MIB:g} MiB, "
+    print(f"targets (issue 14): acks >= {TARGET_RATIO:g}x the official SDK's, peak RSS <= {TARGET_RSS_MIB:.2f} MiB (16 MB), "
           f"p99 <= {TARGET_P99_MS:g} ms at {PACED_RATE}/s")
     for platform in PLATFORMS:
         ours = summary.get((platform, "collabd"))
@@ -248,7 +248,7 @@ def main():
             continue
         ratio = ours[0] / sdk[0] if sdk[0] else float("nan")
         checks = (("throughput", ratio >= TARGET_RATIO, f"{ratio:.2f}x ({ours[0]:.0f}/s vs {sdk[0]:.0f}/s)"),
-                  ("peak RSS", ours[1] <= TARGET_RSS_MIB, f"{ours[1]:.1f} MiB"),
+                  ("peak RSS", ours[1] <= TARGET_RSS_MIB, f"{ours[1]:.2f} MiB"),
                   ("p99 @" + str(PACED_RATE) + "/s", ours[2] <= TARGET_P99_MS,
                    f"{ours[2]:.2f} ms (disk fsync p99 {sync_p99:.2f} ms, bare SQLite commit p99 {commit_p99:.2f} ms)"),
                   ("nothing lost", ours[3] == 0, f"{ours[3]} unacked"))
