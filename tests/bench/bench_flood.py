@@ -102,6 +102,11 @@ class Collabd:
                                      app_secret=SECRET)
         self.d = Daemon(shim, tempfile.mkdtemp(prefix="collabd-flood-"), platform=platform,
                         extra={"log_level": "warn"})
+        # Run as deploy/collabd.service and the Containerfile run it: GnuTLS
+        # (loaded by libcurl's librtmp and libpq's libldap, never called)
+        # does not initialise itself at load time; ~0.7 MiB less resident.
+        base_env = self.d.env
+        self.d.env = lambda: dict(base_env(), GNUTLS_NO_IMPLICIT_INIT="1")
         self.d.start(wait=False)
         self.pid = self.d.proc.pid
 
