@@ -10,9 +10,9 @@
  *
  * People are named by @-mentioning them; their display names are remembered.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "collabd/calendar.h"
 #include "collabd/command.h"
@@ -186,10 +186,11 @@ static enum cmd_rc set(struct cmd_ctx *ctx, const struct cmd_args *a)
 	return rc == CMD_OK ? show(ctx, code) : rc;
 }
 
+/* "/部门 代理 @代理人 开始日期 结束日期" (three words: its row). */
 static enum cmd_rc deputy(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
 	int y, m, d;
-	if (a->nwords != 4 || calendar_parse_date(a->words[2], &y, &m, &d) ||
+	if (calendar_parse_date(a->words[2], &y, &m, &d) ||
 	    calendar_parse_date(a->words[3], &y, &m, &d) || strcmp(a->words[2], a->words[3]) > 0)
 		return CMD_EUSAGE;
 	size_t n;
@@ -212,25 +213,49 @@ static enum cmd_rc deputy(struct cmd_ctx *ctx, const struct cmd_args *a)
 	return CMD_OK;
 }
 
+/* The directory's edits are for admins: told so before their arguments are
+ * looked at (the rows of 添加 and 设置 leave arity to the handler for that). */
+static int admin_or_told(struct cmd_ctx *ctx)
+{
+	if (cmd_is_admin(ctx))
+		return 1;
+	cmd_reply_text(ctx, admin_hint);
+	return 0;
+}
+
+static enum cmd_rc run_list(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	(void)a;
+	return list(ctx);
+}
+
+static enum cmd_rc run_show(struct cmd_ctx *ctx, const struct cmd_args *a) { return show(ctx, a->words[1]); }
+
+static enum cmd_rc run_add(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	return admin_or_told(ctx) ? add(ctx, a) : CMD_EPERM;
+}
+
+static enum cmd_rc run_set(struct cmd_ctx *ctx, const struct cmd_args *a)
+{
+	return admin_or_told(ctx) ? set(ctx, a) : CMD_EPERM;
+}
+
+/* Without a subcommand: the list; an unknown first word is a usage error. */
 static enum cmd_rc run_dept(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
-	const char *sub = a->nwords ? a->words[0] : "列表";
-	if (!strcmp(sub, "列表") || !strcasecmp(sub, "list"))
-		return a->nwords <= 1 ? list(ctx) : CMD_EUSAGE;
-	if (!strcmp(sub, "查看") || !strcasecmp(sub, "show"))
-		return a->nwords == 2 ? show(ctx, a->words[1]) : CMD_EUSAGE;
-	if (!strcmp(sub, "代理") || !strcasecmp(sub, "deputy"))
-		return deputy(ctx, a);
-	int is_add = !strcmp(sub, "添加") || !strcasecmp(sub, "add");
-	int is_set = !strcmp(sub, "设置") || !strcasecmp(sub, "set");
-	if (!is_add && !is_set)
-		return CMD_EUSAGE;
-	if (!cmd_is_admin(ctx)) {
-		cmd_reply_text(ctx, admin_hint);
-		return CMD_EPERM;
-	}
-	return is_add ? add(ctx, a) : set(ctx, a);
+	return a->nwords ? CMD_EUSAGE : list(ctx);
 }
+
+static const struct bot_subcommand dept_subs[] = {
+	{ "列表", "list", 0, 0, 0, "/部门 列表", run_list },
+	{ "查看", "show", 1, 1, 0, "/部门 查看 代码", run_show },
+	{ "添加", "add", 0, INT_MAX, 0, "/部门 添加 代码 名称 @负责人", run_add },
+	{ "设置", "set", 0, INT_MAX, 0,
+	  "/部门 设置 代码 负责人|接口人|上级|上级的上级 @某人 | 设置 代码 名称 新名称 | 设置 代码 本群", run_set },
+	{ "代理", "deputy", 3, 3, 0, "/部门 代理 @代理人 开始日期 结束日期", deputy },
+	{ 0 },
+};
 
 const struct bot_command cmd_dept = {
 	.name = "部门",
@@ -239,4 +264,5 @@ const struct bot_command cmd_dept = {
 		 "设置 代码 名称 新名称 | 设置 代码 本群 | 代理 @代理人 开始日期 结束日期",
 	.summary = "部门目录：查看部门，管理员维护负责人、接口人和上级；请假时指定代理人",
 	.run = run_dept,
+	.subs = dept_subs,
 };

@@ -15,7 +15,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "collabd/archive.h"
 #include "collabd/directory.h"
@@ -122,7 +121,8 @@ static int open_for_answers(const struct request_row *r, char **msg)
 	return 0;
 }
 
-/* Records one department's answers (pairs: question -> text, borrowed).
+/* Records one department's answers (pairs: "key：value" lines or a card's
+ * form_value, keyed by a question's key or alias; borrowed, may be NULL).
  * Returns CMD_OK with *msg the sentence for the person who answered;
  * *all_in says every department has now answered (the caller, having
  * replied, writes the report). */
@@ -276,16 +276,14 @@ static enum cmd_rc close_now(struct cmd_ctx *ctx, const char *id)
 	return rc;
 }
 
+static enum cmd_rc run_status(struct cmd_ctx *ctx, const struct cmd_args *a) { return status(ctx, a->words[1]); }
+static enum cmd_rc run_close(struct cmd_ctx *ctx, const struct cmd_args *a) { return close_now(ctx, a->words[1]); }
+
+/* Without a subcommand: "/复盘 编号 [部门]" with the five answers, or
+ * without them the lines to copy. */
 static enum cmd_rc run_retro(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
-	if (!a->nwords)
-		return CMD_EUSAGE;
-	const char *sub = a->words[0];
-	if ((!strcmp(sub, "查看") || !strcasecmp(sub, "show")) && a->nwords == 2)
-		return status(ctx, a->words[1]);
-	if ((!strcmp(sub, "结束") || !strcasecmp(sub, "close")) && a->nwords == 2)
-		return close_now(ctx, a->words[1]);
-	if (a->nwords > 2)
+	if (!a->nwords || a->nwords > 2)
 		return CMD_EUSAGE;
 	const char *named = a->nwords == 2 ? a->words[1] : NULL;
 	if (!a->nfields) {
@@ -309,14 +307,18 @@ static enum cmd_rc run_retro(struct cmd_ctx *ctx, const struct cmd_args *a)
 	return rc;
 }
 
-/* The card form's 提交复盘答复 button: inputs named by retro_questions[].aliases[0]. */
+static const struct bot_subcommand retro_subs[] = {
+	{ "查看", "show", 1, 1, 0, "/复盘 查看 需求编号", run_status },
+	{ "结束", "close", 1, 1, 0, "/复盘 结束 需求编号", run_close },
+	{ 0 },
+};
+
+/* The card form's 提交复盘答复 button: its inputs are named by an alias of
+ * each question (retro_card()), so the form's values go through
+ * answers_from() -- form_collect() -- as typed answers do. */
 static enum cmd_rc action_answer(struct cmd_ctx *ctx, json_t *value)
 {
-	json_t *pairs = json_object(), *fv = ctx->ev->form_value;
-	for (size_t i = 0; i < retro_question_count; i++) {
-		json_t *v = json_object_get(fv, retro_questions[i].aliases[0]);
-		json_object_set_new(pairs, retro_questions[i].key, json_string(json_string_value(v) ? json_string_value(v) : ""));
-	}
+	json_t *pairs = ctx->ev->form_value;
 	char *msg = NULL;
 	int stored, all_in;
 	const char *id = json_string_value(json_object_get(value, "id"));
@@ -329,7 +331,6 @@ static enum cmd_rc action_answer(struct cmd_ctx *ctx, json_t *value)
 	free(msg);
 	if (all_in)
 		retro_finish(ctx, id, NULL);
-	json_decref(pairs);
 	return rc;
 }
 
@@ -339,6 +340,7 @@ const struct bot_command cmd_retro = {
 	.usage = "/复盘 需求编号 [部门]，换行写五项“问题：答复” | 查看 需求编号 | 结束 需求编号",
 	.summary = "参与部门提交复盘答复（五个问题）；发起人可结束复盘并生成报告",
 	.run = run_retro,
+	.subs = retro_subs,
 };
 
 const struct bot_action action_retro_answer = { .name = "retro.answer", .run = action_answer };

@@ -303,6 +303,75 @@ static void test_dispatch_subcommand_usage(void **state)
 	outbox_row_free(&row);
 }
 
+/* The one text reply to text, dispatched in a fresh store (caller frees). */
+static char *answer_to(const char *text)
+{
+	void *st = NULL;
+	assert_int_equal(store_setup(&st), 0);
+	struct outbox_row row;
+	assert_int_equal(dispatch(st, "group", 0, text, &row), 1);
+	char *t = row_text(&row);
+	outbox_row_free(&row);
+	store_teardown(&st);
+	return t;
+}
+
+/* Asserts that the answer to text contains want (and not unwanted, if set). */
+static void assert_answer(const char *text, const char *want, const char *unwanted)
+{
+	char *t = answer_to(text);
+	if (!strstr(t, want) || (unwanted && strstr(t, unwanted)))
+		fail_msg("%s\n  answered: %s\n  wanted: %s%s%s", text, t, want, unwanted ? "\n  not: " : "",
+			 unwanted ? unwanted : "");
+	free(t);
+}
+
+/* /复盘's 查看 and 结束 are rows: their own usage on wrong arity -- "/复盘 查看"
+ * is not the retrospective of a request called 查看 -- and the English
+ * aliases in any case. */
+static void test_retro_rows(void **state)
+{
+	(void)state;
+	const struct bot_command *retro = cmd_find("复盘");
+	const struct bot_subcommand *show = cmd_find_sub(retro, "SHOW"), *close = cmd_find_sub(retro, "close");
+	assert_non_null(show);
+	assert_non_null(close);
+	assert_ptr_equal(show, cmd_find_sub(retro, "查看"));
+	assert_ptr_equal(close, cmd_find_sub(retro, "结束"));
+	assert_answer("/复盘 查看", show->usage, "复制下面几行");
+	assert_answer("/复盘 结束\n流程：顺畅", close->usage, "没有需求");
+	assert_answer("/复盘 查看 a b", show->usage, NULL);
+	assert_answer("/retro SHOW 2026-Q4-JSB-404", "没有编号为 2026-Q4-JSB-404 的需求", NULL);
+	assert_answer("/retro Close 2026-Q4-JSB-404", "没有编号为 2026-Q4-JSB-404 的需求", NULL);
+	/* Without a subcommand, as before: the lines to copy, or the whole usage. */
+	assert_answer("/复盘 2026-Q4-JSB-404 JSB", "复制下面几行，填好五项答复后发送：\n/复盘 2026-Q4-JSB-404 JSB\n流程是否顺畅：",
+		      NULL);
+	assert_answer("/复盘", retro->usage, NULL);
+	assert_answer("/复盘 a b c", retro->usage, NULL);
+}
+
+/* /部门's five subcommands are rows; editing is for admins, who are told so
+ * before their arguments are looked at (no admins in this ctx). */
+static void test_dept_rows(void **state)
+{
+	(void)state;
+	const struct bot_command *dept = cmd_find("部门");
+	assert_ptr_equal(cmd_find_sub(dept, "LIST"), cmd_find_sub(dept, "列表"));
+	assert_ptr_equal(cmd_find_sub(dept, "Deputy"), cmd_find_sub(dept, "代理"));
+	assert_answer("/部门", "部门目录还是空的", NULL);
+	assert_answer("/dept list", "部门目录还是空的", NULL);
+	assert_answer("/部门 列表 多余", cmd_find_sub(dept, "列表")->usage, dept->usage);
+	assert_answer("/dept SHOW", cmd_find_sub(dept, "查看")->usage, dept->usage);
+	assert_answer("/部门 查看 XYZ", "没有部门 XYZ。", NULL);
+	assert_answer("/部门 代理 @某人", cmd_find_sub(dept, "代理")->usage, dept->usage);
+	assert_answer("/部门 代理 @某人 2026-12-10 2026-12-01", cmd_find_sub(dept, "代理")->usage, NULL);
+	assert_answer("/部门 代理 @某人 2026-12-01 2026-12-10", "不是本条消息里 @ 的人", NULL);
+	assert_answer("/部门 添加", "只有管理员可以修改部门目录", NULL);
+	assert_answer("/dept ADD JSB 技术部 @张三", "只有管理员可以修改部门目录", NULL);
+	assert_answer("/部门 设置", "只有管理员可以修改部门目录", NULL);
+	assert_answer("/部门 乱写", dept->usage, NULL);
+}
+
 static void test_dispatch_unknown(void **state)
 {
 	struct outbox_row row;
@@ -355,6 +424,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dispatch_help_one_command, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_usage_error, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_subcommand_usage, store_setup, store_teardown),
+		cmocka_unit_test(test_retro_rows),
+		cmocka_unit_test(test_dept_rows),
 		cmocka_unit_test_setup_teardown(test_dispatch_unknown, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_plain_group_text, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_bare_mention, store_setup, store_teardown),
