@@ -85,3 +85,20 @@ def test_the_example_directory_in_deploy_imports_as_it_is(sim, daemon):
     assert "imported 4 departments, 9 people" in p.stdout
     listing = text_of(sim, sim.inject_message("oc_g", "ou_any", "/部门 列表"))
     assert "CWB 财务部 · 负责人 赵磊 · 接口人 王芳" in listing and "QGB 企业管理部" in listing
+
+
+def test_subcommands_answer_with_their_own_usage_and_admins_come_first(sim, make_daemon):
+    make_daemon(extra={"admins": ["ou_admin"]})
+    assert "部门目录还是空的" in text_of(sim, sim.inject_message("oc_g", "ou_any", "/部门"))
+    assert "部门目录还是空的" in text_of(sim, sim.inject_message("oc_g", "ou_any", "/DEPT List"))
+    shown = text_of(sim, sim.inject_message("oc_g", "ou_any", "/dept SHOW"))
+    assert "用法：/部门 查看 代码\n" in shown, shown
+    deputy = text_of(sim, sim.inject_message("oc_g", "ou_any", "/部门 代理 @某人"))
+    assert "用法：/部门 代理 @代理人 开始日期 结束日期\n" in deputy, deputy
+    # Editing is for admins: a non-admin is told so whatever the arguments.
+    for text in ("/部门 添加", "/部门 设置 JSB", "/dept add JSB 技术部 @张三"):
+        assert "只有管理员" in text_of(sim, sim.inject_message("oc_g", "ou_any", text)), text
+    adding = text_of(sim, sim.inject_message("oc_g", "ou_admin", "/部门 添加 JSB"))
+    assert "用法：/部门 添加 代码 名称 @负责人\n" in adding, adding
+    unknown = text_of(sim, sim.inject_message("oc_g", "ou_any", "/部门 乱写"))
+    assert "用法：/部门 列表 | 查看 代码 |" in unknown, unknown

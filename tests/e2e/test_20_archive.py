@@ -170,6 +170,14 @@ def test_request_from_intake_to_the_archived_retrospective_report(sim, d, tmp_pa
     clock(d, 2026, 12, 10, 11)
     assert "2/3" in say(sim, "ou_mkt", f"/复盘 {ID}" + ANSWER.format("问题响应要更快"))
     clock(d, 2026, 12, 11, 9, 30)
+    # The card's inputs are the form's fields: one left out is named, nothing is stored.
+    partial = sim.card_action(fin_card["chat_id"], "ou_fin", fin_card["message_id"],
+                              {"action": "retro.answer", "id": ID, "dept": "CWB"},
+                              form_value={"process": "顺畅", "sync": "及时", "issues": "慢", "lessons": "无"})
+    toast = sim.wait_acked(partial["event_id"])["data"]["toast"]
+    assert toast["type"] == "error" and "缺少「需改进的不足」" in toast["content"], toast
+    assert "未保存任何内容" in toast["content"] and "缺少「可复制的经验」" not in toast["content"]
+    assert d.sql("SELECT COUNT(*) FROM retro_answers WHERE dept = 'CWB'") == [(0,)]
     click = sim.card_action(fin_card["chat_id"], "ou_fin", fin_card["message_id"],
                             {"action": "retro.answer", "id": ID, "dept": "CWB"},
                             form_value={"process": "顺畅", "sync": "及时", "issues": "证书问题处理慢了",

@@ -123,3 +123,14 @@ def test_the_initiator_may_close_the_retrospective_early(sim, d, tmp_path):
     assert not retro_pings(sim)
     doc = json.loads((tmp_path / "lib" / "2026" / "Q4" / "2026-Q4-XMB-001.json").read_text(encoding="utf-8"))
     assert doc["retrospective"]["report"]["missing"] == ["JSB", "CWB"]
+
+
+def test_show_and_close_are_subcommands_with_their_own_usage(sim, daemon):
+    # "/复盘 查看" without a number is not the retrospective of a request
+    # called 查看 (it used to answer with lines to copy for "/复盘 查看").
+    shown = say(sim, "ou_init", "/复盘 查看")
+    assert "用法：/复盘 查看 需求编号" in shown and "复制下面几行" not in shown, shown
+    closed = say(sim, "ou_init", "/复盘 结束\n流程：顺畅")
+    assert "用法：/复盘 结束 需求编号" in closed and "没有需求" not in closed, closed
+    assert "没有编号为 2026-Q4-JSB-404 的需求" in say(sim, "ou_init", "/retro SHOW 2026-Q4-JSB-404")
+    assert "/复盘 2026-Q4-JSB-404\n流程是否顺畅：" in say(sim, "ou_init", "/复盘 2026-Q4-JSB-404")
