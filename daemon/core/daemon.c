@@ -80,7 +80,10 @@ json_t *daemon_stats_json(struct daemon *d)
 {
 	const struct outbox_stats *o = outbox_stats(d->outbox);
 	const struct sched_stats *t = sched_stats(d->sched);
-	return json_pack("{s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:i}}",
+	struct store_wal_stats w;
+	store_wal_stats(d->store, &w);
+	return json_pack("{s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:i},"
+			 "s:{s:I,s:I}}",
 			 "timers", "fired", (json_int_t)t->fired, "late", (json_int_t)t->late,
 			 "messages", (json_int_t)t->notices, "batches", (json_int_t)t->batches,
 			 "pending", (json_int_t)store_timers_pending(d->store),
@@ -93,7 +96,9 @@ json_t *daemon_stats_json(struct daemon *d)
 			 "outbox", "sent", (json_int_t)o->sent, "retried", (json_int_t)o->retried,
 			 "failed", (json_int_t)o->failed, "throttled", (json_int_t)o->throttled,
 			 "pending", (json_int_t)store_outbox_pending(d->store),
-			 "inflight", outbox_inflight(d->outbox));
+			 "inflight", outbox_inflight(d->outbox),
+			 "wal", "checkpoints_on_thread", (json_int_t)w.checkpoints,
+			 "checkpoints_on_loop", (json_int_t)w.inline_checkpoints);
 }
 
 /* Counts the answer to one event for /metrics: acked (with the time since

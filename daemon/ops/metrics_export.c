@@ -146,6 +146,21 @@ static void outbox(struct buf *out, struct daemon *d)
 		       d->feishu_api ? feishu_api_stats(d->feishu_api)->mentions_dropped : 0);
 }
 
+/* Where the WAL checkpoints ran: on the store's thread, or (a flood
+ * outgrowing it) inline on the event loop, which delays that batch's acks. */
+static void wal(struct buf *out, struct daemon *d)
+{
+	struct store_wal_stats w;
+	store_wal_stats(d->store, &w);
+	metrics_header(out, "collabd_wal_checkpoints_total", "counter",
+		       "SQLite WAL checkpoints by where they ran: thread (off the event loop) or loop (the log outgrew "
+		       "its limit).");
+	metrics_sample(out, "collabd_wal_checkpoints_total", "on=\"thread\"", (long long)w.checkpoints);
+	metrics_sample(out, "collabd_wal_checkpoints_total", "on=\"loop\"", (long long)w.inline_checkpoints);
+	metrics_header(out, "collabd_wal_checkpoint_failures_total", "counter", "WAL checkpoints that failed.");
+	metrics_sample(out, "collabd_wal_checkpoint_failures_total", "", (long long)w.failures);
+}
+
 static void timers(struct buf *out, struct daemon *d)
 {
 	const struct sched_stats *t = sched_stats(d->sched);
@@ -238,6 +253,7 @@ char *daemon_metrics_text(struct daemon *d)
 	listeners(&out, d);
 	outbox(&out, d);
 	timers(&out, d);
+	wal(&out, d);
 	workflow(&out, d);
 	return buf_steal(&out);
 }

@@ -51,6 +51,7 @@ struct store {
 	unsigned long nerrors;       /* database failures so far (store_error_count) */
 	char instance[96];           /* this process among those sharing the store */
 	size_t ncache;
+	struct checkpointer *checkpointer; /* SQLite: the WAL checkpoint thread (owned); NULL otherwise */
 };
 
 struct store_cached {

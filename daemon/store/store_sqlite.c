@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "collabd/util.h"
+#include "collabd/log.h"
+#include "store_checkpointer.h"
 #include "store_internal.h"
 
 static sqlite3 *db_of(struct store *st) { return st->conn; }
@@ -90,6 +92,8 @@ static int sq_in_transaction(struct store *st) { return !sqlite3_get_autocommit(
 
 static void sq_close(struct store *st)
 {
+	checkpointer_stop(st->checkpointer); /* before the writer: its hook points at it */
+	st->checkpointer = NULL;
 	sqlite3_close(db_of(st));
 	st->conn = NULL;
 }
@@ -150,6 +154,25 @@ int db_sqlite_open(struct store *st, const char *path, char *err, size_t errsz)
 	 * pages an event touches (inbox, timeline, the request it names) are few
 	 * and hot; everything else the kernel's page cache serves as fast, and
 	 * the daemon's peak RSS stays ~2 MB lower (issue 14: <= 16 MB). */
-	return sq_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-			   "PRAGMA cache_size=-256;", err, errsz);
+	if (sq_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+			"PRAGMA cache_size=-256;", err, errsz))
+		return -1;
+	/* Checkpoints off the event loop (store_checkpointer.c).  Without the
+	 * thread the store still works, with SQLite's inline checkpoints. */
+	if (strcmp(path, ":memory:")) {
+		char why[256];
+		st->checkpointer = checkpointer_start(db, path, why, sizeof why);
+		if (!st->checkpointer)
+			log_warn("msg=\"wal checkpoints stay on the event loop\" error=\"%s\"", why);
+	}
+	return 0;
+}
+
+void store_wal_stats(struct store *st, struct store_wal_stats *out)
+{
+	struct checkpointer_stats c;
+	checkpointer_stats(st && st->ops == &db_sqlite_ops ? st->checkpointer : NULL, &c);
+	out->checkpoints = c.checkpoints;
+	out->inline_checkpoints = c.inline_checkpoints;
+	out->failures = c.failures;
 }

@@ -94,6 +94,15 @@ enum store_rc store_savepoint(struct store *st);
 enum store_rc store_release(struct store *st);
 enum store_rc store_rollback_to(struct store *st);
 
+/* WAL checkpoints (SQLite): the store's own thread copies the log into the
+ * database (never the connection that commits, which runs on the event
+ * loop); inline counts those the writer had to run itself because the log
+ * outgrew its limit under a flood.  All zero on PostgreSQL. */
+struct store_wal_stats {
+	unsigned long long checkpoints, inline_checkpoints, failures;
+};
+void store_wal_stats(struct store *st, struct store_wal_stats *out);
+
 /* Testing only (testing.synchronous_normal): full=0 switches to
  * synchronous=NORMAL, where a commit survives a crash of the process but
  * not a power cut.  The power-loss test shows the difference. */

@@ -16,6 +16,9 @@
  * socket takes them (R = 0) or at R per second, and every ack is matched to
  * its frame.  When all N are acked (or after T seconds) it prints one JSON line:
  * frames pushed per second, acks per second, ack latency p50/p99/max.
+ * With FLOOD_DUMP=<file> set it also writes one line per event: its number,
+ * when it was pushed (CLOCK_MONOTONIC ns) and its ack latency (ns, 0 when
+ * never acked), to line the slow acks up against a trace of the client.
  *
  * Written in C on the daemon's own pbbp2 codec so that the injector is never
  * the bottleneck: it pushes well over 50,000 frames/s on one core.
@@ -411,6 +414,12 @@ int main(int argc, char **argv)
 	while (!g.done && lws_service(g.ctx, 0) >= 0)
 		;
 
+	const char *dump = getenv("FLOOD_DUMP");
+	FILE *df = dump ? fopen(dump, "w") : NULL;
+	for (int i = 0; df && i < g.next; i++)
+		fprintf(df, "%d %lld %lld\n", i, (long long)g.sent_ns[i], (long long)g.acked_ns[i]);
+	if (df)
+		fclose(df);
 	int64_t *lat = xcalloc((size_t)g.events, sizeof *lat);
 	int n = 0;
 	for (int i = 0; i < g.next; i++)

@@ -12,11 +12,19 @@
  * wal-index is left to the real VFS: after a kill the next open rebuilds it
  * from the WAL file, as it would after a reboot.)
  *
+ * Pending writes belong to the file, not to one open handle: every
+ * connection of the process (the daemon's writer, its checkpoint thread)
+ * reads them, and a sync through any handle writes them all -- as the
+ * kernel's page cache and fdatasync() behave.  The daemon checkpoints from
+ * a thread of its own, so all of this is under a mutex.
+ *
  * This is the model SQLite's own crash tests use: data written but not
  * synced may be lost; data synced may not.  With synchronous=FULL every
  * COMMIT syncs the WAL, so whatever the daemon acked after its commit is on
  * the file; with synchronous=NORMAL it is not, and the test sees the loss.
  */
+#define _POSIX_C_SOURCE 200809L /* strdup */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,17 +38,46 @@ struct pending {
 	struct pending *next;
 };
 
+/* One file (by name) and the writes to it not yet synced, shared by all
+ * its open handles. */
+struct pl_inode {
+	char *name;
+	int refs;
+	struct pending *head, *tail;
+	struct pl_inode *next;
+};
+
 struct pl_file {
 	sqlite3_file base;          /* must come first */
-	struct pending *head, *tail;
-	int buffered;               /* 0: temp files and the like go straight through */
+	struct pl_inode *inode;     /* NULL: temp files and the like go straight through */
 	sqlite3_file *real;         /* the wrapped VFS's file, allocated right after this struct */
 };
+
+/* Guards every inode and its pending writes. */
+static pthread_mutex_t pl_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct pl_inode *inodes;
+
+/* The inode of name (a new reference); under pl_mu. */
+static struct pl_inode *inode_ref(const char *name)
+{
+	for (struct pl_inode *n = inodes; n; n = n->next)
+		if (!strcmp(n->name, name)) {
+			n->refs++;
+			return n;
+		}
+	struct pl_inode *n = calloc(1, sizeof *n);
+	if (!n || !(n->name = strdup(name)))
+		abort();
+	n->refs = 1;
+	n->next = inodes;
+	inodes = n;
+	return n;
+}
 
 static sqlite3_vfs *real_vfs;
 static sqlite3_vfs pl_vfs;
 
-static void drop_pending(struct pl_file *f)
+static void drop_pending(struct pl_inode *f)
 {
 	while (f->head) {
 		struct pending *p = f->head;
@@ -51,7 +88,7 @@ static void drop_pending(struct pl_file *f)
 	f->tail = NULL;
 }
 
-static void add_pending(struct pl_file *f, sqlite3_int64 at, const void *data, int len)
+static void add_pending(struct pl_inode *f, sqlite3_int64 at, const void *data, int len)
 {
 	struct pending *p = calloc(1, sizeof *p);
 	if (!p)
@@ -77,7 +114,7 @@ static int logical_size(struct pl_file *f, sqlite3_int64 *size)
 	int rc = f->real->pMethods->xFileSize(f->real, size);
 	if (rc != SQLITE_OK)
 		return rc;
-	for (struct pending *p = f->head; p; p = p->next) {
+	for (struct pending *p = f->inode->head; p; p = p->next) {
 		if (!p->data)
 			*size = p->at;
 		else if (p->at + p->len > *size)
@@ -89,21 +126,48 @@ static int logical_size(struct pl_file *f, sqlite3_int64 *size)
 static int pl_close(sqlite3_file *file)
 {
 	struct pl_file *f = (struct pl_file *)file;
-	drop_pending(f); /* never synced: lost, as on a power cut */
+	if (f->inode) {
+		pthread_mutex_lock(&pl_mu);
+		if (--f->inode->refs == 0) {
+			/* The last handle: what was never synced is lost, as on a power cut. */
+			drop_pending(f->inode);
+			for (struct pl_inode **pp = &inodes; *pp; pp = &(*pp)->next)
+				if (*pp == f->inode) {
+					*pp = f->inode->next;
+					break;
+				}
+			free(f->inode->name);
+			free(f->inode);
+		}
+		f->inode = NULL;
+		pthread_mutex_unlock(&pl_mu);
+	}
 	int rc = f->real->pMethods ? f->real->pMethods->xClose(f->real) : SQLITE_OK;
 	return rc;
 }
 
+static int read_locked(struct pl_file *f, void *buf, int amt, sqlite3_int64 off);
+
 static int pl_read(sqlite3_file *file, void *buf, int amt, sqlite3_int64 off)
 {
 	struct pl_file *f = (struct pl_file *)file;
+	if (!f->inode)
+		return f->real->pMethods->xRead(f->real, buf, amt, off);
+	pthread_mutex_lock(&pl_mu);
+	int rc = read_locked(f, buf, amt, off);
+	pthread_mutex_unlock(&pl_mu);
+	return rc;
+}
+
+static int read_locked(struct pl_file *f, void *buf, int amt, sqlite3_int64 off)
+{
 	int rc = f->real->pMethods->xRead(f->real, buf, amt, off);
-	if (!f->buffered || !f->head)
+	if (!f->inode->head)
 		return rc;
 	if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ)
 		return rc;
 	unsigned char *out = buf;
-	for (struct pending *p = f->head; p; p = p->next) {
+	for (struct pending *p = f->inode->head; p; p = p->next) {
 		if (!p->data) {
 			/* Truncated: what lay beyond is gone (reads as zeros). */
 			if (p->at < off + amt) {
@@ -126,18 +190,22 @@ static int pl_read(sqlite3_file *file, void *buf, int amt, sqlite3_int64 off)
 static int pl_write(sqlite3_file *file, const void *buf, int amt, sqlite3_int64 off)
 {
 	struct pl_file *f = (struct pl_file *)file;
-	if (!f->buffered)
+	if (!f->inode)
 		return f->real->pMethods->xWrite(f->real, buf, amt, off);
-	add_pending(f, off, buf, amt);
+	pthread_mutex_lock(&pl_mu);
+	add_pending(f->inode, off, buf, amt);
+	pthread_mutex_unlock(&pl_mu);
 	return SQLITE_OK;
 }
 
 static int pl_truncate(sqlite3_file *file, sqlite3_int64 size)
 {
 	struct pl_file *f = (struct pl_file *)file;
-	if (!f->buffered)
+	if (!f->inode)
 		return f->real->pMethods->xTruncate(f->real, size);
-	add_pending(f, size, NULL, 0);
+	pthread_mutex_lock(&pl_mu);
+	add_pending(f->inode, size, NULL, 0);
+	pthread_mutex_unlock(&pl_mu);
 	return SQLITE_OK;
 }
 
@@ -145,20 +213,32 @@ static int pl_truncate(sqlite3_file *file, sqlite3_int64 size)
 static int pl_sync(sqlite3_file *file, int flags)
 {
 	struct pl_file *f = (struct pl_file *)file;
-	for (struct pending *p = f->head; p; p = p->next) {
-		int rc = p->data ? f->real->pMethods->xWrite(f->real, p->data, p->len, p->at)
-				 : f->real->pMethods->xTruncate(f->real, p->at);
-		if (rc != SQLITE_OK)
-			return rc;
+	if (!f->inode)
+		return f->real->pMethods->xSync(f->real, flags);
+	/* Held across the real sync too: a write that lands after the pending
+	 * list was written out must not count as synced by this call. */
+	pthread_mutex_lock(&pl_mu);
+	int rc = SQLITE_OK;
+	for (struct pending *p = f->inode->head; p && rc == SQLITE_OK; p = p->next)
+		rc = p->data ? f->real->pMethods->xWrite(f->real, p->data, p->len, p->at)
+			     : f->real->pMethods->xTruncate(f->real, p->at);
+	if (rc == SQLITE_OK) {
+		drop_pending(f->inode);
+		rc = f->real->pMethods->xSync(f->real, flags);
 	}
-	drop_pending(f);
-	return f->real->pMethods->xSync(f->real, flags);
+	pthread_mutex_unlock(&pl_mu);
+	return rc;
 }
 
 static int pl_file_size(sqlite3_file *file, sqlite3_int64 *size)
 {
 	struct pl_file *f = (struct pl_file *)file;
-	return f->buffered ? logical_size(f, size) : f->real->pMethods->xFileSize(f->real, size);
+	if (!f->inode)
+		return f->real->pMethods->xFileSize(f->real, size);
+	pthread_mutex_lock(&pl_mu);
+	int rc = logical_size(f, size);
+	pthread_mutex_unlock(&pl_mu);
+	return rc;
 }
 
 /* Everything else is the real file's business. */
@@ -193,10 +273,15 @@ static int pl_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int f
 	struct pl_file *f = (struct pl_file *)file;
 	memset(f, 0, sizeof *f);
 	f->real = (sqlite3_file *)(f + 1);
-	f->buffered = (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_JOURNAL)) != 0;
+	int buffered = name && (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_JOURNAL)) != 0;
 	int rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out_flags);
 	/* SQLite calls xClose even when xOpen fails, if pMethods is set. */
 	f->base.pMethods = f->real->pMethods ? &pl_methods : NULL;
+	if (buffered && f->base.pMethods) {
+		pthread_mutex_lock(&pl_mu);
+		f->inode = inode_ref(name);
+		pthread_mutex_unlock(&pl_mu);
+	}
 	return rc;
 }
 
