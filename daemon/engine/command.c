@@ -331,6 +331,33 @@ enum cmd_rc cmd_may_see(struct cmd_ctx *ctx, const struct request_row *r, const 
 static const char *const hint_text =
 	"你好，我是跨部门协作助手 collabd。发送 /帮助 查看可用命令。";
 
+static ms_t wall_clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (ms_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One token of the user's bucket named kind ("cmd", or "warned" for the
+ * slow-down reply): 1 taken, 0 none left, -1 the store failed (logged and
+ * counted, so the event is not acked).  On a shared store the bucket is a
+ * row of rate_buckets that every instance draws from, in the event's own
+ * transaction, so a user who reaches three instances still gets one
+ * allowance; refilled by wall-clock time like the platform limits.  Alone,
+ * the bucket lives in this process (local is the default map). */
+static int take_user_token(const struct cmd_ctx *ctx, struct bucket_map *local, const char *kind,
+			   double per_second, double burst)
+{
+	if (ctx->store && store_is_shared(ctx->store)) {
+		char key[256];
+		snprintf(key, sizeof key, "user:%s:%s", kind, ctx->ev->user_id);
+		ms_t wait = store_rate_take(ctx->store, key, per_second, burst, wall_clock_ms());
+		return wait < 0 ? -1 : wait == 0;
+	}
+	ms_t mono = clock_mono_ms();
+	return bucket_take(bucket_map_get(local, ctx->ev->user_id, mono), mono);
+}
+
 /* The flood guard: each user has one bucket for commands and card clicks
  * alike (a click runs the same code and posts the same messages).  Past it,
  * one polite reply a minute, then silence -- a flood must not make the bot
@@ -340,15 +367,25 @@ static int within_rate(struct cmd_ctx *ctx)
 	const struct cmd_env *env = ctx->env;
 	if (!env || !env->user_rate || !ctx->ev->user_id)
 		return 1;
-	ms_t mono = clock_mono_ms();
-	if (bucket_take(bucket_map_get(env->user_rate, ctx->ev->user_id, mono), mono))
+	double per_minute = env->cfg ? env->cfg->commands_per_minute : 20, burst = env->cfg ? env->cfg->commands_burst : 10;
+	int taken = take_user_token(ctx, env->user_rate, "cmd", per_minute / 60.0, burst);
+	if (taken < 0) {
+		ctx->failed = 1; /* the store failed: not acked, redelivered */
+		return 0;
+	}
+	if (taken)
 		return 1;
 	int click = ctx->ev->kind == EVENT_CARD_ACTION;
 	log_info("msg=\"command rate limit\" user=%s chat=%s kind=%s", ctx->ev->user_id,
 		 ctx->ev->chat_id ? ctx->ev->chat_id : "-", click ? "click" : "message");
-	if (click)
+	if (click) {
 		cmd_toast(ctx, "error", "操作太频繁了，请稍等一分钟再点击。");
-	else if (bucket_take(bucket_map_get(env->user_warned, ctx->ev->user_id, mono), mono))
+		return 0;
+	}
+	int warn = take_user_token(ctx, env->user_warned, "warned", 1 / 60.0, 1);
+	if (warn < 0)
+		ctx->failed = 1;
+	else if (warn)
 		cmd_reply_text(ctx, "操作太频繁了，请稍等一分钟再发送命令。");
 	return 0;
 }

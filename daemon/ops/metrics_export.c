@@ -237,12 +237,30 @@ static void listeners(struct buf *out, struct daemon *d)
 	}
 }
 
+/* Which instance answers, as an info series rather than a label on every
+ * sample: Prometheus attaches its own target labels (`instance` is the
+ * scraped host:port) to every series, and a label of ours named `instance`
+ * would be renamed `exported_instance`.  So the id (the one in the log
+ * lines) has a name of its own, collabd_instance, on one series that
+ * queries join on the target: `... * on(instance) group_left(collabd_instance)
+ * collabd_instance_info`. */
+static void instance_info(struct buf *out, struct daemon *d)
+{
+	char id[192], labels[320];
+	metrics_label_escape(store_instance_id(d->store), id, sizeof id);
+	snprintf(labels, sizeof labels, "collabd_instance=\"%s\",store=\"%s\"", id, store_engine_name(d->store));
+	metrics_header(out, "collabd_instance_info", "gauge",
+		       "This instance's id (COLLABD_INSTANCE_ID, else host-pid; as in the log lines) and its store.");
+	metrics_sample(out, "collabd_instance_info", labels, 1);
+}
+
 char *daemon_metrics_text(struct daemon *d)
 {
 	struct buf out;
 	buf_init(&out);
 	metrics_header(&out, "collabd_build_info", "gauge", "The running version.");
 	metrics_sample(&out, "collabd_build_info", "version=\"" COLLABD_VERSION "\"", 1);
+	instance_info(&out, d);
 	metrics_header(&out, "collabd_start_time_seconds", "gauge", "When the daemon started (Unix time).");
 	metrics_sample(&out, "collabd_start_time_seconds", "", d->started_at / 1000);
 	metrics_header(&out, "collabd_reloads_total", "counter", "Reloads on SIGHUP (calendar, config-driven data).");
