@@ -90,6 +90,11 @@ static const struct config_option config_options[] = {
 	{ "retention.inbox_days", OPT_INT, OFF(retention.inbox_days), "7", 7, 3650, NULL, 0 },
 	{ "retention.outbox_days", OPT_INT, OFF(retention.outbox_days), "30", 1, 3650, NULL, 0 },
 	{ "retention.event_log_days", OPT_INT, OFF(retention.event_log_days), "90", 1, 3650, NULL, 0 },
+	/* On the shared store every wait of the event loop on the server is
+	 * bounded (daemon/store/store_pg.c). */
+	{ "postgresql.connect_timeout_ms", OPT_INT, OFF(postgresql.connect_timeout_ms), "2000", 100, 60000, NULL, 0 },
+	{ "postgresql.statement_timeout_ms", OPT_INT, OFF(postgresql.statement_timeout_ms), "2000", 100, 600000, NULL, 0 },
+	{ "postgresql.lock_timeout_ms", OPT_INT, OFF(postgresql.lock_timeout_ms), "1000", 10, 600000, NULL, 0 },
 	{ "health.outbox_stuck_after_s", OPT_INT, OFF(outbox_stuck_after_s), "300", 1, 86400, NULL, 0 },
 	{ "archive.dir", OPT_STRING, OFF(archive.dir), "", 0, 0, "COLLABD_ARCHIVE_DIR", 0 },
 	{ "archive.prefix", OPT_STRING, OFF(archive.prefix), "XMB", 0, 0, NULL, 0 },
@@ -461,6 +466,10 @@ static void validate(struct config *cfg, struct config_problems *pr)
 	 * must write the same archive, so it is named explicitly. */
 	else if (store_is_pg_uri(cfg->database) && empty(cfg->archive.dir))
 		problem(pr, "archive.dir: required with a PostgreSQL database (a directory every instance shares)");
+	/* A lock wait the statement's own timeout would cut short is no wait. */
+	if (cfg->postgresql.lock_timeout_ms >= cfg->postgresql.statement_timeout_ms)
+		problem(pr, "postgresql.lock_timeout_ms: must be less than postgresql.statement_timeout_ms (%d)",
+			cfg->postgresql.statement_timeout_ms);
 	/* A zone glibc cannot find silently becomes UTC: refuse it instead. */
 	char zonefile[300];
 	struct stat zst;

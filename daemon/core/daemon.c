@@ -428,6 +428,11 @@ static int daemon_open(struct daemon *d)
 	 * every line says which instance wrote it. */
 	if (!strcmp(store_engine_name(d->store), "postgresql"))
 		log_set_instance(store_instance_id(d->store));
+	/* From here the store serves the loop: bounded waits, reconnects in
+	 * the background (store_tick). */
+	struct store_limits limits = { d->cfg.postgresql.connect_timeout_ms, d->cfg.postgresql.statement_timeout_ms,
+				       d->cfg.postgresql.lock_timeout_ms };
+	store_set_limits(d->store, &limits);
 	log_info("msg=\"database ready\" path=%s engine=%s schema_version=%d", shown, store_engine_name(d->store),
 		 store_schema_version());
 	struct stat dbst;
@@ -498,6 +503,17 @@ fail:
 	return rc;
 }
 
+/* Drives the shared store's reconnect when its server was lost, a step at a
+ * time and never waiting, so the loop keeps serving meanwhile (/healthz
+ * says the database is unreachable; events stay unacked). */
+static void store_tick(lws_sorted_usec_list_t *sul)
+{
+	struct daemon *d = lws_container_of(sul, struct daemon, store_timer);
+	long ms = store_maintain(d->store);
+	if (ms >= 0)
+		lws_sul_schedule(d->ctx, 0, sul, store_tick, (lws_usec_t)(ms > 0 ? ms : 1) * LWS_US_PER_MS);
+}
+
 /* Starts the connections and timers, then serves until a stop signal or a
  * fatal platform error; sends already on the wire get a moment to finish. */
 static void daemon_loop(struct daemon *d)
@@ -512,6 +528,7 @@ static void daemon_loop(struct daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 
 	lws_sul_schedule(d->ctx, 0, &d->prune_timer, prune_old_rows, LWS_USEC_PER_SEC);
+	store_tick(&d->store_timer);
 	if (d->feishu_ws) {
 		feishu_api_learn_bot_id(d->feishu_api);
 		feishu_ws_start(d->feishu_ws);
@@ -574,6 +591,7 @@ static void daemon_loop(struct daemon *d)
 		daemon_flush_events(d);
 	}
 	lws_sul_cancel(&d->prune_timer);
+	lws_sul_cancel(&d->store_timer);
 }
 
 /* Frees whatever daemon_open() opened, in reverse order; every part may be

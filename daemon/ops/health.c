@@ -23,9 +23,15 @@
 /* On SQLite, BEGIN IMMEDIATE takes the write lock without writing: a
  * read-only file, a lost directory or another writer holding the lock all
  * show here.  On PostgreSQL, BEGIN is a round trip: a server that is down or
- * unreachable shows here (after one attempt to reconnect). */
+ * unreachable shows here; while the store reconnects in the background the
+ * answer comes at once, without touching the network. */
 static int database_writable(struct daemon *d, json_t *body)
 {
+	if (!store_reachable(d->store)) {
+		json_object_set_new(body, "database", json_string("unreachable"));
+		json_object_set_new(body, "database_error", json_string(store_errmsg(d->store)));
+		return 0;
+	}
 	if (store_begin(d->store) != STORE_OK) {
 		json_object_set_new(body, "database", json_string("not writable"));
 		json_object_set_new(body, "database_error", json_string(store_errmsg(d->store)));

@@ -256,6 +256,16 @@ const char *store_instance_id(const struct store *st) { return st->instance; }
 
 int store_is_shared(const struct store *st) { return st->ops->dialect == DIALECT_PG; }
 
+void store_set_limits(struct store *st, const struct store_limits *lim)
+{
+	if (st->ops->set_limits)
+		st->ops->set_limits(st, lim);
+}
+
+long store_maintain(struct store *st) { return st->ops->maintain ? st->ops->maintain(st) : -1; }
+
+int store_reachable(struct store *st) { return st->ops->reachable ? st->ops->reachable(st) : 1; }
+
 /* COLLABD_INSTANCE_ID, else host and process: a restarted instance is a new
  * one, so the leases of the one that died simply expire. */
 static void name_instance(struct store *st)

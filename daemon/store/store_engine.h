@@ -18,6 +18,7 @@
 
 struct store;
 struct stmt;
+struct store_limits;
 
 /* What a step did. */
 enum step_rc { STEP_ROW, STEP_DONE, STEP_ERR, STEP_CONSTRAINT };
@@ -62,6 +63,11 @@ struct db_ops {
 	/* Non-zero while a transaction is open. */
 	int (*in_transaction)(struct store *st);
 	void (*close)(struct store *st);
+	/* Optional (NULL on SQLite): see store_set_limits(), store_maintain()
+	 * and store_reachable() in collabd/store.h. */
+	void (*set_limits)(struct store *st, const struct store_limits *lim);
+	long (*maintain)(struct store *st);
+	int (*reachable)(struct store *st);
 };
 
 /* A prepared statement of either engine. */

@@ -8,11 +8,24 @@
  * the next statement outside a transaction reconnects and prepares again;
  * inside a transaction every statement fails until the caller rolls back,
  * so half a transaction is never replayed in autocommit.
+ *
+ * In the daemon (store_set_limits) the event loop must never hang on the
+ * server: every statement is sent and its answer awaited with a deadline
+ * (the server's statement_timeout plus a margin; past it the connection is
+ * dropped), and a lost connection is not made again inside a statement --
+ * those fail at once, so nothing is acked -- but by store_maintain(), called
+ * from a timer, which drives a non-blocking connect (PQconnectStartParams,
+ * PQconnectPoll on a socket polled without waiting) with a deadline, and
+ * backs off between attempts.  Tools without a loop (migrate-db, export)
+ * keep the plain blocking calls.
  */
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "collabd/log.h"
 #include "collabd/util.h"
@@ -22,13 +35,29 @@
 enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_TEXT = 25, OID_OID = 26,
        OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_NUMERIC = 1700 };
 
+/* Where the connection is (only with limits set: without, always UP). */
+enum pg_state { PG_UP, PG_DOWN, PG_CONNECTING };
+
+/* The backoff between failed reconnect attempts: doubling, capped. */
+enum { RECONNECT_FIRST_MS = 100, RECONNECT_MAX_MS = 2000, ANSWER_MARGIN_MS = 500 };
+
 struct pg_conn {
-	PGconn *c;
+	PGconn *c;         /* NULL while down (limits set only) */
+	char *uri;
+	int bounded;       /* store_set_limits() ran: waits bounded, reconnects in the background */
+	struct store_limits limits;
+	enum pg_state state;
+	PGconn *pending;   /* the connection being made in the background */
+	PostgresPollingStatusType want; /* what pending waits for: reading or writing */
+	int64_t attempt_deadline, next_attempt, down_since; /* monotonic ms */
+	int backoff_ms;
+	unsigned attempts; /* failed attempts since the connection was lost */
 	unsigned gen;      /* bumped at each reconnect: statements prepare again */
 	unsigned next_id;  /* names of prepared statements */
 	int tx_open;       /* BEGIN ran and no COMMIT/ROLLBACK since */
 	int64_t changes;   /* rows changed by the last statement */
 	char err[512];
+	char cause[512];   /* why the connection is down (the last attempt's error) */
 };
 
 struct pg_stmt {
@@ -46,6 +75,7 @@ struct pg_stmt {
 };
 
 static struct pg_conn *pc_of(struct store *st) { return st->conn; }
+static void quiet_notice(void *arg, const char *message);
 
 /* libpq's messages end in a newline; log lines should not. */
 static void set_err(struct pg_conn *pc, const char *msg)
@@ -59,11 +89,45 @@ static void set_err(struct pg_conn *pc, const char *msg)
 			*p = ' ';
 }
 
-/* Connects again when the connection was lost; 0 when it is usable. */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The connection is gone (or no longer trusted): closed, and a reconnect
+ * due at once from store_maintain().  The server rolls back whatever
+ * transaction it had open; tx_open stays set so that the caller's
+ * statements fail until it rolls back too. */
+static void lose_connection(struct pg_conn *pc, const char *why)
+{
+	log_warn("msg=\"lost the connection to PostgreSQL; statements fail until it is back, reconnecting in the "
+		 "background\" error=\"%s\"", why);
+	snprintf(pc->cause, sizeof pc->cause, "%s", why);
+	PQfinish(pc->c);
+	pc->c = NULL;
+	pc->state = PG_DOWN;
+	pc->next_attempt = pc->down_since = mono_ms();
+	pc->backoff_ms = 0;
+	pc->attempts = 0;
+}
+
+/* Connects again when the connection was lost; 0 when it is usable.  With
+ * limits set this never waits: the reconnect is store_maintain()'s. */
 static int ensure_connected(struct pg_conn *pc)
 {
-	if (PQstatus(pc->c) == CONNECTION_OK)
+	if (pc->c && PQstatus(pc->c) == CONNECTION_OK)
 		return 0;
+	if (pc->bounded) {
+		if (pc->c) {
+			set_err(pc, PQerrorMessage(pc->c));
+			lose_connection(pc, pc->err);
+		}
+		snprintf(pc->err, sizeof pc->err, "PostgreSQL unreachable, reconnecting in the background (%.400s)",
+			 pc->cause);
+		return -1;
+	}
 	PQreset(pc->c);
 	if (PQstatus(pc->c) != CONNECTION_OK) {
 		set_err(pc, PQerrorMessage(pc->c));
@@ -74,6 +138,62 @@ static int ensure_connected(struct pg_conn *pc)
 	return 0;
 }
 
+/* The answer to what was just sent: its last result, or its first error;
+ * NULL (pc->err set) when the connection failed or, with limits set, no
+ * answer came in time -- then the connection is dropped, since the server
+ * may still be working on it. */
+static PGresult *await_answer(struct pg_conn *pc)
+{
+	int64_t deadline = pc->bounded ? mono_ms() + pc->limits.statement_timeout_ms + ANSWER_MARGIN_MS : -1;
+	PGresult *keep = NULL;
+	for (;;) {
+		while (!PQisBusy(pc->c)) {
+			PGresult *r = PQgetResult(pc->c);
+			if (!r)
+				return keep;
+			if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+				PQclear(r);
+			} else {
+				PQclear(keep);
+				keep = r;
+			}
+		}
+		int wait = -1;
+		if (deadline >= 0) {
+			int64_t left = deadline - mono_ms();
+			if (left <= 0) {
+				PQclear(keep);
+				snprintf(pc->err, sizeof pc->err, "no answer from PostgreSQL within %d ms",
+					 pc->limits.statement_timeout_ms + ANSWER_MARGIN_MS);
+				lose_connection(pc, pc->err);
+				return NULL;
+			}
+			wait = (int)left;
+		}
+		struct pollfd p = { .fd = PQsocket(pc->c), .events = POLLIN };
+		if (poll(&p, 1, wait) < 0 && errno != EINTR) {
+			PQclear(keep);
+			set_err(pc, strerror(errno));
+			return NULL;
+		}
+		if (!PQconsumeInput(pc->c)) {
+			PQclear(keep);
+			set_err(pc, PQerrorMessage(pc->c));
+			return NULL;
+		}
+	}
+}
+
+/* sql (one or more statements, no parameters) sent and answered. */
+static PGresult *exec_bounded(struct pg_conn *pc, const char *sql)
+{
+	if (!PQsendQuery(pc->c, sql)) {
+		set_err(pc, PQerrorMessage(pc->c));
+		return NULL;
+	}
+	return await_answer(pc);
+}
+
 static int pg_exec(struct store *st, const char *sql, char *err, size_t errsz)
 {
 	struct pg_conn *pc = pc_of(st);
@@ -81,7 +201,11 @@ static int pg_exec(struct store *st, const char *sql, char *err, size_t errsz)
 		snprintf(err, errsz, "%s", pc->err);
 		return -1;
 	}
-	PGresult *r = PQexec(pc->c, sql);
+	PGresult *r = exec_bounded(pc, sql);
+	if (!r) {
+		snprintf(err, errsz, "%s", pc->err);
+		return -1;
+	}
 	ExecStatusType s = PQresultStatus(r);
 	int ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 	if (!ok) {
@@ -231,6 +355,17 @@ static int is_constraint(const PGresult *r)
 	return state && !strncmp(state, "23", 2); /* class 23: integrity constraint violation */
 }
 
+/* A statement got no answer (pc->err says why).  A ROLLBACK on a connection
+ * that is gone has done its job: the server rolled back when it went. */
+static enum step_rc lost_answer(struct pg_conn *pc, int is_rollback)
+{
+	if (is_rollback && (!pc->c || PQstatus(pc->c) != CONNECTION_OK)) {
+		pc->tx_open = 0;
+		return STEP_DONE;
+	}
+	return STEP_ERR;
+}
+
 /* Runs s once; the step result of a statement without rows, or STEP_ROW
  * with s->res holding the rows. */
 static enum step_rc run(struct pg_stmt *s)
@@ -251,16 +386,26 @@ static enum step_rc run(struct pg_stmt *s)
 			return STEP_ERR;
 	}
 	if (s->prepared_gen != pc->gen + 1) {
-		PGresult *p = PQprepare(pc->c, s->name, s->sql, s->nparams, s->types);
-		int ok = PQresultStatus(p) == PGRES_COMMAND_OK;
-		if (!ok)
+		PGresult *p = NULL;
+		if (!PQsendPrepare(pc->c, s->name, s->sql, s->nparams, s->types))
+			set_err(pc, PQerrorMessage(pc->c));
+		else
+			p = await_answer(pc); /* NULL: pc->err says why */
+		int ok = p && PQresultStatus(p) == PGRES_COMMAND_OK;
+		if (p && !ok)
 			set_err(pc, PQresultErrorMessage(p));
 		PQclear(p);
 		if (!ok)
-			return STEP_ERR;
+			return lost_answer(pc, is_rollback);
 		s->prepared_gen = pc->gen + 1;
 	}
-	s->res = PQexecPrepared(pc->c, s->name, s->nparams, (const char *const *)s->vals, NULL, NULL, 0);
+	if (!PQsendQueryPrepared(pc->c, s->name, s->nparams, (const char *const *)s->vals, NULL, NULL, 0)) {
+		set_err(pc, PQerrorMessage(pc->c));
+		return lost_answer(pc, is_rollback);
+	}
+	s->res = await_answer(pc);
+	if (!s->res)
+		return lost_answer(pc, is_rollback);
 	s->ran = 1;
 	ExecStatusType status = PQresultStatus(s->res);
 	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -387,8 +532,9 @@ static int64_t pg_last_insert_id(struct store *st)
 {
 	/* lastval(): the value the session's last nextval() gave, i.e. the
 	 * identity of the row just inserted. */
-	PGresult *r = PQexec(pc_of(st)->c, "SELECT lastval()");
-	int64_t id = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : 0;
+	struct pg_conn *pc = pc_of(st);
+	PGresult *r = pc->c ? exec_bounded(pc, "SELECT lastval()") : NULL;
+	int64_t id = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : 0;
 	PQclear(r);
 	return id;
 }
@@ -402,8 +548,126 @@ static void pg_close(struct store *st)
 	if (!pc)
 		return;
 	PQfinish(pc->c);
+	PQfinish(pc->pending);
+	free(pc->uri);
 	free(pc);
 	st->conn = NULL;
+}
+
+/* The session's settings as connection options, so a reconnect sets them
+ * with the startup packet, without a round trip of its own. */
+static void session_options(const struct pg_conn *pc, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "-c TimeZone=UTC -c lock_timeout=%d -c statement_timeout=%d", pc->limits.lock_timeout_ms,
+		 pc->limits.statement_timeout_ms);
+}
+
+static void pg_set_limits(struct store *st, const struct store_limits *lim)
+{
+	struct pg_conn *pc = pc_of(st);
+	pc->limits = *lim;
+	char sql[160], err[256];
+	snprintf(sql, sizeof sql, "SET lock_timeout = %d; SET statement_timeout = %d", lim->lock_timeout_ms,
+		 lim->statement_timeout_ms);
+	if (pg_exec(st, sql, err, sizeof err))
+		log_warn("msg=\"cannot set the PostgreSQL session's timeouts\" error=\"%s\"", err);
+	pc->bounded = 1;
+}
+
+/* A reconnect attempt failed: wait, doubling, with some jitter so that
+ * instances cut off together do not knock together. */
+static void attempt_failed(struct pg_conn *pc, const char *why)
+{
+	PQfinish(pc->pending);
+	pc->pending = NULL;
+	pc->state = PG_DOWN;
+	pc->attempts++;
+	pc->backoff_ms = pc->backoff_ms ? pc->backoff_ms * 2 : RECONNECT_FIRST_MS;
+	if (pc->backoff_ms > RECONNECT_MAX_MS)
+		pc->backoff_ms = RECONNECT_MAX_MS;
+	pc->next_attempt = mono_ms() + pc->backoff_ms + rand() % (pc->backoff_ms / 4 + 1);
+	set_err(pc, why);
+	snprintf(pc->cause, sizeof pc->cause, "%s", pc->err);
+	if (pc->attempts == 1 || pc->attempts % 30 == 0)
+		log_warn("msg=\"cannot reconnect to PostgreSQL yet\" attempts=%u down_ms=%lld error=\"%s\"", pc->attempts,
+			 (long long)(mono_ms() - pc->down_since), pc->err);
+}
+
+static void start_attempt(struct pg_conn *pc)
+{
+	char options[160];
+	session_options(pc, options, sizeof options);
+	/* Ours first: what the URI says wins (libpq: later values override). */
+	const char *keys[] = { "application_name", "client_encoding", "options", "dbname", NULL };
+	const char *vals[] = { "collabd", "UTF8", options, pc->uri, NULL };
+	pc->pending = PQconnectStartParams(keys, vals, 1);
+	if (!pc->pending || PQstatus(pc->pending) == CONNECTION_BAD) {
+		attempt_failed(pc, pc->pending ? PQerrorMessage(pc->pending) : "out of memory");
+		return;
+	}
+	pc->state = PG_CONNECTING;
+	pc->want = PGRES_POLLING_WRITING;
+	pc->attempt_deadline = mono_ms() + pc->limits.connect_timeout_ms;
+}
+
+static void attempt_succeeded(struct pg_conn *pc)
+{
+	pc->c = pc->pending;
+	pc->pending = NULL;
+	PQsetNoticeProcessor(pc->c, quiet_notice, NULL);
+	pc->state = PG_UP;
+	pc->gen++;
+	pc->err[0] = '\0';
+	log_info("msg=\"reconnected to PostgreSQL\" attempts=%u down_ms=%lld", pc->attempts + 1,
+		 (long long)(mono_ms() - pc->down_since));
+}
+
+/* Steps the pending connect as far as its socket allows right now. */
+static void advance_attempt(struct pg_conn *pc)
+{
+	for (int round = 0; round < 16 && pc->state == PG_CONNECTING; round++) {
+		if (mono_ms() >= pc->attempt_deadline) {
+			char why[64];
+			snprintf(why, sizeof why, "no connection within %d ms", pc->limits.connect_timeout_ms);
+			attempt_failed(pc, why);
+			return;
+		}
+		/* PQconnectPoll must only be called once the socket is ready. */
+		struct pollfd p = { .fd = PQsocket(pc->pending),
+				    .events = pc->want == PGRES_POLLING_READING ? POLLIN : POLLOUT };
+		if (poll(&p, 1, 0) <= 0)
+			return;
+		pc->want = PQconnectPoll(pc->pending);
+		if (pc->want == PGRES_POLLING_FAILED)
+			attempt_failed(pc, PQerrorMessage(pc->pending));
+		else if (pc->want == PGRES_POLLING_OK)
+			attempt_succeeded(pc);
+	}
+}
+
+static long pg_maintain(struct store *st)
+{
+	struct pg_conn *pc = pc_of(st);
+	if (!pc->bounded)
+		return -1;
+	if (pc->state == PG_UP)
+		return 100; /* a loss is noticed by a statement; the reconnect starts within this */
+	if (pc->state == PG_DOWN) {
+		int64_t now = mono_ms();
+		if (now < pc->next_attempt)
+			return (long)(pc->next_attempt - now);
+		start_attempt(pc);
+	}
+	advance_attempt(pc);
+	if (pc->state == PG_DOWN)
+		return (long)(pc->next_attempt > mono_ms() ? pc->next_attempt - mono_ms() : 0);
+	return pc->state == PG_CONNECTING ? 5 : 100;
+}
+
+static int pg_reachable(struct store *st)
+{
+	struct pg_conn *pc = pc_of(st);
+	return pc->c && PQstatus(pc->c) == CONNECTION_OK;
 }
 
 const struct db_ops db_pg_ops = {
@@ -432,6 +696,9 @@ const struct db_ops db_pg_ops = {
 	.errmsg = pg_errmsg,
 	.in_transaction = pg_in_transaction,
 	.close = pg_close,
+	.set_limits = pg_set_limits,
+	.maintain = pg_maintain,
+	.reachable = pg_reachable,
 };
 
 int store_is_pg_uri(const char *database)
@@ -452,6 +719,7 @@ int db_pg_open(struct store *st, const char *uri, char *err, size_t errsz)
 	struct pg_conn *pc = xcalloc(1, sizeof *pc);
 	st->ops = &db_pg_ops;
 	st->conn = pc;
+	pc->uri = xstrdup(uri);
 	/* A lost server must not hold the daemon's loop for long: connect
 	 * attempts give up after a few seconds (the URI may say otherwise). */
 	const char *keys[] = { "connect_timeout", "application_name", "dbname", NULL };

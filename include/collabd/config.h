@@ -85,6 +85,11 @@ struct config {
 		int outbox_days;     /* sent messages kept (those a card update may need stay) */
 		int event_log_days;  /* the timeline's rows of commands and clicks received */
 	} retention;
+	struct {
+		int connect_timeout_ms;   /* a reconnect attempt (made from a timer) gives up after this */
+		int statement_timeout_ms; /* the server cancels a statement after this; the daemon waits a little longer */
+		int lock_timeout_ms;      /* a row another instance holds is waited for at most this long */
+	} postgresql;
 	int outbox_stuck_after_s; /* /healthz: a message pending longer than this is "stuck" */
 	struct archive_config {
 		char *dir;           /* the 协作项目库; empty: "archive" next to the database */

@@ -45,6 +45,22 @@ enum store_rc store_open(const char *path, struct store **out, char *err, size_t
 void store_close(struct store *st);
 /* The last SQLite error message (borrowed, valid until the next call). */
 const char *store_errmsg(struct store *st);
+/* How long the daemon's event loop may wait on a shared store's server. */
+struct store_limits {
+	int connect_timeout_ms;   /* one reconnect attempt, driven by store_maintain() */
+	int statement_timeout_ms; /* the server's statement_timeout; the client waits this + 500 ms at most */
+	int lock_timeout_ms;      /* the server's lock_timeout */
+};
+/* From now on st serves an event loop: no statement waits on the server
+ * longer than lim allows (the connection is dropped then), and a lost
+ * connection is made again only by store_maintain(), never inside a
+ * statement -- until then statements fail at once.  Nothing on SQLite. */
+void store_set_limits(struct store *st, const struct store_limits *lim);
+/* Moves a background reconnect on without blocking (called from a timer);
+ * the milliseconds until it wants to run again, -1 when never (SQLite). */
+long store_maintain(struct store *st);
+/* 0 while the store's server is unreachable and being reconnected to. */
+int store_reachable(struct store *st);
 /* "sqlite" or "postgresql": the engine store_open() chose by the database
  * named (a file path, or a postgresql:// URI). */
 const char *store_engine_name(const struct store *st);
