@@ -207,6 +207,97 @@ class TableLock:
         self.proc.wait(10)
 
 
+class PgProxy:
+    """A TCP relay in front of the server that can be cut like a network
+    partition or a frozen host: cut() stops moving bytes on every connection
+    and accepts new ones without ever answering them (what a client sees when
+    packets to the server vanish); heal() closes what it held and relays
+    again.  url(db) names a database through it."""
+
+    def __init__(self, server_port):
+        import threading
+        self.server_port = server_port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.cut_now = False
+        self.generation = 0
+        self.held = []
+        self.lock = threading.Lock()
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, db="postgres"):
+        return f"postgresql://collabd@127.0.0.1:{self.port}/{db}"
+
+    def _accept(self):
+        import threading
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.held.append(client)
+                if self.cut_now:
+                    continue            # accepted, never answered
+                gen = self.generation
+            try:
+                server = socket.create_connection(("127.0.0.1", self.server_port))
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.held.append(server)
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b, gen), daemon=True).start()
+
+    def _pump(self, src, dst, gen):
+        import select
+        while True:
+            if self.cut_now or gen != self.generation:
+                if gen != self.generation:
+                    return
+                time.sleep(0.02)        # partitioned: bytes stay where they are
+                continue
+            try:
+                ready, _, _ = select.select([src], [], [], 0.05)
+                if not ready:
+                    continue
+                data = src.recv(65536)
+                if not data or self.cut_now:
+                    if not data:
+                        dst.close()
+                        return
+                    # Read during the cut: swallowed, as a lost packet would be.
+                    continue
+                dst.sendall(data)
+            except (OSError, ValueError):
+                return
+
+    def cut(self):
+        self.cut_now = True
+
+    def heal(self):
+        """Drops every connection made so far and relays new ones."""
+        with self.lock:
+            self.generation += 1
+            held, self.held = self.held, []
+            self.cut_now = False
+        for s in held:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.closed = True
+        self.listener.close()
+        self.heal()
+
+
 if __name__ == "__main__":
     # python3 pgcluster.py CMD...: runs CMD with a server up and COLLABD_TEST_PG naming it.
     import sys
