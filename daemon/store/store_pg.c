@@ -55,6 +55,7 @@ struct pg_conn {
 	unsigned gen;      /* bumped at each reconnect: statements prepare again */
 	unsigned next_id;  /* names of prepared statements */
 	int tx_open;       /* BEGIN ran and no COMMIT/ROLLBACK since */
+	unsigned tx_gen;   /* the connection (gen) the open transaction began on */
 	int64_t changes;   /* rows changed by the last statement */
 	char err[512];
 	char cause[512];   /* why the connection is down (the last attempt's error) */
@@ -213,8 +214,10 @@ static int pg_exec(struct store *st, const char *sql, char *err, size_t errsz)
 		snprintf(err, errsz, "%s", pc->err);
 	} else {
 		const char *tag = PQcmdStatus(r);
-		if (!strcmp(tag, "BEGIN"))
+		if (!strcmp(tag, "BEGIN")) {
 			pc->tx_open = 1;
+			pc->tx_gen = pc->gen;
+		}
 		else if (!strcmp(tag, "COMMIT") || !strcmp(tag, "ROLLBACK"))
 			pc->tx_open = 0;
 	}
@@ -372,7 +375,8 @@ static enum step_rc run(struct pg_stmt *s)
 {
 	struct pg_conn *pc = s->pc;
 	int is_rollback = !strcmp(s->sql, "ROLLBACK");
-	if (PQstatus(pc->c) != CONNECTION_OK) {
+	/* The transaction's connection is gone (even if a new one is up since). */
+	if (PQstatus(pc->c) != CONNECTION_OK || (pc->tx_open && pc->tx_gen != pc->gen)) {
 		if (pc->tx_open) {
 			/* The server rolled the transaction back when the connection went. */
 			if (is_rollback) {
@@ -419,6 +423,7 @@ static enum step_rc run(struct pg_stmt *s)
 	pc->changes = atoll(PQcmdTuples(s->res));
 	if (!strcmp(tag, "BEGIN")) {
 		pc->tx_open = 1;
+		pc->tx_gen = pc->gen;
 	} else if (!strcmp(tag, "COMMIT") || (!strcmp(tag, "ROLLBACK") && strncmp(s->sql, "ROLLBACK TO", 11))) {
 		/* (ROLLBACK TO a savepoint answers ROLLBACK too, and keeps the
 		 * transaction open.) */
@@ -650,8 +655,14 @@ static long pg_maintain(struct store *st)
 	struct pg_conn *pc = pc_of(st);
 	if (!pc->bounded)
 		return -1;
-	if (pc->state == PG_UP)
-		return 100; /* a loss is noticed by a statement; the reconnect starts within this */
+	if (pc->state == PG_UP) {
+		/* A statement that saw the server go leaves the connection bad:
+		 * reconnect without waiting for the next one to notice. */
+		if (PQstatus(pc->c) != CONNECTION_OK)
+			lose_connection(pc, PQerrorMessage(pc->c));
+		else
+			return 100;
+	}
 	if (pc->state == PG_DOWN) {
 		int64_t now = mono_ms();
 		if (now < pc->next_attempt)
