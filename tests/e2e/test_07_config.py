@@ -52,6 +52,23 @@ def test_check_config_ok_and_secret_from_environment(tmp_path):
     assert "feishu.app_secret = (set, hidden)" in p.stdout
 
 
+def test_postgresql_timeouts_are_checked(tmp_path):
+    """A lock wait the statement timeout would cut short is refused; the
+    bounds of the loop's waits on PostgreSQL are checked like any option."""
+    path = write(tmp_path, {"database": str(tmp_path / "db"), "feishu": {"app_id": "cli_0123456789abcdef"},
+                            "postgresql": {"statement_timeout_ms": 1000, "lock_timeout_ms": 1000,
+                                           "connect_timeout_ms": 50}})
+    p = run(["--check-config", path], {"COLLABD_FEISHU_APP_SECRET": "s3cr3t-value"})
+    assert p.returncode == 1
+    assert "postgresql.lock_timeout_ms: must be less than postgresql.statement_timeout_ms (1000)" in p.stderr
+    assert "postgresql.connect_timeout_ms: 50 is outside" in p.stderr
+    assert "2 problems" in p.stderr
+    path = write(tmp_path, {"database": str(tmp_path / "db"), "feishu": {"app_id": "cli_0123456789abcdef"},
+                            "postgresql": {"statement_timeout_ms": 5000, "lock_timeout_ms": 2000}})
+    p = run(["--check-config", path], {"COLLABD_FEISHU_APP_SECRET": "s3cr3t-value"})
+    assert p.returncode == 0, p.stderr
+
+
 def test_invalid_json_is_reported_with_its_position(tmp_path):
     path = write(tmp_path, '{"database": "/tmp/x",\n  "feishu": {,}}')
     p = run(["--check-config", path])
