@@ -351,8 +351,7 @@ static int take_user_token(const struct cmd_ctx *ctx, struct bucket_map *local, 
 	if (ctx->store && store_is_shared(ctx->store)) {
 		char key[256];
 		snprintf(key, sizeof key, "user:%s:%s", kind, ctx->ev->user_id);
-		ms_t wait = store_rate_take(ctx->store, key, per_second, burst, wall_clock_ms());
-		return wait < 0 ? -1 : wait == 0;
+		return store_rate_try(ctx->store, key, per_second, burst, wall_clock_ms());
 	}
 	ms_t mono = clock_mono_ms();
 	return bucket_take(bucket_map_get(local, ctx->ev->user_id, mono), mono);

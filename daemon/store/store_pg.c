@@ -583,6 +583,8 @@ static void pg_set_limits(struct store *st, const struct store_limits *lim)
  * instances cut off together do not knock together. */
 static void attempt_failed(struct pg_conn *pc, const char *why)
 {
+	set_err(pc, why); /* first: why may be pending's own message */
+	snprintf(pc->cause, sizeof pc->cause, "%s", pc->err);
 	PQfinish(pc->pending);
 	pc->pending = NULL;
 	pc->state = PG_DOWN;
@@ -591,8 +593,6 @@ static void attempt_failed(struct pg_conn *pc, const char *why)
 	if (pc->backoff_ms > RECONNECT_MAX_MS)
 		pc->backoff_ms = RECONNECT_MAX_MS;
 	pc->next_attempt = mono_ms() + pc->backoff_ms + rand() % (pc->backoff_ms / 4 + 1);
-	set_err(pc, why);
-	snprintf(pc->cause, sizeof pc->cause, "%s", pc->err);
 	if (pc->attempts == 1 || pc->attempts % 30 == 0)
 		log_warn("msg=\"cannot reconnect to PostgreSQL yet\" attempts=%u down_ms=%lld error=\"%s\"", pc->attempts,
 			 (long long)(mono_ms() - pc->down_since), pc->err);
