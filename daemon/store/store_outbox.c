@@ -190,34 +190,35 @@ enum store_rc store_webhook_forget(struct store *st, const char *platform, const
 	return store_step_done(st, s);
 }
 
-/* One statement, so two instances drawing at once serialize on the
- * bucket's row: refill by the time since last_ms, take one if there is.
- * STORE_OK taken, STORE_NOTFOUND none left, STORE_ERR. */
-static enum store_rc rate_try(struct store *st, const char *key, double per_ms, double burst, ms_t now_ms)
-{
-	int changed = 0;
-	enum store_rc rc = store_run(
-		st, &changed,
-		"INSERT INTO rate_buckets AS b (key, tokens, last_ms) VALUES (?1, ?3 - 1, ?4) "
-		"ON CONFLICT (key) DO UPDATE SET tokens = LEAST(?3, b.tokens + (?4 - b.last_ms) * ?2) - 1, "
-		"last_ms = GREATEST(b.last_ms, ?4) WHERE LEAST(?3, b.tokens + (?4 - b.last_ms) * ?2) >= 1",
-		"[s,f,f,I]", key, per_ms, burst, (json_int_t)now_ms);
-	if (rc != STORE_OK)
-		return STORE_ERR;
-	return changed ? STORE_OK : STORE_NOTFOUND;
-}
-
 int store_rate_try(struct store *st, const char *key, double per_second, double burst, ms_t now_ms)
 {
-	enum store_rc rc = rate_try(st, key, per_second / 1000.0, burst, now_ms);
+	/* store_rate_take's first statement alone. */
+	json_t *row;
+	enum store_rc rc = store_row(
+		st, &row,
+		"INSERT INTO rate_buckets AS b (key, tokens, last_ms) VALUES (?1, ?3 - 1, ?4) "
+		"ON CONFLICT (key) DO UPDATE SET tokens = LEAST(?3, b.tokens + (?4 - b.last_ms) * ?2) - 1, "
+		"last_ms = GREATEST(b.last_ms, ?4) WHERE LEAST(?3, b.tokens + (?4 - b.last_ms) * ?2) >= 1 "
+		"RETURNING tokens",
+		"[s,f,f,I]", key, per_second / 1000.0, burst, (json_int_t)now_ms);
+	json_decref(row);
 	return rc == STORE_OK ? 1 : rc == STORE_NOTFOUND ? 0 : -1;
 }
 
 ms_t store_rate_take(struct store *st, const char *key, double per_second, double burst, ms_t now_ms)
 {
+	/* One statement, so two instances drawing at once serialize on the
+	 * bucket's row: refill by the time since last_ms, take one if there is. */
 	json_t *row;
 	double per_ms = per_second / 1000.0;
-	enum store_rc rc = rate_try(st, key, per_ms, burst, now_ms);
+	enum store_rc rc = store_row(
+		st, &row,
+		"INSERT INTO rate_buckets AS b (key, tokens, last_ms) VALUES (?1, ?3 - 1, ?4) "
+		"ON CONFLICT (key) DO UPDATE SET tokens = LEAST(?3, b.tokens + (?4 - b.last_ms) * ?2) - 1, "
+		"last_ms = GREATEST(b.last_ms, ?4) WHERE LEAST(?3, b.tokens + (?4 - b.last_ms) * ?2) >= 1 "
+		"RETURNING tokens",
+		"[s,f,f,I]", key, per_ms, burst, (json_int_t)now_ms);
+	json_decref(row);
 	if (rc == STORE_OK)
 		return 0;
 	if (rc != STORE_NOTFOUND)
