@@ -84,7 +84,7 @@ ms_t store_rate_take(struct store *st, const char *key, double per_second, doubl
 /* Puts back a token store_rate_take() gave for a send that did not happen
  * (the app's bucket refused it after the chat's had given one). */
 enum store_rc store_rate_give_back(struct store *st, const char *key, double burst);
-/* The same in one statement, when the wait does not matter: 1 taken, 0 none
+/* store_rate_take() when the wait does not matter, in one statement: 1 taken, 0 none
  * left, -1 on a store error. */
 int store_rate_try(struct store *st, const char *key, double per_second, double burst, ms_t now_ms);
 /* The version the database was at before store_open() migrated it. */
