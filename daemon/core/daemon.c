@@ -510,8 +510,17 @@ static void store_tick(lws_sorted_usec_list_t *sul)
 {
 	struct daemon *d = lws_container_of(sul, struct daemon, store_timer);
 	long ms = store_maintain(d->store);
+	d->store_ticking = ms >= 0;
 	if (ms >= 0)
 		lws_sul_schedule(d->ctx, 0, sul, store_tick, (lws_usec_t)(ms > 0 ? ms : 1) * LWS_US_PER_MS);
+}
+
+/* After a turn: a store that lost its server starts ticking until it is
+ * back (store_maintain() then says -1); while it is up nothing runs. */
+static void watch_store(struct daemon *d)
+{
+	if (!d->store_ticking && !store_reachable(d->store))
+		store_tick(&d->store_timer);
 }
 
 /* Starts the connections and timers, then serves until a stop signal or a
@@ -528,7 +537,6 @@ static void daemon_loop(struct daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 
 	lws_sul_schedule(d->ctx, 0, &d->prune_timer, prune_old_rows, LWS_USEC_PER_SEC);
-	store_tick(&d->store_timer);
 	if (d->feishu_ws) {
 		feishu_api_learn_bot_id(d->feishu_api);
 		feishu_ws_start(d->feishu_ws);
@@ -557,6 +565,7 @@ static void daemon_loop(struct daemon *d)
 		}
 		/* What this turn read: one commit, then the acks. */
 		daemon_flush_events(d);
+		watch_store(d);
 		if (accept_failed) {
 			/* Out of descriptors with a client knocking: give the rest of
 			 * the loop (and the knocking client's timeout) a chance instead

@@ -661,7 +661,7 @@ static long pg_maintain(struct store *st)
 		if (PQstatus(pc->c) != CONNECTION_OK)
 			lose_connection(pc, PQerrorMessage(pc->c));
 		else
-			return 100;
+			return -1; /* up: nothing to drive until the next loss */
 	}
 	if (pc->state == PG_DOWN) {
 		int64_t now = mono_ms();
@@ -672,7 +672,7 @@ static long pg_maintain(struct store *st)
 	advance_attempt(pc);
 	if (pc->state == PG_DOWN)
 		return (long)(pc->next_attempt > mono_ms() ? pc->next_attempt - mono_ms() : 0);
-	return pc->state == PG_CONNECTING ? 5 : 100;
+	return pc->state == PG_CONNECTING ? 5 : -1;
 }
 
 static int pg_reachable(struct store *st)

@@ -57,6 +57,7 @@ struct daemon {
 	int stopping;
 	lws_sorted_usec_list_t prune_timer; /* hourly: old inbox dedupe keys */
 	lws_sorted_usec_list_t store_timer; /* a shared store's background reconnect (store_maintain) */
+	int store_ticking;                  /* store_timer is armed: the store is reconnecting */
 };
 
 /* Runs the daemon with a loaded, valid configuration until SIGTERM/SIGINT or a

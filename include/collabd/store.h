@@ -56,8 +56,9 @@ struct store_limits {
  * connection is made again only by store_maintain(), never inside a
  * statement -- until then statements fail at once.  Nothing on SQLite. */
 void store_set_limits(struct store *st, const struct store_limits *lim);
-/* Moves a background reconnect on without blocking (called from a timer);
- * the milliseconds until it wants to run again, -1 when never (SQLite). */
+/* Moves a background reconnect on without blocking (called from a timer
+ * while store_reachable() says 0); the milliseconds until it wants to run
+ * again, -1 when there is nothing to drive (connected, or SQLite). */
 long store_maintain(struct store *st);
 /* 0 while the store's server is unreachable and being reconnected to. */
 int store_reachable(struct store *st);
