@@ -148,7 +148,11 @@ static void arm_due_timer(struct outbox *ob, ms_t throttle_ms)
 	if (throttle_ms > 0)
 		wait = throttle_ms;
 	else if (wait <= 0)
-		wait = 60000;
+		/* Due but not sent by this drain: in flight (its delivery kicks the
+		 * outbox again), or -- on a shared store -- locked this instant by
+		 * another instance's claim, which nothing here will announce: look
+		 * again in a second rather than a minute. */
+		wait = ob->ninflight ? 60000 : 1000;
 	/* Bound the wait so a frozen test clock or a jumped system clock is
 	 * looked at again before long. */
 	if (wait > 60000)
