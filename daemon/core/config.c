@@ -75,6 +75,7 @@ static const struct config_option config_options[] = {
 	{ "calendar.lunch_start", OPT_STRING, OFF(calendar.lunch_start), "", 0, 0, NULL, 0 },
 	{ "calendar.lunch_end", OPT_STRING, OFF(calendar.lunch_end), "", 0, 0, NULL, 0 },
 	{ "calendar.extra_days_off", OPT_JSON, OFF(calendar.extra_days_off), NULL, 0, 0, NULL, 0 },
+	{ "cluster.settings_poll_ms", OPT_INT, OFF(settings_poll_ms), "5000", 100, 600000, NULL, 0 },
 	{ "sla", OPT_JSON, OFF(sla), NULL, 0, 0, NULL, 0 },
 	{ "admins", OPT_JSON, OFF(admins), NULL, 0, 0, NULL, 0 },
 	{ "requests.dedicated_chat", OPT_BOOL, OFF(dedicated_chat), "false", 0, 0, NULL, 0 },

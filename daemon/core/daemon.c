@@ -456,6 +456,9 @@ static int daemon_open(struct daemon *d)
 		rc = EXIT_CONFIG;
 		goto fail;
 	}
+	/* The database's copy may replace what the files said (settings_sync.c). */
+	if (daemon_settings_open(d))
+		goto fail;
 	int year, month, day, minute;
 	calendar_local_date(clock_now_ms(), &year, &month, &day, &minute);
 	for (int y = year; y <= year + 1; y++)
@@ -537,6 +540,7 @@ static void daemon_loop(struct daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 
 	lws_sul_schedule(d->ctx, 0, &d->prune_timer, prune_old_rows, LWS_USEC_PER_SEC);
+	daemon_settings_start(d);
 	if (d->feishu_ws) {
 		feishu_api_learn_bot_id(d->feishu_api);
 		feishu_ws_start(d->feishu_ws);
@@ -601,6 +605,7 @@ static void daemon_loop(struct daemon *d)
 	}
 	lws_sul_cancel(&d->prune_timer);
 	lws_sul_cancel(&d->store_timer);
+	lws_sul_cancel(&d->settings_timer);
 }
 
 /* Frees whatever daemon_open() opened, in reverse order; every part may be
@@ -629,6 +634,7 @@ static void daemon_close(struct daemon *d)
 	store_close(d->store);
 	sla_policies_free(d->policies);
 	calendar_free(d->calendar);
+	daemon_settings_stop(d);
 	d->http = NULL;
 	d->feishu_ws = NULL;
 	d->feishu_api = NULL;

@@ -4,7 +4,11 @@
  *
  * Applied at once: the calendar (holiday files, working hours, lunch break,
  * the company's extra days off), log_level, admins, board.token,
- * board.public_url and admin.token.  Everything else (database, platforms,
+ * board.public_url and admin.token.  The calendar and admins are the
+ * cluster's shared settings: they are published to the database (a new
+ * generation when they changed) and every other instance sharing it applies
+ * them within cluster.settings_poll_ms (settings_sync.c); the rest is this
+ * host's own.  Everything else (database, platforms,
  * ports, rate limits, SLA policies) needs a restart, because connections,
  * listeners and timers were built from it.
  *
@@ -25,7 +29,8 @@
 #include "collabd/config.h"
 #include "collabd/daemon.h"
 #include "collabd/log.h"
-#include "collabd/sched.h"
+#include "collabd/shared_settings.h"
+#include "collabd/store_settings.h"
 
 /* Exchanges two owned pointers: the running config takes the fresh value and
  * the fresh config (freed afterwards) takes the old one. */
@@ -102,30 +107,47 @@ int daemon_reload(struct daemon *d)
 		config_free(&fresh);
 		return -1;
 	}
-	calendar_swap(d->calendar, cal);
-	calendar_free(cal);
+	/* The calendar and admins are the cluster's: published to the database
+	 * first (one transaction, the generation bumped when they changed), so
+	 * that every instance applies them; this one applies them at once. */
+	json_t *doc = shared_settings_from_config(&fresh, err, sizeof err);
+	char *text = doc ? shared_settings_text_new(doc) : NULL;
+	int64_t generation = 0;
+	int published = 0;
+	if (!doc || store_settings_publish(d->store, text, clock_now_ms(), &generation, &published) != STORE_OK) {
+		log_error("msg=\"reload refused: cannot publish the calendar and admins to the database; the running "
+			  "configuration is kept\" error=\"%s\"", doc ? store_errmsg(d->store) : err);
+		free(text);
+		json_decref(doc);
+		calendar_free(cal);
+		config_free(&fresh);
+		return -1;
+	}
+	free(text);
+	char *diff = shared_settings_diff_new(d->settings_doc, doc);
 	TAKE(calendar);
+	TAKE(admins);
+	daemon_settings_applied(d, cal, doc, generation);
+	calendar_free(cal);
+	json_decref(doc);
 
 	log_set_level((enum log_level)fresh.log_level);
 	d->cfg.log_level = fresh.log_level;
-	TAKE(admins);
-	d->env.admins = d->cfg.admins;
 	TAKE(board.token);
 	TAKE(board.public_url);
 	TAKE(admin_token);
 	config_free(&fresh);
 
 	d->reloads++;
-	/* Deadlines already set keep their due times; pings not yet sent are
-	 * held to working hours by the new calendar when they fire. */
-	sched_kick(d->sched);
 	int year, month, day, minute;
 	calendar_local_date(clock_now_ms(), &year, &month, &day, &minute);
 	/* At warn, so that it shows whatever log level the file just chose:
 	 * a change of configuration is worth seeing in any log. */
 	log_warn("msg=\"configuration reloaded\" applied=\"calendar log_level admins board.token board.public_url admin.token\" "
-		 "calendar_dir=%s has_this_year=%d has_next_year=%d reloads=%lld",
+		 "calendar_dir=%s has_this_year=%d has_next_year=%d reloads=%lld generation=%lld published=%d "
+		 "differs=\"%s\"",
 		 d->cfg.calendar.dir, calendar_has_year(d->calendar, year), calendar_has_year(d->calendar, year + 1),
-		 d->reloads);
+		 d->reloads, (long long)generation, published, diff ? diff : "");
+	free(diff);
 	return 0;
 }

@@ -553,21 +553,13 @@ static int parse_year(struct year_data *yd, json_t *root, int expect_year, char 
 	return 0;
 }
 
-static int load_file(struct calendar *cal, const char *path, int expect_year, char *err, size_t errsz)
+/* Loads one year's parsed data (root, borrowed); name says where it came
+ * from in messages. */
+static int load_root(struct calendar *cal, json_t *root, const char *name, int expect_year, char *err, size_t errsz)
 {
-	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		if (jerr.line < 0 || jerr.position == 0)
-			set_err(err, errsz, "%s: cannot read: %s", path, jerr.text);
-		else
-			set_err(err, errsz, "%s: line %d column %d: %s", path, jerr.line, jerr.column, jerr.text);
-		return -1;
-	}
 	struct year_data *yd = xmalloc(sizeof *yd);
 	char msg[256];
 	int rc = parse_year(yd, root, expect_year, msg, sizeof msg);
-	json_decref(root);
 	if (rc == 0) {
 		const struct cal_year *have = find_year(cal, yd->year);
 		if (have && have->has_data) {
@@ -576,7 +568,7 @@ static int load_file(struct calendar *cal, const char *path, int expect_year, ch
 		}
 	}
 	if (rc) {
-		set_err(err, errsz, "%s: %s", path, msg);
+		set_err(err, errsz, "%s: %s", name, msg);
 		free(yd);
 		return -1;
 	}
@@ -586,6 +578,30 @@ static int load_file(struct calendar *cal, const char *path, int expect_year, ch
 	e->has_data = 1;
 	free(yd);
 	return 0;
+}
+
+/* The parsed file at path (a new reference), or NULL with err set. */
+static json_t *read_file_json(const char *path, char *err, size_t errsz)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		if (jerr.line < 0 || jerr.position == 0)
+			set_err(err, errsz, "%s: cannot read: %s", path, jerr.text);
+		else
+			set_err(err, errsz, "%s: line %d column %d: %s", path, jerr.line, jerr.column, jerr.text);
+	}
+	return root;
+}
+
+static int load_file(struct calendar *cal, const char *path, int expect_year, char *err, size_t errsz)
+{
+	json_t *root = read_file_json(path, err, errsz);
+	if (!root)
+		return -1;
+	int rc = load_root(cal, root, path, expect_year, err, errsz);
+	json_decref(root);
+	return rc;
 }
 
 int calendar_load_file(struct calendar *cal, const char *path, char *err, size_t errsz)
@@ -612,7 +628,9 @@ static int year_file_name(const char *name)
 	return y;
 }
 
-int calendar_load_dir(struct calendar *cal, const char *dir, char *err, size_t errsz)
+/* The NNNN.json names in dir, sorted (a new array of new strings, *n of
+ * them), or -1 with err set when dir cannot be read. */
+static int list_year_files(const char *dir, char ***out, size_t *n, char *err, size_t errsz)
 {
 	DIR *dp = opendir(dir);
 	if (!dp) {
@@ -620,28 +638,87 @@ int calendar_load_dir(struct calendar *cal, const char *dir, char *err, size_t e
 		return -1;
 	}
 	char **names = NULL;
-	size_t n = 0;
 	struct dirent *de;
+	*n = 0;
 	while ((de = readdir(dp))) {
 		if (!year_file_name(de->d_name))
 			continue;
-		names = xrealloc(names, (n + 1) * sizeof *names);
-		names[n++] = xstrdup(de->d_name);
+		names = xrealloc(names, (*n + 1) * sizeof *names);
+		names[(*n)++] = xstrdup(de->d_name);
 	}
 	closedir(dp);
-	if (n)
-		qsort(names, n, sizeof *names, name_cmp);
-	int rc = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (rc == 0) {
-			char *path = xasprintf("%s/%s", dir, names[i]);
-			rc = load_file(cal, path, year_file_name(names[i]), err, errsz);
-			free(path);
-		}
+	if (*n)
+		qsort(names, *n, sizeof *names, name_cmp);
+	*out = names;
+	return 0;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
 		free(names[i]);
-	}
 	free(names);
+}
+
+int calendar_load_dir(struct calendar *cal, const char *dir, char *err, size_t errsz)
+{
+	char **names;
+	size_t n;
+	if (list_year_files(dir, &names, &n, err, errsz))
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]);
+		rc = load_file(cal, path, year_file_name(names[i]), err, errsz);
+		free(path);
+	}
+	free_names(names, n);
 	return rc;
+}
+
+json_t *calendar_dir_json(const char *dir, char *err, size_t errsz)
+{
+	char **names;
+	size_t n;
+	if (list_year_files(dir, &names, &n, err, errsz))
+		return NULL;
+	json_t *years = json_object();
+	for (size_t i = 0; i < n && years; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]);
+		json_t *root = read_file_json(path, err, errsz);
+		free(path);
+		if (!root) {
+			json_decref(years);
+			years = NULL;
+			break;
+		}
+		names[i][4] = '\0'; /* "2026.json" -> "2026" */
+		json_object_set_new(years, names[i], root);
+	}
+	free_names(names, n);
+	return years;
+}
+
+int calendar_load_years_json(struct calendar *cal, json_t *years, char *err, size_t errsz)
+{
+	if (!json_is_object(years)) {
+		set_err(err, errsz, "the holiday data is not an object of years");
+		return -1;
+	}
+	const char *key;
+	json_t *root;
+	json_object_foreach(years, key, root) {
+		char file[16];
+		snprintf(file, sizeof file, "%.4s.json", key);
+		int year = strlen(key) == 4 ? year_file_name(file) : 0;
+		if (!year) {
+			set_err(err, errsz, "holiday data for \"%s\": not a year", key);
+			return -1;
+		}
+		if (load_root(cal, root, file, year, err, errsz))
+			return -1;
+	}
+	return 0;
 }
 
 int calendar_add_day_off(struct calendar *cal, int y, int m, int d)

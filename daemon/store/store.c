@@ -198,6 +198,14 @@ static const char *const migrations[] = {
 	 * draws from (tokens at last_ms, wall-clock milliseconds). */
 	"CREATE TABLE rate_buckets (key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL,"
 	"  last_ms INTEGER NOT NULL) WITHOUT ROWID;",
+
+	/* 16: the settings that define the company's behaviour (the calendar
+	 *     and admins) as the cluster's shared copy: one JSON document and a
+	 *     generation that every change bumps, so that each instance notices
+	 *     a change by reading one number.  A single SQLite instance keeps
+	 *     its copy here too (seeded from its files at start). */
+	"CREATE TABLE shared_settings (name TEXT PRIMARY KEY, generation INTEGER NOT NULL,"
+	"  settings TEXT NOT NULL, published_by TEXT NOT NULL, published_at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 /*

@@ -36,6 +36,7 @@
 #ifndef COLLABD_CALENDAR_H
 #define COLLABD_CALENDAR_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,6 +96,18 @@ int calendar_load_file(struct calendar *cal, const char *path, char *err, size_t
  * -1 with a message in err when dir cannot be read or at the first file that
  * fails (the files before it stay loaded). */
 int calendar_load_dir(struct calendar *cal, const char *dir, char *err, size_t errsz);
+
+/* The data files of dir as they would be loaded, unchecked: a new object
+ * {"NNNN": <the file's JSON>, ...}, or NULL with the reason in err (dir
+ * unreadable, a file that is not JSON).  With calendar_load_years_json()
+ * this lets the holiday data travel as one value (the cluster's shared
+ * settings) instead of as files. */
+json_t *calendar_dir_json(const char *dir, char *err, size_t errsz);
+
+/* Loads years as calendar_dir_json() returns them (borrowed), with the
+ * checks calendar_load_dir() makes.  Returns 0, or -1 with err set at the
+ * first year that fails. */
+int calendar_load_years_json(struct calendar *cal, json_t *years, char *err, size_t errsz);
 
 /* Adds a company day off (e.g. the company's anniversary); it wins over a
  * worked weekend day and applies whether or not the year has a data file.

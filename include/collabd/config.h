@@ -69,6 +69,7 @@ struct config {
 	int inbox_batch_max_events;   /* group commit: events per synced transaction at most */
 	int inbox_batch_max_wait_ms;  /* ... and how long the first of them may wait for it */
 	struct calendar_config calendar;
+	int settings_poll_ms;     /* how often the shared settings' generation is checked */
 	int commands_per_minute;  /* per user, after a burst of commands_burst */
 	int commands_burst;
 	json_t *sla;             /* owned: SLA policy overrides by name (see sla.h), or NULL */

@@ -58,6 +58,10 @@ struct daemon {
 	lws_sorted_usec_list_t prune_timer; /* hourly: old inbox dedupe keys */
 	lws_sorted_usec_list_t store_timer; /* a shared store's background reconnect (store_maintain) */
 	int store_ticking;                  /* store_timer is armed: the store is reconnecting */
+	lws_sorted_usec_list_t settings_timer; /* the shared settings' generation check */
+	json_t *settings_doc;               /* owned: the shared settings in force (shared_settings.h) */
+	long long settings_generation;      /* ... and their generation in the database */
+	long long settings_applied;         /* generations published elsewhere and applied here */
 };
 
 /* Runs the daemon with a loaded, valid configuration until SIGTERM/SIGINT or a
@@ -92,6 +96,21 @@ json_t *daemon_health(struct daemon *d, int *http_status);
  * running (calendar, log level, admins, board token and URL).  A file with
  * problems changes nothing (each problem is logged).  Returns 0 on success. */
 int daemon_reload(struct daemon *d);
+
+/* ---- the cluster's shared settings (settings_sync.c) ---- */
+
+/* At start, with the files loaded into cfg and calendar: seeds the database's
+ * copy, or reconciles with it (the precedence rule is in settings_sync.c).
+ * 0, or -1 (logged) when the database cannot be read or written. */
+int daemon_settings_open(struct daemon *d);
+/* Starts the timer that applies what other instances publish (the loop's
+ * end cancels it); stop drops settings_doc. */
+void daemon_settings_start(struct daemon *d);
+void daemon_settings_stop(struct daemon *d);
+/* Puts cal (its contents are swapped in; the caller frees cal) and doc
+ * (borrowed; its values already in cfg) in force at generation, as a reload
+ * does: admins, timers re-planned. */
+void daemon_settings_applied(struct daemon *d, struct calendar *cal, json_t *doc, int64_t generation);
 
 /* ---- admin HTTP (health, stats, the test clock) ---- */
 
