@@ -5,6 +5,8 @@
  *   collabd calendar is-workday 2026-01-04
  *   collabd calendar add 2026-02-13T15:00 1wd
  *   collabd calendar between 2026-02-13T15:00 2026-02-24T10:00
+ *   collabd calendar publish      (this host's calendar and admins -> the database)
+ *   collabd calendar shared       (the database's copy against this host's files)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,9 @@
 
 #include "collabd/calendar.h"
 #include "collabd/config.h"
+#include "collabd/shared_settings.h"
+#include "collabd/store.h"
+#include "collabd/store_settings.h"
 #include "collabd/tool.h"
 
 static void tool_usage(FILE *out)
@@ -21,6 +26,8 @@ static void tool_usage(FILE *out)
 		"usage: collabd [--config FILE] calendar is-workday YYYY-MM-DD\n"
 		"       collabd [--config FILE] calendar add YYYY-MM-DDTHH:MM DURATION   (e.g. 1wd, 2h, 30m)\n"
 		"       collabd [--config FILE] calendar between YYYY-MM-DDTHH:MM YYYY-MM-DDTHH:MM\n"
+		"       collabd --config FILE calendar publish   make this host's calendar and admins the cluster's\n"
+		"       collabd --config FILE calendar shared    compare the database's copy with this host's files\n"
 		"Times are local to the configured timezone (default Asia/Shanghai).\n");
 }
 
@@ -47,6 +54,67 @@ static void print_local(ms_t t)
 	printf("%04d-%02d-%02d %02d:%02d:%02ld\n", y, m, d, minute / 60, minute % 60, sec);
 }
 
+/* `publish` and `shared`: the database's copy of the calendar and admins
+ * (shared_settings.h).  The files were checked by loading them already. */
+static int shared_tool(const struct config *cfg, int publish)
+{
+	char err[512];
+	json_t *files = shared_settings_from_config(cfg, err, sizeof err);
+	if (!files) {
+		fprintf(stderr, "collabd: calendar: %s\n", err);
+		return 1;
+	}
+	struct store *st = NULL;
+	if (store_open(cfg->database, &st, err, sizeof err) != STORE_OK) {
+		fprintf(stderr, "collabd: calendar: cannot open the database: %s\n", err);
+		json_decref(files);
+		return 1;
+	}
+	int rc = 1;
+	int64_t gen = 0;
+	char *text = NULL, *by = NULL;
+	ms_t at = 0;
+	enum store_rc got = store_settings_get(st, &gen, &text, &by, &at);
+	json_t *db = got == STORE_OK ? shared_settings_parse(text) : NULL;
+	char *diff = shared_settings_diff_new(db, files);
+	if (got == STORE_ERR) {
+		fprintf(stderr, "collabd: calendar: cannot read the shared settings: %s\n", store_errmsg(st));
+	} else if (publish) {
+		char *mine = shared_settings_text_new(files);
+		int changed = 0;
+		if (store_settings_publish(st, mine, clock_now_ms(), &gen, &changed) != STORE_OK) {
+			fprintf(stderr, "collabd: calendar: cannot publish: %s\n", store_errmsg(st));
+		} else {
+			if (changed)
+				printf("published generation %lld (changed: %s); every instance applies it at its next check\n",
+				       (long long)gen, diff ? diff : "everything");
+			else
+				printf("unchanged: the database already holds these settings (generation %lld)\n",
+				       (long long)gen);
+			rc = 0;
+		}
+		free(mine);
+	} else if (got == STORE_NOTFOUND) {
+		printf("the database holds no shared settings yet: the first instance to start publishes its files\n");
+		rc = 1;
+	} else {
+		printf("generation %lld, published by %s at ", (long long)gen, by ? by : "?");
+		print_local(at);
+		if (diff)
+			printf("this host's files differ: %s\n", diff);
+		else
+			printf("this host's files are the same\n");
+		rc = diff ? 1 : 0;
+	}
+	free(diff);
+	json_decref(db);
+	free(by);
+	free(text);
+	store_close(st);
+	json_decref(files);
+	return rc;
+}
+
 int calendar_tool(const struct config *cfg, int argc, char **argv)
 {
 	if (argc < 2) {
@@ -69,7 +137,9 @@ int calendar_tool(const struct config *cfg, int argc, char **argv)
 		return 1;
 	}
 	const char *verb = argv[1];
-	if (!strcmp(verb, "is-workday") && argc == 3) {
+	if ((!strcmp(verb, "publish") || !strcmp(verb, "shared")) && argc == 2) {
+		rc = shared_tool(cfg, !strcmp(verb, "publish"));
+	} else if (!strcmp(verb, "is-workday") && argc == 3) {
 		int y, m, d;
 		if (calendar_parse_date(argv[2], &y, &m, &d)) {
 			fprintf(stderr, "collabd: calendar: not a date: %s (YYYY-MM-DD)\n", argv[2]);
