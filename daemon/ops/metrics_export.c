@@ -265,6 +265,12 @@ char *daemon_metrics_text(struct daemon *d)
 	metrics_sample(&out, "collabd_start_time_seconds", "", d->started_at / 1000);
 	metrics_header(&out, "collabd_reloads_total", "counter", "Reloads on SIGHUP (calendar, config-driven data).");
 	metrics_sample(&out, "collabd_reloads_total", "", d->reloads);
+	metrics_header(&out, "collabd_settings_generation", "gauge",
+		       "The generation of the shared settings (calendar, admins) this instance runs with.");
+	metrics_sample(&out, "collabd_settings_generation", "", d->settings_generation);
+	metrics_header(&out, "collabd_settings_applied_total", "counter",
+		       "Shared settings published by another instance (or the calendar tool) and applied here.");
+	metrics_sample(&out, "collabd_settings_applied_total", "", d->settings_applied);
 	events(&out, d);
 	inbox(&out, d);
 	connections(&out, d);

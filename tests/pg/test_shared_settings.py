@@ -29,6 +29,7 @@ sys.path.insert(0, HERE)
 import pgcluster  # noqa: E402
 from daemonctl import CALENDAR_DIR, COLLABD_BIN, Daemon, free_port  # noqa: E402
 from helpers import DIRECTORY, FORM, at, import_directory, replies_to  # noqa: E402
+from prom import scrape  # noqa: E402
 from simctl import Sim  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not pgcluster.server_url(), reason="needs PostgreSQL (make test-pg)")
@@ -133,6 +134,9 @@ def test_sighup_on_one_instance_changes_the_calendar_of_every_instance(sim, tmp_
         assert took < POLL_MS / 1000 + 2.0, took
         assert 'differs="calendar.work_end calendar.years.2026"' in b.log()
         assert "msg=\"shared settings applied\"" not in a.log()      # A applied its own at once
+        for d, applied in ((a, 0), (b, 1)):                          # each instance says where it is
+            m = scrape(d)
+            assert (m.get("collabd_settings_generation"), m.get("collabd_settings_applied_total")) == (2, applied)
 
         # Only B answers now: its deadline follows A's calendar.  Monday
         # 17:30 is after the new 17:00 end; Tuesday is off; Wednesday 09:00

@@ -704,6 +704,49 @@ static void test_properties(void **state)
 
 static void test_properties_lunch(void **state) { test_properties(state); }
 
+/* The holiday data as one JSON value (the cluster's shared settings): read
+ * from the directory and loaded back, it is the same calendar, with the same
+ * checks as the files. */
+static void test_years_as_json(void **state)
+{
+	(void)state;
+	char err[256];
+	json_t *years = calendar_dir_json(CAL_DIR, err, sizeof err);
+	assert_non_null(years);
+	assert_non_null(json_object_get(years, "2025"));
+	assert_non_null(json_object_get(years, "2026"));
+	struct calendar *from_files = calendar_new(NULL), *from_json = calendar_new(NULL);
+	assert_int_equal(calendar_load_dir(from_files, CAL_DIR, err, sizeof err), 0);
+	assert_int_equal(calendar_load_years_json(from_json, years, err, sizeof err), 0);
+	for (int y = 2025; y <= 2026; y++) {
+		assert_true(calendar_has_year(from_json, y));
+		for (int m = 1; m <= 12; m++)
+			for (int d = 1; d <= 31; d++)
+				assert_int_equal(calendar_is_workday(from_json, y, m, d), calendar_is_workday(from_files, y, m, d));
+	}
+	calendar_free(from_files);
+	calendar_free(from_json);
+
+	/* A year whose data says another year, a key that is not a year, bad data. */
+	json_object_set(years, "2027", json_object_get(years, "2026"));
+	struct calendar *cal = calendar_new(NULL);
+	assert_int_equal(calendar_load_years_json(cal, years, err, sizeof err), -1);
+	assert_non_null(strstr(err, "2027.json"));
+	calendar_free(cal);
+	json_object_del(years, "2027");
+	json_object_set_new(years, "soon", json_object());
+	assert_int_equal(calendar_load_years_json((cal = calendar_new(NULL)), years, err, sizeof err), -1);
+	assert_non_null(strstr(err, "not a year"));
+	calendar_free(cal);
+	json_object_del(years, "soon");
+	json_object_set_new(years, "2028", json_pack("{s:i, s:[s]}", "year", 2028, "holidays", "x"));
+	assert_int_equal(calendar_load_years_json((cal = calendar_new(NULL)), years, err, sizeof err), -1);
+	calendar_free(cal);
+	json_decref(years);
+	assert_null(calendar_dir_json("/nonexistent", err, sizeof err));
+	assert_non_null(strstr(err, "/nonexistent"));
+}
+
 int main(void)
 {
 	setenv("TZ", "Asia/Shanghai", 1);
@@ -718,6 +761,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_year_boundary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_year, setup, teardown),
 		cmocka_unit_test(test_company_day_off),
+		cmocka_unit_test(test_years_as_json),
 		cmocka_unit_test_setup_teardown(test_lunch_break, setup_lunch, teardown),
 		cmocka_unit_test_setup_teardown(test_next_work_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_zero_and_boundaries, setup, teardown),

@@ -15,8 +15,10 @@
 
 #include <cmocka.h>
 
+#include "collabd/calendar.h"
 #include "collabd/config.h"
 #include "collabd/log.h"
+#include "collabd/shared_settings.h"
 
 #define MINIMAL "{\"feishu\": {\"app_id\": \"cli_a1b2c3\", \"app_secret\": \"s3cret-value\"}}"
 
@@ -312,9 +314,61 @@ static void test_load_file(void **state)
 	config_free(&cfg);
 }
 
+/* The calendar and admins as the cluster's shared document: built from one
+ * config, compared, and loaded into another -- whole or not at all. */
+static void test_shared_settings(void **state)
+{
+	(void)state;
+	char err[256];
+	struct config a, b;
+	config_defaults(&a);
+	config_defaults(&b);
+	free(a.calendar.dir);
+	a.calendar.dir = strdup("deploy/calendar");
+	free(a.calendar.work_end);
+	a.calendar.work_end = strdup("17:00");
+	a.admins = json_pack("[s]", "ou_admin");
+	a.calendar.extra_days_off = json_pack("[s]", "2026-12-01");
+	json_t *doc = shared_settings_from_config(&a, err, sizeof err);
+	assert_non_null(doc);
+	char *text = shared_settings_text_new(doc);
+	json_t *again = shared_settings_parse(text);
+	char *same = shared_settings_diff_new(doc, again);
+	assert_null(same);
+	free(text);
+
+	struct calendar *cal = shared_settings_load(doc, &b, err, sizeof err);
+	assert_non_null(cal);
+	assert_string_equal(b.calendar.work_end, "17:00");
+	assert_string_equal(json_string_value(json_array_get(b.admins, 0)), "ou_admin");
+	assert_false(calendar_is_workday(cal, 2026, 12, 1)); /* the extra day off */
+	assert_false(calendar_is_workday(cal, 2026, 10, 1)); /* the 2026 data */
+	assert_int_equal(calendar_hours(cal)->end_min, 17 * 60);
+	calendar_free(cal);
+
+	/* What differs is named; a broken document changes nothing. */
+	json_object_set_new(json_object_get(again, "calendar"), "work_start", json_string("10:00"));
+	json_object_del(json_object_get(json_object_get(again, "calendar"), "years"), "2025");
+	char *diff = shared_settings_diff_new(doc, again);
+	assert_string_equal(diff, "calendar.work_start calendar.years.2025");
+	free(diff);
+	json_object_set_new(json_object_get(again, "calendar"), "work_start", json_string("19:00"));
+	json_array_append_new(json_object_get(again, "admins"), json_integer(7));
+	assert_null(shared_settings_load(again, &b, err, sizeof err));
+	json_array_remove(json_object_get(again, "admins"), 1);
+	assert_null(shared_settings_load(again, &b, err, sizeof err));
+	assert_non_null(strstr(err, "working hours"));
+	assert_string_equal(b.calendar.work_start, "09:00");
+	json_decref(again);
+	json_decref(doc);
+	config_free(&a);
+	config_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_shared_settings, env_clean, env_clean),
 		cmocka_unit_test_setup_teardown(test_minimal_and_defaults, env_clean, env_clean),
 		cmocka_unit_test_setup_teardown(test_values_from_file, env_clean, env_clean),
 		cmocka_unit_test_setup_teardown(test_all_problems_at_once, env_clean, env_clean),
