@@ -23,7 +23,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: collabd [--config FILE]        run the daemon (default " DEFAULT_CONFIG ")\n"
 		"       collabd --check-config FILE    check a configuration, print every problem\n"
-		"       collabd [--config FILE] calendar ...  check holiday data and business time\n"
+		"       collabd [--config FILE] calendar ...  check holiday data and business time; publish it\n"
 		"       collabd [--config FILE] import-directory FILE   replace the department directory\n"
 		"       collabd [--config FILE] backup FILE   an online copy of the database\n"
 		"       collabd [--config FILE] export ID [DIR]   write a request's archive again\n"
