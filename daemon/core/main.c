@@ -120,7 +120,18 @@ int main(int argc, char **argv)
 				cfg.calendar.dir = strdup(dir);
 			}
 		}
-		int rc = bad ? 1 : calendar_tool(&cfg, argc - optind, argv + optind);
+		/* publish and shared write or read the database: never a default
+		 * one that the daemon does not use. */
+		int needs_db = optind + 1 < argc &&
+			       (!strcmp(argv[optind + 1], "publish") || !strcmp(argv[optind + 1], "shared"));
+		int rc;
+		if (needs_db && !config_given) {
+			fprintf(stderr, "collabd: calendar %s: give the daemon's configuration with --config FILE\n",
+				argv[optind + 1]);
+			rc = 2;
+		} else {
+			rc = bad ? 1 : calendar_tool(&cfg, argc - optind, argv + optind);
+		}
 		config_free(&cfg);
 		return rc;
 	}

@@ -74,25 +74,31 @@ int daemon_settings_open(struct daemon *d)
 	int64_t gen = 0;
 	char *db_text = NULL, *by = NULL;
 	enum store_rc rc = store_settings_get(d->store, &gen, &db_text, &by, NULL);
-	int shared = store_is_shared(d->store);
-	int ok = 0;
-	if (rc == STORE_ERR) {
-		log_error("msg=\"cannot read the shared settings\" error=\"%s\"", store_errmsg(d->store));
-	} else if (rc == STORE_NOTFOUND || !strcmp(db_text, files_text) || !shared) {
-		/* Nothing yet (the first instance seeds), the same, or SQLite's
-		 * own copy following its files. */
+	int seeded = 0, ok = 0;
+	if (rc == STORE_NOTFOUND && store_settings_seed(d->store, files_text, clock_now_ms(), &seeded) == STORE_OK) {
+		if (seeded)
+			log_info("msg=\"shared settings (calendar, admins) seeded from this host's files\" generation=1");
+		rc = store_settings_get(d->store, &gen, &db_text, &by, NULL);
+	}
+	if (rc != STORE_OK) {
+		log_error("msg=\"cannot read or seed the shared settings\" error=\"%s\"", store_errmsg(d->store));
+	} else if (!strcmp(db_text, files_text)) {
+		d->settings_doc = json_incref(files);
+		d->settings_generation = gen;
+		ok = 1;
+	} else if (!store_is_shared(d->store)) {
+		/* SQLite: the database is this process's alone; its files, which
+		 * the operator edits, are the source. */
 		int changed = 0;
 		if (store_settings_publish(d->store, files_text, clock_now_ms(), &gen, &changed) != STORE_OK) {
 			log_error("msg=\"cannot store the shared settings\" error=\"%s\"", store_errmsg(d->store));
 		} else {
-			if (changed) {
-				json_t *old = shared_settings_parse(db_text);
-				char *diff = shared_settings_diff_new(old, files);
-				log_info("msg=\"shared settings published from this host's files\" generation=%lld differs=\"%s\"",
-					 (long long)gen, diff ? diff : "");
-				free(diff);
-				json_decref(old);
-			}
+			json_t *old = shared_settings_parse(db_text);
+			char *diff = shared_settings_diff_new(old, files);
+			log_info("msg=\"shared settings published from this host's files\" generation=%lld differs=\"%s\"",
+				 (long long)gen, diff ? diff : "");
+			free(diff);
+			json_decref(old);
 			d->settings_doc = json_incref(files);
 			d->settings_generation = gen;
 			ok = 1;

@@ -61,3 +61,14 @@ enum store_rc store_settings_publish(struct store *st, const char *doc, ms_t now
 	*changed = n > 0;
 	return STORE_OK;
 }
+
+enum store_rc store_settings_seed(struct store *st, const char *doc, ms_t now, int *seeded)
+{
+	int n = 0;
+	enum store_rc rc = store_run(st, &n,
+				     "INSERT INTO shared_settings (name, generation, settings, published_by, published_at) "
+				     "VALUES ('company', 1, ?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+				     "[s,s,I]", doc, store_instance_id(st), (json_int_t)now);
+	*seeded = rc == STORE_OK && n > 0;
+	return rc;
+}

@@ -32,4 +32,9 @@ enum store_rc store_settings_get(struct store *st, int64_t *gen, char **doc, cha
  * publishing at once serialize on the row: each bump is seen by the next. */
 enum store_rc store_settings_publish(struct store *st, const char *doc, ms_t now, int64_t *gen, int *changed);
 
+/* Makes doc the first shared document (generation 1) unless there is one
+ * already: of several instances starting at once on an empty database, one
+ * seeds and the others find its copy.  *seeded 1 when this call wrote it. */
+enum store_rc store_settings_seed(struct store *st, const char *doc, ms_t now, int *seeded);
+
 #endif
