@@ -150,7 +150,7 @@ def test_sighup_on_one_instance_changes_the_calendar_of_every_instance(sim, tmp_
 
         # A restarted with its old files would not undo it: the cluster's copy
         # wins, and the warning names what differs.
-        b.stop()
+        assert b.stop() == 0
         a2 = instance(sim, tmp_path, db, "a2")                            # shipped files, default hours
         start(a2, MONDAY_1730)
         assert "differ from the cluster's shared copy" in a2.log()
@@ -171,7 +171,7 @@ def test_sighup_on_one_instance_changes_the_calendar_of_every_instance(sim, tmp_
         sim.wait_for(lambda: "generation=3 previous=2" in a2.log(), timeout=10)
         request(sim, FORM.replace("新品发布会", "路演"))
         assert approval_due(a2, "2026-Q4-JSB-004") == at(2026, 12, 1, 17, 30)
-        a2.stop()
+        assert a2.stop() == 0
     finally:
         for d in (a, b, a2):
             if d and d.proc and d.proc.poll() is None:
