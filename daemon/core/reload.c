@@ -98,25 +98,25 @@ int daemon_reload(struct daemon *d)
 		return -1;
 	}
 
-	/* The new calendar is built whole before it replaces the old one. */
-	struct calendar_hours hours;
-	struct calendar *cal = config_calendar_hours(&fresh, &hours) ? NULL : calendar_new(&hours);
-	if (!cal || config_calendar_load(&fresh, cal, err, sizeof err)) {
-		log_error("msg=\"reload refused; cannot load the calendar\" error=\"%s\"", cal ? err : "bad working hours");
-		calendar_free(cal);
+	/* The calendar and admins are the cluster's: read from the files once,
+	 * as one document, and checked whole by building the new calendar from
+	 * it (so what is published is exactly what was checked); then published
+	 * to the database (one transaction, the generation bumped when they
+	 * changed) for every instance to apply, and applied here at once. */
+	json_t *doc = shared_settings_from_config(&fresh, err, sizeof err);
+	struct calendar *cal = doc ? shared_settings_load(doc, &fresh, err, sizeof err) : NULL;
+	if (!cal) {
+		log_error("msg=\"reload refused; cannot load the calendar\" error=\"%s\"", err);
+		json_decref(doc);
 		config_free(&fresh);
 		return -1;
 	}
-	/* The calendar and admins are the cluster's: published to the database
-	 * first (one transaction, the generation bumped when they changed), so
-	 * that every instance applies them; this one applies them at once. */
-	json_t *doc = shared_settings_from_config(&fresh, err, sizeof err);
-	char *text = doc ? shared_settings_text_new(doc) : NULL;
+	char *text = shared_settings_text_new(doc);
 	int64_t generation = 0;
 	int published = 0;
-	if (!doc || store_settings_publish(d->store, text, clock_now_ms(), &generation, &published) != STORE_OK) {
+	if (store_settings_publish(d->store, text, clock_now_ms(), &generation, &published) != STORE_OK) {
 		log_error("msg=\"reload refused: cannot publish the calendar and admins to the database; the running "
-			  "configuration is kept\" error=\"%s\"", doc ? store_errmsg(d->store) : err);
+			  "configuration is kept\" error=\"%s\"", store_errmsg(d->store));
 		free(text);
 		json_decref(doc);
 		calendar_free(cal);

@@ -70,6 +70,17 @@ int daemon_settings_open(struct daemon *d)
 		log_error("msg=\"cannot read the calendar files\" error=\"%s\"", err);
 		return -1;
 	}
+	/* The files read once, as the document that may be published: the
+	 * calendar in force is the one built from it. */
+	struct calendar *own = shared_settings_load(files, &d->cfg, err, sizeof err);
+	if (!own) {
+		log_error("msg=\"cannot load the calendar\" error=\"%s\"", err);
+		json_decref(files);
+		return -1;
+	}
+	calendar_swap(d->calendar, own);
+	calendar_free(own);
+	d->env.admins = d->cfg.admins;
 	char *files_text = shared_settings_text_new(files);
 	int64_t gen = 0;
 	char *db_text = NULL, *by = NULL;
@@ -141,6 +152,9 @@ static void poll_settings(lws_sorted_usec_list_t *sul)
 			json_t *doc = shared_settings_parse(text);
 			char *diff = shared_settings_diff_new(d->settings_doc, doc);
 			int64_t was = d->settings_generation;
+			if (!doc)
+				log_error("msg=\"the shared settings in the database are not JSON; this instance keeps its "
+					  "calendar and admins\" generation=%lld", (long long)gen);
 			if (!doc || apply_doc(d, doc, gen)) {
 				d->settings_generation = gen; /* logged once, not every tick */
 			} else {

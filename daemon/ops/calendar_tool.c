@@ -64,6 +64,18 @@ static int shared_tool(const struct config *cfg, int publish)
 		fprintf(stderr, "collabd: calendar: %s\n", err);
 		return 1;
 	}
+	/* Checked as a running instance will load it: the files are read once. */
+	struct config scratch;
+	memset(&scratch, 0, sizeof scratch);
+	struct calendar *check = shared_settings_load(files, &scratch, err, sizeof err);
+	int valid = check != NULL;
+	calendar_free(check);
+	config_free(&scratch);
+	if (!valid) {
+		fprintf(stderr, "collabd: calendar: %s\n", err);
+		json_decref(files);
+		return 1;
+	}
 	struct store *st = NULL;
 	if (store_open(cfg->database, &st, err, sizeof err) != STORE_OK) {
 		fprintf(stderr, "collabd: calendar: cannot open the database: %s\n", err);
