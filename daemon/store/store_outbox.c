@@ -192,7 +192,8 @@ enum store_rc store_webhook_forget(struct store *st, const char *platform, const
 
 int store_rate_try(struct store *st, const char *key, double per_second, double burst, ms_t now_ms)
 {
-	/* store_rate_take's first statement alone. */
+	/* One statement, so two instances drawing at once serialize on the
+	 * bucket's row: refill by the time since last_ms, take one if there is. */
 	json_t *row;
 	enum store_rc rc = store_row(
 		st, &row,
@@ -207,22 +208,12 @@ int store_rate_try(struct store *st, const char *key, double per_second, double 
 
 ms_t store_rate_take(struct store *st, const char *key, double per_second, double burst, ms_t now_ms)
 {
-	/* One statement, so two instances drawing at once serialize on the
-	 * bucket's row: refill by the time since last_ms, take one if there is. */
+	int got = store_rate_try(st, key, per_second, burst, now_ms);
+	if (got)
+		return got > 0 ? 0 : -1;
+	/* None there: how long until one is. */
 	json_t *row;
 	double per_ms = per_second / 1000.0;
-	enum store_rc rc = store_row(
-		st, &row,
-		"INSERT INTO rate_buckets AS b (key, tokens, last_ms) VALUES (?1, ?3 - 1, ?4) "
-		"ON CONFLICT (key) DO UPDATE SET tokens = LEAST(?3, b.tokens + (?4 - b.last_ms) * ?2) - 1, "
-		"last_ms = GREATEST(b.last_ms, ?4) WHERE LEAST(?3, b.tokens + (?4 - b.last_ms) * ?2) >= 1 "
-		"RETURNING tokens",
-		"[s,f,f,I]", key, per_ms, burst, (json_int_t)now_ms);
-	json_decref(row);
-	if (rc == STORE_OK)
-		return 0;
-	if (rc != STORE_NOTFOUND)
-		return -1;
 	if (store_row(st, &row, "SELECT tokens, last_ms FROM rate_buckets WHERE key = ?1", "[s]", key) != STORE_OK)
 		return -1;
 	double tokens = json_number_value(json_object_get(row, "tokens"));

@@ -108,6 +108,24 @@ class Daemon:
             self.wait_ready()
         return self
 
+    def start_at(self, clock_ms, timeout=20):
+        """Starts the daemon and sets its test clock as soon as its admin port
+        answers, before it is ready (several instances starting on one store
+        must not run timers on the real clock first)."""
+        self.start(wait=False)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.admin("/debug/clock", {"set_ms": clock_ms})[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(self.log()[-3000:])
+            time.sleep(0.02)
+        self.wait_ready(timeout=timeout)
+        return self
+
     def _limit_descriptors(self):
         import resource
         resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))

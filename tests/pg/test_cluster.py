@@ -10,25 +10,13 @@ and serves the board.  A second run restarts PostgreSQL itself mid-flood.
 
 Run by `make test-pg` (COLLABD_TEST_PG names the throwaway server)."""
 
-import os
-import sys
 import threading
 import time
 import urllib.request
 
-import pytest
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-sys.path.insert(0, os.path.join(HERE, "..", "sim"))
-sys.path.insert(0, HERE)
-
-import pgcluster  # noqa: E402
-from daemonctl import Daemon, free_port  # noqa: E402
-from helpers import DIRECTORY, FORM as FORM_2026, at, import_directory, max_in_window, replies_to  # noqa: E402
-from simctl import Sim  # noqa: E402
-
-pytestmark = pytest.mark.skipif(not pgcluster.server_url(), reason="needs PostgreSQL (make test-pg)")
+import pgcluster
+from daemonctl import Daemon, free_port
+from helpers import DIRECTORY, FORM as FORM_2026, at, import_directory, max_in_window, replies_to
 
 # A Monday after today's real date, so that an instance restarted with the
 # real clock is in the past of every deadline and cannot fire one early.
@@ -37,35 +25,11 @@ REMINDER_TIME = at(2027, 3, 1, 17, 5)   # past every request's reminder (2 busin
 FORM = FORM_2026.replace("2026-12-31", "2027-12-31")
 
 
-@pytest.fixture
-def sim():
-    s = Sim.start()
-    s.set_config(ping_interval=2, reconnect_interval=1, reconnect_nonce=1, redeliver_after=2)
-    yield s
-    s.stop()
-
-
 def instance(sim, tmp_path, db, i, board_port):
     work = tmp_path / f"instance{i}"
     work.mkdir(exist_ok=True)
     return Daemon(sim, work, clock_control=True, database=db,
                   extra={"board": {"listen": "127.0.0.1", "port": board_port}})
-
-
-def start(d, clock_ms):
-    """Starts d and sets its test clock as soon as its admin port answers."""
-    d.start(wait=False)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if d.admin("/debug/clock", {"set_ms": clock_ms})[0] == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(d.log()[-3000:])
-        time.sleep(0.02)
-    d.wait_ready(timeout=20)
 
 
 def board_page(port):
@@ -141,7 +105,7 @@ def test_three_instances_with_one_killed_and_one_stopped(sim, tmp_path):
     ds = [instance(sim, tmp_path, db, i, boards[i]) for i in range(3)]
     assert import_directory(ds[0], DIRECTORY, tmp_path).returncode == 0
     for d in ds:
-        start(d, MONDAY_10)
+        d.start_at(MONDAY_10)
     sim.wait_connected(3, timeout=20)
     # Slow sends keep rows in flight while the other instances look for due
     # rows: without claims they would send them too.
@@ -156,7 +120,7 @@ def test_three_instances_with_one_killed_and_one_stopped(sim, tmp_path):
                 # Back under a new name (a new host, say): the rows the killed
                 # one had claimed wait for its lease, then the others send them.
                 ds[1].instance_id += "-new"
-                start(ds[1], MONDAY_10)
+                ds[1].start_at(MONDAY_10)
         sent = flood(sim, 90, chaos)
         live = [ds[0], ds[1]]
         ids = check_applied_once(sim, ds[0], sent)
@@ -209,7 +173,7 @@ def test_postgresql_restarts_mid_flood(sim, tmp_path):
         ds = [instance(sim, tmp_path, db, i, free_port()) for i in range(2)]
         assert import_directory(ds[0], DIRECTORY, tmp_path).returncode == 0
         for d in ds:
-            start(d, MONDAY_10)
+            d.start_at(MONDAY_10)
         sim.wait_connected(2, timeout=20)
 
         def chaos(k):

@@ -1,35 +1,15 @@
 """Operating collabd on PostgreSQL: moving an installation over from its
 SQLite file (collabd migrate-db) and backups (the server's own tools)."""
 
-import os
 import subprocess
-import sys
 import time
 
-import pytest
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-sys.path.insert(0, os.path.join(HERE, "..", "sim"))
-sys.path.insert(0, HERE)
-
-import pgcluster  # noqa: E402
-from daemonctl import COLLABD_BIN, Daemon  # noqa: E402
-from helpers import DIRECTORY, FORM, at, import_directory, replies_to  # noqa: E402
-from simctl import Sim  # noqa: E402
-
-pytestmark = pytest.mark.skipif(not pgcluster.server_url(), reason="needs PostgreSQL (make test-pg)")
+import pgcluster
+from daemonctl import COLLABD_BIN, Daemon
+from helpers import DIRECTORY, FORM, at, import_directory, replies_to
 
 TABLES = ["inbox", "outbox", "timeline", "deadlines", "timers", "users", "departments", "dept_contacts",
           "id_sequences", "requests", "request_versions", "request_depts"]
-
-
-@pytest.fixture
-def sim():
-    s = Sim.start()
-    s.set_config(ping_interval=2, reconnect_interval=1, reconnect_nonce=1, redeliver_after=2)
-    yield s
-    s.stop()
 
 
 def migrate(src, dst):

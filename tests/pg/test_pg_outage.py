@@ -10,39 +10,19 @@ Prints the loop-stall figures the README quotes (`make test-pg`, or this file
 with COLLABD_TEST_PG set)."""
 
 import json
-import os
-import sys
 import time
 import urllib.error
 import urllib.request
 
-import pytest
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-sys.path.insert(0, os.path.join(HERE, "..", "sim"))
-sys.path.insert(0, HERE)
-
-import pgcluster  # noqa: E402
-from daemonctl import Daemon  # noqa: E402
-from helpers import replies_to  # noqa: E402
-from simctl import Sim  # noqa: E402
-
-pytestmark = pytest.mark.skipif(not pgcluster.server_url(), reason="needs PostgreSQL (make test-pg)")
+import pgcluster
+from daemonctl import Daemon
+from helpers import replies_to
 
 STATEMENT_TIMEOUT_MS = 1000
 # Answered at once while the store reconnects: a few ms measured; 300 ms
 # leaves room for a loaded machine (2 shared cores) and still tells a loop
 # that waits on the server (the whole outage before) from one that does not.
 QUICK_S = 0.3
-
-
-@pytest.fixture
-def sim():
-    s = Sim.start()
-    s.set_config(ping_interval=2, reconnect_interval=1, reconnect_nonce=1, redeliver_after=2)
-    yield s
-    s.stop()
 
 
 def healthz(d):

@@ -15,35 +15,16 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 
-import pytest
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-sys.path.insert(0, os.path.join(HERE, "..", "sim"))
-sys.path.insert(0, HERE)
-
-import pgcluster  # noqa: E402
-from daemonctl import CALENDAR_DIR, COLLABD_BIN, Daemon, free_port  # noqa: E402
-from helpers import DIRECTORY, FORM, at, import_directory, replies_to  # noqa: E402
-from prom import scrape  # noqa: E402
-from simctl import Sim  # noqa: E402
-
-pytestmark = pytest.mark.skipif(not pgcluster.server_url(), reason="needs PostgreSQL (make test-pg)")
+import pgcluster
+from daemonctl import CALENDAR_DIR, COLLABD_BIN, Daemon, free_port
+from helpers import DIRECTORY, FORM, at, import_directory, replies_to
+from prom import scrape
 
 POLL_MS = 500
 MONDAY_1730 = at(2026, 11, 30, 17, 30)
-
-
-@pytest.fixture
-def sim():
-    s = Sim.start()
-    s.set_config(ping_interval=2, reconnect_interval=1, reconnect_nonce=1, redeliver_after=2)
-    yield s
-    s.stop()
 
 
 def instance(sim, tmp_path, db, name):
@@ -58,21 +39,6 @@ def instance(sim, tmp_path, db, name):
                       "cluster": {"settings_poll_ms": POLL_MS}})
     d.board_port, d.calendar_dir = board, str(cal)
     return d
-
-
-def start(d, clock_ms):
-    d.start(wait=False)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if d.admin("/debug/clock", {"set_ms": clock_ms})[0] == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(d.log()[-3000:])
-        time.sleep(0.02)
-    d.wait_ready(timeout=20)
 
 
 def edit_json(path, change):
@@ -114,7 +80,7 @@ def test_sighup_on_one_instance_changes_the_calendar_of_every_instance(sim, tmp_
     a2 = None
     assert import_directory(a, DIRECTORY, tmp_path).returncode == 0
     for d in (a, b):
-        start(d, MONDAY_1730)
+        d.start_at(MONDAY_1730)
     try:
         # Before: Monday 17:30 + one working day (09:00-18:00) = Tuesday 17:30.
         request(sim, FORM)
@@ -152,7 +118,7 @@ def test_sighup_on_one_instance_changes_the_calendar_of_every_instance(sim, tmp_
         # wins, and the warning names what differs.
         assert b.stop() == 0
         a2 = instance(sim, tmp_path, db, "a2")                            # shipped files, default hours
-        start(a2, MONDAY_1730)
+        a2.start_at(MONDAY_1730)
         assert "differ from the cluster's shared copy" in a2.log()
         assert 'differs="calendar.work_end calendar.years.2026"' in a2.log()
         request(sim, FORM.replace("新品发布会", "团建"))
