@@ -90,7 +90,8 @@ int db_pg_open(struct store *st, const char *uri, char *err, size_t errsz);
  * goes.  Returns a new string (caller frees). */
 char *pg_ddl_new(const char *sqlite_ddl);
 
-/* ?N placeholders as $N, outside quoted text.  A new string (caller frees). */
-char *pg_placeholders_new(const char *sql);
+/* ?N placeholders as $N, outside quoted text; *max_param (if not NULL) gets
+ * the highest N (of ?N or $N).  A new string (caller frees). */
+char *pg_placeholders_new(const char *sql, int *max_param);
 
 #endif

@@ -225,45 +225,31 @@ static int pg_exec(struct store *st, const char *sql, char *err, size_t errsz)
 	return ok ? 0 : -1;
 }
 
-char *pg_placeholders_new(const char *sql)
+char *pg_placeholders_new(const char *sql, int *max_param)
 {
 	size_t n = strlen(sql);
 	char *out = xmalloc(n + 1), *o = out;
 	char quote = 0;
+	int max = 0;
 	for (const char *p = sql; *p; p++) {
 		if (quote) {
 			if (*p == quote)
 				quote = 0;
 		} else if (*p == '\'' || *p == '"') {
 			quote = *p;
-		} else if (*p == '?' && p[1] >= '0' && p[1] <= '9') {
+		} else if ((*p == '?' || *p == '$') && p[1] >= '0' && p[1] <= '9') {
+			int v = atoi(p + 1);
+			if (v > max)
+				max = v;
 			*o++ = '$';
 			continue;
 		}
 		*o++ = *p;
 	}
 	*o = '\0';
+	if (max_param)
+		*max_param = max;
 	return out;
-}
-
-/* The highest $N in sql. */
-static int max_param(const char *sql)
-{
-	int max = 0;
-	char quote = 0;
-	for (const char *p = sql; *p; p++) {
-		if (quote) {
-			if (*p == quote)
-				quote = 0;
-		} else if (*p == '\'' || *p == '"') {
-			quote = *p;
-		} else if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
-			int v = atoi(p + 1);
-			if (v > max)
-				max = v;
-		}
-	}
-	return max;
 }
 
 static void *pg_prepare(struct store *st, const char *sql)
@@ -271,9 +257,8 @@ static void *pg_prepare(struct store *st, const char *sql)
 	struct pg_conn *pc = pc_of(st);
 	struct pg_stmt *s = xcalloc(1, sizeof *s);
 	s->pc = pc;
-	s->sql = pg_placeholders_new(sql);
+	s->sql = pg_placeholders_new(sql, &s->nparams);
 	snprintf(s->name, sizeof s->name, "cd%u", ++pc->next_id);
-	s->nparams = max_param(s->sql);
 	s->row = -1;
 	s->vals = xcalloc((size_t)s->nparams + 1, sizeof *s->vals);
 	s->types = xcalloc((size_t)s->nparams + 1, sizeof *s->types);

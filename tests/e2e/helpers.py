@@ -71,3 +71,12 @@ def max_in_window(times, window=1000):
             j += 1
         best = max(best, i - j + 1)
     return best
+
+
+def edit_json(path, change):
+    """Rewrites the JSON file at path after change(doc) edited it in place."""
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    change(doc)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False)

@@ -6,27 +6,18 @@ none), and a restart with edited files follows the engine's precedence rule
 the database's copy wins with a warning naming what differs (see
 tests/pg/test_shared_settings.py for two instances)."""
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 
 from daemonctl import CALENDAR_DIR, COLLABD_BIN
-from helpers import DIRECTORY, FORM, ID, at, import_directory, replies_to
+from helpers import DIRECTORY, FORM, ID, at, edit_json, import_directory, replies_to
 
 
 def say(sim, text):
     r = sim.inject_message("oc_ops", "ou_init", text)
     return sim.wait_for(lambda: replies_to(sim, r["message_id"]), timeout=10)[0]
-
-
-def edit_json(path, change):
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
-    change(doc)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, ensure_ascii=False)
 
 
 def approval_due(d, request_id):

@@ -10,7 +10,6 @@ with A's calendar -- seen on B's board page, the user-visible due time.
 
 Run by `make test-pg` (COLLABD_TEST_PG names the throwaway server)."""
 
-import json
 import os
 import shutil
 import signal
@@ -20,7 +19,7 @@ import urllib.request
 
 import pgcluster
 from daemonctl import CALENDAR_DIR, COLLABD_BIN, Daemon, free_port
-from helpers import DIRECTORY, FORM, at, import_directory, replies_to
+from helpers import DIRECTORY, FORM, at, edit_json, import_directory, replies_to
 from prom import scrape
 
 POLL_MS = 500
@@ -39,14 +38,6 @@ def instance(sim, tmp_path, db, name):
                       "cluster": {"settings_poll_ms": POLL_MS}})
     d.board_port, d.calendar_dir = board, str(cal)
     return d
-
-
-def edit_json(path, change):
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
-    change(doc)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, ensure_ascii=False)
 
 
 def company_holiday(d):
