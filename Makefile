@@ -72,7 +72,7 @@ DEPS_FIRST := $(if $(filter deps,$(MAKECMDGOALS)),deps)
 # chromium and the CJK fonts are for the web board's browser tests and screenshots.
 DEB_PKGS   := build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev libjansson-dev \
               libsqlite3-dev libpq-dev postgresql libcmocka-dev tzdata valgrind clang libclang-rt-14-dev python3 python3-pytest python3-websockets python3-protobuf \
-              chromium fonts-noto-cjk python3-jsonschema
+              chromium fonts-noto-cjk python3-jsonschema openssl
 SUDO       := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # A variable so that tests/build can stand in for it (and for SUDO).
 APT_GET    ?= apt-get

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "collabd/calendar.h"
 #include "collabd/log.h"
@@ -106,6 +107,7 @@ static const struct config_option config_options[] = {
 	{ "board.idle_timeout_s", OPT_INT, OFF(board.idle_timeout_s), "10", 1, 3600, NULL, 0 },
 	{ "board.token", OPT_STRING, OFF(board.token), NULL, 0, 0, "COLLABD_BOARD_TOKEN", 1 },
 	{ "board.public_url", OPT_STRING, OFF(board.public_url), NULL, 0, 0, NULL, 0 },
+	{ "tls.ca_file", OPT_STRING, OFF(tls_ca_file), "", 0, 0, "COLLABD_TLS_CA_FILE", 0 },
 };
 
 static void problem(struct config_problems *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -536,6 +538,8 @@ static void validate(struct config *cfg, struct config_problems *pr)
 	validate_archive(&cfg->archive, pr);
 	validate_token("admin.token", cfg->admin_listen, cfg->admin_port, cfg->admin_token, pr);
 	validate_board(&cfg->board, pr);
+	if (!empty(cfg->tls_ca_file) && access(cfg->tls_ca_file, R_OK))
+		problem(pr, "tls.ca_file: cannot read %s: %s", cfg->tls_ca_file, strerror(errno));
 	validate_calendar(cfg, pr);
 	struct sla_policies *sla = sla_policies_new(cfg->sla, problem_text, pr);
 	sla_policies_free(sla);

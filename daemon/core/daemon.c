@@ -29,6 +29,7 @@
 #include "collabd/store.h"
 #include "collabd/store_dead.h"
 #include "collabd/webboard.h"
+#include "collabd/wsconn.h"
 
 #define EXIT_CONFIG 78        /* sysexits EX_CONFIG: systemd should not restart */
 /* Bytes lws reads from a socket per turn (its default is 4 KB, a handful of
@@ -342,7 +343,7 @@ static unsigned int lws_descriptor_budget(const struct config *cfg)
 static int create_context(struct daemon *d)
 {
 	static const struct lws_protocols *client_protocols[] = {
-		&feishu_ws_protocol, &dingtalk_ws_protocol, &http_client_protocol, NULL,
+		&wsconn_protocol, &http_client_protocol, NULL,
 	};
 	static const struct lws_protocols *admin_protocols[] = { &admin_protocol, NULL };
 
@@ -364,6 +365,8 @@ static int create_context(struct daemon *d)
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.pprotocols = client_protocols;
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	if (d->cfg.tls_ca_file && *d->cfg.tls_ca_file)
+		info.client_ssl_ca_filepath = d->cfg.tls_ca_file; /* else the system's store */
 	d->client_vhost = lws_create_vhost(d->ctx, &info);
 	if (!d->client_vhost)
 		return -1;
@@ -472,6 +475,8 @@ static int daemon_open(struct daemon *d)
 		goto fail;
 	}
 	d->http = http_client_new(d->ctx, d->client_vhost);
+	if (d->http)
+		http_client_set_ca_file(d->http, d->cfg.tls_ca_file);
 	d->outbox = outbox_new(d->store, d->ctx, &d->cfg.outbox);
 	outbox_on_error(d->outbox, on_send_error, d);
 	if (d->cfg.feishu.enabled) {

@@ -20,7 +20,7 @@
 #include "collabd/json_scan.h"
 #include "collabd/log.h"
 #include "collabd/util.h"
-#include "collabd/wslink.h"
+#include "collabd/wsconn.h"
 
 #define MAX_FRAME_BYTES (1u << 20)
 #define OPEN_TIMEOUT_MS 10000
@@ -36,12 +36,10 @@ _Static_assert(ARRAY_LEN(state_names) == AT_FATAL + 1, "one name per enum attemp
 
 struct dt_conn {
 	struct dingtalk_ws *ws;
-	struct lws *wsi;
+	struct wsconn *wc;          /* NULL once closed */
 	uint64_t gen;               /* which connection this slot holds (0: none) */
-	int in_use, up, draining, want_ping;
+	int in_use, up, draining;
 	ms_t last_rx;
-	struct ws_rx rx;
-	struct ws_txq txq;
 };
 
 /* A callback waiting for its batch's commit: what its ack needs. */
@@ -71,6 +69,7 @@ struct dingtalk_ws {
 };
 
 static void schedule_attempt(struct dingtalk_ws *ws, ms_t delay_ms);
+static const struct wsconn_events conn_events;
 
 /* Every change of the attempt state goes through here (and is logged). */
 static void enter_state(struct dingtalk_ws *ws, enum attempt_state s)
@@ -93,8 +92,6 @@ static char *curl_escape_dup(const char *s)
 
 static void conn_reset(struct dt_conn *c)
 {
-	ws_txq_clear(&c->txq);
-	buf_free(&c->rx.msg);
 	struct dingtalk_ws *ws = c->ws;
 	memset(c, 0, sizeof *c);
 	c->ws = ws;
@@ -102,16 +99,16 @@ static void conn_reset(struct dt_conn *c)
 
 static void conn_close(struct dt_conn *c, const char *why)
 {
-	if (c->wsi) {
+	if (c->wc) {
 		log_info("msg=\"closing dingtalk connection\" reason=\"%s\"", why);
-		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		wsconn_close(c->wc, why);
 	}
 }
 
 static void queue_text(struct dt_conn *c, const char *text)
 {
-	if (c->wsi && c->up) /* an unsent ack means a redelivery, which the inbox dedupes */
-		ws_txq_push(&c->txq, c->wsi, text, strlen(text));
+	if (c->wc && c->up) /* an unsent ack means a redelivery, which the inbox dedupes */
+		wsconn_send(c->wc, text, strlen(text));
 }
 
 /* {"code":200,"headers":{"contentType":"application/json","messageId":ID},"message":"OK","data":DATA}
@@ -336,10 +333,10 @@ static void connect_ws(struct dingtalk_ws *ws, const char *endpoint, const char 
 	free(escaped);
 	c->in_use = 1;
 	c->gen = ++ws->next_gen;
-	c->rx.limit = MAX_FRAME_BYTES;
 	enter_state(ws, AT_CONNECTING);
 	log_info("msg=\"connecting dingtalk stream\" endpoint=%s ticket=***", endpoint);
-	if (ws_dial(ws->ctx, ws->vhost, url, dingtalk_ws_protocol.name, c, &c->wsi)) {
+	c->wc = wsconn_dial(ws->ctx, ws->vhost, ws->http, url, MAX_FRAME_BYTES, 0, &conn_events, c);
+	if (!c->wc) {
 		conn_reset(c);
 		attempt_failed(ws, "could not start the WebSocket connection");
 	}
@@ -413,8 +410,7 @@ static void watchdog(lws_sorted_usec_list_t *sul)
 		if (now - c->last_rx > IDLE_DEAD_MS) {
 			conn_close(c, "no frame or pong for 75 s");
 		} else if (now - c->last_rx > IDLE_PING_MS) {
-			c->want_ping = 1;
-			lws_callback_on_writable(c->wsi);
+			wsconn_ping(c->wc);
 		}
 	}
 	lws_sul_schedule(ws->ctx, 0, &ws->watchdog_timer, watchdog, 5 * LWS_USEC_PER_SEC);
@@ -439,73 +435,56 @@ static void conn_closed(struct dt_conn *c)
 	}
 }
 
-static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+/* ---- the connection's events (wsconn.h) ---- */
+
+static void on_opened(void *arg)
 {
-	(void)user;
-	struct dt_conn *c = lws_get_opaque_user_data(wsi);
-	if (!c)
-		return 0;
+	struct dt_conn *c = arg;
 	struct dingtalk_ws *ws = c->ws;
-	switch (reason) {
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		log_warn("msg=\"dingtalk WebSocket connection failed\" detail=\"%s\"", in ? (const char *)in : "-");
-		c->wsi = NULL;
-		conn_closed(c);
-		break;
-	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		c->up = 1;
-		c->last_rx = clock_mono_ms();
-		enter_state(ws, AT_IDLE);
-		ws->failures = 0;
-		ws->stats.connects++;
-		log_info("msg=\"dingtalk stream up\"");
-		/* Make before break: the new connection is up, retire the old one. */
-		for (int i = 0; i < 2; i++)
-			if (&ws->conns[i] != c && ws->conns[i].in_use && ws->conns[i].draining)
-				conn_close(&ws->conns[i], "replaced after a disconnect notice");
-		break;
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		c->last_rx = clock_mono_ms();
-		switch (ws_rx_feed(&c->rx, wsi, in, len)) {
-		case WS_RX_MESSAGE:
-			handle_frame(c, (const char *)c->rx.msg.data, c->rx.msg.len);
-			break;
-		case WS_RX_TOO_BIG:
-			ws->stats.frames_bad++;
-			log_warn("msg=\"oversized stream frame dropped\" limit=%u", MAX_FRAME_BYTES);
-			break;
-		case WS_RX_MORE:
-			break;
-		}
-		break;
-	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
-		c->last_rx = clock_mono_ms();
-		break;
-	case LWS_CALLBACK_CLIENT_WRITEABLE: {
-		if (c->want_ping) {
-			unsigned char ping[LWS_PRE + 1];
-			c->want_ping = 0;
-			if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
-				return -1;
-			if (c->txq.head)
-				lws_callback_on_writable(wsi);
-			break;
-		}
-		return ws_txq_write(&c->txq, wsi, 1);
-	}
-	case LWS_CALLBACK_CLIENT_CLOSED:
-		c->wsi = NULL;
-		conn_closed(c);
-		break;
-	default:
-		break;
-	}
-	return 0;
+	c->up = 1;
+	c->last_rx = clock_mono_ms();
+	enter_state(ws, AT_IDLE);
+	ws->failures = 0;
+	ws->stats.connects++;
+	log_info("msg=\"dingtalk stream up\"");
+	/* Make before break: the new connection is up, retire the old one. */
+	for (int i = 0; i < 2; i++)
+		if (&ws->conns[i] != c && ws->conns[i].in_use && ws->conns[i].draining)
+			conn_close(&ws->conns[i], "replaced after a disconnect notice");
 }
 
-const struct lws_protocols dingtalk_ws_protocol = {
-	.name = "collabd-dingtalk",
-	.callback = protocol_cb,
+static void on_message(void *arg, const unsigned char *data, size_t len)
+{
+	struct dt_conn *c = arg;
+	c->last_rx = clock_mono_ms();
+	handle_frame(c, (const char *)data, len);
+}
+
+static void on_too_big(void *arg)
+{
+	struct dt_conn *c = arg;
+	c->last_rx = clock_mono_ms();
+	c->ws->stats.frames_bad++;
+	log_warn("msg=\"oversized stream frame dropped\" limit=%u", MAX_FRAME_BYTES);
+}
+
+static void on_pong(void *arg)
+{
+	struct dt_conn *c = arg;
+	c->last_rx = clock_mono_ms();
+}
+
+static void on_closed(void *arg, const struct wsconn_end *end)
+{
+	struct dt_conn *c = arg;
+	c->wc = NULL;
+	if (!end->was_open)
+		log_warn("msg=\"dingtalk WebSocket connection failed\" detail=\"%s\" status=%d", end->why, end->status);
+	conn_closed(c);
+}
+
+static const struct wsconn_events conn_events = {
+	.opened = on_opened, .message = on_message, .too_big = on_too_big, .pong = on_pong, .closed = on_closed,
 };
 
 struct dingtalk_ws *dingtalk_ws_new(const struct dingtalk_config *cfg, struct lws_context *ctx,
@@ -538,10 +517,7 @@ void dingtalk_ws_stop(struct dingtalk_ws *ws)
 	lws_sul_cancel(&ws->watchdog_timer);
 	for (int i = 0; i < 2; i++) {
 		struct dt_conn *c = &ws->conns[i];
-		if (c->wsi) {
-			lws_set_opaque_user_data(c->wsi, NULL);
-			lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-		}
+		wsconn_abandon(c->wc);
 		conn_reset(c);
 	}
 	drop_held(ws);

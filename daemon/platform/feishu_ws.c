@@ -25,7 +25,8 @@
 #include "collabd/log.h"
 #include "collabd/pbbp2.h"
 #include "collabd/util.h"
-#include "collabd/wslink.h"
+#include "collabd/wsconn.h"
+#include "collabd/wsframe.h"
 
 #define MAX_MESSAGE_BYTES (2u << 20)   /* one WebSocket message (a frame) */
 #define MAX_FRAGMENTS 64               /* a sane upper bound for `sum` */
@@ -56,7 +57,7 @@ struct partial {
 struct held_ack {
 	uint64_t ticket;
 	struct pbbp2_frame frame;   /* the inbound frame's fields, without its payload */
-	struct lws *wsi;            /* the connection it came on */
+	uint64_t conn_gen;          /* the connection it came on */
 	ms_t started_us;
 	struct held_ack *next;
 };
@@ -71,7 +72,8 @@ struct feishu_ws {
 	void *arg;
 
 	enum ws_state state;
-	struct lws *wsi;
+	struct wsconn *wc;          /* NULL while there is no connection */
+	uint64_t conn_gen;          /* counts connections, to tie acks to theirs */
 	int32_t service_id;
 	char device_id[64];
 	int failures;               /* consecutive failed attempts */
@@ -81,16 +83,15 @@ struct feishu_ws {
 
 	lws_sorted_usec_list_t ping_timer, retry_timer, watchdog_timer;
 	ms_t last_rx;               /* monotonic */
-	struct ws_rx rx;
 	struct partial *partials;
 	int npartials;
-	struct ws_txq txq;
 	struct held_ack *held, *held_tail;  /* in arrival order */
 	uint64_t next_ticket;
 	struct feishu_ws_stats stats;
 };
 
 static void schedule_attempt(struct feishu_ws *ws, ms_t delay_ms);
+static const struct wsconn_events conn_events;
 
 static void enter_state(struct feishu_ws *ws, enum ws_state s)
 {
@@ -126,12 +127,12 @@ static void apply_client_config(struct feishu_ws *ws, json_t *cc)
 
 static void queue_frame(struct feishu_ws *ws, const struct pbbp2_frame *f)
 {
-	if (!ws->wsi || ws->state != WS_UP)
+	if (!ws->wc || ws->state != WS_UP)
 		return; /* an unsent ack is simply redelivered by the platform */
 	struct buf b;
 	buf_init(&b);
 	pbbp2_encode(f, &b);
-	ws_txq_push(&ws->txq, ws->wsi, b.data, b.len);
+	wsconn_send(ws->wc, b.data, b.len);
 	buf_free(&b);
 }
 
@@ -151,9 +152,9 @@ static void send_ping(lws_sorted_usec_list_t *sul)
 /* Closes a live connection from our side; CLIENT_CLOSED follows. */
 static void close_connection(struct feishu_ws *ws, const char *why)
 {
-	if (ws->wsi) {
+	if (ws->wc) {
 		log_warn("msg=\"closing feishu connection\" reason=\"%s\" device_id=%s", why, ws->device_id);
-		lws_set_timeout(ws->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		wsconn_close(ws->wc, why);
 	}
 }
 
@@ -305,7 +306,7 @@ static void hold_ack(struct feishu_ws *ws, const struct pbbp2_frame *f, uint64_t
 {
 	struct held_ack *h = xcalloc(1, sizeof *h);
 	h->ticket = ticket;
-	h->wsi = ws->wsi;
+	h->conn_gen = ws->conn_gen;
 	h->started_us = started_us;
 	h->frame.seq_id = f->seq_id;
 	h->frame.log_id = f->log_id;
@@ -354,7 +355,7 @@ void feishu_ws_answer(struct feishu_ws *ws, uint64_t ticket, int ack, json_t *ca
 	*pp = h->next;
 	if (ws->held_tail == h)
 		ws->held_tail = prev;
-	if (ack && h->wsi == ws->wsi)
+	if (ack && ws->wc && h->conn_gen == ws->conn_gen)
 		send_ack(ws, &h->frame, card_response, h->started_us);
 	else if (!ack)
 		log_warn("msg=\"event not acknowledged; the platform will redeliver it\" frame_message_id=%s",
@@ -552,10 +553,10 @@ static void connect_ws(struct feishu_ws *ws, const char *url)
 
 	enter_state(ws, WS_CONNECTING);
 	log_info("msg=\"connecting feishu long connection\" url=%s", redacted);
-	if (ws_dial(ws->ctx, ws->vhost, url, feishu_ws_protocol.name, ws, &ws->wsi)) {
-		ws->wsi = NULL;
+	ws->conn_gen++;
+	ws->wc = wsconn_dial(ws->ctx, ws->vhost, ws->http, url, MAX_MESSAGE_BYTES, 1, &conn_events, ws);
+	if (!ws->wc)
 		attempt_failed(ws, "could not start the WebSocket connection");
-	}
 }
 
 static void endpoint_done(void *arg, const struct http_response *resp)
@@ -617,20 +618,21 @@ static void schedule_attempt(struct feishu_ws *ws, ms_t delay_ms)
 	lws_sul_schedule(ws->ctx, 0, &ws->retry_timer, attempt, (lws_usec_t)(delay_ms > 0 ? delay_ms : 0) * LWS_US_PER_MS + 1);
 }
 
-/* Reads the gateway's verdict from a refused upgrade. */
-static void handshake_failed(struct feishu_ws *ws, struct lws *wsi, const char *lws_reason)
+/* Reads the gateway's verdict from a refused upgrade: its handshake-*
+ * headers when it sent them, else the HTTP status (0: no answer at all). */
+static void handshake_failed(struct feishu_ws *ws, const struct wsconn_end *end)
 {
 	char status[16] = "", autherr[24] = "", msg[128] = "";
-	int st = 0;
-	if (lws_hdr_custom_copy(wsi, status, sizeof status, "handshake-status:", 17) > 0)
+	int st = end->status;
+	if (end->head && ws_header(end->head, end->head_len, "handshake-status", status, sizeof status) > 0)
 		st = atoi(status);
-	else
-		st = (int)lws_http_client_http_response(wsi);
-	lws_hdr_custom_copy(wsi, autherr, sizeof autherr, "handshake-autherrcode:", 22);
-	lws_hdr_custom_copy(wsi, msg, sizeof msg, "handshake-msg:", 14);
+	if (end->head) {
+		ws_header(end->head, end->head_len, "handshake-autherrcode", autherr, sizeof autherr);
+		ws_header(end->head, end->head_len, "handshake-msg", msg, sizeof msg);
+	}
 	char why[400];
 	utf8_snprintf(why, sizeof why, "handshake refused: status=%d autherrcode=%s msg=%s (%s)", st,
-		 autherr[0] ? autherr : "-", msg[0] ? msg : "-", lws_reason ? lws_reason : "-");
+		 autherr[0] ? autherr : "-", msg[0] ? msg : "-", end->why ? end->why : "-");
 	if (st == 403 || (st == 514 && !strcmp(autherr, "1000040350")))
 		fatal(ws, why);
 	else
@@ -641,11 +643,9 @@ static void connection_lost(struct feishu_ws *ws)
 {
 	lws_sul_cancel(&ws->ping_timer);
 	lws_sul_cancel(&ws->watchdog_timer);
-	ws_txq_clear(&ws->txq);
 	drop_partials(ws);
 	drop_held(ws);
-	ws_rx_reset(&ws->rx);
-	ws->wsi = NULL;
+	ws->wc = NULL;
 	if (ws->state == WS_STOPPED || ws->state == WS_FATAL)
 		return;
 	ws->stats.reconnects++;
@@ -655,61 +655,57 @@ static void connection_lost(struct feishu_ws *ws)
 	schedule_attempt(ws, nonce);
 }
 
-static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+/* ---- the connection's events (wsconn.h) ---- */
+
+static void on_opened(void *arg)
 {
-	(void)user;
-	struct feishu_ws *ws = lws_get_opaque_user_data(wsi);
-	if (!ws)
-		return 0;
-	switch (reason) {
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		ws->wsi = NULL;
-		if (ws->state == WS_CONNECTING)
-			handshake_failed(ws, wsi, in ? (const char *)in : NULL);
-		break;
-	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		enter_state(ws, WS_UP);
-		ws->failures = 0;
-		ws->stats.connects++;
-		ws->last_rx = clock_mono_ms();
-		log_info("msg=\"feishu long connection up\" device_id=%s service_id=%d ping_interval_s=%d",
-			 ws->device_id, ws->service_id, ws->ping_interval);
-		lws_sul_schedule(ws->ctx, 0, &ws->ping_timer, send_ping, 1);
-		lws_sul_schedule(ws->ctx, 0, &ws->watchdog_timer, watchdog,
-				 (lws_usec_t)(ws->ping_interval * 2 + 5) * LWS_USEC_PER_SEC);
-		break;
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		ws->last_rx = clock_mono_ms();
-		switch (ws_rx_feed(&ws->rx, wsi, in, len)) {
-		case WS_RX_MESSAGE:
-			handle_message(ws, ws->rx.msg.data, ws->rx.msg.len);
-			break;
-		case WS_RX_TOO_BIG:
-			ws->stats.frames_bad++;
-			log_warn("msg=\"oversized frame dropped\" limit=%u", MAX_MESSAGE_BYTES);
-			break;
-		case WS_RX_MORE:
-			break;
-		}
-		break;
-	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
-		ws->last_rx = clock_mono_ms();
-		break;
-	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		return ws_txq_write(&ws->txq, wsi, 0);
-	case LWS_CALLBACK_CLIENT_CLOSED:
-		connection_lost(ws);
-		break;
-	default:
-		break;
-	}
-	return 0;
+	struct feishu_ws *ws = arg;
+	enter_state(ws, WS_UP);
+	ws->failures = 0;
+	ws->stats.connects++;
+	ws->last_rx = clock_mono_ms();
+	log_info("msg=\"feishu long connection up\" device_id=%s service_id=%d ping_interval_s=%d",
+		 ws->device_id, ws->service_id, ws->ping_interval);
+	lws_sul_schedule(ws->ctx, 0, &ws->ping_timer, send_ping, 1);
+	lws_sul_schedule(ws->ctx, 0, &ws->watchdog_timer, watchdog,
+			 (lws_usec_t)(ws->ping_interval * 2 + 5) * LWS_USEC_PER_SEC);
 }
 
-const struct lws_protocols feishu_ws_protocol = {
-	.name = "collabd-feishu",
-	.callback = protocol_cb,
-	.rx_buffer_size = 0,
+static void on_message(void *arg, const unsigned char *data, size_t len)
+{
+	struct feishu_ws *ws = arg;
+	ws->last_rx = clock_mono_ms();
+	handle_message(ws, data, len);
+}
+
+static void on_too_big(void *arg)
+{
+	struct feishu_ws *ws = arg;
+	ws->last_rx = clock_mono_ms();
+	ws->stats.frames_bad++;
+	log_warn("msg=\"oversized frame dropped\" limit=%u", MAX_MESSAGE_BYTES);
+}
+
+static void on_pong(void *arg)
+{
+	struct feishu_ws *ws = arg;
+	ws->last_rx = clock_mono_ms();
+}
+
+static void on_closed(void *arg, const struct wsconn_end *end)
+{
+	struct feishu_ws *ws = arg;
+	ws->wc = NULL;
+	if (!end->was_open) {
+		if (ws->state == WS_CONNECTING)
+			handshake_failed(ws, end);
+		return;
+	}
+	connection_lost(ws);
+}
+
+static const struct wsconn_events conn_events = {
+	.opened = on_opened, .message = on_message, .too_big = on_too_big, .pong = on_pong, .closed = on_closed,
 };
 
 struct feishu_ws *feishu_ws_new(const struct feishu_config *cfg, struct lws_context *ctx,
@@ -729,7 +725,6 @@ struct feishu_ws *feishu_ws_new(const struct feishu_config *cfg, struct lws_cont
 	ws->reconnect_count = -1;
 	ws->reconnect_interval = 120;
 	ws->reconnect_nonce = 30;
-	ws->rx.limit = MAX_MESSAGE_BYTES;
 	return ws;
 }
 
@@ -744,12 +739,8 @@ void feishu_ws_stop(struct feishu_ws *ws)
 	lws_sul_cancel(&ws->retry_timer);
 	lws_sul_cancel(&ws->ping_timer);
 	lws_sul_cancel(&ws->watchdog_timer);
-	if (ws->wsi) {
-		lws_set_opaque_user_data(ws->wsi, NULL);
-		lws_set_timeout(ws->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-		ws->wsi = NULL;
-	}
-	ws_txq_clear(&ws->txq);
+	wsconn_abandon(ws->wc);
+	ws->wc = NULL;
 	drop_partials(ws);
 	drop_held(ws);
 }
@@ -759,7 +750,6 @@ void feishu_ws_free(struct feishu_ws *ws)
 	if (!ws)
 		return;
 	feishu_ws_stop(ws);
-	buf_free(&ws->rx.msg);
 	free(ws);
 }
 

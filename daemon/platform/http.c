@@ -49,8 +49,12 @@ struct http_client {
 	int action_failed;           /* the last curl_multi_socket_action failed */
 	struct sock_watch *watches;  /* every socket curl asked us to watch */
 	int inflight;
+	char *ca_file;               /* tls.ca_file, or NULL: the system's store */
 	int reaping;
 	int closing;                /* no new requests once shutdown has begun */
+	struct http_client *buried, *next_buried; /* closed connections' clients, freed from a timer */
+	struct http_conn *conns;    /* open (or opening) connections from http_connect() */
+	lws_sorted_usec_list_t bury_timer;
 	struct transfer *transfers; /* every transfer in flight, for shutdown */
 };
 
@@ -76,9 +80,24 @@ struct transfer {
 	http_done_fn done;
 	void *arg;
 	int too_big;
+	struct http_conn *conn;     /* a connect-only transfer (http_connect) */
 	char errbuf[CURL_ERROR_SIZE];
 	struct transfer *prev, *next;
 };
+
+struct http_conn {
+	struct http_client *parent; /* the client it was opened from */
+	struct http_client *own;    /* its own multi (see http.h) */
+	CURL *easy;
+	http_conn_fn done;          /* NULL once reported, or closed */
+	void *arg;
+	int connected;
+	struct http_conn *prev, *next; /* in parent->conns; unlinked once orphaned */
+	char error[CURL_ERROR_SIZE];
+};
+
+static void conn_report(struct transfer *t, const char *error);
+static void conn_orphan(struct http_conn *c);
 
 static void reap(struct http_client *hc);
 static void schedule_retry(struct http_client *hc);
@@ -347,6 +366,16 @@ static void reap(struct http_client *hc)
 		CURLcode result = msg->data.result;
 		struct transfer *t = NULL;
 		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+		if (t->conn) {
+			/* Connected: the handle stays in its multi, which holds the
+			 * connection (removing it would close it). */
+			hc->inflight--;
+			if (result != CURLE_OK)
+				curl_multi_remove_handle(hc->multi, easy);
+			conn_report(t, result == CURLE_OK ? NULL
+					     : t->errbuf[0] ? t->errbuf : curl_easy_strerror(result));
+			continue;
+		}
 		curl_multi_remove_handle(hc->multi, easy);
 		hc->inflight--;
 
@@ -400,6 +429,10 @@ static void abort_transfer(struct transfer *t, const char *why)
 	struct http_client *hc = t->hc;
 	curl_multi_remove_handle(hc->multi, t->easy);
 	hc->inflight--;
+	if (t->conn) {
+		conn_report(t, why);
+		return;
+	}
 	struct http_response resp = { .status = 0, .error = why, .body = "",
 				      .ratelimit_reset = -1, .retry_after = -1,
 				      .elapsed_ms = (long)(clock_mono_ms() - t->started) };
@@ -455,62 +488,65 @@ void http_client_free(struct http_client *hc)
 	hc->closing = 1;
 	while (hc->transfers)
 		abort_transfer(hc->transfers, "shutting down");
+	while (hc->conns)
+		conn_orphan(hc->conns);
 	curl_multi_cleanup(hc->multi);
 	while (hc->watches) {
 		struct sock_watch *w = hc->watches;
 		hc->watches = w->next;
+		detach_wsi(w); /* lws must not call back into a freed watch */
 		free(w);
 	}
+	lws_sul_cancel(&hc->bury_timer);
+	while (hc->buried) {
+		struct http_client *b = hc->buried;
+		hc->buried = b->next_buried;
+		http_client_free(b);
+	}
+	free(hc->ca_file);
 	free(hc);
 }
 
-int http_request(struct http_client *hc, const char *method, const char *url,
-		 const char *const *headers, const char *body, long timeout_ms,
-		 http_done_fn done, void *arg)
+void http_client_set_ca_file(struct http_client *hc, const char *path)
 {
-	if (hc->closing)
-		return -1;
+	free(hc->ca_file);
+	hc->ca_file = path && *path ? xstrdup(path) : NULL;
+}
+
+/* A transfer of url on hc with the options every transfer has; NULL when
+ * curl cannot make a handle.  Not started yet (transfer_start). */
+static struct transfer *transfer_new(struct http_client *hc, const char *url, long timeout_ms)
+{
 	CURL *easy = curl_easy_init();
 	if (!easy)
-		return -1;
+		return NULL;
 	struct transfer *t = xcalloc(1, sizeof *t);
 	t->hc = hc;
 	t->easy = easy;
-	t->done = done;
-	t->arg = arg;
 	t->ratelimit_reset = -1;
 	t->retry_after = -1;
 	t->started = clock_mono_ms();
 	t->deadline = t->started + timeout_ms + HTTP_WATCHDOG_GRACE_MS;
 	buf_init(&t->response);
-	for (size_t i = 0; headers && headers[i]; i++)
-		t->headers = curl_slist_append(t->headers, headers[i]);
-	/* curl adds "Expect: 100-continue" to larger POSTs; it only costs a round trip. */
-	t->headers = curl_slist_append(t->headers, "Expect:");
-
 	curl_easy_setopt(easy, CURLOPT_URL, url);
+	if (hc->ca_file)
+		curl_easy_setopt(easy, CURLOPT_CAINFO, hc->ca_file);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
-	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
-	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "collabd/" COLLABD_VERSION);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
-	if (body) {
-		t->body = xstrdup(body);
-		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, t->body);
-		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(t->body));
-	} else if (strcmp(method, "GET") != 0) {
-		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
-	}
-	if (curl_multi_add_handle(hc->multi, easy) != CURLM_OK) {
-		curl_easy_cleanup(easy);
+	return t;
+}
+
+/* Adds t to its multi; -1 (t freed, no callback) when curl refuses. */
+static int transfer_start(struct transfer *t)
+{
+	struct http_client *hc = t->hc;
+	if (curl_multi_add_handle(hc->multi, t->easy) != CURLM_OK) {
+		curl_easy_cleanup(t->easy);
 		transfer_free(t);
 		return -1;
 	}
@@ -521,6 +557,204 @@ int http_request(struct http_client *hc, const char *method, const char *url,
 	hc->transfers = t;
 	arm_watchdog(hc);
 	return 0;
+}
+
+int http_request(struct http_client *hc, const char *method, const char *url,
+		 const char *const *headers, const char *body, long timeout_ms,
+		 http_done_fn done, void *arg)
+{
+	if (hc->closing)
+		return -1;
+	struct transfer *t = transfer_new(hc, url, timeout_ms);
+	if (!t)
+		return -1;
+	t->done = done;
+	t->arg = arg;
+	for (size_t i = 0; headers && headers[i]; i++)
+		t->headers = curl_slist_append(t->headers, headers[i]);
+	/* curl adds "Expect: 100-continue" to larger POSTs; it only costs a round trip. */
+	t->headers = curl_slist_append(t->headers, "Expect:");
+	CURL *easy = t->easy;
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+	if (body) {
+		t->body = xstrdup(body);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, t->body);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(t->body));
+	} else if (strcmp(method, "GET") != 0) {
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+	}
+	return transfer_start(t);
+}
+
+/* ---- connections curl opens and the caller speaks on ---- */
+
+/* The end of a connect-only transfer: t is freed (its handle stays with the
+ * connection), then the owner hears of it unless it closed the connection. */
+static void conn_report(struct transfer *t, const char *error)
+{
+	struct http_conn *c = t->conn;
+	c->connected = !error;
+	if (error)
+		snprintf(c->error, sizeof c->error, "%s", error);
+	transfer_free(t);
+	http_conn_fn done = c->done;
+	c->done = NULL;
+	if (done)
+		done(c->arg, c, c->connected ? NULL : c->error);
+}
+
+static void bury_fired(lws_sorted_usec_list_t *sul)
+{
+	struct http_client *hc = lws_container_of(sul, struct http_client, bury_timer);
+	while (hc->buried) {
+		struct http_client *b = hc->buried;
+		hc->buried = b->next_buried;
+		http_client_free(b);
+	}
+}
+
+struct http_conn *http_connect(struct http_client *hc, const char *url, long timeout_ms, http_conn_fn done,
+			       void *arg)
+{
+	if (hc->closing)
+		return NULL;
+	struct http_client *own = http_client_new(hc->ctx, hc->vhost);
+	if (!own)
+		return NULL;
+	http_client_set_ca_file(own, hc->ca_file);
+	struct transfer *t = transfer_new(own, url, timeout_ms);
+	if (!t) {
+		http_client_free(own);
+		return NULL;
+	}
+	struct http_conn *c = xcalloc(1, sizeof *c);
+	c->parent = hc;
+	c->own = own;
+	c->easy = t->easy;
+	c->done = done;
+	c->arg = arg;
+	t->conn = c;
+	curl_easy_setopt(t->easy, CURLOPT_CONNECT_ONLY, 1L);
+	/* Through a proxy (https_proxy, http_proxy) a connection is a tunnel. */
+	curl_easy_setopt(t->easy, CURLOPT_HTTPPROXYTUNNEL, 1L);
+	if (transfer_start(t)) {
+		http_client_free(own);
+		free(c);
+		return NULL;
+	}
+	c->next = hc->conns;
+	if (c->next)
+		c->next->prev = c;
+	hc->conns = c;
+	return c;
+}
+
+int http_conn_fd(const struct http_conn *c)
+{
+	curl_socket_t fd = CURL_SOCKET_BAD;
+	if (!c || !c->connected || !c->easy || curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK)
+		return -1;
+	return fd == CURL_SOCKET_BAD ? -1 : (int)fd;
+}
+
+long http_conn_recv(struct http_conn *c, void *buf, size_t len, const char **error)
+{
+	size_t n = 0;
+	if (!c->easy) {
+		*error = "shutting down";
+		return -1;
+	}
+	CURLcode rc = curl_easy_recv(c->easy, buf, len, &n);
+	if (rc == CURLE_AGAIN)
+		return 0;
+	if (rc != CURLE_OK) {
+		*error = curl_easy_strerror(rc);
+		return -1;
+	}
+	if (n == 0) {
+		*error = "closed by the peer";
+		return -1;
+	}
+	return (long)n;
+}
+
+long http_conn_send(struct http_conn *c, const void *buf, size_t len, const char **error)
+{
+	size_t n = 0;
+	if (!c->easy) {
+		*error = "shutting down";
+		return -1;
+	}
+	CURLcode rc = curl_easy_send(c->easy, buf, len, &n);
+	if (rc == CURLE_AGAIN)
+		return 0;
+	if (rc != CURLE_OK) {
+		*error = curl_easy_strerror(rc);
+		return -1;
+	}
+	return (long)n;
+}
+
+/* Closes c's connection and lets go of its client; c stays, orphaned
+ * (reads and writes fail) until its owner closes it. */
+static void conn_release(struct http_conn *c)
+{
+	struct http_client *own = c->own, *parent = c->parent;
+	if (!own)
+		return;
+	for (struct transfer *t = own->transfers; t; t = t->next)
+		if (t->conn == c) { /* still connecting: stop the attempt */
+			curl_multi_remove_handle(own->multi, c->easy);
+			own->inflight--;
+			transfer_free(t);
+			break;
+		}
+	/* Out of the multi, a connect-only connection is closed by curl. */
+	curl_multi_remove_handle(own->multi, c->easy);
+	curl_easy_cleanup(c->easy);
+	c->easy = NULL;
+	c->own = NULL;
+	c->connected = 0;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		parent->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	/* The client may be inside its own callbacks now (this may run from
+	 * done): freed from the parent's timer on the next turn, or with it. */
+	own->closing = 1;
+	own->next_buried = parent->buried;
+	parent->buried = own;
+	if (!parent->closing)
+		lws_sul_schedule(parent->ctx, 0, &parent->bury_timer, bury_fired, 1);
+}
+
+/* The parent client is going away: a pending attempt is told "shutting
+ * down" (its owner may close it then), an open connection is closed. */
+static void conn_orphan(struct http_conn *c)
+{
+	struct http_client *own = c->own;
+	for (struct transfer *t = own->transfers; t; t = t->next)
+		if (t->conn == c) {
+			abort_transfer(t, "shutting down"); /* may close c */
+			return;
+		}
+	conn_release(c);
+}
+
+void http_conn_close(struct http_conn *c)
+{
+	if (!c)
+		return;
+	c->done = NULL;
+	conn_release(c);
+	free(c);
 }
 
 int http_inflight(const struct http_client *hc) { return hc->inflight; }

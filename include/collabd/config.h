@@ -50,6 +50,7 @@ struct calendar_config {
 
 struct config {
 	char *database;
+	char *tls_ca_file;        /* tls.ca_file: CAs trusted for the platforms' https/wss, "" = the system's */
 	char *timezone;
 	int log_level;
 	char *admin_listen;

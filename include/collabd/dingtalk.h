@@ -57,8 +57,6 @@ struct dingtalk_ws_stats {
 	long long connects, reconnects, frames_in, frames_bad, callbacks, acks, pings, disconnects;
 };
 
-extern const struct lws_protocols dingtalk_ws_protocol;
-
 struct dingtalk_ws *dingtalk_ws_new(const struct dingtalk_config *cfg, struct lws_context *ctx,
 				    struct lws_vhost *vhost, struct http_client *http,
 				    dingtalk_event_fn on_event, dingtalk_fatal_fn on_fatal, void *arg);

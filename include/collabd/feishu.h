@@ -73,9 +73,6 @@ struct feishu_ws_stats {
 	long long fragment_bytes;      /* held by pending merges now */
 };
 
-/* The lws protocol the connection needs on its vhost. */
-extern const struct lws_protocols feishu_ws_protocol;
-
 struct feishu_ws *feishu_ws_new(const struct feishu_config *cfg, struct lws_context *ctx,
 				struct lws_vhost *vhost, struct http_client *http,
 				feishu_event_fn on_event, feishu_fatal_fn on_fatal, void *arg);

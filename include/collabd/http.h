@@ -38,6 +38,9 @@ struct http_client *http_client_new(struct lws_context *ctx, struct lws_vhost *v
  * error "shutting down", so owners can release what they passed -- and frees
  * the client.  Requests started from those callbacks are refused. */
 void http_client_free(struct http_client *hc);
+/* Trust the CAs of this PEM file (copied) instead of the system's, for the
+ * requests started from now on; NULL or "" goes back to the system's. */
+void http_client_set_ca_file(struct http_client *hc, const char *path);
 
 /*
  * Starts a request.  method is "GET", "POST", "PUT" or "PATCH"; headers is a
@@ -51,5 +54,33 @@ int http_request(struct http_client *hc, const char *method, const char *url,
 
 /* Number of transfers in flight. */
 int http_inflight(const struct http_client *hc);
+
+/*
+ * A connection for a protocol curl does not speak (the gateways' WebSocket):
+ * curl opens it -- TCP, TLS with the certificate verified (tls.ca_file), an
+ * HTTP proxy's tunnel when the environment names one -- and sends nothing;
+ * the caller then reads and writes bytes and watches http_conn_fd() itself.
+ * Each connection has a curl multi of its own: a connect-only connection
+ * lives in its multi's connection cache, where a shared multi could evict it
+ * to make room for other transfers' connections.
+ */
+struct http_conn;
+/* error is NULL once connected, else why not (then only close it). */
+typedef void (*http_conn_fn)(void *arg, struct http_conn *conn, const char *error);
+
+/* Starts connecting to url's host and port (http:// or https://).  Returns
+ * the connection, which the caller owns from now on and must give to
+ * http_conn_close() in every case; done runs once, from the loop, unless the
+ * connection is closed first.  NULL when it could not even start. */
+struct http_conn *http_connect(struct http_client *hc, const char *url, long timeout_ms, http_conn_fn done,
+			       void *arg);
+/* The connected socket (curl's: watch a dup, never close it), or -1. */
+int http_conn_fd(const struct http_conn *c);
+/* Non-blocking: bytes read or written (> 0), 0 when the socket would block,
+ * -1 when the connection is closed or broken (*error says which). */
+long http_conn_recv(struct http_conn *c, void *buf, size_t len, const char **error);
+long http_conn_send(struct http_conn *c, const void *buf, size_t len, const char **error);
+/* Ends the connection (or the attempt) and frees it; safe inside done. */
+void http_conn_close(struct http_conn *c);
 
 #endif

@@ -253,7 +253,7 @@ class DtApi:
         if "ua" in body and not isinstance(body["ua"], str):
             record["problems"].append("ua is not a string")
         ticket = self.store.issue_ticket(subs)
-        endpoint = f"ws://127.0.0.1:{self.store.ws_port}/connect"
+        endpoint = f"{self.store.ws_scheme}://127.0.0.1:{self.store.ws_port}/connect"
         record["ok"] = True
         self._log(req, 200, accept_json=accept_json)
         if not accept_json:  # the Node SDK's warning: without Accept the reply is XML

@@ -94,6 +94,7 @@ class DtStore:
         self.config = Config()
         self.http_port = 0
         self.ws_port = 0
+        self.ws_scheme = "ws"  # wss with --tls-cert
 
         self.tickets: dict = {}  # ticket -> Ticket
         self.tokens: dict = {}  # token -> monotonic expiry

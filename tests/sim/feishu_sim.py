@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import signal
+import ssl
 import sys
 
 import websockets
@@ -38,6 +39,8 @@ def parse_args(argv=None):
     p.add_argument("--app-secret", required=True)
     p.add_argument("--bot-open-id", default="ou_bot")
     p.add_argument("--tenant-key", default="sim_tenant_key")
+    p.add_argument("--tls-cert", help="serve the WebSocket over TLS (wss://) with this PEM certificate")
+    p.add_argument("--tls-key", help="the certificate's PEM private key")
     p.add_argument("--ws-keepalive", type=float, default=20,
                    help="seconds between RFC 6455 pings from the server; the client "
                         "must answer within the same time (0 = off)")
@@ -57,8 +60,13 @@ async def run(args) -> None:
         return await openapi.handle(req)
 
     keepalive = args.ws_keepalive or None
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+        store.ws_scheme = "wss"
     ws_server = await websockets.serve(
-        hub.handler, HOST, args.ws_port, process_request=hub.process_request,
+        hub.handler, HOST, args.ws_port, process_request=hub.process_request, ssl=tls,
         ping_interval=keepalive, ping_timeout=keepalive,
         close_timeout=2,  # a drop must not hang on a client that never answers close
         max_size=4 * 1024 * 1024)

@@ -190,7 +190,7 @@ class OpenApi:
         if not store.creds_ok(body.get("AppID"), body.get("AppSecret")):
             return json_response(200, {"code": 10003, "msg": "invalid app credentials"})
         ticket, info = store.issue_ticket()
-        url = (f"ws://127.0.0.1:{store.ws_port}/ws/v2?fpid=493&aid=552564"
+        url = (f"{store.ws_scheme}://127.0.0.1:{store.ws_port}/ws/v2?fpid=493&aid=552564"
                f"&device_id={info.device_id}&access_key={info.access_key}"
                f"&service_id={info.service_id}&ticket={ticket}")
         return json_response(200, {"code": 0, "msg": "ok", "data": {

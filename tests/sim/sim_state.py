@@ -99,6 +99,7 @@ class Store:
         self.verification_token = verification_token
         self.config = Config()
         self.ws_port = 0
+        self.ws_scheme = "ws"  # wss with --tls-cert
 
         self.tickets: dict = {}  # ticket -> Ticket
         self.tokens: dict = {}  # token -> monotonic expiry; removed when expired by control
