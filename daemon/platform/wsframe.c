@@ -247,7 +247,8 @@ int ws_header(const char *in, size_t head_len, const char *name, char *out, size
 			continue;
 		if (!outsz)
 			return 0;
-		size_t n = utf8_cut(h.value, h.value_len, outsz - 1);
+		const char *nul = memchr(h.value, '\0', h.value_len); /* out is a C string */
+		size_t n = utf8_cut(h.value, nul ? (size_t)(nul - h.value) : h.value_len, outsz - 1);
 		memcpy(out, h.value, n);
 		out[n] = '\0';
 		return (int)n;
