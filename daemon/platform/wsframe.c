@@ -320,8 +320,8 @@ void ws_decoder_free(struct ws_decoder *d)
 
 static int is_control(int op) { return (op & 0x8) != 0; }
 
-/* Bytes of the header that starts with b0 b1 (2, 4 or 10; server frames carry
- * no mask, which frame_start refuses before the length matters). */
+/* Bytes of the header whose second byte is b1: 2, 4 or 10 (a server's
+ * frames carry no masking key; first_bytes_error refuses one that does). */
 static size_t head_size(unsigned char b1)
 {
 	unsigned char l7 = b1 & 0x7F;
