@@ -226,7 +226,7 @@ clean:
 # ---------------------------------------------------------------------------
 # Fuzzing (libFuzzer; needs clang and libclang-rt-dev).
 #
-#   make fuzz-build               build build/fuzz/fuzz_{pbbp2,event,command,config,dingtalk,json_scan}
+#   make fuzz-build               build build/fuzz/fuzz_{pbbp2,event,command,config,dingtalk,json_scan,wsframe}
 #   make fuzz [FUZZ_SECONDS=60]   build, then run each target for FUZZ_SECONDS over a
 #                                 copy of its seeds (tests/fuzz/corpus/<t>/) plus any saved
 #                                 crashers (tests/fuzz/regressions/<t>/); fails if any crashes
@@ -239,7 +239,7 @@ FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
 FUZZ_TIMEOUT  ?= 10
 FUZZ_DIR      := build/fuzz
-FUZZ_TARGETS  := pbbp2 event command config dingtalk json_scan
+FUZZ_TARGETS  := pbbp2 event command config dingtalk json_scan wsframe
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS    = $(COLLABD_CFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))

@@ -82,8 +82,9 @@ enum ws_event_kind {
 struct ws_event {
 	enum ws_event_kind kind;
 	int binary;                /* MESSAGE: opcode was binary */
-	const unsigned char *data; /* valid during the callback only */
-	size_t len;
+	const unsigned char *data; /* valid during the callback only; CLOSE: the
+				    * reason after the code; TOO_BIG: NULL */
+	size_t len;                /* TOO_BIG: the size known when it was seen */
 	int close_code;            /* CLOSE */
 };
 
@@ -99,10 +100,12 @@ struct ws_decoder {
 	int frame_op, frame_fin;
 	unsigned long long frame_left;
 	int msg_op;                /* the fragmented message under way (0: none) */
+	int msg_binary;            /* the message under way is binary */
 	int msg_skip;              /* that message is over the limit: drop its bytes */
 	struct buf msg;            /* its payload so far (owned) */
 	unsigned char ctl[125];    /* a control frame's payload that spans reads */
 	size_t ctl_have;
+	int failed;                /* a protocol error was returned */
 };
 
 void ws_decoder_init(struct ws_decoder *d, size_t max_message);

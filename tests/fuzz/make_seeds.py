@@ -16,6 +16,11 @@ unless the generators change.
            group, one-to-one, an external sender, another msgtype) and card
            callbacks in the shape the DingTalk simulator sends, times and
            random tokens pinned.
+- wsframe: WebSocket streams as a server sends them (unmasked frames of all
+           three length forms, fragments with control frames between them, a
+           close, a message over the limit, protocol errors), each behind the
+           two config bytes and piece sizes fuzz_wsframe.c reads; and response
+           heads (a good 101, a refusal with the Feishu gateway's headers).
 """
 
 import json
@@ -227,11 +232,62 @@ def json_scan_seeds():
     return out
 
 
+def _ws_frame(op, payload, fin=True, force_len=None):
+    """One server frame (unmasked); force_len 126/127 picks a longer length form."""
+    b0 = (0x80 if fin else 0) | op
+    n = len(payload)
+    if force_len == 127 or n > 0xFFFF:
+        head = bytes([b0, 127]) + n.to_bytes(8, "big")
+    elif force_len == 126 or n > 125:
+        head = bytes([b0, 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([b0, n])
+    return head + payload
+
+
+def wsframe_seeds():
+    """fuzz_wsframe.c reads byte 0 (max_message: (b & 0x7f) * 4, or 1 MiB with
+    the top bit), byte 1 % 8 = k piece sizes (each byte + 1), then the stream."""
+    TEXT, BIN, CONT, CLOSE, PING, PONG = 1, 2, 0, 8, 9, 10
+
+    def cfg(limit_byte, *sizes):
+        return bytes([limit_byte, len(sizes)]) + bytes(sizes)
+
+    event = json.dumps({"schema": "2.0", "header": {"event_type": "im.message.receive_v1"},
+                        "event": {"message": {"content": "{\"text\":\"/需求\"}"}}},
+                       ensure_ascii=False).encode("utf-8")
+    big = bytes(range(256)) * 300
+    head_ok = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+               b"Connection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+    head_refused = ("HTTP/1.1 403 Forbidden\r\nhandshake-status: 514\r\nhandshake-msg: 鉴权失败\r\n"
+                    "handshake-autherrcode: 1000040350\r\nContent-Length: 0\r\n\r\n").encode("utf-8")
+    return [
+        ("text_whole.bin", cfg(0x80) + _ws_frame(TEXT, event) + _ws_frame(PING, b"hb")),
+        ("text_pieces.bin", cfg(0x80, 0, 6, 200) + _ws_frame(TEXT, event) + _ws_frame(BIN, b"\x00\x01")),
+        ("lengths.bin", cfg(0x80, 9, 1) + _ws_frame(BIN, b"abc", force_len=126) +
+         _ws_frame(BIN, b"defg", force_len=127) + _ws_frame(BIN, big)),
+        ("fragments.bin", cfg(0x80, 2, 0) + _ws_frame(TEXT, b"Hel", fin=False) + _ws_frame(PING, b"p") +
+         _ws_frame(CONT, b"lo ", fin=False) + _ws_frame(PONG, b"") + _ws_frame(CONT, b"world") +
+         _ws_frame(CLOSE, b"\x03\xe8bye")),
+        ("too_big.bin", cfg(3, 4) + _ws_frame(TEXT, b"0123456789ABCDEF") +
+         _ws_frame(BIN, b"0123456", fin=False) + _ws_frame(PING, b"x") + _ws_frame(CONT, b"789ABCDEF") +
+         _ws_frame(TEXT, b"ok")),
+        ("close_empty.bin", cfg(0x80) + _ws_frame(CLOSE, b"")),
+        ("error_masked.bin", cfg(0x80) + bytes([0x81, 0x82, 1, 2, 3, 4, 0x69, 0x6b])),
+        ("error_rsv.bin", cfg(0x80, 0) + _ws_frame(TEXT, b"a") + bytes([0xc1, 0x00])),
+        ("error_close1.bin", cfg(0x80) + _ws_frame(CLOSE, b"\x03")),
+        ("error_top_bit.bin", cfg(0x80) + bytes([0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1])),
+        ("head_ok.bin", head_ok + _ws_frame(TEXT, event)),
+        ("head_refused.bin", head_refused),
+    ]
+
+
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     for target, seeds in (("pbbp2", pbbp2_seeds()), ("event", event_seeds()),
                           ("command", command_seeds()), ("config", config_seeds()),
-                          ("dingtalk", dingtalk_seeds()), ("json_scan", json_scan_seeds())):
+                          ("dingtalk", dingtalk_seeds()), ("json_scan", json_scan_seeds()),
+                          ("wsframe", wsframe_seeds())):
         d = os.path.join(outdir, target)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
