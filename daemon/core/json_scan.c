@@ -104,12 +104,33 @@ static size_t utf8_sequence(const unsigned char *p, const unsigned char *end)
 
 /* A string; s->p is just past its opening quote.  On return s->p is past
  * the closing quote; *escaped says whether it had escapes. */
+/* Whether any of the 8 bytes of x is a quote, a backslash, a control
+ * character or not ASCII: the bytes that end a string's plain run (the
+ * classic "has a zero byte" tests; a word that says yes goes to the byte
+ * loop, which decides). */
+static int word_has_special(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+	uint64_t zero_quote = (quote - ones) & ~quote;
+	uint64_t zero_backslash = (backslash - ones) & ~backslash;
+	uint64_t control = (x - ones * 0x20) & ~x;
+	return ((zero_quote | zero_backslash | control) & highs) || (x & highs);
+}
+
 static int scan_string(struct scan *s, int *escaped)
 {
 	const unsigned char *p = s->p, *end = s->end;
 	*escaped = 0;
 	for (;;) {
-		/* the common case: printable ASCII */
+		/* the common case: printable ASCII, 8 bytes at a time */
+		while (end - p >= 8) {
+			uint64_t x;
+			memcpy(&x, p, 8);
+			if (word_has_special(x))
+				break;
+			p += 8;
+		}
 		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
 			p++;
 		if (p >= end)
@@ -134,10 +155,13 @@ static int scan_string(struct scan *s, int *escaped)
 			return fail(s, JSCAN_INVALID);
 		c = p[1];
 		if (c != 'u') {
-			if (!strchr("\"\\/bfnrt", c) || !c)
+			switch (c) {
+			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+				p += 2;
+				continue;
+			default:
 				return fail(s, JSCAN_INVALID);
-			p += 2;
-			continue;
+			}
 		}
 		if (end - p < 6)
 			return fail(s, JSCAN_INVALID);
