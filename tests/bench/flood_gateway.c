@@ -46,6 +46,10 @@ static struct {
 	lws_sorted_usec_list_t start_timer, pace_timer, stop_timer;
 	int started, done;
 	double start_cpu_s; /* the gateway's own CPU time when the flood started */
+	/* All N frames, built before the flood and framed as the server's
+	 * WebSocket messages, back to back: frame i is wire.data[off[i]..off[i+1]). */
+	struct buf wire;
+	size_t *off;
 } g;
 
 static int64_t now_ns(void)
@@ -175,19 +179,77 @@ static void dingtalk_frame(int i, struct buf *out)
 		   i, ms, i % g.chats, i, i, g.port, i % g.chats, ms + 5400000, ms);
 }
 
+/* Appends a server's WebSocket frame header (FIN, the opcode, unmasked, the
+ * shortest length form RFC 6455 allows) for a payload of len bytes. */
+static void ws_header(struct buf *out, unsigned opcode, size_t len)
+{
+	unsigned char h[10];
+	size_t n = 0;
+	h[n++] = (unsigned char)(0x80 | opcode);
+	if (len < 126) {
+		h[n++] = (unsigned char)len;
+	} else if (len <= 0xffff) {
+		h[n++] = 126;
+		h[n++] = (unsigned char)(len >> 8);
+		h[n++] = (unsigned char)len;
+	} else {
+		h[n++] = 127;
+		for (int shift = 56; shift >= 0; shift -= 8)
+			h[n++] = (unsigned char)((uint64_t)len >> shift);
+	}
+	buf_append(out, h, n);
+}
+
+enum { WS_TEXT = 0x1, WS_BINARY = 0x2 };
+
+/* Builds every frame of the flood into g.wire before it starts, so that
+ * pushing costs no formatting: Feishu's pbbp2 frames as binary messages,
+ * DingTalk's JSON as text.  The timestamps in them are taken now, up to the
+ * warm-up and the client's connection earlier than the push: plausible, as
+ * the client only needs them to be. */
+static void build_wire(void)
+{
+	struct buf payload;
+	buf_init(&payload);
+	buf_init(&g.wire);
+	g.off = xcalloc((size_t)g.events + 1, sizeof *g.off);
+	for (int i = 0; i < g.events; i++) {
+		buf_reset(&payload);
+		if (g.platform == FEISHU)
+			feishu_frame(i, &payload);
+		else
+			dingtalk_frame(i, &payload);
+		g.off[i] = g.wire.len;
+		ws_header(&g.wire, g.platform == FEISHU ? WS_BINARY : WS_TEXT, payload.len);
+		buf_append(&g.wire, payload.data, payload.len);
+	}
+	g.off[g.events] = g.wire.len;
+	buf_free(&payload);
+}
+
 /* ---- acks ---- */
 
 static void acked(int i)
 {
 	if (i < 0 || i >= g.next || g.acked_ns[i])
 		return; /* unknown, or a duplicate ack */
-	g.acked_ns[i] = now_ns() - g.sent_ns[i];
+	int64_t now = now_ns();
+	g.acked_ns[i] = now - g.sent_ns[i];
 	if (!g.acked_ns[i])
 		g.acked_ns[i] = 1;
 	g.acked++;
-	g.last_ack_ns = now_ns();
+	g.last_ack_ns = now;
 	if (g.acked == g.events)
 		g.done = 1;
+}
+
+/* The event number at p (decimal digits, at most 9, before end); -1 when none. */
+static int event_number(const char *p, const char *end)
+{
+	int n = 0, digits = 0;
+	for (; p < end && *p >= '0' && *p <= '9' && digits < 9; p++, digits++)
+		n = n * 10 + (*p - '0');
+	return digits ? n : -1;
 }
 
 static void feishu_in(struct lws *wsi, const unsigned char *in, size_t len)
@@ -205,13 +267,16 @@ static void feishu_in(struct lws *wsi, const unsigned char *in, size_t len)
 		struct pbbp2_frame pong = { .service = f.service, .method = PBBP2_METHOD_CONTROL,
 					    .payload = (unsigned char *)cfg, .payload_len = sizeof cfg - 1 };
 		pbbp2_add_header(&pong, "type", "pong");
-		struct buf b;
+		struct buf body, b;
+		buf_init(&body);
 		buf_init(&b);
-		unsigned char pre[LWS_PRE];
-		memset(pre, 0, sizeof pre);
-		buf_append(&b, pre, LWS_PRE);
-		pbbp2_encode(&pong, &b);
-		lws_write(wsi, b.data + LWS_PRE, b.len - LWS_PRE, LWS_WRITE_BINARY);
+		pbbp2_encode(&pong, &body);
+		/* Framed here and written raw like the flood's frames, so that lws
+		 * never has a frame of its own half-written between them. */
+		ws_header(&b, WS_BINARY, body.len);
+		buf_append(&b, body.data, body.len);
+		lws_write(wsi, b.data, b.len, LWS_WRITE_HTTP);
+		buf_free(&body);
 		buf_free(&b);
 		pong.payload = NULL;
 		pbbp2_frame_free(&pong);
@@ -219,7 +284,7 @@ static void feishu_in(struct lws *wsi, const unsigned char *in, size_t len)
 		const char *mid = pbbp2_header(&f, "message_id");
 		int ok = f.payload && memmem(f.payload, f.payload_len, "\"code\":200", 10);
 		if (mid && !strncmp(mid, "fm_", 3) && ok)
-			acked(atoi(mid + 3));
+			acked(event_number(mid + 3, mid + strlen(mid)));
 		else
 			g.bad_acks++;
 	}
@@ -231,7 +296,7 @@ static void dingtalk_in(const char *in, size_t len)
 	static const char key[] = "\"messageId\":\"dm_";
 	const char *p = memmem(in, len, key, sizeof key - 1);
 	if (p && memmem(in, len, "\"code\":200", 10))
-		acked(atoi(p + sizeof key - 1));
+		acked(event_number(p + sizeof key - 1, in + len));
 	else
 		g.bad_acks++;
 }
@@ -262,36 +327,65 @@ static void start_fired(lws_sorted_usec_list_t *sul)
 	all_writable();
 }
 
+/* Bytes handed to lws per write: lws sends at most the protocol's
+ * rx_buffer_size (65,536, below) in one send() and keeps the rest in its own
+ * buffer, so more would only be copied. */
+enum { WRITE_MAX = 65536, WRITES_PER_CALLBACK = 4 };
+
+/* Writes the frames due, many per syscall: a run of whole frames, up to
+ * WRITE_MAX bytes (at least one frame), as raw bytes on the WebSocket
+ * connection (lws_write with LWS_WRITE_HTTP goes straight to the socket,
+ * unframed).  When the socket takes only part, lws keeps the rest and reports
+ * the connection choked until it has sent it, then calls back: the byte
+ * stream stays whole frames in order.  A few writes per callback, so that the
+ * acks are read in between. */
 static void push_some(struct lws *wsi)
 {
-	struct buf b;
-	buf_init(&b);
 	int limit = due_now();
-	/* Several frames per callback while the socket takes them. */
-	for (int n = 0; n < 32 && g.next < limit && !lws_send_pipe_choked(wsi); n++) {
-		buf_reset(&b);
-		unsigned char pre[LWS_PRE];
-		memset(pre, 0, sizeof pre);
-		buf_append(&b, pre, LWS_PRE);
-		if (g.platform == FEISHU)
-			feishu_frame(g.next, &b);
-		else
-			dingtalk_frame(g.next, &b);
-		g.sent_ns[g.next] = now_ns();
-		if (lws_write(wsi, b.data + LWS_PRE, b.len - LWS_PRE,
-			      g.platform == FEISHU ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)(b.len - LWS_PRE)) {
-			fprintf(stderr, "flood_gateway: write failed at event %d\n", g.next);
+	for (int n = 0; n < WRITES_PER_CALLBACK && g.next < limit; n++) {
+		int first = g.next, last = first + 1;
+		while (last < limit && g.off[last + 1] - g.off[first] <= WRITE_MAX)
+			last++;
+		size_t len = g.off[last] - g.off[first];
+		int64_t t = now_ns();
+		for (int i = first; i < last; i++)
+			g.sent_ns[i] = t;
+		if (lws_write(wsi, g.wire.data + g.off[first], len, LWS_WRITE_HTTP) < 0) {
+			fprintf(stderr, "flood_gateway: write failed at event %d\n", first);
 			break;
 		}
-		g.next++;
+		g.next = last;
+		if (lws_send_pipe_choked(wsi))
+			break;
 	}
-	buf_free(&b);
 	if (g.next == g.events)
 		g.last_push_ns = now_ns();
 	else if (g.next < due_now())
 		lws_callback_on_writable(wsi);
 	else /* paced: the next one is due later */
 		lws_sul_schedule(g.ctx, 0, &g.pace_timer, pace_fired, LWS_US_PER_MS / 2);
+}
+
+/* An ack, or a piece of one, from a flooded client (lws has unmasked it). */
+static void flood_receive(struct lws *wsi, struct http_session *hs, const unsigned char *in, size_t len)
+{
+	int whole = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+	const unsigned char *msg = in;
+	size_t msg_len = len;
+	/* A message may come in pieces (it spans reads): gather it.  A whole one
+	 * in one piece, as an ack nearly always is, is read in place. */
+	if (!whole || hs->rx.len) {
+		buf_append(&hs->rx, in, len);
+		if (!whole)
+			return;
+		msg = hs->rx.data;
+		msg_len = hs->rx.len;
+	}
+	if (g.platform == FEISHU)
+		feishu_in(wsi, msg, msg_len);
+	else
+		dingtalk_in((const char *)msg, msg_len);
+	buf_reset(&hs->rx);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -325,15 +419,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_RECEIVE:
 		if (!hs->flooded)
 			return 0;
-		/* A message may come in pieces (it spans reads): gather it. */
-		buf_append(&hs->rx, in, len);
-		if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
-			return 0;
-		if (g.platform == FEISHU)
-			feishu_in(wsi, hs->rx.data, hs->rx.len);
-		else
-			dingtalk_in((const char *)hs->rx.data, hs->rx.len);
-		buf_reset(&hs->rx);
+		flood_receive(wsi, hs, in, len);
 		return 0;
 	case LWS_CALLBACK_CLOSED:
 		if (hs->flooded) {
@@ -418,6 +504,7 @@ int main(int argc, char **argv)
 	if (!vh)
 		return 1;
 	g.port = lws_get_vhost_listen_port(vh);
+	build_wire(); /* the DingTalk frames name the port; the client connects only once it is printed */
 	printf("{\"port\": %d}\n", g.port);
 	fflush(stdout);
 
@@ -452,6 +539,8 @@ int main(int argc, char **argv)
 	free(lat);
 	free(g.sent_ns);
 	free(g.acked_ns);
+	free(g.off);
+	buf_free(&g.wire);
 	lws_context_destroy(g.ctx);
 	return g.acked == g.events ? 0 : 1;
 }
