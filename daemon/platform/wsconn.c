@@ -344,6 +344,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
 		return c->conn ? write_some(c) : -1;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		/* lws has more callbacks for this wsi (protocol drop, destroy): none
+		 * may find c, which finish() frees. */
+		lws_set_opaque_user_data(wsi, NULL);
 		c->wsi = NULL;
 		finish(c, c->was_open ? "the connection closed" : "closed before the upgrade was answered");
 		return 0;
