@@ -307,7 +307,9 @@ static void daemon_close(struct daemon *d);
  * How many descriptors lws may hold (0: all of them, lws's default).
  *
  * What lives outside lws needs a reserve: curl's own sockets (one per
- * transfer beside the duplicate lws polls), SQLite's files, stdio.  When the
+ * transfer beside the duplicate lws polls; each gateway connection is one
+ * too, with its own multi's wake-up pair: GATEWAY_DESCRIPTORS), SQLite's
+ * files, stdio.  When the
  * listeners' caps are small beside the process limit, they alone keep lws
  * within its share, and lws keeps its fast descriptor table.  Otherwise lws
  * is told its share: when its table is full it stops polling the listening
@@ -316,6 +318,10 @@ static void daemon_close(struct daemon *d);
  * table smaller than the limit makes lws look descriptors up linearly, which
  * is why it is not the default.)
  */
+/* Three gateway connections at most (Feishu's, and DingTalk's two while
+ * one drains), each curl's socket and its multi's wake-up socket pair. */
+#define GATEWAY_DESCRIPTORS (3 * 3)
+
 static unsigned int lws_descriptor_budget(const struct config *cfg)
 {
 	struct rlimit rl;
@@ -326,7 +332,8 @@ static unsigned int lws_descriptor_budget(const struct config *cfg)
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1u << 20)
 		return 0;
 	unsigned int limit = (unsigned int)rl.rlim_cur;
-	unsigned int reserve = (limit / 8 > 24 ? limit / 8 : 24) + (unsigned int)cfg->outbox.max_inflight + 8;
+	unsigned int reserve = (limit / 8 > 24 ? limit / 8 : 24) + (unsigned int)cfg->outbox.max_inflight + 8 +
+			       GATEWAY_DESCRIPTORS;
 	unsigned int share = limit > reserve + 16 ? limit - reserve : limit / 2;
 	/* lws's own: both gateways (two DingTalk slots while one drains), the
 	 * duplicates of curl's sockets, its event pipe, the listening sockets. */
