@@ -130,6 +130,11 @@ int db_sqlite_open(struct store *st, const char *path, char *err, size_t errsz)
 {
 	sqlite3 *db = NULL;
 	st->ops = &db_sqlite_ops;
+	/* SQLite's memory statistics take a global mutex on every allocation
+	 * of every connection; nothing reads them.  Only possible before the
+	 * library initialises (the first open): later calls are refused,
+	 * harmlessly. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	/* A new database is created 0600: the workflow's forms, names and
 	 * chats are nobody else's business.  SQLite gives its -wal, -shm and
 	 * -journal files the database's own mode. */
@@ -138,7 +143,12 @@ int db_sqlite_open(struct store *st, const char *path, char *err, size_t errsz)
 		if (fd >= 0)
 			close(fd);
 	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+	/* NOMUTEX: only the event loop's thread uses this connection (the
+	 * checkpointer opens its own, and its WAL hook runs inside our commit),
+	 * so the per-call mutex SQLite takes in its default serialized mode is
+	 * pure cost (with the memory statistics below, ~14 % of the instructions an event costs in the store, callgrind, issue 14). */
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		snprintf(err, errsz, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
 		return -1;
