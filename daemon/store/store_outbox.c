@@ -167,6 +167,7 @@ enum store_rc store_webhook_put(struct store *st, const char *platform, const ch
 	store_bind_text(s, 2, chat_id);
 	store_bind_text(s, 3, url);
 	stmt_bind_int64(s, 4, expires_at);
+	stmt_bind_int64(s, 5, STORE_WEBHOOK_REFRESH_MS);
 	return store_step_done(st, s);
 }
 

@@ -58,7 +58,8 @@ const char *const store_stmt_sql[S_COUNT] = {
 	[S_TIMER_HOLD] = "UPDATE timers SET fire_at = ?2, late = 1 WHERE id = ?1 AND state = 'pending'",
 	[S_WEBHOOK_PUT] = "INSERT INTO chat_webhooks (platform, chat_id, url, expires_at) VALUES (?1, ?2, ?3, ?4) "
 			  "ON CONFLICT (platform, chat_id) DO UPDATE SET url = excluded.url, expires_at = excluded.expires_at "
-			  "WHERE excluded.expires_at >= chat_webhooks.expires_at",
+			  "WHERE excluded.expires_at >= chat_webhooks.expires_at "
+			  "AND (excluded.url <> chat_webhooks.url OR excluded.expires_at >= chat_webhooks.expires_at + ?5)",
 	[S_WEBHOOK_GET] = "SELECT url FROM chat_webhooks WHERE platform = ?1 AND chat_id = ?2 AND expires_at > ?3",
 	[S_WEBHOOK_FORGET] = "DELETE FROM chat_webhooks WHERE platform = ?1 AND chat_id = ?2 AND url = ?3",
 	[S_USER_PUT] = "INSERT INTO users (user_id, name) VALUES (?1, ?2) "

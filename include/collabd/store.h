@@ -233,7 +233,13 @@ int64_t store_timers_pending(struct store *st);
 enum store_rc store_timers_due(struct store *st, ms_t now, struct timer_row *rows, size_t max, size_t *n);
 enum store_rc store_timer_fired(struct store *st, int64_t id, ms_t now, int late);
 
-/* Reply webhooks (DingTalk sessionWebhook): the newest per chat is kept. */
+/* Reply webhooks (DingTalk sessionWebhook): the newest per chat is kept.
+ * The same URL is not rewritten while its expiry moves by less than
+ * STORE_WEBHOOK_REFRESH_MS: every DingTalk message carries the chat's URL
+ * with an expiry ~90 minutes ahead, and rewriting the row per message cost
+ * a quarter of an event's work in the store (issue 14).  So a stored expiry
+ * may lag the newest by up to that much (a sender's margin covers it). */
+#define STORE_WEBHOOK_REFRESH_MS 60000
 enum store_rc store_webhook_put(struct store *st, const char *platform, const char *chat_id, const char *url,
 				ms_t expires_at);
 /* A URL still valid at valid_at (caller frees), or NULL. */

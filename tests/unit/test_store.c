@@ -2,7 +2,8 @@
  * test_store.c - the SQLite store: schema migrations (fresh, from version 1,
  * refusing a newer schema), WAL mode, inbox dedupe and pruning, and the
  * outbox's ordering rules (oldest first, one head row per chat, retries and
- * failures), counters and idempotency keys.
+ * failures), counters and idempotency keys, and when a chat's reply webhook
+ * is rewritten.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -228,6 +229,52 @@ static void test_inbox(void **state)
 	assert_int_equal(store_inbox_record(st, "feishu", "evt:tx", "x", 7000), STORE_OK);
 }
 
+/* The chat's reply webhook: a new URL is stored at once, the same URL only
+ * when its expiry moved by STORE_WEBHOOK_REFRESH_MS or more, an older one
+ * never; the row is what store_webhook_get answers. */
+static void expect_webhook(struct store *st, const char *chat, ms_t valid_at, const char *want)
+{
+	char *url = store_webhook_get(st, "dingtalk", chat, valid_at);
+	if (want)
+		assert_string_equal(url ? url : "(none)", want);
+	else
+		assert_null(url);
+	free(url);
+}
+
+static void test_webhook_rewrites(void **state)
+{
+	struct fixture *fx = *state;
+	open_ok(fx);
+	struct store *st = fx->st;
+	const ms_t t = 5400000, step = STORE_WEBHOOK_REFRESH_MS;
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://a", t), STORE_OK);
+	expect_webhook(st, "cid", t - 1, "http://a");
+	/* the same URL, its expiry a little later: the row is left alone */
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://a", t + step - 1), STORE_OK);
+	expect_webhook(st, "cid", t, NULL);
+	/* ...until it moved by the refresh interval */
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://a", t + step), STORE_OK);
+	expect_webhook(st, "cid", t + step - 1, "http://a");
+	/* a new URL replaces it at once, even with the same expiry */
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://b", t + step), STORE_OK);
+	expect_webhook(st, "cid", t, "http://b");
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://c", t + step + 1), STORE_OK);
+	expect_webhook(st, "cid", t, "http://c");
+	/* an older message's URL never does */
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://a", t + step), STORE_OK);
+	expect_webhook(st, "cid", t, "http://c");
+	/* one chat's row is not another's */
+	expect_webhook(st, "other", 0, NULL);
+	/* a rolled-back put leaves the row as it was */
+	assert_int_equal(store_begin(st), STORE_OK);
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://d", t + 10 * step), STORE_OK);
+	store_rollback(st);
+	expect_webhook(st, "cid", t, "http://c");
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://c", t + step + 2), STORE_OK);
+	expect_webhook(st, "cid", t + step + 1, NULL); /* lags by less than the interval */
+}
+
 static int64_t add(struct store *st, const char *chat, const char *text, ms_t now)
 {
 	int64_t id = -1;
@@ -360,6 +407,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_webhook_rewrites, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_fields_and_idem_keys, setup, teardown),
 	};
