@@ -75,6 +75,34 @@ def test_poison_event_becomes_a_dead_letter_and_the_rest_of_its_batch_commits(si
     assert m.get("collabd_dead_letters_total") == 1
 
 
+def test_poison_among_chatter_fails_alone(sim, make_daemon):
+    """Plain chatter runs under one savepoint per run (inbox.c): a poison in the
+    middle of such a run rolls the run back and its events are applied again
+    one by one, so the others commit once and only the poison counts attempts."""
+    sim.set_config(redeliver_after=1, max_redeliveries=20)
+    texts = [f"今天的进展 {i}" for i in range(6)]
+    texts.insert(3, f"闲聊 {MARKER}")
+    # Queued while no client is connected, they arrive together: one batch.
+    sent = [sim.inject_message("oc_c", "ou_alice", t) for t in texts]
+    d = poisoned(make_daemon)
+    bad = sent[3]
+    good = sent[:3] + sent[4:]
+    for m in good:
+        sim.wait_acked(m["event_id"])
+    sim.wait_acked(bad["event_id"], timeout=15)
+    assert all(len(acks_for(sim, m["event_id"])) == 1 for m in sent)
+    inbox = d.stats()["inbox"]
+    assert inbox["failed"] == 2 and inbox["dead_letters"] == 1 and inbox["applied"] >= len(good), inbox
+    assert inbox["batch_events_max"] >= 4, inbox  # the poison shared a batch with chatter
+    keys = ["msg:" + m["message_id"] for m in sent]
+    rows = d.sql("SELECT dedupe_key FROM inbox WHERE dedupe_key IN (%s)" % ",".join("?" * len(keys)), *keys)
+    assert sorted(r[0] for r in rows) == sorted(keys)
+    assert d.sql("SELECT dedupe_key, attempts FROM dead_letters") == [("msg:" + bad["message_id"], 3)]
+    assert d.sql("SELECT COUNT(*) FROM inbox_attempts") == [(0,)]
+    assert [m["content"]["text"] for m in sim.wait_for(lambda: replies_to(sim, bad["message_id"]))] == [DEAD_REPLY]
+    assert all(not replies_to(sim, m["message_id"]) for m in good)
+
+
 def test_attempts_are_counted_across_restarts(sim, make_daemon):
     """A poison event that crashes nothing but keeps failing must not start from
     zero after each restart: the count is in the database, with the batch."""
