@@ -135,6 +135,7 @@ int db_sqlite_open(struct store *st, const char *path, char *err, size_t errsz)
 	 * library initialises (the first open): later calls are refused,
 	 * harmlessly. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
 	/* A new database is created 0600: the workflow's forms, names and
 	 * chats are nobody else's business.  SQLite gives its -wal, -shm and
 	 * -journal files the database's own mode. */
