@@ -388,6 +388,7 @@ enum store_rc store_open(const char *database, struct store **out, char *err, si
 		goto fail;
 	if ((rc = store_prepare_all(st, err, errsz)) != STORE_OK)
 		goto fail;
+	webhook_memo_start(st);
 	*out = st;
 	return STORE_OK;
 fail:
@@ -402,25 +403,51 @@ void store_close(struct store *st)
 	if (!st)
 		return;
 	store_finalize_all(st);
+	webhook_memo_free(st);
 	if (st->ops)
 		st->ops->close(st);
 	free(st);
 }
 
-enum store_rc store_begin(struct store *st) { return store_step_done(st, store_stmt(st, S_BEGIN)); }
+enum store_rc store_begin(struct store *st)
+{
+	enum store_rc rc = store_step_done(st, store_stmt(st, S_BEGIN));
+	if (rc == STORE_OK)
+		webhook_memo_on_begin(st);
+	return rc;
+}
 
-enum store_rc store_commit(struct store *st) { return store_step_done(st, store_stmt(st, S_COMMIT)); }
+enum store_rc store_commit(struct store *st)
+{
+	enum store_rc rc = store_step_done(st, store_stmt(st, S_COMMIT));
+	webhook_memo_on_end(st, rc == STORE_OK);
+	return rc;
+}
 
 void store_rollback(struct store *st)
 {
+	webhook_memo_on_end(st, 0);
 	if (st->ops->in_transaction(st))
 		store_step_done(st, store_stmt(st, S_ROLLBACK));
 }
 
 int store_in_transaction(struct store *st) { return st->ops->in_transaction(st); }
 
-enum store_rc store_savepoint(struct store *st) { return store_step_done(st, store_stmt(st, S_SAVEPOINT)); }
-enum store_rc store_release(struct store *st) { return store_step_done(st, store_stmt(st, S_RELEASE)); }
+enum store_rc store_savepoint(struct store *st)
+{
+	enum store_rc rc = store_step_done(st, store_stmt(st, S_SAVEPOINT));
+	if (rc == STORE_OK)
+		webhook_memo_on_savepoint(st);
+	return rc;
+}
+
+enum store_rc store_release(struct store *st)
+{
+	enum store_rc rc = store_step_done(st, store_stmt(st, S_RELEASE));
+	if (rc == STORE_OK)
+		webhook_memo_on_release(st);
+	return rc;
+}
 
 enum store_rc store_rollback_to(struct store *st)
 {
@@ -428,7 +455,8 @@ enum store_rc store_rollback_to(struct store *st)
 	 * event starts from the same depth. */
 	if (store_step_done(st, store_stmt(st, S_ROLLBACK_TO)) != STORE_OK)
 		return STORE_ERR;
-	return store_step_done(st, store_stmt(st, S_RELEASE));
+	webhook_memo_on_rollback_to(st);
+	return store_release(st);
 }
 
 enum store_rc store_set_synchronous(struct store *st, int full)

@@ -52,7 +52,18 @@ struct store {
 	char instance[96];           /* this process among those sharing the store */
 	size_t ncache;
 	struct checkpointer *checkpointer; /* SQLite: the WAL checkpoint thread (owned); NULL otherwise */
+	struct webhook_memo *webhooks;     /* SQLite: the committed webhook rows (store_webhook.c, owned) */
 };
+
+/* The webhook memo (store_webhook.c): started once the store is open on
+ * SQLite, told of every transaction boundary by store.c, freed at close. */
+void webhook_memo_start(struct store *st);
+void webhook_memo_free(struct store *st);
+void webhook_memo_on_begin(struct store *st);
+void webhook_memo_on_savepoint(struct store *st);
+void webhook_memo_on_release(struct store *st);
+void webhook_memo_on_rollback_to(struct store *st);
+void webhook_memo_on_end(struct store *st, int committed);
 
 struct store_cached {
 	const char *sql; /* the caller's static text: its address is the key */

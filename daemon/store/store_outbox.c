@@ -1,6 +1,7 @@
 /*
  * store_outbox.c - the durable outbox (replies written with the event that caused
- * them, sent after commit in order per chat) and the per-chat reply webhooks.
+ * them, sent after commit in order per chat); the reply webhooks are in
+ * store_webhook.c.
  */
 #include "collabd/store.h"
 #include "store_internal.h"
@@ -157,38 +158,6 @@ char *store_outbox_subject_body(struct store *st, const char *subject)
 	char *body = store_step(st, s) == STEP_ROW ? store_col_text(s, 0) : NULL;
 	stmt_reset(s);
 	return body;
-}
-
-enum store_rc store_webhook_put(struct store *st, const char *platform, const char *chat_id, const char *url,
-				ms_t expires_at)
-{
-	struct stmt *s = store_stmt(st, S_WEBHOOK_PUT);
-	store_bind_text(s, 1, platform);
-	store_bind_text(s, 2, chat_id);
-	store_bind_text(s, 3, url);
-	stmt_bind_int64(s, 4, expires_at);
-	stmt_bind_int64(s, 5, STORE_WEBHOOK_REFRESH_MS);
-	return store_step_done(st, s);
-}
-
-char *store_webhook_get(struct store *st, const char *platform, const char *chat_id, ms_t valid_at)
-{
-	struct stmt *s = store_stmt(st, S_WEBHOOK_GET);
-	store_bind_text(s, 1, platform);
-	store_bind_text(s, 2, chat_id);
-	stmt_bind_int64(s, 3, valid_at);
-	char *url = store_step(st, s) == STEP_ROW ? store_col_text(s, 0) : NULL;
-	stmt_reset(s);
-	return url;
-}
-
-enum store_rc store_webhook_forget(struct store *st, const char *platform, const char *chat_id, const char *url)
-{
-	struct stmt *s = store_stmt(st, S_WEBHOOK_FORGET);
-	store_bind_text(s, 1, platform);
-	store_bind_text(s, 2, chat_id);
-	store_bind_text(s, 3, url);
-	return store_step_done(st, s);
 }
 
 int store_rate_try(struct store *st, const char *key, double per_second, double burst, ms_t now_ms)

@@ -275,6 +275,70 @@ static void test_webhook_rewrites(void **state)
 	expect_webhook(st, "cid", t + step + 1, NULL); /* lags by less than the interval */
 }
 
+/* On SQLite the store remembers the rows it committed and skips a put the
+ * SQL would not apply: what a rolled-back transaction or savepoint wrote,
+ * and a forgotten URL, must not be taken for the row. */
+static void test_webhook_memo_follows_transactions(void **state)
+{
+	struct fixture *fx = *state;
+	open_ok(fx);
+	struct store *st = fx->st;
+	const ms_t t = 5400000;
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://a", t), STORE_OK);
+
+	/* a batch that rolls back: the same put afterwards is stored */
+	assert_int_equal(store_begin(st), STORE_OK);
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://b", t + 1), STORE_OK);
+	expect_webhook(st, "cid", t, "http://b");
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://b", t + 2), STORE_OK);
+	store_rollback(st);
+	expect_webhook(st, "cid", t - 1, "http://a");
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://b", t + 1), STORE_OK);
+	expect_webhook(st, "cid", t, "http://b");
+
+	/* an event's savepoint rolled back inside a batch that commits */
+	assert_int_equal(store_begin(st), STORE_OK);
+	assert_int_equal(store_savepoint(st), STORE_OK);
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://c", t + 2), STORE_OK);
+	assert_int_equal(store_rollback_to(st), STORE_OK);
+	expect_webhook(st, "cid", t, "http://b");
+	assert_int_equal(store_savepoint(st), STORE_OK);
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://c", t + 2), STORE_OK);
+	assert_int_equal(store_release(st), STORE_OK);
+	assert_int_equal(store_commit(st), STORE_OK);
+	expect_webhook(st, "cid", t + 1, "http://c");
+
+	/* the URL changes back and forth within one batch: the last is stored */
+	assert_int_equal(store_begin(st), STORE_OK);
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://d", t + 3), STORE_OK);
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://c", t + 4), STORE_OK);
+	assert_int_equal(store_commit(st), STORE_OK);
+	expect_webhook(st, "cid", t + 3, "http://c");
+
+	/* a URL the platform refused and forgot: the same put stores it again */
+	assert_int_equal(store_webhook_forget(st, "dingtalk", "cid", "http://c"), STORE_OK);
+	expect_webhook(st, "cid", 0, NULL);
+	assert_int_equal(store_webhook_put(st, "dingtalk", "cid", "http://c", t + 4), STORE_OK);
+	expect_webhook(st, "cid", t + 3, "http://c");
+
+	/* more chats than the memo holds: each still ends with its newest URL */
+	char chat[32], url[64];
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(store_begin(st), STORE_OK);
+		for (int i = 0; i < 400; i++) {
+			snprintf(chat, sizeof chat, "cid_%d", i);
+			snprintf(url, sizeof url, "http://r%d/%d", round, i);
+			assert_int_equal(store_webhook_put(st, "dingtalk", chat, url, t + round), STORE_OK);
+		}
+		assert_int_equal(store_commit(st), STORE_OK);
+	}
+	for (int i = 0; i < 400; i++) {
+		snprintf(chat, sizeof chat, "cid_%d", i);
+		snprintf(url, sizeof url, "http://r2/%d", i);
+		expect_webhook(st, chat, t + 1, url);
+	}
+}
+
 static int64_t add(struct store *st, const char *chat, const char *text, ms_t now)
 {
 	int64_t id = -1;
@@ -408,6 +472,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_rewrites, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_webhook_memo_follows_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_fields_and_idem_keys, setup, teardown),
 	};
