@@ -18,18 +18,25 @@
 /* What the sender of a poison event is told. */
 #define DEAD_LETTER_REPLY "已记录，管理员会处理"
 
+/* An offset into the batch's arena, or none. */
+#define NO_TEXT SIZE_MAX
+
 struct inbox_item {
 	struct event ev;
-	struct buf raw;
-	char *topic, *frame_id;
+	size_t raw_off, raw_len, topic_off, frame_id_off; /* in the batch's arena */
+	const char *raw, *topic, *frame_id; /* the same, resolved when the batch is flushed */
 	uint64_t ticket;
 	int64_t received_us;
 	enum inbox_rc rc;
 	json_t *card_response;
 };
 
+/* Past this the arena is given back after a flush rather than kept. */
+#define ARENA_KEEP_BYTES (256 * 1024)
+
 struct inbox_batch {
 	struct inbox_item *items;
+	struct buf arena; /* the items' raw frames, topics and frame ids, one after another */
 	size_t n, cap, max_events;
 	ms_t max_wait_ms, first_at; /* monotonic */
 };
@@ -149,9 +156,6 @@ struct inbox_batch *inbox_batch_new(size_t max_events, ms_t max_wait_ms)
 static void item_clear(struct inbox_item *it)
 {
 	event_free(&it->ev);
-	buf_free(&it->raw);
-	free(it->topic);
-	free(it->frame_id);
 	json_decref(it->card_response);
 	memset(it, 0, sizeof *it);
 }
@@ -163,6 +167,7 @@ void inbox_batch_free(struct inbox_batch *b)
 	for (size_t i = 0; i < b->n; i++)
 		item_clear(&b->items[i]);
 	free(b->items);
+	buf_free(&b->arena);
 	free(b);
 }
 
@@ -171,6 +176,26 @@ size_t inbox_batch_size(const struct inbox_batch *b) { return b->n; }
 int inbox_batch_has_room(const struct inbox_batch *b)
 {
 	return b->n > 0 && b->n < b->max_events && clock_mono_ms() - b->first_at < b->max_wait_ms;
+}
+
+/* Appends n bytes to the arena; returns where they start. */
+static size_t arena_add(struct buf *arena, const void *p, size_t n)
+{
+	size_t off = arena->len;
+	buf_append(arena, p, n);
+	return off;
+}
+
+/* The items' pointers into the arena, which holds still while a flush runs. */
+static void resolve_copies(struct inbox_batch *b)
+{
+	const char *base = b->arena.data ? (const char *)b->arena.data : "";
+	for (size_t i = 0; i < b->n; i++) {
+		struct inbox_item *it = &b->items[i];
+		it->raw = base + it->raw_off;
+		it->topic = it->topic_off == NO_TEXT ? NULL : base + it->topic_off;
+		it->frame_id = it->frame_id_off == NO_TEXT ? NULL : base + it->frame_id_off;
+	}
 }
 
 int inbox_batch_add(struct inbox_batch *b, struct event *ev, const struct inbox_source *src)
@@ -183,10 +208,12 @@ int inbox_batch_add(struct inbox_batch *b, struct event *ev, const struct inbox_
 	memset(it, 0, sizeof *it);
 	it->ev = *ev;
 	memset(ev, 0, sizeof *ev);
-	buf_init(&it->raw);
-	buf_append(&it->raw, src->raw, src->raw_len);
-	it->topic = src->topic ? xstrdup(src->topic) : NULL;
-	it->frame_id = src->frame_id ? xstrdup(src->frame_id) : NULL;
+	/* One arena per batch instead of three allocations per event: the
+	 * copies are only read if the event becomes a dead letter. */
+	it->raw_off = arena_add(&b->arena, src->raw, src->raw_len);
+	it->raw_len = src->raw_len;
+	it->topic_off = src->topic ? arena_add(&b->arena, src->topic, strlen(src->topic) + 1) : NO_TEXT;
+	it->frame_id_off = src->frame_id ? arena_add(&b->arena, src->frame_id, strlen(src->frame_id) + 1) : NO_TEXT;
 	it->ticket = src->ticket;
 	it->received_us = src->received_us;
 	ms_t now = clock_mono_ms();
@@ -217,7 +244,7 @@ static enum inbox_rc attempt_failed(struct store *st, const struct cmd_env *env,
 	struct dead_letter d = {
 		.platform = ev->platform, .dedupe_key = ev->dedupe_key, .event_type = ev->event_type,
 		.chat_id = ev->chat_id, .user_id = ev->user_id, .topic = it->topic, .frame_id = it->frame_id,
-		.payload = it->raw.data, .payload_len = it->raw.len, .error = error, .attempts = attempts,
+		.payload = it->raw, .payload_len = it->raw_len, .error = error, .attempts = attempts,
 	};
 	if (store_dead_letter_add(st, &d, now) != STORE_OK ||
 	    store_inbox_record(st, ev->platform, ev->dedupe_key, ev->event_type, now) == STORE_ERR)
@@ -342,6 +369,7 @@ void inbox_batch_flush(struct inbox_batch *b, struct store *st, const struct cmd
 {
 	if (b->n == 0)
 		return;
+	resolve_copies(b);
 	int committed = 0;
 	if (store_begin(st) != STORE_OK) {
 		log_error("msg=\"cannot begin a transaction; events left unacknowledged\" events=%zu error=\"%s\"", b->n,
@@ -380,4 +408,7 @@ void inbox_batch_flush(struct inbox_batch *b, struct store *st, const struct cmd
 		item_clear(it);
 	}
 	b->n = 0;
+	b->arena.len = 0;
+	if (b->arena.cap > ARENA_KEEP_BYTES) /* a rare big batch: do not keep its memory */
+		buf_free(&b->arena);
 }
