@@ -40,6 +40,9 @@ struct db_ops {
 	void (*reset)(void *h);
 	/* i counts from 1.  The text is copied. */
 	void (*bind_text)(void *h, int i, const char *v, size_t len);
+	/* Optional (NULL: bind_text): the text is only borrowed, and must stay
+	 * as it is until the statement is reset (store_bind_text_borrowed). */
+	void (*bind_text_borrowed)(void *h, int i, const char *v, size_t len);
 	void (*bind_int64)(void *h, int i, int64_t v);
 	void (*bind_double)(void *h, int i, double v);
 	void (*bind_null)(void *h, int i);

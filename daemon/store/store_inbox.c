@@ -16,10 +16,11 @@
 enum store_rc store_inbox_record(struct store *st, const char *platform, const char *dedupe_key,
 				 const char *event_type, ms_t now)
 {
+	/* Once per event: the texts are the caller's until the step is done. */
 	struct stmt *s = store_stmt(st, S_INBOX_ADD);
-	store_bind_text(s, 1, platform);
-	store_bind_text(s, 2, dedupe_key);
-	store_bind_text(s, 3, event_type);
+	store_bind_text_borrowed(s, 1, platform);
+	store_bind_text_borrowed(s, 2, dedupe_key);
+	store_bind_text_borrowed(s, 3, event_type);
 	stmt_bind_int64(s, 4, now);
 	enum store_rc rc = store_step_done(st, s);
 	if (rc == STORE_OK && store_changes(st) == 0)

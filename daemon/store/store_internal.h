@@ -103,6 +103,10 @@ enum step_rc store_step(struct store *st, struct stmt *s);
 enum store_rc store_rows_end(struct store *st, struct stmt *s, enum step_rc rc);
 /* Binds v as text, or NULL when v is NULL. */
 void store_bind_text(struct stmt *s, int i, const char *v);
+/* The same without a copy where the engine can: only for a statement run
+ * to its end (store_step_done) while v is still the caller's, since the
+ * engine reads v when it steps. */
+void store_bind_text_borrowed(struct stmt *s, int i, const char *v);
 static inline void stmt_bind_int64(struct stmt *s, int i, int64_t v) { s->ops->bind_int64(s->h, i, v); }
 static inline void stmt_reset(struct stmt *s) { s->ops->reset(s->h); }
 static inline int64_t stmt_col_int64(struct stmt *s, int i) { return s->ops->col_int64(s->h, i); }

@@ -83,6 +83,14 @@ void store_bind_text(struct stmt *s, int i, const char *v)
 		s->ops->bind_null(s->h, i);
 }
 
+void store_bind_text_borrowed(struct stmt *s, int i, const char *v)
+{
+	if (v && s->ops->bind_text_borrowed)
+		s->ops->bind_text_borrowed(s->h, i, v, strlen(v));
+	else
+		store_bind_text(s, i, v);
+}
+
 struct stmt *store_sql(struct store *st, const char *sql)
 {
 	for (size_t i = 0; i < st->ncache; i++) {

@@ -44,6 +44,10 @@ static void sq_reset(void *h)
 }
 
 static void sq_bind_text(void *h, int i, const char *v, size_t len) { sqlite3_bind_text(h, i, v, (int)len, SQLITE_TRANSIENT); }
+static void sq_bind_text_borrowed(void *h, int i, const char *v, size_t len)
+{
+	sqlite3_bind_text(h, i, v, (int)len, SQLITE_STATIC);
+}
 static void sq_bind_int64(void *h, int i, int64_t v) { sqlite3_bind_int64(h, i, v); }
 static void sq_bind_double(void *h, int i, double v) { sqlite3_bind_double(h, i, v); }
 static void sq_bind_null(void *h, int i) { sqlite3_bind_null(h, i); }
@@ -106,6 +110,7 @@ const struct db_ops db_sqlite_ops = {
 	.finalize = sq_finalize,
 	.reset = sq_reset,
 	.bind_text = sq_bind_text,
+	.bind_text_borrowed = sq_bind_text_borrowed,
 	.bind_int64 = sq_bind_int64,
 	.bind_double = sq_bind_double,
 	.bind_null = sq_bind_null,
