@@ -183,7 +183,8 @@ static void drop_held(struct dingtalk_ws *ws)
 	ws->held_tail = NULL;
 }
 
-static void handle_callback(struct dt_conn *c, const char *topic, const char *mid, const char *data)
+static void handle_callback(struct dt_conn *c, const char *topic, const char *mid, const char *data,
+			    size_t data_len)
 {
 	struct dingtalk_ws *ws = c->ws;
 	json_t *card_response = NULL;
@@ -201,7 +202,7 @@ static void handle_callback(struct dt_conn *c, const char *topic, const char *mi
 	else
 		ws->held = h;
 	ws->held_tail = h;
-	enum dingtalk_ack a = ws->on_event(ws->arg, topic, data, strlen(data), mid, ticket, &card_response);
+	enum dingtalk_ack a = ws->on_event(ws->arg, topic, data, data_len, mid, ticket, &card_response);
 	if (a != DINGTALK_ACK_LATER)
 		dingtalk_ws_answer(ws, ticket, a == DINGTALK_ACK_OK, card_response);
 	json_decref(card_response);
@@ -210,6 +211,7 @@ static void handle_callback(struct dt_conn *c, const char *topic, const char *mi
 /* What handle_frame() needs of a frame: NULL where absent or not a string. */
 struct frame_head {
 	const char *type, *topic, *mid, *data;
+	size_t data_len;
 };
 
 static void handle_head(struct dt_conn *c, const struct frame_head *h, size_t len);
@@ -231,9 +233,10 @@ static void handle_frame(struct dt_conn *c, const char *text, size_t len)
 	enum jscan_rc rc = jscan(text, len, NULL, f, F_N);
 	if (rc != JSCAN_UNSURE) {
 		char *v[F_N];
+		size_t data_len = 0;
 		for (int i = 0; i < F_N; i++)
-			v[i] = jscan_string_new(&f[i], NULL);
-		struct frame_head h = { v[F_TYPE], v[F_TOPIC], v[F_MID], v[F_DATA] };
+			v[i] = jscan_string_new(&f[i], i == F_DATA ? &data_len : NULL);
+		struct frame_head h = { v[F_TYPE], v[F_TOPIC], v[F_MID], v[F_DATA], data_len };
 		handle_head(c, &h, len);
 		for (int i = 0; i < F_N; i++)
 			free(v[i]);
@@ -246,6 +249,7 @@ static void handle_frame(struct dt_conn *c, const char *text, size_t len)
 		json_string_value(json_object_get(headers, "topic")),
 		json_string_value(json_object_get(headers, "messageId")),
 		json_string_value(json_object_get(frame, "data")),
+		json_string_length(json_object_get(frame, "data")),
 	};
 	handle_head(c, &h, len);
 	json_decref(frame);
@@ -276,7 +280,7 @@ static void handle_head(struct dt_conn *c, const struct frame_head *h, size_t le
 		} /* CONNECTED, REGISTERED, KEEPALIVE: liveness only */
 	} else if (!strcmp(type, "CALLBACK")) {
 		if (data) {
-			handle_callback(c, topic, mid, data);
+			handle_callback(c, topic, mid, data, h->data_len);
 		} else {
 			ws->stats.frames_bad++;
 			log_warn("msg=\"callback without data dropped\" message_id=%s", mid);
