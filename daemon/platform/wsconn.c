@@ -36,7 +36,6 @@
 #define UPGRADE_TIMEOUT_S 10   /* from the socket up to the 101 */
 #define READS_PER_TURN 4       /* 256 KiB (~a batch of frames), then the loop's other work */
 #define CLOSE_GRACE_S 2        /* our close frame's time to leave */
-#define MAX_HEAD_BYTES (16 * 1024)
 
 enum wsconn_state { WC_DIALING, WC_UPGRADING, WC_OPEN, WC_CLOSING };
 
