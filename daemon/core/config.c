@@ -62,7 +62,7 @@ static const struct config_option config_options[] = {
 	{ "dingtalk.rate_per_app", OPT_INT, OFF(dingtalk.rate_per_app), "20", 1, 1000, NULL, 0 },
 	{ "dingtalk.card_templates", OPT_JSON, OFF(dingtalk.card_templates), NULL, 0, 0, NULL, 0 },
 	{ "dingtalk.card_template_id", OPT_STRING, OFF(dingtalk.card_template_id), "", 0, 0, "COLLABD_DINGTALK_CARD_TEMPLATE_ID", 0 },
-	{ "inbox.batch_max_events", OPT_INT, OFF(inbox_batch_max_events), "256", 1, 10000, NULL, 0 },
+	{ "inbox.batch_max_events", OPT_INT, OFF(inbox_batch_max_events), "512", 1, 10000, NULL, 0 },
 	{ "inbox.batch_max_wait_ms", OPT_INT, OFF(inbox_batch_max_wait_ms), "10", 0, 1000, NULL, 0 },
 	{ "outbox.max_attempts", OPT_INT, OFF(outbox.max_attempts), "12", 1, 1000, NULL, 0 },
 	{ "outbox.backoff_base_ms", OPT_INT, OFF(outbox.backoff_base_ms), "1000", 10, 3600000, NULL, 0 },

@@ -21,7 +21,7 @@ GATEWAY = os.path.join(os.path.dirname(COLLABD_BIN), "bench", "flood_gateway")
 SANITIZED = os.environ.get("COLLABD_SANITIZED") == "1" or bool(os.environ.get("COLLABD_WRAPPER"))
 EVENTS = 3000 if SANITIZED else 20000
 # Heap the flood may add on top of what the connected daemon held: the page
-# cache filling up (256 KiB), one batch (256 events) and allocator slack;
+# cache filling up (256 KiB), one batch (512 events) and allocator slack;
 # measured 0.2-0.4 MiB.  The one-ack-per-turn queue added 3.5-3.7 MiB.
 GROWTH_LIMIT_MIB = 1.5
 
