@@ -3,7 +3,7 @@
  * bench_flood.py.  Not a test: it prints figures.
  *
  *   flood_gateway --platform feishu|dingtalk --events N [--rate R] [--warmup-ms M]
- *                 [--timeout-s T] [--chats C] [--clients K]
+ *                 [--timeout-s T] [--chats C] [--clients K] [--stall-acks-ms S]
  *
  * It listens on one 127.0.0.1 port (printed as {"port": P} on stdout) and
  * answers what a client needs to connect: Feishu's POST /callback/ws/endpoint,
@@ -55,12 +55,13 @@ enum platform { FEISHU, DINGTALK };
 static struct {
 	enum platform platform;
 	int events, rate, warmup_ms, timeout_s, chats, port, nclients, want_clients;
+	int stall_acks_ms;           /* read no acks for this long from the start (a slow peer) */
 	struct lws_context *ctx;
 	struct lws *client[16];      /* the flooded connections */
 	int64_t *sent_ns, *acked_ns; /* per event; 0 = not yet */
 	int next, acked, bad_acks;
 	int64_t start_ns, last_ack_ns, last_push_ns;
-	lws_sorted_usec_list_t start_timer, stop_timer;
+	lws_sorted_usec_list_t start_timer, stop_timer, unstall_timer;
 	int pace_fd; /* paced: a timerfd set to when the next frame is due */
 	int started, done;
 	double start_cpu_s; /* the gateway's own CPU time when the flood started */
@@ -386,9 +387,30 @@ static void set_rcvlowat(int bytes)
 			perror("flood_gateway: SO_RCVLOWAT");
 }
 
+/* --stall-acks-ms: a gateway that reads nothing for a while makes the
+ * client's socket fill up (its writes come back EAGAIN); once it reads again
+ * every ack must still arrive, with no further frame to prompt the client. */
+static void set_reading(int on)
+{
+	for (int i = 0; i < g.nclients; i++)
+		if (g.client[i])
+			lws_rx_flow_control(g.client[i], on);
+}
+
+static void unstall_fired(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	set_reading(1);
+}
+
 static void start_fired(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;
+	if (g.stall_acks_ms > 0) {
+		set_reading(0);
+		lws_sul_schedule(g.ctx, 0, &g.unstall_timer, unstall_fired,
+				 (lws_usec_t)g.stall_acks_ms * LWS_US_PER_MS);
+	}
 	g.started = 1;
 	g.start_ns = now_ns();
 	g.start_cpu_s = cpu_s();
@@ -537,6 +559,8 @@ int main(int argc, char **argv)
 			g.rate = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--warmup-ms"))
 			g.warmup_ms = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--stall-acks-ms"))
+			g.stall_acks_ms = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--timeout-s"))
 			g.timeout_s = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--chats"))
@@ -545,7 +569,7 @@ int main(int argc, char **argv)
 			g.want_clients = atoi(argv[i + 1]);
 		else {
 			fprintf(stderr, "usage: flood_gateway --platform feishu|dingtalk --events N [--rate R] "
-					"[--warmup-ms M] [--timeout-s T] [--chats C] [--clients K]\n");
+					"[--warmup-ms M] [--timeout-s T] [--chats C] [--clients K] [--stall-acks-ms S]\n");
 			return 2;
 		}
 	}

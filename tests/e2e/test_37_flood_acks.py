@@ -76,3 +76,33 @@ def test_flood_is_acked_in_few_commits_without_growing(tmp_path, platform):
         assert growth_mib <= GROWTH_LIMIT_MIB, (
             f"peak RSS grew {growth_mib:.1f} MiB during the flood ({baseline_kib} -> {peak_kib} KiB), {result}")
     assert rc == 0, d.log()[-3000:]
+
+
+@pytest.mark.parametrize("platform", ["feishu", "dingtalk"])
+def test_acks_held_back_by_a_gateway_that_stops_reading_all_leave(tmp_path, platform):
+    """The gateway reads no acks for the first 1.5 s of a flood, so the
+    daemon's socket fills and its writes come back EAGAIN; once the gateway
+    reads again, every ack must leave with no further frame to prompt it.
+    lws 4.1 clears a raw descriptor's POLLOUT once its writeable callback
+    returns, so a wish to write asked for inside that callback was lost and
+    the last acks waited for ever (wsconn.c asks again just after it)."""
+    events = 8000 if SANITIZED else 60000
+    gw = subprocess.Popen([GATEWAY, "--platform", platform, "--events", str(events), "--rate", "0",
+                           "--warmup-ms", "1500", "--timeout-s", "60", "--stall-acks-ms", "1500"],
+                          stdout=subprocess.PIPE, text=True)
+    try:
+        port = json.loads(gw.stdout.readline())["port"]
+        shim = types.SimpleNamespace(base_url=f"http://127.0.0.1:{port}", app_id="cli_0123456789abcdef",
+                                     client_id="dingflood", app_secret="flood-secret")
+        d = Daemon(shim, tmp_path, platform=platform, extra={"log_level": "warn"})
+        d.start()
+        try:
+            out, _ = gw.communicate(timeout=90)
+            result = json.loads(out.strip().splitlines()[-1])
+        finally:
+            rc = d.stop()
+    finally:
+        if gw.poll() is None:
+            gw.kill()
+    assert result["acked"] == events and result["bad_acks"] == 0, result
+    assert rc == 0, d.log()[-3000:]
