@@ -80,13 +80,15 @@ def test_poison_among_chatter_fails_alone(sim, make_daemon):
     middle of such a run rolls the run back and its events are applied again
     one by one, so the others commit once and only the poison counts attempts."""
     sim.set_config(redeliver_after=1, max_redeliveries=20)
-    texts = [f"今天的进展 {i}" for i in range(6)]
-    texts.insert(3, f"闲聊 {MARKER}")
-    # Queued while no client is connected, they arrive together: one batch.
+    # Queued while no client is connected, they arrive back to back: the
+    # simulator writes them one by one, so a turn may read only a few -- 30
+    # of them make sure batches of several form around the poison.
+    texts = [f"今天的进展 {i}" for i in range(30)]
+    texts.insert(15, f"闲聊 {MARKER}")
     sent = [sim.inject_message("oc_c", "ou_alice", t) for t in texts]
     d = poisoned(make_daemon)
-    bad = sent[3]
-    good = sent[:3] + sent[4:]
+    bad = sent[15]
+    good = sent[:15] + sent[16:]
     for m in good:
         sim.wait_acked(m["event_id"])
     sim.wait_acked(bad["event_id"], timeout=15)
