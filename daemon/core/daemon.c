@@ -84,7 +84,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	struct store_wal_stats w;
 	store_wal_stats(d->store, &w);
 	return json_pack("{s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:i},"
-			 "s:{s:I,s:I}}",
+			 "s:{s:I,s:I},s:{s:I,s:I}}",
 			 "timers", "fired", (json_int_t)t->fired, "late", (json_int_t)t->late,
 			 "messages", (json_int_t)t->notices, "batches", (json_int_t)t->batches,
 			 "pending", (json_int_t)store_timers_pending(d->store),
@@ -99,7 +99,9 @@ json_t *daemon_stats_json(struct daemon *d)
 			 "pending", (json_int_t)store_outbox_pending(d->store),
 			 "inflight", outbox_inflight(d->outbox),
 			 "wal", "checkpoints_on_thread", (json_int_t)w.checkpoints,
-			 "checkpoints_on_loop", (json_int_t)w.inline_checkpoints);
+			 "checkpoints_on_loop", (json_int_t)w.inline_checkpoints,
+			 "gateway_output", "pauses", (json_int_t)wsconn_stats()->pauses,
+			 "unsent_max_bytes", (json_int_t)wsconn_stats()->unsent_max);
 }
 
 /* Counts the answer to one event for /metrics: acked (with the time since

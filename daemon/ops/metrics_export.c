@@ -19,6 +19,7 @@
 #include "collabd/store.h"
 #include "collabd/store_board.h"
 #include "collabd/store_dead.h"
+#include "collabd/wsconn.h"
 
 /* One per-platform counter family; get picks the field. */
 static void platform_family(struct buf *out, struct daemon *d, const char *name, const char *help,
@@ -86,6 +87,12 @@ static void connections(struct buf *out, struct daemon *d)
 		dc = dingtalk_ws_stats(d->dingtalk_ws)->connects;
 		dr = dingtalk_ws_stats(d->dingtalk_ws)->reconnects;
 	}
+	metrics_header(out, "collabd_gateway_read_pauses_total", "counter",
+		       "Times a long connection stopped reading because the platform was not reading our acks.");
+	metrics_sample(out, "collabd_gateway_read_pauses_total", "", wsconn_stats()->pauses);
+	metrics_header(out, "collabd_gateway_unsent_bytes_max", "gauge",
+		       "The most output (acks, pings) one long connection has held unsent.");
+	metrics_sample(out, "collabd_gateway_unsent_bytes_max", "", (long long)wsconn_stats()->unsent_max);
 	metrics_header(out, "collabd_connection_up", "gauge", "1 while the platform's long connection is up.");
 	if (d->feishu_ws)
 		metrics_sample(out, "collabd_connection_up", "platform=\"feishu\"", feishu_ws_connected(d->feishu_ws));

@@ -36,6 +36,13 @@
 #define UPGRADE_TIMEOUT_S 10   /* from the socket up to the 101 */
 #define READS_PER_TURN 4       /* 256 KiB (~a batch of frames), then the loop's other work */
 #define CLOSE_GRACE_S 2        /* our close frame's time to leave */
+/* Back-pressure: a peer that reads our frames (acks) slower than it sends
+ * events would grow the unsent output without bound -- every event read
+ * becomes an ack queued.  Past HIGH bytes unsent we stop reading (lws drops
+ * POLLIN; the peer's socket fills and it waits), below LOW we read again.
+ * HIGH holds a few batches of acks (512 x ~200 bytes each). */
+#define UNSENT_HIGH (1024 * 1024)
+#define UNSENT_LOW (256 * 1024)
 
 enum wsconn_state { WC_DIALING, WC_UPGRADING, WC_OPEN, WC_CLOSING };
 
@@ -60,12 +67,26 @@ struct wsconn {
 	char why_buf[160];
 	int refused_status;
 	int finished;                  /* closed() was called */
+	int paused;                    /* not reading: too much output unsent */
 	lws_sorted_usec_list_t read_again; /* more may wait inside TLS: read on */
 	lws_sorted_usec_list_t write_again; /* bytes left after a writeable callback: ask again after it */
 	lws_sorted_usec_list_t end_timer;  /* closed while dialing: the end, next turn */
 	unsigned char masks[256];      /* random bytes for frame masks, 4 per frame */
 	size_t masks_used;
 };
+
+static struct wsconn_stats stats;
+
+const struct wsconn_stats *wsconn_stats(void)
+{
+	return &stats;
+}
+
+/* Bytes queued or handed to the socket and not yet gone. */
+static size_t unsent(const struct wsconn *c)
+{
+	return c->out.len + c->sending.len - c->sent;
+}
 
 /* A frame's masking key must be unpredictable to the peer's network path
  * (RFC 6455 10.3): the kernel's random bytes, fetched 64 keys at a time. */
@@ -93,6 +114,8 @@ static void want_write(struct wsconn *c)
 static void queue_frame(struct wsconn *c, enum ws_opcode op, const void *data, size_t len)
 {
 	ws_frame_append(&c->out, op, data, len, next_mask(c));
+	if (unsent(c) > stats.unsent_max)
+		stats.unsent_max = unsent(c);
 	want_write(c);
 }
 
@@ -264,6 +287,26 @@ static unsigned char rx_chunk[64 * 1024]; /* one loop, one reader at a time */
 static void read_again_fired(lws_sorted_usec_list_t *sul);
 static void end_fired(lws_sorted_usec_list_t *sul);
 
+/* The peer reads slower than it sends: stop reading until our output
+ * drains (write_some resumes).  lws applies it when the callback we are in
+ * returns, or at once outside one. */
+static void pause_reading(struct wsconn *c)
+{
+	c->paused = 1;
+	stats.pauses++;
+	if (c->wsi)
+		lws_rx_flow_control(c->wsi, 0);
+}
+
+static void resume_reading(struct wsconn *c)
+{
+	c->paused = 0;
+	if (c->wsi)
+		lws_rx_flow_control(c->wsi, 1);
+	/* TLS may hold decrypted bytes the socket no longer signals. */
+	lws_sul_schedule(c->ctx, 0, &c->read_again, read_again_fired, 1);
+}
+
 /* Reads what is there: until curl says it would block, since TLS may hold
  * decrypted bytes the socket no longer signals.  -1: close the socket. */
 static int read_some(struct wsconn *c)
@@ -271,6 +314,12 @@ static int read_some(struct wsconn *c)
 	for (int i = 0; i < READS_PER_TURN; i++) {
 		if (c->state == WC_CLOSING || !c->conn)
 			return 0; /* what comes now is not wanted */
+		if (c->paused)
+			return 0;
+		if (unsent(c) > UNSENT_HIGH) {
+			pause_reading(c);
+			return 0;
+		}
 		const char *error = NULL;
 		long n = http_conn_recv(c->conn, rx_chunk, sizeof rx_chunk, &error);
 		if (n == 0)
@@ -338,8 +387,11 @@ static int write_some(struct wsconn *c)
 			return 0;
 		}
 		c->sent += (size_t)n;
+		if (c->paused && unsent(c) <= UNSENT_LOW)
+			resume_reading(c);
 	}
 	buf_reset(&c->sending);
+	c->sent = 0;
 	if (c->out.len)
 		rearm_write(c);
 	else if (c->state == WC_CLOSING)

@@ -58,6 +58,14 @@ void wsconn_close(struct wsconn *c, const char *why);
 /* Closes without any further callback: for an owner that goes away. */
 void wsconn_abandon(struct wsconn *c);
 
+/* All connections' back-pressure, for /metrics and the stats. */
+struct wsconn_stats {
+	long long pauses;    /* reading stopped: too much of our output unsent */
+	size_t unsent_max;   /* the most output one connection held unsent, bytes */
+};
+/* Process-wide; valid for the process's life. */
+const struct wsconn_stats *wsconn_stats(void);
+
 /* Registered on the client vhost: the lws protocol all wsconns run on. */
 extern const struct lws_protocols wsconn_protocol;
 
