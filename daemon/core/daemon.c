@@ -148,10 +148,38 @@ void daemon_flush_events(struct daemon *d)
 	long long changed = d->inbox.applied + d->inbox.dead_letters;
 	inbox_batch_flush(d->batch, d->store, &d->env, &d->inbox, answer_event, d);
 	d->env.status = NULL;
-	if (d->inbox.applied + d->inbox.dead_letters > changed) { /* new notices, deadlines */
+	if (d->inbox.applied + d->inbox.dead_letters > changed) /* new notices, deadlines */
+		d->kick_when_durable = 1;
+	/* Two syncs in flight at most (the store has two sync threads): when a
+	 * third commit waits, the disk is slower than the loop, which would
+	 * read on and hold ever more unacked events; sync here and ack them
+	 * all, as a commit with FULL did.  (Counting events instead -- a full
+	 * batch waiting -- synced inline after every full batch: the one just
+	 * committed is always still waiting.) */
+	daemon_answer_durable(d, inbox_waiting_commits(d->batch) > 2);
+}
+
+/* Acks the events whose batch's commit the store's sync thread has put on
+ * disk (wait: sync now and ack them all, at shutdown).  The outbox and the
+ * timers look at what those batches queued only then: a reply never leaves
+ * for an event that a power cut could still take back. */
+void daemon_answer_durable(struct daemon *d, int wait)
+{
+	if (!d->batch)
+		return;
+	inbox_answer_durable(d->batch, d->store, wait, answer_event, d);
+	if (d->kick_when_durable && inbox_waiting(d->batch) == 0) {
+		d->kick_when_durable = 0;
 		outbox_kick(d->outbox);
 		sched_kick(d->sched);
 	}
+}
+
+/* On a sync thread: the loop has acks to send. */
+static void wake_loop(void *arg)
+{
+	struct daemon *d = arg;
+	lws_cancel_service(d->ctx);
 }
 
 /* Queues one parsed event (either platform) for the current batch; flushes
@@ -443,12 +471,17 @@ static int daemon_open(struct daemon *d)
 	struct store_limits limits = { d->cfg.postgresql.connect_timeout_ms, d->cfg.postgresql.statement_timeout_ms,
 				       d->cfg.postgresql.lock_timeout_ms };
 	store_set_limits(d->store, &limits);
+	store_on_durable(d->store, wake_loop, d); /* d->ctx exists by now */
 	log_info("msg=\"database ready\" path=%s engine=%s schema_version=%d", shown, store_engine_name(d->store),
 		 store_schema_version());
 	struct stat dbst;
 	if (!store_is_pg_uri(d->cfg.database) && stat(d->cfg.database, &dbst) == 0 && (dbst.st_mode & 007))
 		log_warn("msg=\"the database is readable by other users of this machine; chmod 600 it (and its -wal, "
 			 "-shm files)\" path=%s mode=%03o", d->cfg.database, (unsigned)(dbst.st_mode & 0777));
+	if (d->cfg.test_wal_sync_delay_ms) {
+		log_warn("msg=\"TEST MODE: each WAL sync starts late\" delay_ms=%d", d->cfg.test_wal_sync_delay_ms);
+		store_set_sync_delay(d->store, d->cfg.test_wal_sync_delay_ms);
+	}
 	if (d->cfg.test_sync_normal) {
 		log_warn("msg=\"TEST MODE: synchronous=NORMAL; acked events may be lost in a power cut\"");
 		store_set_synchronous(d->store, 0);
@@ -579,8 +612,10 @@ static void daemon_loop(struct daemon *d)
 			if (lws_service(d->ctx, -1) < 0 || inbox_batch_size(d->batch) <= held)
 				break;
 		}
-		/* What this turn read: one commit, then the acks. */
+		/* What this turn read: one commit; the acks of every batch now on
+		 * disk (a sync thread woke the loop when it finished). */
 		daemon_flush_events(d);
+		daemon_answer_durable(d, 0);
 		watch_store(d);
 		if (accept_failed) {
 			/* Out of descriptors with a client knocking: give the rest of
@@ -604,6 +639,7 @@ static void daemon_loop(struct daemon *d)
 
 	log_info("msg=\"stopping\" signal=%d", (int)stop_signal);
 	daemon_flush_events(d);
+	daemon_answer_durable(d, 1);
 	if (d->feishu_ws)
 		feishu_ws_stop(d->feishu_ws);
 	if (d->dingtalk_ws)
@@ -614,6 +650,7 @@ static void daemon_loop(struct daemon *d)
 	while (outbox_inflight(d->outbox) > 0 && clock_mono_ms() < deadline) {
 		lws_service(d->ctx, 0);
 		daemon_flush_events(d);
+		daemon_answer_durable(d, 1);
 	}
 	lws_sul_cancel(&d->prune_timer);
 	lws_sul_cancel(&d->store_timer);
@@ -639,6 +676,8 @@ static void daemon_close(struct daemon *d)
 	 * rather than leaving the others to wait for the lease. */
 	if (d->store)
 		store_outbox_release(d->store);
+	if (d->store)
+		store_on_durable(d->store, NULL, NULL); /* before the context it wakes goes */
 	if (d->ctx)
 		lws_context_destroy(d->ctx);
 	inbox_batch_free(d->batch); /* anything left was never acked: redelivered */
