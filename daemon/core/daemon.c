@@ -7,13 +7,18 @@
  */
 #include "collabd/daemon.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "collabd/calendar.h"
 #include "collabd/clock.h"
@@ -175,11 +180,66 @@ void daemon_answer_durable(struct daemon *d, int wait)
 	}
 }
 
-/* On a sync thread: the loop has acks to send. */
+/* On a sync thread: the loop has acks to send.  An eventfd of our own in
+ * the loop's poll set, rather than lws_cancel_service(): with that, a flood
+ * now and then ended with a batch of acks queued on the DingTalk socket and
+ * never written (the socket left lws's poll set, 30 MiB of acks held). */
 static void wake_loop(void *arg)
 {
 	struct daemon *d = arg;
-	lws_cancel_service(d->ctx);
+	uint64_t one = 1;
+	if (write(d->wake_fd, &one, sizeof one) < 0) {
+		/* EAGAIN: the counter is full, the loop wakes anyway. */
+	}
+}
+
+/* The loop's side of the eventfd: empty it; the loop then acks what is durable. */
+static int wake_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	if (reason != LWS_CALLBACK_RAW_RX_FILE && reason != LWS_CALLBACK_RAW_CLOSE_FILE)
+		return 0; /* the others may come without a wsi */
+	struct daemon *d = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+	if (reason == LWS_CALLBACK_RAW_RX_FILE && d) {
+		uint64_t n;
+		if (read(d->wake_fd, &n, sizeof n) < 0) {
+			/* EAGAIN: already emptied. */
+		}
+	}
+	if (reason == LWS_CALLBACK_RAW_CLOSE_FILE && d)
+		d->wake_wsi = NULL;
+	return 0;
+}
+
+static const struct lws_protocols wake_protocol = { .name = "collabd-wake", .callback = wake_callback };
+
+/* Puts the sync threads' eventfd in the loop's poll set and hands the store
+ * the function that writes it. */
+static void watch_durable(struct daemon *d)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0) {
+		log_error("msg=\"cannot make the wake descriptor; inbox commits sync on the loop\" error=\"%s\"",
+			  strerror(errno));
+		store_wal_sync_off(d->store);
+		return;
+	}
+	lws_sock_file_fd_type desc;
+	desc.filefd = fd;
+	d->wake_wsi = lws_adopt_descriptor_vhost(d->client_vhost, LWS_ADOPT_RAW_FILE_DESC, desc,
+						 wake_protocol.name, NULL);
+	if (!d->wake_wsi) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			close(fd);
+		log_error("msg=\"cannot watch the wake descriptor; inbox commits sync on the loop\"");
+		store_wal_sync_off(d->store);
+		return;
+	}
+	d->wake_fd = fd;
+	lws_set_opaque_user_data(d->wake_wsi, d);
+	store_on_durable(d->store, wake_loop, d);
 }
 
 /* Queues one parsed event (either platform) for the current batch; flushes
@@ -378,7 +438,7 @@ static unsigned int lws_descriptor_budget(const struct config *cfg)
 static int create_context(struct daemon *d)
 {
 	static const struct lws_protocols *client_protocols[] = {
-		&wsconn_protocol, &http_client_protocol, NULL,
+		&wsconn_protocol, &http_client_protocol, &wake_protocol, NULL,
 	};
 	static const struct lws_protocols *admin_protocols[] = { &admin_protocol, NULL };
 
@@ -471,7 +531,6 @@ static int daemon_open(struct daemon *d)
 	struct store_limits limits = { d->cfg.postgresql.connect_timeout_ms, d->cfg.postgresql.statement_timeout_ms,
 				       d->cfg.postgresql.lock_timeout_ms };
 	store_set_limits(d->store, &limits);
-	store_on_durable(d->store, wake_loop, d); /* d->ctx exists by now */
 	log_info("msg=\"database ready\" path=%s engine=%s schema_version=%d", shown, store_engine_name(d->store),
 		 store_schema_version());
 	struct stat dbst;
@@ -514,6 +573,7 @@ static int daemon_open(struct daemon *d)
 		log_error("msg=\"cannot start the event loop\"");
 		goto fail;
 	}
+	watch_durable(d); /* before the first inbox commit */
 	d->http = http_client_new(d->ctx, d->client_vhost);
 	if (d->http)
 		http_client_set_ca_file(d->http, d->cfg.tls_ca_file);

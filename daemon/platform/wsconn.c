@@ -62,6 +62,7 @@ struct wsconn {
 	int refused_status;
 	int finished;                  /* closed() was called */
 	lws_sorted_usec_list_t read_again; /* more may wait inside TLS: read on */
+	lws_sorted_usec_list_t write_again; /* bytes left after a writeable callback: ask again after it */
 	lws_sorted_usec_list_t end_timer;  /* closed while dialing: the end, next turn */
 	unsigned char masks[256];      /* random bytes for frame masks, 4 per frame */
 	size_t masks_used;
@@ -99,6 +100,7 @@ static void queue_frame(struct wsconn *c, enum ws_opcode op, const void *data, s
 static void wsconn_free(struct wsconn *c)
 {
 	lws_sul_cancel(&c->read_again);
+	lws_sul_cancel(&c->write_again);
 	lws_sul_cancel(&c->end_timer);
 	http_conn_close(c->conn);
 	free(c->host_header);
@@ -297,6 +299,22 @@ static void read_again_fired(lws_sorted_usec_list_t *sul)
 		start_closing(c, 0, c->why);
 }
 
+static void write_again_fired(lws_sorted_usec_list_t *sul)
+{
+	struct wsconn *c = lws_container_of(sul, struct wsconn, write_again);
+	want_write(c);
+}
+
+/* From inside the writeable callback: lws (4.1, raw descriptors) clears
+ * POLLOUT after that callback returns, so asking for it there is undone,
+ * and what is left would wait for the next frame queued -- at the end of a
+ * flood, forever (acks held, the gateway waiting for them).  Ask again
+ * just after. */
+static void rearm_write(struct wsconn *c)
+{
+	lws_sul_schedule(c->ctx, 0, &c->write_again, write_again_fired, 1);
+}
+
 /* Sends what is queued: one write for all the frames queued since the last
  * one (a batch's acks), retried unchanged when the socket is full (TLS wants
  * the same bytes again). */
@@ -317,14 +335,14 @@ static int write_some(struct wsconn *c)
 			return fail(c, c->why_buf);
 		}
 		if (n == 0) {
-			want_write(c);
+			rearm_write(c);
 			return 0;
 		}
 		c->sent += (size_t)n;
 	}
 	buf_reset(&c->sending);
 	if (c->out.len)
-		want_write(c);
+		rearm_write(c);
 	else if (c->state == WC_CLOSING)
 		return -1; /* our close frame is out */
 	return 0;

@@ -202,6 +202,14 @@ void store_set_sync_delay(struct store *st, int ms)
 		wal_sync_set_delay(st->wal_sync, ms);
 }
 
+void store_wal_sync_off(struct store *st)
+{
+	if (st && st->ops == &db_sqlite_ops && st->wal_sync) {
+		wal_sync_stop(st->wal_sync);
+		st->wal_sync = NULL;
+	}
+}
+
 void store_on_durable(struct store *st, void (*fn)(void *arg), void *arg)
 {
 	if (st && st->ops == &db_sqlite_ops && st->wal_sync)

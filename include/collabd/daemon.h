@@ -34,6 +34,8 @@ struct daemon {
 	struct store *store;
 	struct lws_context *ctx;
 	struct lws_vhost *client_vhost;
+	struct lws *wake_wsi;               /* the eventfd a WAL sync thread writes: acks may go (daemon.c) */
+	int wake_fd;                        /* ... its descriptor, valid while wake_wsi is set */
 	struct http_client *http;
 	struct feishu_api *feishu_api;
 	struct feishu_ws *feishu_ws;        /* NULL when feishu.enabled is false */

@@ -123,6 +123,9 @@ enum store_rc store_commit_nowait(struct store *st, uint64_t *seq);
 int store_is_durable(struct store *st, uint64_t seq);
 void store_on_durable(struct store *st, void (*fn)(void *arg), void *arg);
 enum store_rc store_sync(struct store *st);
+/* No sync threads from now on (the caller cannot be woken by them): every
+ * commit syncs before it returns.  Call before the first commit. */
+void store_wal_sync_off(struct store *st);
 /* 1 while a transaction is open (0 also after SQLite rolled one back on its
  * own, e.g. on a full disk). */
 int store_in_transaction(struct store *st);
