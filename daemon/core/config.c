@@ -47,6 +47,7 @@ static const struct config_option config_options[] = {
 	{ "testing.start_at", OPT_STRING, OFF(test_start_at), "", 0, 0, NULL, 0 },
 	{ "testing.no_descriptor_reserve", OPT_BOOL, OFF(test_no_descriptor_reserve), "false", 0, 0, NULL, 0 },
 	{ "testing.synchronous_normal", OPT_BOOL, OFF(test_sync_normal), "false", 0, 0, NULL, 0 },
+	{ "testing.wal_sync_delay_ms", OPT_INT, OFF(test_wal_sync_delay_ms), "0", 0, 1000, NULL, 0 },
 	{ "testing.fail_events_containing", OPT_STRING, OFF(test_fail_marker), NULL, 0, 0, NULL, 0 },
 	{ "feishu.enabled", OPT_BOOL, OFF(feishu.enabled), "true", 0, 0, NULL, 0 },
 	{ "feishu.base_url", OPT_URL, OFF(feishu.base_url), "https://open.feishu.cn", 0, 0, "COLLABD_FEISHU_BASE_URL", 0 },

@@ -7,13 +7,18 @@
  */
 #include "collabd/daemon.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "collabd/calendar.h"
 #include "collabd/clock.h"
@@ -150,10 +155,93 @@ void daemon_flush_events(struct daemon *d)
 	long long changed = d->inbox.applied + d->inbox.dead_letters;
 	inbox_batch_flush(d->batch, d->store, &d->env, &d->inbox, answer_event, d);
 	d->env.status = NULL;
-	if (d->inbox.applied + d->inbox.dead_letters > changed) { /* new notices, deadlines */
+	if (d->inbox.applied + d->inbox.dead_letters > changed) /* new notices, deadlines */
+		d->kick_when_durable = 1;
+	/* Two syncs in flight at most (the store has two sync threads): when a
+	 * third commit waits, the disk is slower than the loop, which would
+	 * read on and hold ever more unacked events; sync here and ack them
+	 * all, as a commit with FULL did.  (Counting events instead -- a full
+	 * batch waiting -- synced inline after every full batch: the one just
+	 * committed is always still waiting.) */
+	daemon_answer_durable(d, inbox_waiting_commits(d->batch) > 2);
+}
+
+/* Acks the events whose batch's commit the store's sync thread has put on
+ * disk (wait: sync now and ack them all, at shutdown).  The outbox and the
+ * timers look at what those batches queued only then: a reply never leaves
+ * for an event that a power cut could still take back. */
+void daemon_answer_durable(struct daemon *d, int wait)
+{
+	if (!d->batch)
+		return;
+	inbox_answer_durable(d->batch, d->store, wait, answer_event, d);
+	if (d->kick_when_durable && inbox_waiting(d->batch) == 0) {
+		d->kick_when_durable = 0;
 		outbox_kick(d->outbox);
 		sched_kick(d->sched);
 	}
+}
+
+/* On a sync thread: the loop has acks to send.  An eventfd of our own in
+ * the loop's poll set, rather than lws_cancel_service(): with that, a flood
+ * now and then ended with a batch of acks queued on the DingTalk socket and
+ * never written (the socket left lws's poll set, 30 MiB of acks held). */
+static void wake_loop(void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t one = 1;
+	if (write(d->wake_fd, &one, sizeof one) < 0) {
+		/* EAGAIN: the counter is full, the loop wakes anyway. */
+	}
+}
+
+/* The loop's side of the eventfd: empty it; the loop then acks what is durable. */
+static int wake_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	if (reason != LWS_CALLBACK_RAW_RX_FILE && reason != LWS_CALLBACK_RAW_CLOSE_FILE)
+		return 0; /* the others may come without a wsi */
+	struct daemon *d = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+	if (reason == LWS_CALLBACK_RAW_RX_FILE && d) {
+		uint64_t n;
+		if (read(d->wake_fd, &n, sizeof n) < 0) {
+			/* EAGAIN: already emptied. */
+		}
+	}
+	if (reason == LWS_CALLBACK_RAW_CLOSE_FILE && d)
+		d->wake_wsi = NULL;
+	return 0;
+}
+
+static const struct lws_protocols wake_protocol = { .name = "collabd-wake", .callback = wake_callback };
+
+/* Puts the sync threads' eventfd in the loop's poll set and hands the store
+ * the function that writes it. */
+static void watch_durable(struct daemon *d)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0) {
+		log_error("msg=\"cannot make the wake descriptor; inbox commits sync on the loop\" error=\"%s\"",
+			  strerror(errno));
+		store_wal_sync_off(d->store);
+		return;
+	}
+	lws_sock_file_fd_type desc;
+	desc.filefd = fd;
+	d->wake_wsi = lws_adopt_descriptor_vhost(d->client_vhost, LWS_ADOPT_RAW_FILE_DESC, desc,
+						 wake_protocol.name, NULL);
+	if (!d->wake_wsi) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			close(fd);
+		log_error("msg=\"cannot watch the wake descriptor; inbox commits sync on the loop\"");
+		store_wal_sync_off(d->store);
+		return;
+	}
+	d->wake_fd = fd;
+	lws_set_opaque_user_data(d->wake_wsi, d);
+	store_on_durable(d->store, wake_loop, d);
 }
 
 /* Queues one parsed event (either platform) for the current batch; flushes
@@ -352,7 +440,7 @@ static unsigned int lws_descriptor_budget(const struct config *cfg)
 static int create_context(struct daemon *d)
 {
 	static const struct lws_protocols *client_protocols[] = {
-		&wsconn_protocol, &http_client_protocol, NULL,
+		&wsconn_protocol, &http_client_protocol, &wake_protocol, NULL,
 	};
 	static const struct lws_protocols *admin_protocols[] = { &admin_protocol, NULL };
 
@@ -451,6 +539,10 @@ static int daemon_open(struct daemon *d)
 	if (!store_is_pg_uri(d->cfg.database) && stat(d->cfg.database, &dbst) == 0 && (dbst.st_mode & 007))
 		log_warn("msg=\"the database is readable by other users of this machine; chmod 600 it (and its -wal, "
 			 "-shm files)\" path=%s mode=%03o", d->cfg.database, (unsigned)(dbst.st_mode & 0777));
+	if (d->cfg.test_wal_sync_delay_ms) {
+		log_warn("msg=\"TEST MODE: each WAL sync starts late\" delay_ms=%d", d->cfg.test_wal_sync_delay_ms);
+		store_set_sync_delay(d->store, d->cfg.test_wal_sync_delay_ms);
+	}
 	if (d->cfg.test_sync_normal) {
 		log_warn("msg=\"TEST MODE: synchronous=NORMAL; acked events may be lost in a power cut\"");
 		store_set_synchronous(d->store, 0);
@@ -483,6 +575,7 @@ static int daemon_open(struct daemon *d)
 		log_error("msg=\"cannot start the event loop\"");
 		goto fail;
 	}
+	watch_durable(d); /* before the first inbox commit */
 	d->http = http_client_new(d->ctx, d->client_vhost);
 	if (d->http)
 		http_client_set_ca_file(d->http, d->cfg.tls_ca_file);
@@ -581,8 +674,10 @@ static void daemon_loop(struct daemon *d)
 			if (lws_service(d->ctx, -1) < 0 || inbox_batch_size(d->batch) <= held)
 				break;
 		}
-		/* What this turn read: one commit, then the acks. */
+		/* What this turn read: one commit; the acks of every batch now on
+		 * disk (a sync thread woke the loop when it finished). */
 		daemon_flush_events(d);
+		daemon_answer_durable(d, 0);
 		watch_store(d);
 		if (accept_failed) {
 			/* Out of descriptors with a client knocking: give the rest of
@@ -606,6 +701,7 @@ static void daemon_loop(struct daemon *d)
 
 	log_info("msg=\"stopping\" signal=%d", (int)stop_signal);
 	daemon_flush_events(d);
+	daemon_answer_durable(d, 1);
 	if (d->feishu_ws)
 		feishu_ws_stop(d->feishu_ws);
 	if (d->dingtalk_ws)
@@ -616,6 +712,7 @@ static void daemon_loop(struct daemon *d)
 	while (outbox_inflight(d->outbox) > 0 && clock_mono_ms() < deadline) {
 		lws_service(d->ctx, 0);
 		daemon_flush_events(d);
+		daemon_answer_durable(d, 1);
 	}
 	lws_sul_cancel(&d->prune_timer);
 	lws_sul_cancel(&d->store_timer);
@@ -641,6 +738,8 @@ static void daemon_close(struct daemon *d)
 	 * rather than leaving the others to wait for the lease. */
 	if (d->store)
 		store_outbox_release(d->store);
+	if (d->store)
+		store_on_durable(d->store, NULL, NULL); /* before the context it wakes goes */
 	if (d->ctx)
 		lws_context_destroy(d->ctx);
 	inbox_batch_free(d->batch); /* anything left was never acked: redelivered */

@@ -31,6 +31,18 @@ struct inbox_item {
 	json_t *card_response;
 };
 
+/* An event committed and waiting for its sync: only what its answer needs
+ * (under a flood there are hundreds). */
+struct inbox_waiter {
+	const char *platform; /* static */
+	enum event_kind kind;
+	enum inbox_rc rc;
+	uint64_t ticket;
+	int64_t received_us;
+	json_t *card_response; /* owned */
+	uint64_t seq;          /* its batch's commit (store_commit_nowait) */
+};
+
 /* Past this the arena is given back after a flush rather than kept. */
 #define ARENA_KEEP_BYTES (256 * 1024)
 
@@ -38,6 +50,9 @@ struct inbox_batch {
 	struct inbox_item *items;
 	struct buf arena; /* the items' raw frames, topics and frame ids, one after another */
 	size_t n, cap, max_events;
+	struct inbox_waiter *waiting; /* committed, answered once durable: [wait_from, nwait) */
+	size_t wait_from, nwait, capwait;
+	size_t wait_commits; /* distinct commits among the waiting events */
 	ms_t max_wait_ms, first_at; /* monotonic */
 };
 
@@ -166,12 +181,17 @@ void inbox_batch_free(struct inbox_batch *b)
 		return;
 	for (size_t i = 0; i < b->n; i++)
 		item_clear(&b->items[i]);
+	for (size_t i = b->wait_from; i < b->nwait; i++)
+		json_decref(b->waiting[i].card_response); /* committed, never acked: redelivered, a duplicate */
 	free(b->items);
 	buf_free(&b->arena);
+	free(b->waiting);
 	free(b);
 }
 
 size_t inbox_batch_size(const struct inbox_batch *b) { return b->n; }
+size_t inbox_waiting(const struct inbox_batch *b) { return b->nwait - b->wait_from; }
+size_t inbox_waiting_commits(const struct inbox_batch *b) { return b->wait_commits; }
 
 int inbox_batch_has_room(const struct inbox_batch *b)
 {
@@ -364,6 +384,38 @@ static int apply_all(struct store *st, const struct cmd_env *env, struct inbox_b
 	return 0;
 }
 
+static void answer_one(const struct inbox_waiter *w, inbox_answer_fn answer, void *arg)
+{
+	struct inbox_answer a = { .platform = w->platform, .kind = w->kind, .rc = w->rc, .ticket = w->ticket,
+				  .received_us = w->received_us,
+				  .card_response = w->rc == INBOX_FAILED ? NULL : w->card_response };
+	answer(arg, &a);
+}
+
+/* Answers *it now, or (its commit not yet on disk) keeps what its answer
+ * needs until inbox_answer_durable(); clears it either way. */
+static void answer_or_wait(struct inbox_batch *b, struct store *st, uint64_t seq, struct inbox_item *it,
+			   inbox_answer_fn answer, void *arg)
+{
+	struct inbox_waiter w = { .platform = it->ev.platform, .kind = it->ev.kind, .rc = it->rc,
+				  .ticket = it->ticket, .received_us = it->received_us,
+				  .card_response = it->card_response, .seq = seq };
+	if (it->rc == INBOX_FAILED || store_is_durable(st, seq)) {
+		answer_one(&w, answer, arg);
+		item_clear(it);
+		return;
+	}
+	it->card_response = NULL; /* moves to the waiter */
+	item_clear(it);
+	if (b->nwait == b->wait_from || b->waiting[b->nwait - 1].seq != seq)
+		b->wait_commits++;
+	if (b->nwait == b->capwait) {
+		b->capwait = b->capwait ? b->capwait * 2 : 64;
+		b->waiting = xrealloc(b->waiting, b->capwait * sizeof *b->waiting);
+	}
+	b->waiting[b->nwait++] = w;
+}
+
 void inbox_batch_flush(struct inbox_batch *b, struct store *st, const struct cmd_env *env,
 		       struct inbox_stats *stats, inbox_answer_fn answer, void *arg)
 {
@@ -371,14 +423,15 @@ void inbox_batch_flush(struct inbox_batch *b, struct store *st, const struct cmd
 		return;
 	resolve_copies(b);
 	int committed = 0;
-	if (store_begin(st) != STORE_OK) {
+	uint64_t seq = 0;
+	if (store_begin_nowait(st) != STORE_OK) {
 		log_error("msg=\"cannot begin a transaction; events left unacknowledged\" events=%zu error=\"%s\"", b->n,
 			  store_errmsg(st));
 	} else {
 		if (apply_all(st, env, b))
 			log_error("msg=\"the batch's transaction was lost; events left unacknowledged\" events=%zu "
 				  "error=\"%s\"", b->n, store_errmsg(st));
-		else if (store_commit(st) == STORE_OK)
+		else if (store_commit_nowait(st, &seq) == STORE_OK)
 			committed = 1;
 		else
 			log_error("msg=\"cannot commit; events left unacknowledged\" events=%zu error=\"%s\"", b->n,
@@ -401,14 +454,34 @@ void inbox_batch_flush(struct inbox_batch *b, struct store *st, const struct cmd
 		case INBOX_DEAD_LETTER: stats->dead_letters++; break;
 		case INBOX_FAILED: stats->failed++; break;
 		}
-		struct inbox_answer a = { .platform = it->ev.platform, .kind = it->ev.kind, .rc = it->rc,
-					  .ticket = it->ticket, .received_us = it->received_us,
-					  .card_response = it->rc == INBOX_FAILED ? NULL : it->card_response };
-		answer(arg, &a);
-		item_clear(it);
+		answer_or_wait(b, st, seq, it, answer, arg);
 	}
 	b->n = 0;
 	b->arena.len = 0;
 	if (b->arena.cap > ARENA_KEEP_BYTES) /* a rare big batch: do not keep its memory */
 		buf_free(&b->arena);
+}
+
+size_t inbox_answer_durable(struct inbox_batch *b, struct store *st, int wait, inbox_answer_fn answer, void *arg)
+{
+	if (wait && b->wait_from < b->nwait)
+		store_sync(st);
+	size_t answered = 0;
+	while (b->wait_from < b->nwait && store_is_durable(st, b->waiting[b->wait_from].seq)) {
+		struct inbox_waiter *w = &b->waiting[b->wait_from++];
+		answer_one(w, answer, arg);
+		json_decref(w->card_response);
+		if (b->wait_from == b->nwait || b->waiting[b->wait_from].seq != w->seq)
+			b->wait_commits--; /* that commit's last event */
+		answered++;
+	}
+	if (b->wait_from == b->nwait) {
+		b->wait_from = b->nwait = 0;
+	} else if (b->wait_from > b->nwait / 2) {
+		/* Under steady load the list may never empty: keep it compact. */
+		memmove(b->waiting, b->waiting + b->wait_from, (b->nwait - b->wait_from) * sizeof *b->waiting);
+		b->nwait -= b->wait_from;
+		b->wait_from = 0;
+	}
+	return answered;
 }

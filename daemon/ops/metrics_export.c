@@ -164,6 +164,11 @@ static void wal(struct buf *out, struct daemon *d)
 		       "its limit).");
 	metrics_sample(out, "collabd_wal_checkpoints_total", "on=\"thread\"", (long long)w.checkpoints);
 	metrics_sample(out, "collabd_wal_checkpoints_total", "on=\"loop\"", (long long)w.inline_checkpoints);
+	metrics_header(out, "collabd_wal_syncs_total", "counter",
+		       "Explicit WAL syncs for the inbox's group commits by where they ran: thread (the acks wait "
+		       "for it, the loop reads on) or loop (a full batch already waiting, another commit, shutdown).");
+	metrics_sample(out, "collabd_wal_syncs_total", "on=\"thread\"", (long long)w.syncs);
+	metrics_sample(out, "collabd_wal_syncs_total", "on=\"loop\"", (long long)w.inline_syncs);
 	metrics_header(out, "collabd_wal_checkpoint_failures_total", "counter", "WAL checkpoints that failed.");
 	metrics_sample(out, "collabd_wal_checkpoint_failures_total", "", (long long)w.failures);
 }

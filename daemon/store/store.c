@@ -417,11 +417,95 @@ enum store_rc store_begin(struct store *st)
 	return rc;
 }
 
+/* After a store_begin_nowait() transaction ended: synchronous=FULL again,
+ * so that every other commit syncs before it returns, as it always did. */
+static void end_nowait(struct store *st)
+{
+	if (!st->nowait_open)
+		return;
+	st->nowait_open = 0;
+	/* Prepared once (store_sql caches it): this runs twice per batch. */
+	store_step_done(st, store_sql(st, "PRAGMA synchronous=FULL"));
+}
+
+enum store_rc store_begin_nowait(struct store *st)
+{
+	/* SQLite refuses to change it inside a transaction: set it before. */
+	if (st->wal_sync && !st->sync_normal) {
+		if (store_step_done(st, store_sql(st, "PRAGMA synchronous=NORMAL")) != STORE_OK)
+			return STORE_ERR;
+		st->nowait_open = 1;
+	}
+	enum store_rc rc = store_begin(st);
+	if (rc != STORE_OK)
+		end_nowait(st);
+	return rc;
+}
+
+enum store_rc store_commit_nowait(struct store *st, uint64_t *seq)
+{
+	int nowait = st->nowait_open;
+	enum store_rc rc = store_step_done(st, store_stmt(st, S_COMMIT));
+	/* The memo counts the batch's puts as committed now, before their sync:
+	 * the rows are committed (every later transaction reads them), only
+	 * their durability is pending, and a power cut before the sync takes
+	 * the rows, the memo (it lives in this process) and the acks (none
+	 * left) together: the platform redelivers and the puts run again. */
+	webhook_memo_on_end(st, rc == STORE_OK);
+	if (rc != STORE_OK)
+		return rc; /* still open: the caller rolls back (end_nowait then) */
+	end_nowait(st);
+	*seq = ++st->commit_seq;
+	if (!nowait) {
+		st->durable_seq = *seq; /* synced by COMMIT (PostgreSQL; SQLite without its threads; or, testing, never) */
+		return STORE_OK;
+	}
+	if (db_sqlite_sync_request(st, *seq) == 0)
+		return STORE_OK;
+	/* No WAL file to hand to the threads: sync here. */
+	return store_sync(st);
+}
+
+int store_is_durable(struct store *st, uint64_t seq)
+{
+	if (seq <= st->durable_seq)
+		return 1;
+	return st->wal_sync && db_sqlite_durable(st) >= seq;
+}
+
+enum store_rc store_sync(struct store *st)
+{
+	if (!st->wal_sync || st->sync_normal || st->durable_seq >= st->commit_seq)
+		return STORE_OK;
+	if (db_sqlite_sync_now(st, st->commit_seq)) {
+		st->nerrors++;
+		log_error("msg=\"cannot sync the wal\"");
+		return STORE_ERR;
+	}
+	st->durable_seq = st->commit_seq;
+	return STORE_OK;
+}
+
 enum store_rc store_commit(struct store *st)
 {
+	if (st->nowait_open) {
+		uint64_t seq;
+		enum store_rc rc = store_commit_nowait(st, &seq);
+		return rc == STORE_OK ? store_sync(st) : rc;
+	}
 	enum store_rc rc = store_step_done(st, store_stmt(st, S_COMMIT));
 	webhook_memo_on_end(st, rc == STORE_OK);
-	return rc;
+	if (rc != STORE_OK)
+		return rc;
+	/* FULL synced the log if this transaction wrote to it; an inbox commit
+	 * still waiting for its sync is made durable here too (a transaction
+	 * that wrote nothing syncs nothing, so do not count on this one's). */
+	if (st->wal_sync && !st->sync_normal && st->durable_seq < st->commit_seq) {
+		st->commit_seq++;
+		return store_sync(st);
+	}
+	st->durable_seq = ++st->commit_seq;
+	return STORE_OK;
 }
 
 void store_rollback(struct store *st)
@@ -429,6 +513,7 @@ void store_rollback(struct store *st)
 	webhook_memo_on_end(st, 0);
 	if (st->ops->in_transaction(st))
 		store_step_done(st, store_stmt(st, S_ROLLBACK));
+	end_nowait(st);
 }
 
 int store_in_transaction(struct store *st) { return st->ops->in_transaction(st); }
@@ -470,5 +555,6 @@ enum store_rc store_set_synchronous(struct store *st, int full)
 		log_error("msg=\"cannot set synchronous\" error=\"%s\"", err);
 		return STORE_ERR;
 	}
+	st->sync_normal = !full; /* and the inbox's commits are then never synced either */
 	return STORE_OK;
 }

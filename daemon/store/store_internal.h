@@ -53,6 +53,11 @@ struct store {
 	size_t ncache;
 	struct checkpointer *checkpointer; /* SQLite: the WAL checkpoint thread (owned); NULL otherwise */
 	struct webhook_memo *webhooks;     /* SQLite: the committed webhook rows (store_webhook.c, owned) */
+	struct wal_sync *wal_sync;         /* SQLite: the WAL sync threads (owned); NULL otherwise */
+	uint64_t commit_seq;               /* commits so far (store_commit_nowait's numbers) */
+	uint64_t durable_seq;              /* without wal_sync: the newest commit, on disk when it returned */
+	int sync_normal;                   /* testing.synchronous_normal: commits never synced */
+	int nowait_open;                   /* a store_begin_nowait() transaction is open */
 };
 
 /* The webhook memo (store_webhook.c): started once the store is open on
@@ -64,6 +69,11 @@ void webhook_memo_on_savepoint(struct store *st);
 void webhook_memo_on_release(struct store *st);
 void webhook_memo_on_rollback_to(struct store *st);
 void webhook_memo_on_end(struct store *st, int committed);
+
+/* The SQLite engine's WAL syncs (store_sqlite.c); only called with st->wal_sync set. */
+int db_sqlite_sync_request(struct store *st, uint64_t seq);
+int db_sqlite_sync_now(struct store *st, uint64_t seq);
+uint64_t db_sqlite_durable(struct store *st);
 
 struct store_cached {
 	const char *sql; /* the caller's static text: its address is the key */

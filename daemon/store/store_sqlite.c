@@ -12,6 +12,7 @@
 #include "collabd/util.h"
 #include "collabd/log.h"
 #include "store_checkpointer.h"
+#include "store_wal_sync.h"
 #include "store_internal.h"
 
 static sqlite3 *db_of(struct store *st) { return st->conn; }
@@ -98,6 +99,8 @@ static void sq_close(struct store *st)
 {
 	checkpointer_stop(st->checkpointer); /* before the writer: its hook points at it */
 	st->checkpointer = NULL;
+	wal_sync_stop(st->wal_sync);
+	st->wal_sync = NULL;
 	sqlite3_close(db_of(st));
 	st->conn = NULL;
 }
@@ -180,8 +183,37 @@ int db_sqlite_open(struct store *st, const char *path, char *err, size_t errsz)
 		st->checkpointer = checkpointer_start(db, path, why, sizeof why);
 		if (!st->checkpointer)
 			log_warn("msg=\"wal checkpoints stay on the event loop\" error=\"%s\"", why);
+		/* The inbox's commits are synced by these threads (store_wal_sync.c);
+		 * without them every commit syncs inline (FULL), as before. */
+		st->wal_sync = wal_sync_start(db, why, sizeof why);
+		if (!st->wal_sync)
+			log_warn("msg=\"wal syncs stay on the event loop\" error=\"%s\"", why);
 	}
 	return 0;
+}
+
+int db_sqlite_sync_request(struct store *st, uint64_t seq) { return wal_sync_request(st->wal_sync, seq); }
+int db_sqlite_sync_now(struct store *st, uint64_t seq) { return wal_sync_now(st->wal_sync, seq); }
+uint64_t db_sqlite_durable(struct store *st) { return wal_sync_durable(st->wal_sync); }
+
+void store_set_sync_delay(struct store *st, int ms)
+{
+	if (st && st->ops == &db_sqlite_ops && st->wal_sync)
+		wal_sync_set_delay(st->wal_sync, ms);
+}
+
+void store_wal_sync_off(struct store *st)
+{
+	if (st && st->ops == &db_sqlite_ops && st->wal_sync) {
+		wal_sync_stop(st->wal_sync);
+		st->wal_sync = NULL;
+	}
+}
+
+void store_on_durable(struct store *st, void (*fn)(void *arg), void *arg)
+{
+	if (st && st->ops == &db_sqlite_ops && st->wal_sync)
+		wal_sync_on_durable(st->wal_sync, fn, arg);
 }
 
 void store_wal_stats(struct store *st, struct store_wal_stats *out)
@@ -191,4 +223,7 @@ void store_wal_stats(struct store *st, struct store_wal_stats *out)
 	out->checkpoints = c.checkpoints;
 	out->inline_checkpoints = c.inline_checkpoints;
 	out->failures = c.failures;
+	out->syncs = out->inline_syncs = 0;
+	if (st && st->ops == &db_sqlite_ops && st->wal_sync)
+		wal_sync_counts(st->wal_sync, &out->syncs, &out->inline_syncs);
 }

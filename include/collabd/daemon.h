@@ -34,6 +34,8 @@ struct daemon {
 	struct store *store;
 	struct lws_context *ctx;
 	struct lws_vhost *client_vhost;
+	struct lws *wake_wsi;               /* the eventfd a WAL sync thread writes: acks may go (daemon.c) */
+	int wake_fd;                        /* ... its descriptor, valid while wake_wsi is set */
 	struct http_client *http;
 	struct feishu_api *feishu_api;
 	struct feishu_ws *feishu_ws;        /* NULL when feishu.enabled is false */
@@ -48,6 +50,7 @@ struct daemon {
 	struct http_guard board_guard;      /* the board's */
 	struct inbox_batch *batch;          /* events read this turn, waiting for one commit */
 	struct inbox_stats inbox;
+	int kick_when_durable;              /* a batch queued notices: kick the outbox once it is on disk */
 	struct metrics metrics;             /* per-platform and per-code counters for /metrics */
 	long long reloads;                  /* SIGHUP reloads done */
 	struct cmd_env env;
@@ -68,9 +71,12 @@ struct daemon {
  * fatal error.  Returns the process exit code. */
 int daemon_run(struct daemon *d);
 
-/* Applies the events waiting in the batch (one transaction, one sync),
- * then acks them.  Called after every turn of the loop. */
+/* Applies the events waiting in the batch (one transaction), then acks
+ * those already on disk.  Called after every turn of the loop. */
 void daemon_flush_events(struct daemon *d);
+/* Acks the events whose commit a sync thread has since put on disk; wait:
+ * syncs first, so that all are acked (shutdown). */
+void daemon_answer_durable(struct daemon *d, int wait);
 
 /* Replays the dead letters an operator marked for retry (dead_letter.c);
  * returns {replayed: N, results: [{id, state, error?}]} (new reference). */

@@ -78,11 +78,22 @@ size_t inbox_batch_size(const struct inbox_batch *b);
  * (fewer than max_events, the first younger than max_wait_ms). */
 int inbox_batch_has_room(const struct inbox_batch *b);
 
-/* Applies every event of the batch in one transaction, commits once, then
- * calls answer for each event in the order they were added, and empties the
- * batch.  Must not be called inside a transaction. */
+/* Applies every event of the batch in one transaction, commits once, and
+ * empties the batch.  Events whose commit is already on disk (PostgreSQL)
+ * and events that failed are answered at once, in the order they were
+ * added; the others wait, kept by the batch, until the store's sync thread
+ * has synced the commit: inbox_answer_durable() answers them then.  Must
+ * not be called inside a transaction. */
 void inbox_batch_flush(struct inbox_batch *b, struct store *st, const struct cmd_env *env,
 		       struct inbox_stats *stats, inbox_answer_fn answer, void *arg);
+/* Answers, in order, the waiting events whose commit is now durable; with
+ * wait set, first syncs the store (at shutdown: answer everything).
+ * Returns how many were answered. */
+size_t inbox_answer_durable(struct inbox_batch *b, struct store *st, int wait, inbox_answer_fn answer, void *arg);
+/* Events committed and waiting for their sync, and how many commits they
+ * belong to. */
+size_t inbox_waiting(const struct inbox_batch *b);
+size_t inbox_waiting_commits(const struct inbox_batch *b);
 
 /* Applies one event inside the caller's transaction (the dead-letter
  * replay uses it; the caller commits or rolls back).  INBOX_FAILED leaves

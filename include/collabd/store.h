@@ -104,6 +104,28 @@ unsigned long store_error_count(const struct store *st);
  * the transaction is on disk (it survives a power cut, not only a crash). */
 enum store_rc store_commit(struct store *st);
 void store_rollback(struct store *st);
+
+/*
+ * Group commit without the sync on the caller's thread (the inbox's batch,
+ * issue 14 §3).  store_begin_nowait() opens a transaction whose
+ * store_commit_nowait() writes it and returns at once with its number in
+ * *seq; it is on disk -- as durable as store_commit()'s -- once
+ * store_is_durable(st, seq) says so, which a sync thread makes true a few
+ * milliseconds later.  Nothing that depends on the transaction may leave
+ * the process (an ack) before that.  store_on_durable() registers fn, which
+ * a sync thread calls (on its own thread: it must be thread-safe, e.g.
+ * lws_cancel_service) each time more commits are durable.  store_sync()
+ * makes every commit durable now, on the caller's thread.  On PostgreSQL
+ * (and SQLite without its threads) a commit is durable when it returns.
+ */
+enum store_rc store_begin_nowait(struct store *st);
+enum store_rc store_commit_nowait(struct store *st, uint64_t *seq);
+int store_is_durable(struct store *st, uint64_t seq);
+void store_on_durable(struct store *st, void (*fn)(void *arg), void *arg);
+enum store_rc store_sync(struct store *st);
+/* No sync threads from now on (the caller cannot be woken by them): every
+ * commit syncs before it returns.  Call before the first commit. */
+void store_wal_sync_off(struct store *st);
 /* 1 while a transaction is open (0 also after SQLite rolled one back on its
  * own, e.g. on a full disk). */
 int store_in_transaction(struct store *st);
@@ -120,6 +142,8 @@ enum store_rc store_rollback_to(struct store *st);
  * outgrew its limit under a flood.  All zero on PostgreSQL. */
 struct store_wal_stats {
 	unsigned long long checkpoints, inline_checkpoints, failures;
+	unsigned long long syncs;        /* WAL syncs for the inbox's commits by the sync threads */
+	unsigned long long inline_syncs; /* and on the loop (a full batch waiting, another commit, shutdown) */
 };
 void store_wal_stats(struct store *st, struct store_wal_stats *out);
 
@@ -127,6 +151,10 @@ void store_wal_stats(struct store *st, struct store_wal_stats *out);
  * synchronous=NORMAL, where a commit survives a crash of the process but
  * not a power cut.  The power-loss test shows the difference. */
 enum store_rc store_set_synchronous(struct store *st, int full);
+/* Testing only (testing.wal_sync_delay_ms): the sync threads wait ms before
+ * each sync, so that a power cut lands between a commit and its sync often
+ * and an ack sent before the sync would show as a loss. */
+void store_set_sync_delay(struct store *st, int ms);
 
 /* Inbox: records that an event was applied.  STORE_DUP when it already was. */
 enum store_rc store_inbox_record(struct store *st, const char *platform, const char *dedupe_key,

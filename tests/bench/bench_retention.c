@@ -118,7 +118,10 @@ int main(int argc, char **argv)
 #ifdef INBOX_MAX_ATTEMPTS
 		struct inbox_source src = { .raw = "{}", .raw_len = 2 };
 		if (inbox_batch_add(batch, &ev, &src) || i == n - 1)
+		{
 			inbox_batch_flush(batch, st, &env, &stats, count_applied, &applied);
+			inbox_answer_durable(batch, st, 1, count_applied, &applied);
+		}
 		event_free(&ev);
 #else
 		json_t *resp = NULL;

@@ -15,8 +15,8 @@
  * Pending writes belong to the file, not to one open handle: every
  * connection of the process (the daemon's writer, its checkpoint thread)
  * reads them, and a sync through any handle writes them all -- as the
- * kernel's page cache and fdatasync() behave.  The daemon checkpoints from
- * a thread of its own, so all of this is under a mutex.
+ * kernel's page cache and fdatasync() behave.  The daemon checkpoints and
+ * syncs its WAL from threads of its own, so all of this is under a mutex.
  *
  * This is the model SQLite's own crash tests use: data written but not
  * synced may be lost; data synced may not.  With synchronous=FULL every
