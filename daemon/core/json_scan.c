@@ -36,6 +36,10 @@ struct scan {
 	/* strlen of each field's path keys, so that a key of another length
 	 * costs one comparison, not a call (most keys are of another length) */
 	unsigned char want_len[JSCAN_MAX_FIELDS][JSCAN_MAX_PATH];
+	/* The fields whose path key at a level is n bytes long, by n % 32
+	 * (those of 255 or more bytes in long_keys): the only ones a plain key
+	 * of n bytes can match, found without visiting the others. */
+	mask_t by_len[JSCAN_MAX_PATH][32], long_keys[JSCAN_MAX_PATH];
 };
 
 static int fail(struct scan *s, enum jscan_rc rc)
@@ -46,8 +50,11 @@ static int fail(struct scan *s, enum jscan_rc rc)
 
 static void skip_blanks(struct scan *s)
 {
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
-		s->p++;
+	const unsigned char *p = s->p;
+	/* most calls find a non-blank at once: one comparison says so */
+	while (p < s->end && *p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	s->p = p;
 }
 
 static int hex_value(unsigned char c)
@@ -105,39 +112,60 @@ static size_t utf8_sequence(const unsigned char *p, const unsigned char *end)
 	return n;
 }
 
-/* A string; s->p is just past its opening quote.  On return s->p is past
- * the closing quote; *escaped says whether it had escapes. */
-/* Whether any of the 8 bytes of x is a quote, a backslash, a control
- * character or not ASCII: the bytes that end a string's plain run (the
- * classic "has a zero byte" tests; a word that says yes goes to the byte
- * loop, which decides). */
-static int word_has_special(uint64_t x)
+/* The bytes that end a string's plain run -- a quote, a backslash, a
+ * control character, a byte that is not ASCII -- among the 8 bytes of x (as
+ * read from memory): a mask with the high bit of each such byte set, 0 when
+ * there is none.  These are the classic "has a zero byte" tests; their false
+ * positives only ever sit above a true one (a borrow runs upward from a byte
+ * that is itself a hit), so the lowest mark is exact. */
+static uint64_t special_bytes(uint64_t x)
 {
 	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 	uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
 	uint64_t zero_quote = (quote - ones) & ~quote;
 	uint64_t zero_backslash = (backslash - ones) & ~backslash;
 	uint64_t control = (x - ones * 0x20) & ~x;
-	return ((zero_quote | zero_backslash | control) & highs) || (x & highs);
+	return (zero_quote | zero_backslash | control | x) & highs;
 }
 
+/* The 8 bytes at p as a little-endian word: the first byte in the lowest
+ * bits, where the exact hit of special_bytes() is. */
+static uint64_t load_word(const unsigned char *p)
+{
+	uint64_t x;
+	memcpy(&x, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);
+#endif
+	return x;
+}
+
+/* Which byte of its word the first mark of a mask of special_bytes() (not 0) is on. */
+static size_t first_marked(uint64_t mask) { return (size_t)__builtin_ctzll(mask) >> 3; }
+
+/* A string; s->p is just past its opening quote.  On return s->p is past
+ * the closing quote; *escaped says whether it had escapes. */
 static int scan_string(struct scan *s, int *escaped)
 {
 	const unsigned char *p = s->p, *end = s->end;
 	*escaped = 0;
 	for (;;) {
-		/* the common case: printable ASCII, 8 bytes at a time */
+		/* The common case, printable ASCII, 8 bytes at a time; a word with
+		 * a special byte puts p on it at once (an escaped JSON document
+		 * has one every few bytes: no byte loop to find it). */
 		while (end - p >= 8) {
-			uint64_t x;
-			memcpy(&x, p, 8);
-			if (word_has_special(x))
-				break;
+			uint64_t special = special_bytes(load_word(p));
+			if (special) {
+				p += first_marked(special);
+				goto special;
+			}
 			p += 8;
 		}
 		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
 			p++;
 		if (p >= end)
 			return fail(s, JSCAN_INVALID);
+	special:;
 		unsigned char c = *p;
 		if (c == '"') {
 			s->p = p + 1;
@@ -275,12 +303,12 @@ static int key_is(const unsigned char *key, size_t len, int escaped, const char 
 
 static void clear(struct scan *s, mask_t m)
 {
-	for (size_t i = 0; m && i < s->n; i++, m >>= 1)
-		if (m & 1) {
-			s->f[i].type = JV_NONE;
-			s->f[i].start = NULL;
-			s->f[i].len = 0;
-		}
+	for (; m; m &= m - 1) {
+		size_t i = (size_t)__builtin_ctz(m);
+		s->f[i].type = JV_NONE;
+		s->f[i].start = NULL;
+		s->f[i].len = 0;
+	}
 }
 
 static int scan_value(struct scan *s, int level, mask_t mask);
@@ -303,11 +331,18 @@ static int scan_object(struct scan *s, int level, mask_t mask)
 		size_t keylen = (size_t)(s->p - 1 - key);
 		mask_t child = 0;
 		if (mask && level < JSCAN_MAX_PATH) {
+			/* Only the fields still in the running whose key here could
+			 * have this length (an escaped key's text is longer than
+			 * its value: then all of them). */
 			mask_t m = mask;
-			for (size_t i = 0; m; i++, m >>= 1)
-				if ((m & 1) && s->f[i].path[level] &&
-				    key_is(key, keylen, escaped, s->f[i].path[level], s->want_len[i][level]))
+			if (!escaped)
+				m &= s->by_len[level][keylen % 32] | s->long_keys[level];
+			for (; m; m &= m - 1) {
+				size_t i = (size_t)__builtin_ctz(m);
+				const char *want = s->f[i].path[level];
+				if (want && key_is(key, keylen, escaped, want, s->want_len[i][level]))
 					child |= (mask_t)1 << i;
+			}
 		}
 		skip_blanks(s);
 		if (s->p >= s->end || *s->p != ':')
@@ -409,9 +444,9 @@ static int scan_value(struct scan *s, int level, mask_t mask)
 	 * NUL as empty), so one NUL right after them is skipped. */
 	if (type != JV_OBJECT && type != JV_ARRAY && type != JV_STRING && s->p < s->end && *s->p == '\0')
 		s->p++;
-	mask_t m = mask;
-	for (size_t i = 0; m; i++, m >>= 1) {
-		if (!(m & 1) || (level < JSCAN_MAX_PATH + 1 && s->f[i].path[level]))
+	for (mask_t m = mask; m; m &= m - 1) {
+		size_t i = (size_t)__builtin_ctz(m);
+		if (level < JSCAN_MAX_PATH + 1 && s->f[i].path[level])
 			continue;
 		struct jscan_field *f = &s->f[i];
 		f->type = type;
@@ -432,10 +467,16 @@ static mask_t all_fields(size_t n) { return n >= 32 ? ~(mask_t)0 : ((mask_t)1 <<
 
 static void measure_paths(struct scan *s)
 {
+	memset(s->by_len, 0, sizeof s->by_len);
+	memset(s->long_keys, 0, sizeof s->long_keys);
 	for (size_t i = 0; i < s->n; i++)
 		for (size_t k = 0; k < JSCAN_MAX_PATH && s->f[i].path[k]; k++) {
 			size_t n = strlen(s->f[i].path[k]);
 			s->want_len[i][k] = (unsigned char)(n < 255 ? n : 255);
+			if (n < 255)
+				s->by_len[k][n % 32] |= (mask_t)1 << i;
+			else
+				s->long_keys[k] |= (mask_t)1 << i;
 		}
 }
 
@@ -502,15 +543,21 @@ static size_t unescape(const char *in, size_t len, char *out)
 	size_t n = 0;
 	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 	while (p < end) {
-		/* Plain bytes 8 at a time until a word holds a backslash (escapes
-		 * come every few bytes in an escaped JSON document: no call each). */
+		/* Plain bytes 8 at a time; the word that holds a backslash is
+		 * copied whole too (n never overtakes p - in: escapes only
+		 * shrink, so the room is there) and only its bytes before the
+		 * backslash count (escapes come every few bytes in an escaped
+		 * JSON document: no byte loop, no call each). */
 		while (end - p >= 8) {
-			uint64_t x, b;
-			memcpy(&x, p, 8);
-			b = x ^ (ones * '\\');
-			if (((b - ones) & ~b & highs))
-				break;
+			uint64_t x = load_word(p), b = x ^ (ones * '\\');
+			uint64_t backslash = (b - ones) & ~b & highs;
 			memcpy(out + n, p, 8);
+			if (backslash) {
+				size_t k = first_marked(backslash);
+				n += k;
+				p += k;
+				goto escape;
+			}
 			n += 8;
 			p += 8;
 		}
@@ -518,6 +565,7 @@ static size_t unescape(const char *in, size_t len, char *out)
 			out[n++] = (char)*p++;
 		if (p >= end)
 			break;
+	escape:;
 		unsigned char c = p[1];
 		p += 2;
 		switch (c) {
