@@ -14,7 +14,14 @@ const char *const store_stmt_sql[S_COUNT] = {
 	[S_ROLLBACK_TO] = "ROLLBACK TO one_event",
 	[S_INBOX_ADD] = "INSERT OR IGNORE INTO inbox (platform, dedupe_key, event_type, received_at) "
 			"VALUES (?1, ?2, ?3, ?4)",
-	[S_INBOX_PRUNE] = "DELETE FROM inbox WHERE received_at < ?1",
+	/* The rows older than the cutoff that came before every newer one, in
+	 * arrival (rowid) order: the scan stops at the first row it keeps, so
+	 * it visits only what it deletes, without an index on received_at
+	 * (migration 17).  A row that came after a newer one -- the wall
+	 * clock was set back -- waits until that one is old enough too. */
+	[S_INBOX_PRUNE] = "DELETE FROM inbox WHERE rowid < IFNULL("
+			  "(SELECT rowid FROM inbox WHERE received_at >= ?1 ORDER BY rowid LIMIT 1), "
+			  "(SELECT IFNULL(MAX(rowid), 0) + 1 FROM inbox))",
 	[S_OUTBOX_PRUNE] = "DELETE FROM outbox WHERE state = 'sent' AND subject IS NULL AND sent_at < ?1",
 	[S_TIMELINE_PRUNE] = "DELETE FROM timeline WHERE kind IN ('message', 'card_action', 'other') AND at < ?1",
 	[S_TIMELINE_ADD] = "INSERT INTO timeline (at, actor, kind, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -124,6 +131,8 @@ const char *const store_stmt_sql_pg[S_COUNT] = {
 	[S_BEGIN] = "BEGIN",
 	[S_INBOX_ADD] = "INSERT INTO inbox (platform, dedupe_key, event_type, received_at) "
 			"VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	/* PostgreSQL's inbox keeps its index on received_at (no rowid order). */
+	[S_INBOX_PRUNE] = "DELETE FROM inbox WHERE received_at < ?1",
 	[S_OUTBOX_ADD] = "INSERT INTO outbox (platform, chat_id, reply_to, update_of, kind, body, idem_key, "
 			 "created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?7, ?4, ?5, "
 			 "  'cd' || (SELECT value FROM meta WHERE key = 'instance_id') || '-' || "

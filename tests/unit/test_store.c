@@ -1,6 +1,7 @@
 /*
  * test_store.c - the SQLite store: schema migrations (fresh, from version 1,
- * refusing a newer schema), WAL mode, inbox dedupe and pruning, and the
+ * refusing a newer schema), WAL mode, inbox dedupe and pruning (in arrival
+ * order since migration 17), and the
  * outbox's ordering rules (oldest first, one head row per chat, retries and
  * failures), counters and idempotency keys, and when a chat's reply webhook
  * is rewritten.
@@ -169,6 +170,55 @@ static void test_upgrade_from_v1(void **state)
 	assert_int_equal(store_timeline_add(fx->st, 2000, "ou_a", "message", "oc_a", "{}"), STORE_OK);
 	assert_int_equal(store_outbox_sent(fx->st, 1, "om_sent", 2000), STORE_OK);
 	assert_query(fx->path, "SELECT platform_message_id FROM outbox WHERE id = 1", "om_sent");
+}
+
+/* Migration 17: the inbox becomes a rowid table in arrival order without
+ * its index on received_at; retention deletes from the oldest arrival on. */
+static void test_inbox_upgrade_to_arrival_order(void **state)
+{
+	struct fixture *fx = *state;
+	raw_exec(fx->path, migration1);
+	raw_exec(fx->path,
+		 "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);"
+		 "INSERT INTO schema_migrations VALUES (1, 1700000000000);"
+		 /* the key order is not the time order */
+		 "INSERT INTO inbox VALUES ('dingtalk', 'msg:a', 'im.bot.message', 400);"
+		 "INSERT INTO inbox VALUES ('dingtalk', 'msg:b', 'im.bot.message', 100);"
+		 "INSERT INTO inbox VALUES ('dingtalk', 'msg:c', 'im.bot.message', 300);"
+		 "INSERT INTO inbox VALUES ('feishu', 'msg:d', 'im.message.receive_v1', 200);");
+	open_ok(fx);
+	assert_query(fx->path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'inbox_received'", "0");
+	assert_query(fx->path, "SELECT group_concat(dedupe_key || '@' || received_at, ' ') FROM "
+			       "(SELECT dedupe_key, received_at FROM inbox ORDER BY rowid)",
+		     "msg:b@100 msg:d@200 msg:c@300 msg:a@400");
+	assert_int_equal(store_inbox_record(fx->st, "dingtalk", "msg:a", "x", 500), STORE_DUP);
+	assert_int_equal(store_inbox_record(fx->st, "dingtalk", "msg:e", "x", 500), STORE_OK);
+	assert_int_equal(store_inbox_prune(fx->st, 250), 2);
+	assert_query(fx->path, "SELECT group_concat(dedupe_key, ' ') FROM (SELECT dedupe_key FROM inbox ORDER BY rowid)",
+		     "msg:c msg:a msg:e");
+	assert_int_equal(store_inbox_record(fx->st, "dingtalk", "msg:b", "x", 600), STORE_OK); /* pruned: new again */
+	assert_int_equal(store_inbox_prune(fx->st, 1000), 4);
+	assert_query(fx->path, "SELECT COUNT(*) FROM inbox", "0");
+	assert_int_equal(store_inbox_prune(fx->st, 1000), 0);
+}
+
+/* Pruning goes in arrival order: a row that came after a newer one (the
+ * wall clock was set back) stays until that one is old enough too --
+ * a dedupe key is kept longer, never shorter, than its window. */
+static void test_inbox_prune_in_arrival_order(void **state)
+{
+	struct fixture *fx = *state;
+	open_ok(fx);
+	struct store *st = fx->st;
+	assert_int_equal(store_inbox_record(st, "feishu", "evt:1", "x", 1000), STORE_OK);
+	assert_int_equal(store_inbox_record(st, "feishu", "evt:2", "x", 5000), STORE_OK);
+	assert_int_equal(store_inbox_record(st, "feishu", "evt:3", "x", 2000), STORE_OK); /* clock set back */
+	assert_int_equal(store_inbox_record(st, "feishu", "evt:4", "x", 6000), STORE_OK);
+	assert_int_equal(store_inbox_prune(st, 3000), 1); /* evt:1; evt:3 waits behind evt:2 */
+	assert_int_equal(store_inbox_record(st, "feishu", "evt:3", "x", 7000), STORE_DUP);
+	assert_int_equal(store_inbox_prune(st, 5500), 2); /* evt:2, then evt:3 */
+	assert_int_equal(store_inbox_record(st, "feishu", "evt:3", "x", 7000), STORE_OK);
+	assert_int_equal(store_inbox_record(st, "feishu", "evt:4", "x", 7000), STORE_DUP);
 }
 
 static void test_refuses_newer_schema(void **state)
@@ -468,6 +518,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fresh_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbox_upgrade_to_arrival_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbox_prune_in_arrival_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbox, setup, teardown),
