@@ -48,7 +48,7 @@ static int fail(struct scan *s, enum jscan_rc rc)
 	return -1;
 }
 
-static void skip_blanks(struct scan *s)
+static inline __attribute__((always_inline)) void skip_blanks(struct scan *s)
 {
 	const unsigned char *p = s->p;
 	/* most calls find a non-blank at once: one comparison says so */
@@ -83,7 +83,8 @@ static long hex4(const unsigned char *p)
 
 /* One UTF-8 sequence at p starting with a byte >= 0x80, as jansson's
  * utf8_check_first/utf8_check_full: its length, or 0 when invalid. */
-static size_t utf8_sequence(const unsigned char *p, const unsigned char *end)
+static inline __attribute__((always_inline)) size_t utf8_sequence(const unsigned char *p,
+								    const unsigned char *end)
 {
 	unsigned char u = p[0];
 	size_t n;
@@ -143,74 +144,133 @@ static uint64_t load_word(const unsigned char *p)
 /* Which byte of its word the first mark of a mask of special_bytes() (not 0) is on. */
 static size_t first_marked(uint64_t mask) { return (size_t)__builtin_ctzll(mask) >> 3; }
 
+/* The code point of a validated \\u escape at p (its high and low surrogate
+ * pair when it is one); *n gets the bytes it takes (6 or 12). */
+static unsigned long escaped_code_point(const unsigned char *p, size_t *n)
+{
+	unsigned long cp = (unsigned long)hex4(p + 2);
+	*n = 6;
+	if (cp >= 0xD800 && cp <= 0xDBFF) { /* validated: a low surrogate follows */
+		unsigned long lo = (unsigned long)hex4(p + 8);
+		*n = 12;
+		cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+	}
+	return cp;
+}
+
+static size_t utf8_put(unsigned long cp, char *out);
+
 /* A string; s->p is just past its opening quote.  On return s->p is past
- * the closing quote; *escaped says whether it had escapes. */
-static int scan_string(struct scan *s, int *escaped)
+ * the closing quote; *escaped says whether it had escapes.  With out (room
+ * for the rest of the document + 1 bytes) the value is unescaped there as
+ * it is read, NUL-terminated, its length in *out_len: one pass over an
+ * escaped document instead of two.  Only the call with out writes; the
+ * compiler keeps a copy of this function without the writes for keys. */
+static inline __attribute__((always_inline)) int scan_string_to(struct scan *s, int *escaped, char *out,
+								size_t *out_len)
 {
 	const unsigned char *p = s->p, *end = s->end;
+	size_t n = 0; /* bytes written to out */
 	*escaped = 0;
 	for (;;) {
 		/* The common case, printable ASCII, 8 bytes at a time; a word with
 		 * a special byte puts p on it at once (an escaped JSON document
-		 * has one every few bytes: no byte loop to find it). */
+		 * has one every few bytes: no byte loop to find it).  out gets
+		 * each word whole (n never overtakes p - s->p: escapes only
+		 * shrink) and counts only its bytes before the special one. */
 		while (end - p >= 8) {
 			uint64_t special = special_bytes(load_word(p));
+			if (out)
+				memcpy(out + n, p, 8);
 			if (special) {
-				p += first_marked(special);
+				size_t k = first_marked(special);
+				p += k;
+				n += k;
 				goto special;
 			}
 			p += 8;
+			n += 8;
 		}
-		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
+			if (out)
+				out[n] = (char)*p;
+			n++;
 			p++;
+		}
 		if (p >= end)
 			return fail(s, JSCAN_INVALID);
 	special:;
 		unsigned char c = *p;
+		if (c == '\\') {
+			*escaped = 1;
+			if (end - p < 2)
+				return fail(s, JSCAN_INVALID);
+			c = p[1];
+			if (c != 'u') {
+				char plain;
+				switch (c) {
+				case '"': case '\\': case '/': plain = (char)c; break;
+				case 'b': plain = '\b'; break;
+				case 'f': plain = '\f'; break;
+				case 'n': plain = '\n'; break;
+				case 'r': plain = '\r'; break;
+				case 't': plain = '\t'; break;
+				default: return fail(s, JSCAN_INVALID);
+				}
+				if (out)
+					out[n] = plain;
+				n++;
+				p += 2;
+				continue;
+			}
+			if (end - p < 6)
+				return fail(s, JSCAN_INVALID);
+			long v = hex4(p + 2);
+			if (v <= 0) /* not hex, or \u0000: jansson refuses NUL in strings and keys */
+				return fail(s, JSCAN_INVALID);
+			if (v >= 0xDC00 && v <= 0xDFFF)
+				return fail(s, JSCAN_INVALID); /* a low surrogate alone */
+			if (v >= 0xD800 && v <= 0xDBFF) {
+				if (end - p < 12 || p[6] != '\\' || p[7] != 'u')
+					return fail(s, JSCAN_INVALID);
+				long w = hex4(p + 8);
+				if (w < 0xDC00 || w > 0xDFFF)
+					return fail(s, JSCAN_INVALID);
+			}
+			size_t used;
+			unsigned long cp = escaped_code_point(p, &used);
+			if (out)
+				n += utf8_put(cp, out + n);
+			p += used;
+			continue;
+		}
 		if (c == '"') {
 			s->p = p + 1;
+			if (out) {
+				out[n] = '\0';
+				*out_len = n;
+			}
 			return 0;
 		}
 		if (c < 0x20)
 			return fail(s, JSCAN_INVALID);
-		if (c >= 0x80) {
-			size_t k = utf8_sequence(p, end);
-			if (!k)
-				return fail(s, JSCAN_INVALID);
-			p += k;
-			continue;
-		}
-		/* a backslash */
-		*escaped = 1;
-		if (end - p < 2)
+		size_t k = utf8_sequence(p, end); /* c >= 0x80 */
+		if (!k)
 			return fail(s, JSCAN_INVALID);
-		c = p[1];
-		if (c != 'u') {
-			switch (c) {
-			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-				p += 2;
-				continue;
-			default:
-				return fail(s, JSCAN_INVALID);
-			}
-		}
-		if (end - p < 6)
-			return fail(s, JSCAN_INVALID);
-		long v = hex4(p + 2);
-		if (v <= 0) /* not hex, or \u0000: jansson refuses NUL in strings and keys */
-			return fail(s, JSCAN_INVALID);
-		p += 6;
-		if (v >= 0xDC00 && v <= 0xDFFF)
-			return fail(s, JSCAN_INVALID); /* a low surrogate alone */
-		if (v >= 0xD800 && v <= 0xDBFF) {
-			if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
-				return fail(s, JSCAN_INVALID);
-			long w = hex4(p + 2);
-			if (w < 0xDC00 || w > 0xDFFF)
-				return fail(s, JSCAN_INVALID);
-			p += 6;
-		}
+		if (out)
+			memcpy(out + n, p, k);
+		n += k;
+		p += k;
 	}
+}
+
+/* A key, or a string value nobody asked to copy. */
+static int scan_string(struct scan *s, int *escaped) { return scan_string_to(s, escaped, NULL, NULL); }
+
+/* A string value a field wants copied into its buffer. */
+static int scan_string_copy(struct scan *s, int *escaped, char *out, size_t *out_len)
+{
+	return scan_string_to(s, escaped, out, out_len);
 }
 
 /* A number, as jansson lexes it: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
@@ -308,10 +368,17 @@ static void clear(struct scan *s, mask_t m)
 		s->f[i].type = JV_NONE;
 		s->f[i].start = NULL;
 		s->f[i].len = 0;
+		s->f[i].copy_len = 0;
 	}
 }
 
 static int scan_value(struct scan *s, int level, mask_t mask);
+
+/* Whether field i's path ends `level` keys below the root (it takes the value there). */
+static int path_ends(const struct scan *s, size_t i, int level)
+{
+	return level >= JSCAN_MAX_PATH + 1 || !s->f[i].path[level];
+}
 
 static int scan_object(struct scan *s, int level, mask_t mask)
 {
@@ -403,6 +470,8 @@ static int scan_value(struct scan *s, int level, mask_t mask)
 	enum jscan_type type;
 	long long integer = 0;
 	int escaped = 0, rc;
+	struct jscan_field *copied = NULL; /* the field whose copy holds this string */
+	size_t copied_len = 0;
 	switch (*s->p) {
 	case '{':
 		type = JV_OBJECT;
@@ -415,7 +484,14 @@ static int scan_value(struct scan *s, int level, mask_t mask)
 	case '"':
 		type = JV_STRING;
 		s->p++;
-		rc = scan_string(s, &escaped);
+		/* The first field taking this value that wants a copy gets it as
+		 * the string is read (any other one a memcpy of it below). */
+		for (mask_t m = mask; m && !copied; m &= m - 1) {
+			size_t i = (size_t)__builtin_ctz(m);
+			if (path_ends(s, i, level) && s->f[i].copy)
+				copied = &s->f[i];
+		}
+		rc = copied ? scan_string_copy(s, &escaped, copied->copy, &copied_len) : scan_string(s, &escaped);
 		break;
 	case 't':
 		type = JV_TRUE;
@@ -446,7 +522,7 @@ static int scan_value(struct scan *s, int level, mask_t mask)
 		s->p++;
 	for (mask_t m = mask; m; m &= m - 1) {
 		size_t i = (size_t)__builtin_ctz(m);
-		if (level < JSCAN_MAX_PATH + 1 && s->f[i].path[level])
+		if (!path_ends(s, i, level))
 			continue;
 		struct jscan_field *f = &s->f[i];
 		f->type = type;
@@ -455,6 +531,9 @@ static int scan_value(struct scan *s, int level, mask_t mask)
 		if (type == JV_STRING) {
 			f->start = (const char *)start + 1;
 			f->len = (size_t)(value_end - start - 2);
+			if (f->copy && f != copied)
+				memcpy(f->copy, copied->copy, copied_len + 1);
+			f->copy_len = copied_len;
 		} else {
 			f->start = (const char *)start;
 			f->len = (size_t)(value_end - start);
@@ -575,13 +654,9 @@ static size_t unescape(const char *in, size_t len, char *out)
 		case 'r': out[n++] = '\r'; break;
 		case 't': out[n++] = '\t'; break;
 		case 'u': {
-			unsigned long cp = (unsigned long)hex4(p);
-			p += 4;
-			if (cp >= 0xD800 && cp <= 0xDBFF) { /* validated: a low surrogate follows */
-				unsigned long lo = (unsigned long)hex4(p + 2);
-				p += 6;
-				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-			}
+			size_t used;
+			unsigned long cp = escaped_code_point(p - 2, &used);
+			p += used - 2;
 			n += utf8_put(cp, out + n);
 			break;
 		}
@@ -592,19 +667,21 @@ static size_t unescape(const char *in, size_t len, char *out)
 	return n;
 }
 
+size_t jscan_string_copy(const struct jscan_field *f, char *out)
+{
+	if (f->escaped)
+		return unescape(f->start, f->len, out);
+	memcpy(out, f->start, f->len);
+	out[f->len] = '\0';
+	return f->len;
+}
+
 char *jscan_string_new(const struct jscan_field *f, size_t *len)
 {
 	if (!f || f->type != JV_STRING)
 		return NULL;
 	char *out = xmalloc(f->len + 1);
-	size_t n;
-	if (f->escaped) {
-		n = unescape(f->start, f->len, out);
-	} else {
-		memcpy(out, f->start, f->len);
-		out[f->len] = '\0';
-		n = f->len;
-	}
+	size_t n = jscan_string_copy(f, out);
 	if (len)
 		*len = n;
 	return out;

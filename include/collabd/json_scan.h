@@ -33,6 +33,12 @@ enum jscan_type { JV_NONE, JV_OBJECT, JV_ARRAY, JV_STRING, JV_INTEGER, JV_REAL, 
 
 struct jscan_field {
 	const char *path[JSCAN_MAX_PATH + 1]; /* in: object keys from the root, NULL-terminated */
+	/* in, optional: a buffer of the scanned text's length + 1 bytes (the
+	 * caller's) where a string value is unescaped while it is read, NUL-
+	 * terminated, its length in copy_len: one pass over an escaped JSON
+	 * document inside a string instead of two.  Valid only when the
+	 * field's type is JV_STRING after a scan that returned JSCAN_OK. */
+	char *copy;
 	/* out (JV_NONE when absent): the value's text in the scanned buffer --
 	 * for a string, between its quotes and still escaped. */
 	enum jscan_type type;
@@ -40,6 +46,7 @@ struct jscan_field {
 	size_t len;
 	int escaped;        /* a string with backslash escapes */
 	long long integer;  /* JV_INTEGER's value */
+	size_t copy_len;    /* the length of the string unescaped into copy */
 };
 
 /* Reads text[0..len) (need not be NUL-terminated); fills each field, and
@@ -51,6 +58,10 @@ enum jscan_rc jscan(const char *text, size_t len, enum jscan_type *root, struct 
  * frees, or NULL when the field is not a string.  *len (may be NULL) gets its
  * length.  Values never contain NUL (jansson rejects \u0000, and so does jscan). */
 char *jscan_string_new(const struct jscan_field *f, size_t *len);
+
+/* The same into out, which has room for f->len + 1 bytes (a string field
+ * only); returns its length. */
+size_t jscan_string_copy(const struct jscan_field *f, char *out);
 
 /* Whether the field is a string equal to s (unescaped). */
 int jscan_string_is(const struct jscan_field *f, const char *s);

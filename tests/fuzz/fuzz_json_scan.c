@@ -5,8 +5,11 @@
  * inbound hot path, so it must judge every input as jansson does: when it
  * says JSCAN_OK jansson accepts the input and every field holds what
  * json_object_get() along its path gives (type, string bytes, integer), and
- * the elements of an array field are jansson's, in order; when it says
- * JSCAN_INVALID jansson rejects it.  (JSCAN_UNSURE leaves the input to
+ * the elements of an array field are jansson's, in order; a string unescaped
+ * while it was read (a field's copy buffer, every other field and an
+ * element's, each exactly the input's length + 1 bytes so that ASan sees
+ * a write past it) is that string too; when it says JSCAN_INVALID jansson
+ * rejects it.  (JSCAN_UNSURE leaves the input to
  * jansson.)  Any disagreement abort()s.  The paths use short keys so that
  * the fuzzer finds them; the seeds are the platforms' frames.
  */
@@ -22,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const paths[][JSCAN_MAX_PATH + 1] = {
 	{ "a" }, { "b" }, { "a", "b" }, { "a", "b", "c" }, { "a", "b", "c", "d" }, { "" }, { "data" },
 	{ "headers", "topic" }, { "text", "content" }, { "event", "message", "mentions" }, { "type" }, { "\xe9\x83\xa8" },
+	{ "data" }, { "a" }, /* twice: two fields on one value, both copies filled */
 };
 #define NPATHS (sizeof paths / sizeof paths[0])
 
@@ -57,6 +61,8 @@ static void same(const struct jscan_field *f, const json_t *v)
 			abort();
 		if (!jscan_string_is(f, json_string_value(v)))
 			abort();
+		if (f->copy && (f->copy_len != n || memcmp(f->copy, s, n + 1)))
+			abort();
 		free(s);
 	} else if (f->type == JV_INTEGER && f->integer != json_integer_value(v)) {
 		abort();
@@ -75,8 +81,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct jscan_field f[NPATHS];
 	memset(f, 0, sizeof f);
-	for (size_t i = 0; i < NPATHS; i++)
+	for (size_t i = 0; i < NPATHS; i++) {
 		memcpy(f[i].path, paths[i], sizeof f[i].path);
+		if (i % 2 == 0 || i >= NPATHS - 2)
+			f[i].copy = malloc(size + 1);
+	}
 	/* A copy of exactly size bytes, so ASan sees any read past the end. */
 	char *text = malloc(size ? size : 1);
 	memcpy(text, data, size);
@@ -96,7 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* Its elements, each with field "a". */
 			struct jscan_iter it;
 			jscan_iter_init(&it, &f[i]);
-			struct jscan_field e[1] = { { .path = { "a" } } };
+			char *element_copy = malloc(size + 1);
+			struct jscan_field e[1] = { { .path = { "a" }, .copy = element_copy } };
 			enum jscan_type et;
 			size_t k = 0;
 			while (jscan_iter_next(&it, &et, e, 1)) {
@@ -107,9 +117,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			if (k != json_array_size(v))
 				abort();
+			free(element_copy);
 		}
 	}
 	json_decref(j);
+	for (size_t i = 0; i < NPATHS; i++)
+		free(f[i].copy);
 	free(text);
 	return 0;
 }
