@@ -23,6 +23,17 @@ static char *dup_str(json_t *obj, const char *key)
 	return json_is_string(v) && *json_string_value(v) ? xstrdup(json_string_value(v)) : NULL;
 }
 
+/* prefix + s, a new string (the dedupe key, once per message: formatting
+ * it with xasprintf cost more than the rest of the key's work). */
+static char *prefixed_new(const char *prefix, const char *s)
+{
+	size_t a = strlen(prefix), b = strlen(s);
+	char *out = xmalloc(a + b + 1);
+	memcpy(out, prefix, a);
+	memcpy(out + a, s, b + 1);
+	return out;
+}
+
 /* The text without the blanks DingTalk leaves where it cut the bot's mention. */
 static char *trimmed_text(const char *s)
 {
@@ -155,7 +166,7 @@ static enum event_parse_rc robot_message_event(struct robot_message *m, const ch
 		snprintf(why, whysz, "robot message without msgId");
 		goto out;
 	}
-	ev->dedupe_key = xasprintf("msg:%s", ev->message_id ? ev->message_id : ev->event_id);
+	ev->dedupe_key = prefixed_new("msg:", ev->message_id ? ev->message_id : ev->event_id);
 	if (!ev->message_id)
 		ev->message_id = xstrdup(ev->event_id);
 	if (!strcmp(ev->message_type, "text")) {
