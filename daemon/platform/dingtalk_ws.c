@@ -27,6 +27,7 @@
 #define IDLE_PING_MS 60000      /* WS ping after this long without a frame ... */
 #define IDLE_DEAD_MS 75000      /* ... and give up on the connection after this */
 #define BACKOFF_MAX_MS 60000
+#define ACK_BUF_KEEP_BYTES (64 * 1024) /* an ack's text buffer past this is given back */
 
 /* AT_IDLE: a connection is up and no attempt is under way. */
 enum attempt_state { AT_IDLE, AT_OPENING, AT_CONNECTING, AT_WAIT, AT_STOPPED, AT_FATAL };
@@ -47,8 +48,8 @@ struct held_ack {
 	uint64_t ticket;
 	struct dt_conn *conn;
 	uint64_t conn_gen;          /* the ack goes only to the connection it came on */
-	char *message_id;
 	struct held_ack *next;
+	char message_id[];          /* in the same allocation */
 };
 
 struct dingtalk_ws {
@@ -64,6 +65,7 @@ struct dingtalk_ws {
 	int failures;
 	lws_sorted_usec_list_t retry_timer, watchdog_timer;
 	struct held_ack *held, *held_tail;  /* in arrival order */
+	struct buf ack;             /* where an ack's text is built, kept from ack to ack */
 	uint64_t next_ticket, next_gen;
 	struct dingtalk_ws_stats stats;
 };
@@ -105,27 +107,33 @@ static void conn_close(struct dt_conn *c, const char *why)
 	}
 }
 
-static void queue_text(struct dt_conn *c, const char *text)
-{
-	if (c->wc && c->up) /* an unsent ack means a redelivery, which the inbox dedupes */
-		wsconn_send(c->wc, text, strlen(text));
-}
-
 /* {"code":200,"headers":{"contentType":"application/json","messageId":ID},"message":"OK","data":DATA}
  * Built as text: one per event under a flood, where an object tree and its
- * serialisation cost more than the rest of the ack path together. */
+ * serialisation cost more than the rest of the ack path together.
+ * data_literal: DATA already as a JSON string literal (a constant), else
+ * data is escaped here. */
+static void send_ack_text(struct dt_conn *c, const char *message_id, const char *data, const char *data_literal)
+{
+	struct buf *b = &c->ws->ack;
+	buf_reset(b);
+	buf_append_str(b, "{\"code\":200,\"headers\":{\"contentType\":\"application/json\",\"messageId\":");
+	buf_append_json_string(b, message_id);
+	buf_append_str(b, "},\"message\":\"OK\",\"data\":");
+	if (data_literal)
+		buf_append_str(b, data_literal);
+	else
+		buf_append_json_string(b, data);
+	buf_append_str(b, "}");
+	if (c->wc && c->up) /* an unsent ack means a redelivery, which the inbox dedupes */
+		wsconn_send(c->wc, b->data, b->len);
+	if (b->cap > ACK_BUF_KEEP_BYTES) /* a rare big echo: do not keep its memory */
+		buf_free(b);
+	c->ws->stats.acks++;
+}
+
 static void send_ack(struct dt_conn *c, const char *message_id, const char *data)
 {
-	struct buf b;
-	buf_init(&b);
-	buf_append_str(&b, "{\"code\":200,\"headers\":{\"contentType\":\"application/json\",\"messageId\":");
-	buf_append_json_string(&b, message_id);
-	buf_append_str(&b, "},\"message\":\"OK\",\"data\":");
-	buf_append_json_string(&b, data);
-	buf_append_str(&b, "}");
-	queue_text(c, (const char *)b.data);
-	buf_free(&b);
-	c->ws->stats.acks++;
+	send_ack_text(c, message_id, data, NULL);
 }
 
 /* ---- frames ---- */
@@ -133,8 +141,8 @@ static void send_ack(struct dt_conn *c, const char *message_id, const char *data
 /* A callback's ack: {"response": the card's reply or null}. */
 static void send_callback_ack(struct dt_conn *c, const char *mid, json_t *card_response)
 {
-	if (!card_response) { /* a chat message: the common case */
-		send_ack(c, mid, "{\"response\":null}");
+	if (!card_response) { /* a chat message: the common case, its data a constant */
+		send_ack_text(c, mid, NULL, "\"{\\\"response\\\":null}\"");
 		return;
 	}
 	json_t *wrapped = json_pack("{s:O}", "response", card_response ? card_response : json_null());
@@ -144,11 +152,7 @@ static void send_callback_ack(struct dt_conn *c, const char *mid, json_t *card_r
 	json_decref(wrapped);
 }
 
-static void held_free(struct held_ack *h)
-{
-	free(h->message_id);
-	free(h);
-}
+static void held_free(struct held_ack *h) { free(h); }
 
 void dingtalk_ws_answer(struct dingtalk_ws *ws, uint64_t ticket, int ack, json_t *card_response)
 {
@@ -192,11 +196,13 @@ static void handle_callback(struct dt_conn *c, const char *topic, const char *mi
 	ws->stats.callbacks++;
 	/* Held before the handler runs: it may commit its batch, and answer
 	 * this very ticket, before it returns. */
-	struct held_ack *h = xcalloc(1, sizeof *h);
+	size_t mid_len = strlen(mid);
+	struct held_ack *h = xmalloc(sizeof *h + mid_len + 1);
 	h->ticket = ticket;
 	h->conn = c;
 	h->conn_gen = c->gen;
-	h->message_id = xstrdup(mid);
+	h->next = NULL;
+	memcpy(h->message_id, mid, mid_len + 1);
 	if (ws->held_tail)
 		ws->held_tail->next = h;
 	else
@@ -547,6 +553,7 @@ void dingtalk_ws_free(struct dingtalk_ws *ws)
 	if (!ws)
 		return;
 	dingtalk_ws_stop(ws);
+	buf_free(&ws->ack);
 	free(ws);
 }
 
