@@ -374,6 +374,21 @@ static void clear(struct scan *s, mask_t m)
 
 static int scan_value(struct scan *s, int level, mask_t mask);
 
+/* A value no field wants, `level` keys below the root: a string (most of
+ * them) is read here without the call and the bookkeeping of scan_value(),
+ * anything else by scan_value() as usual.  (Strings as deep as
+ * JSCAN_MAX_DEPTH still go there, to be JSCAN_UNSURE as before.) */
+static int skip_unwanted(struct scan *s, int level)
+{
+	skip_blanks(s);
+	if (s->p < s->end && *s->p == '"' && level < JSCAN_MAX_DEPTH) {
+		int escaped;
+		s->p++;
+		return scan_string(s, &escaped);
+	}
+	return scan_value(s, level, 0);
+}
+
 /* Whether field i's path ends `level` keys below the root (it takes the value there). */
 static int path_ends(const struct scan *s, size_t i, int level)
 {
@@ -415,10 +430,13 @@ static int scan_object(struct scan *s, int level, mask_t mask)
 		if (s->p >= s->end || *s->p != ':')
 			return fail(s, JSCAN_INVALID);
 		s->p++;
-		if (child)
+		if (child) {
 			clear(s, child); /* this key's value replaces an earlier one's */
-		if (scan_value(s, level + 1, child))
+			if (scan_value(s, level + 1, child))
+				return -1;
+		} else if (skip_unwanted(s, level + 1)) {
 			return -1;
+		}
 		skip_blanks(s);
 		if (s->p < s->end && *s->p == ',') {
 			s->p++;
@@ -442,7 +460,7 @@ static int scan_array(struct scan *s, int level)
 		return 0;
 	}
 	for (;;) {
-		if (scan_value(s, level + 1, 0))
+		if (skip_unwanted(s, level + 1))
 			return -1;
 		skip_blanks(s);
 		if (s->p < s->end && *s->p == ',') {
