@@ -43,6 +43,30 @@ def test_redelivered_message_is_applied_once(dsim, ding):
     assert d.stats()["inbox"]["duplicates"] == 1
 
 
+def test_a_frame_written_with_escapes_reads_as_the_same_message(dsim, ding):
+    """The callback's data is unescaped while the frame is read (issue 14): escapes
+    of every kind in both layers -- \\u escapes, a surrogate pair, escaped quotes
+    and slashes -- and heads too long for the reader's buffer on the stack."""
+    d = ding()
+    first = dsim.inject_message("cid_esc", "staff_alice", "你好")
+    dsim.wait_acked(first["msg_id"])
+    msg_id = 'msg_"引号"_😀'
+    doc = dict(first["data"], msgId=msg_id, text={"content": "/帮助"})
+    data = json.dumps(doc, ensure_ascii=True)
+    assert "\\ud83d\\ude00" in data and '\\"' in data
+    frame_id = "esc-é-" + "m" * 600
+    frame = json.dumps({"specVersion": "1.0", "type": "CALLBACK",
+                        "headers": {"appId": "x", "contentType": "application/json", "messageId": frame_id,
+                                    "time": str(int(time.time() * 1000)), "topic": "/v1.0/im/bot/messages/get"},
+                        "data": data}, ensure_ascii=True)
+    frame = frame.replace("/v1.0/im/bot/messages/get", "\\/v1.0\\/im\\/bot\\/messages\\/get")
+    assert dsim.raw_frame(frame)["sent"]
+    dsim.wait_acked(frame_id)
+    dsim.wait_for(lambda: [m for m in replies(dsim, "cid_esc") if "/帮助（/help）" in m["text"]], timeout=10)
+    assert d.sql("SELECT COUNT(*) FROM inbox WHERE platform = 'dingtalk' AND dedupe_key = ?",
+                 "msg:" + msg_id) == [(1,)]
+
+
 def test_system_ping_is_echoed_and_disconnect_makes_before_it_breaks(dsim, ding):
     d = ding()
     dsim.system_ping()

@@ -306,6 +306,18 @@ class DtHub:
         if not conns:
             return {"sent": False}
         conn = self._rng.choice(conns)
+        # A frame with a messageId is expected to be acked like any other:
+        # registered so that its ack is matched, not reported as unknown.
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            frame = None
+        headers = frame.get("headers") if isinstance(frame, dict) else None
+        mid = headers.get("messageId") if isinstance(headers, dict) else None
+        if isinstance(mid, str) and mid:
+            self.deliveries[mid] = {"type": frame.get("type"), "topic": headers.get("topic"),
+                                    "data": frame.get("data"), "conn": conn.id,
+                                    "mono": time.monotonic(), "acks": 0}
         try:
             await conn.ws.send(text)
         except websockets.ConnectionClosed:
