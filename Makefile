@@ -66,7 +66,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 # `make deps <anything>` in one invocation: every compile waits for deps (also under -j).
 DEPS_FIRST := $(if $(filter deps,$(MAKECMDGOALS)),deps)
 
-.PHONY: all deps test test-pg check unit e2e build-test layers chaos valgrind test-asan test-asan-pg demo bench bench-deps bench-flood bench-engines bench-scale install clean
+.PHONY: all deps test test-pg check unit e2e build-test layers chaos valgrind test-asan test-asan-pg demo bench bench-deps bench-flood bench-engines bench-instructions bench-scale install clean
 
 # Debian packages for building, testing and the demo (run as root or with sudo);
 # chromium and the CJK fonts are for the web board's browser tests and screenshots.
@@ -200,6 +200,11 @@ bench-flood: $(BUILD)/collabd $(BUILD)/bench/flood_gateway
 # instances (a throwaway server; no SDK needed).
 bench-engines: $(BUILD)/collabd $(BUILD)/bench/flood_gateway
 	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/bench/bench_flood.py --engines
+
+# Instructions per event under a flood (callgrind; steady on a shared machine):
+# INSTR_PLATFORM=dingtalk|feishu, INSTR_EVENTS (20,000) (tests/bench/bench_instructions.py).
+bench-instructions: $(BUILD)/collabd $(BUILD)/bench/flood_gateway
+	COLLABD_BIN=$(abspath $(BUILD)/collabd) $(PYTHON) tests/bench/bench_instructions.py
 
 # Start-up, RSS and the board's pages with 100,000 archived and 1,000 active requests.
 bench-scale: $(BUILD)/collabd
