@@ -157,13 +157,13 @@ void daemon_flush_events(struct daemon *d)
 	d->env.status = NULL;
 	if (d->inbox.applied + d->inbox.dead_letters > changed) /* new notices, deadlines */
 		d->kick_when_durable = 1;
-	/* Two syncs in flight at most (the store has two sync threads): when a
-	 * third commit waits, the disk is slower than the loop, which would
-	 * read on and hold ever more unacked events; sync here and ack them
-	 * all, as a commit with FULL did.  (Counting events instead -- a full
-	 * batch waiting -- synced inline after every full batch: the one just
+	/* One sync in flight at most (the store's sync thread): when a second
+	 * commit waits, the disk is slower than the loop, which would read on
+	 * and hold ever more unacked events; sync here and ack them all, as a
+	 * commit with FULL did.  (Counting events instead -- a full batch
+	 * waiting -- synced inline after every full batch: the one just
 	 * committed is always still waiting.) */
-	daemon_answer_durable(d, inbox_waiting_commits(d->batch) > 2);
+	daemon_answer_durable(d, inbox_waiting_commits(d->batch) > 1);
 }
 
 /* Acks the events whose batch's commit the store's sync thread has put on
