@@ -25,15 +25,16 @@ COLLABD_BIN = os.environ.get(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "collabd"))
 
 
-# The platforms' per-chat send limits (Feishu 5 a second, DingTalk 20 a minute) are
-# the daemon's defaults: a scenario whose dozen replies go to one chat then spends
-# seconds waiting for its pace, whatever it is about.  The e2e and PostgreSQL suites
-# (their conftest.py sets FAST_PACE) lift the per-chat pace to its maximum, except for
-# a Daemon made with production_pace=True (the tests about pacing) or whose extra sets
-# the rate itself.  Benchmarks, chaos and the demo keep the defaults.
+# The platforms' send limits (Feishu 5 a second per chat and 50 per app, DingTalk 20
+# a minute per group and 20 a second per app) are the daemon's defaults: a scenario
+# whose dozen replies go to one chat, or whose flood is answered, then spends seconds
+# waiting for the pace, whatever it is about.  The e2e and PostgreSQL suites (their
+# conftest.py sets FAST_PACE) lift the pace to its maximum, except for a Daemon made
+# with production_pace=True (the tests about pacing) or whose extra sets a rate
+# itself.  Benchmarks, chaos and the demo keep the defaults.
 FAST_PACE = False
-FAST_PACE_CONFIG = {"feishu": {"outbox": {"rate_per_chat": 100}},
-                    "dingtalk": {"dingtalk": {"rate_per_chat_per_minute": 600}}}
+FAST_PACE_CONFIG = {"feishu": {"outbox": {"rate_per_chat": 100, "rate_per_app": 1000}},
+                    "dingtalk": {"dingtalk": {"rate_per_chat_per_minute": 600, "rate_per_app": 1000}}}
 
 
 def free_port() -> int:
