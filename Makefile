@@ -232,7 +232,7 @@ clean:
 # Fuzzing (libFuzzer; needs clang and libclang-rt-dev).
 #
 #   make fuzz-build               build build/fuzz/fuzz_{pbbp2,event,command,config,dingtalk,json_scan,wsframe}
-#   make fuzz [FUZZ_SECONDS=60]   build, then run each target for FUZZ_SECONDS over a
+#   make fuzz [FUZZ_SECONDS=60]   build, then run each target (FUZZ_JOBS at a time) for FUZZ_SECONDS over a
 #                                 copy of its seeds (tests/fuzz/corpus/<t>/) plus any saved
 #                                 crashers (tests/fuzz/regressions/<t>/); fails if any crashes
 #
@@ -243,6 +243,9 @@ clean:
 FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
 FUZZ_TIMEOUT  ?= 10
+# Targets fuzzed side by side (each single-threaded, each still gets FUZZ_SECONDS):
+# two cores, two at a time.  Nothing else runs meanwhile in `make check`.
+FUZZ_JOBS     ?= 2
 FUZZ_DIR      := build/fuzz
 FUZZ_TARGETS  := pbbp2 event command config dingtalk json_scan wsframe
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -266,20 +269,28 @@ $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
-	@failed=; for t in $(FUZZ_TARGETS); do \
-		corpus=$(FUZZ_DIR)/corpus-$$t; art=$(FUZZ_DIR)/artifacts/$$t/; \
-		rm -rf $$corpus; mkdir -p $$corpus $$art; \
+	@run() { t=$$1; corpus=$(FUZZ_DIR)/corpus-$$t; art=$(FUZZ_DIR)/artifacts/$$t/; \
+		rm -rf $$corpus $(FUZZ_DIR)/$$t.failed; mkdir -p $$corpus $$art; \
 		cp tests/fuzz/corpus/$$t/* $$corpus/; \
 		if [ -d tests/fuzz/regressions/$$t ]; then cp tests/fuzz/regressions/$$t/* $$corpus/ 2>/dev/null || true; fi; \
-		echo "== fuzz_$$t for $(FUZZ_SECONDS)s (log: $(FUZZ_DIR)/$$t.log)"; \
-		if FUZZ_REPO=$(CURDIR) $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
-			-print_final_stats=1 -artifact_prefix=$$art $$corpus >$(FUZZ_DIR)/$$t.log 2>&1; then \
-			grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_DIR)/$$t.log | tail -n 1; \
-			grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' $(FUZZ_DIR)/$$t.log; \
-		else \
-			tail -n 60 $(FUZZ_DIR)/$$t.log; echo "== fuzz_$$t FAILED; crash inputs in $$art"; \
-			failed="$$failed $$t"; \
-		fi; \
+		FUZZ_REPO=$(CURDIR) $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+			-print_final_stats=1 -artifact_prefix=$$art $$corpus >$(FUZZ_DIR)/$$t.log 2>&1 \
+			|| touch $(FUZZ_DIR)/$$t.failed; }; \
+	failed=; set -- $(FUZZ_TARGETS); while [ $$# -gt 0 ]; do \
+		batch=; n=0; while [ $$# -gt 0 ] && [ $$n -lt $(FUZZ_JOBS) ]; do \
+			echo "== fuzz_$$1 for $(FUZZ_SECONDS)s (log: $(FUZZ_DIR)/$$1.log)"; \
+			run $$1 & batch="$$batch $$1"; n=$$((n + 1)); shift; \
+		done; wait; \
+		for t in $$batch; do \
+			if [ ! -e $(FUZZ_DIR)/$$t.failed ]; then \
+				echo "== fuzz_$$t:"; \
+				grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_DIR)/$$t.log | tail -n 1; \
+				grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' $(FUZZ_DIR)/$$t.log; \
+			else \
+				tail -n 60 $(FUZZ_DIR)/$$t.log; echo "== fuzz_$$t FAILED; crash inputs in $(FUZZ_DIR)/artifacts/$$t/"; \
+				failed="$$failed $$t"; \
+			fi; \
+		done; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: crashes in:$$failed"; exit 1; fi; echo "fuzz: no crashes"
 

@@ -14,7 +14,11 @@ sys.path.insert(0, HERE)
 
 from simctl import Sim  # noqa: E402
 from dingctl import DingSim  # noqa: E402
+import daemonctl  # noqa: E402
 from daemonctl import Daemon  # noqa: E402
+
+# Per-chat send pacing lifted except where a test is about it (daemonctl.FAST_PACE).
+daemonctl.FAST_PACE = True
 
 
 def pytest_configure(config):

@@ -25,6 +25,18 @@ COLLABD_BIN = os.environ.get(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "collabd"))
 
 
+# The platforms' send limits (Feishu 5 a second per chat and 50 per app, DingTalk 20
+# a minute per group and 20 a second per app) are the daemon's defaults: a scenario
+# whose dozen replies go to one chat, or whose flood is answered, then spends seconds
+# waiting for the pace, whatever it is about.  The e2e and PostgreSQL suites (their
+# conftest.py sets FAST_PACE) lift the pace to its maximum, except for a Daemon made
+# with production_pace=True (the tests about pacing) or whose extra sets a rate
+# itself.  Benchmarks, chaos and the demo keep the defaults.
+FAST_PACE = False
+FAST_PACE_CONFIG = {"feishu": {"outbox": {"rate_per_chat": 100, "rate_per_app": 1000}},
+                    "dingtalk": {"dingtalk": {"rate_per_chat_per_minute": 600, "rate_per_app": 1000}}}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -35,7 +47,7 @@ class Daemon:
     """One collabd process (restartable) over one database and config."""
 
     def __init__(self, sim, workdir, clock_control=False, extra=None, secret_in_env=True,
-                 platform="feishu", nofile=None, database=None):
+                 platform="feishu", nofile=None, database=None, production_pace=False):
         self.sim = sim
         self.platform = platform  # "feishu" (sim is a Sim) or "dingtalk" (sim is a DingSim)
         self.workdir = str(workdir)
@@ -69,6 +81,9 @@ class Daemon:
         if platform == "dingtalk":
             cfg["feishu"] = {"enabled": False}
             cfg["dingtalk"] = {"enabled": True, "base_url": sim.base_url, "client_id": sim.client_id}
+        if FAST_PACE and not production_pace:
+            for section, values in FAST_PACE_CONFIG[platform].items():
+                cfg.setdefault(section, {}).update(values)
         if not secret_in_env:
             cfg[platform]["app_secret" if platform == "feishu" else "client_secret"] = sim.app_secret
         for section, values in (extra or {}).items():

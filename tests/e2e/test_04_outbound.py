@@ -68,7 +68,8 @@ def test_idempotency_key_is_sent_with_every_message(sim, daemon):
     time.sleep(0.1)
 
 
-def test_one_chat_gets_at_most_five_messages_a_second(sim, daemon):
+def test_one_chat_gets_at_most_five_messages_a_second(sim, make_daemon):
+    make_daemon(production_pace=True)           # the default pace, which this test is about
     ids = [sim.inject_message("oc_busy", "ou_alice", "/帮助")["message_id"] for _ in range(12)]
     sim.wait_for(lambda: len(sim.messages()) == 12, timeout=15)
     times = [r["time"] for r in sim.requests() if r["path"].endswith("/reply")]

@@ -17,11 +17,15 @@ def test_kill_with_sends_in_flight_then_restart(sim, make_daemon):
     time.sleep(0.3)  # the first sends are on the wire
     d.kill()
     assert d.sql("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")[0][0] == 6
-    sim.fail("/open-apis/im/v1/messages", delay_ms=0, count=0)  # clear the slowness
+    sim.fail("/open-apis/im/v1/messages", count=0)  # clear the slowness
     sim.set_config()  # no-op; keeps the simulator's state
     d.start()
     sim.wait_for(lambda: d.sql("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")[0][0] == 6,
                  timeout=30, message="outbox not drained after restart")
+    # The send that hung on the wire at the kill is answered only now (3 s late):
+    # the platform takes it as a repeat of the one sent again after the restart.
+    sim.wait_for(lambda: sim.state()["dup_uuid_hits"] >= 1, timeout=10,
+                 message="the send that hung at the kill never reached the platform")
     for r in sent:
         assert len(replies_to(sim, r["message_id"])) == 1
     assert len(sim.messages()) == 6

@@ -169,7 +169,7 @@ def test_snooze_by_the_person_pinged_and_refusal_for_others(sim, make_daemon):
 
 
 def test_burst_for_500_chats_at_1700_drains_within_the_rate_limits(sim, make_daemon):
-    d = make_daemon(clock_control=True)
+    d = make_daemon(clock_control=True, production_pace=True)     # the default rates are under test
     set_clock(d, at(2026, 12, 7, 10))
     for i in range(500):
         deadline(d, f"dl-burst-{i}", chat=f"oc_burst_{i}", subject=f"需求 {i} · 确认",

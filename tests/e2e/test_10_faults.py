@@ -109,7 +109,9 @@ def test_a_store_failure_is_never_answered_as_not_found(sim, daemon, tmp_path):
     assert import_directory(daemon, DIRECTORY, tmp_path).returncode == 0
     daemon.sql("ALTER TABLE dept_contacts RENAME TO dept_contacts_away")
     r = sim.inject_message("oc_store", "ou_alice", "/部门")
-    time.sleep(3)                                       # a redelivery comes and fails too
+    # The platform redelivers it (after 2 s) and that attempt fails too.
+    sim.wait_for(lambda: daemon.log().count("event not applied") >= 2, timeout=10,
+                 message="no redelivery was attempted while the store failed")
     assert acks_for(sim, r["event_id"]) == []
     assert replies_to(sim, r["message_id"]) == []
     # SQLite's words, or PostgreSQL's.
@@ -148,8 +150,9 @@ def unacked_until_restored(sim, d, restore, user, text):
     """The event is not acknowledged (nor answered) while the store fails, and
     is applied once, from a redelivery, after it recovers.  Returns the answer."""
     r = sim.inject_message("oc_fault", user, text)
-    sim.wait_for(lambda: "event not applied" in d.log(), timeout=10)
-    time.sleep(2.5)                                     # a redelivery comes and fails too
+    # The platform redelivers it (after 2 s) and that attempt fails too.
+    sim.wait_for(lambda: d.log().count("event not applied") >= 2, timeout=10,
+                 message="no redelivery was attempted while the store failed")
     assert acks_for(sim, r["event_id"]) == []
     assert replies_to(sim, r["message_id"]) == []
     restore()

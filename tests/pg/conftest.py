@@ -12,8 +12,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 sys.path.insert(0, os.path.join(HERE, "..", "sim"))
 sys.path.insert(0, HERE)
 
+import daemonctl  # noqa: E402
 import pgcluster  # noqa: E402
 from simctl import Sim  # noqa: E402
+
+# Per-chat send pacing lifted except where a test is about it (daemonctl.FAST_PACE).
+daemonctl.FAST_PACE = True
 
 
 def pytest_collection_modifyitems(config, items):

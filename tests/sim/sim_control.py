@@ -251,7 +251,12 @@ class Control:
                         reset=_get(body, "reset", (int, float), 1),
                         delay_ms=_get(body, "delay_ms", int, 0),
                         msg=_get(body, "msg", str, None))
-        self.store.fail_rules.append(rule)
+        if rule.count == 0:
+            # count 0: the rules already set under this prefix are cleared.
+            self.store.fail_rules = [r for r in self.store.fail_rules
+                                     if not r.path_prefix.startswith(rule.path_prefix)]
+        else:
+            self.store.fail_rules.append(rule)
         return {"ok": True, "rules": len(self.store.fail_rules)}
 
     async def fail_endpoint(self, body: dict) -> dict:

@@ -233,7 +233,8 @@ class Sim:
     def fail(self, path_prefix, status=None, code=None, count=1, reset=None,
              delay_ms=None, msg=None) -> dict:
         """Next `count` OpenAPI calls under path_prefix fail (or are only slow, when
-        status and code are None and delay_ms is set)."""
+        status and code are None and delay_ms is set).  count=0 clears the rules
+        set under path_prefix."""
         return self._ctl("POST", "fail", self._clean(
             path_prefix=path_prefix, status=status, code=code, count=count, reset=reset,
             delay_ms=delay_ms, msg=msg))
