@@ -217,7 +217,7 @@ static int wake_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
 static const struct lws_protocols wake_protocol = { .name = "collabd-wake", .callback = wake_callback };
 
-/* Puts the sync threads' eventfd in the loop's poll set and hands the store
+/* Puts the sync thread's eventfd in the loop's poll set and hands the store
  * the function that writes it. */
 static void watch_durable(struct daemon *d)
 {

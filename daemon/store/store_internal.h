@@ -53,7 +53,7 @@ struct store {
 	size_t ncache;
 	struct checkpointer *checkpointer; /* SQLite: the WAL checkpoint thread (owned); NULL otherwise */
 	struct webhook_memo *webhooks;     /* SQLite: the committed webhook rows (store_webhook.c, owned) */
-	struct wal_sync *wal_sync;         /* SQLite: the WAL sync threads (owned); NULL otherwise */
+	struct wal_sync *wal_sync;         /* SQLite: the WAL sync thread (owned); NULL otherwise */
 	uint64_t commit_seq;               /* commits so far (store_commit_nowait's numbers) */
 	uint64_t durable_seq;              /* without wal_sync: the newest commit, on disk when it returned */
 	int sync_normal;                   /* testing.synchronous_normal: commits never synced */

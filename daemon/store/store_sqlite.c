@@ -183,7 +183,7 @@ int db_sqlite_open(struct store *st, const char *path, char *err, size_t errsz)
 		st->checkpointer = checkpointer_start(db, path, why, sizeof why);
 		if (!st->checkpointer)
 			log_warn("msg=\"wal checkpoints stay on the event loop\" error=\"%s\"", why);
-		/* The inbox's commits are synced by these threads (store_wal_sync.c);
+		/* The inbox's commits are synced by this thread (store_wal_sync.c);
 		 * without them every commit syncs inline (FULL), as before. */
 		st->wal_sync = wal_sync_start(db, why, sizeof why);
 		if (!st->wal_sync)

@@ -34,12 +34,10 @@
 #include "collabd/log.h"
 #include "collabd/util.h"
 
-#define SYNC_THREADS 1
-
 struct wal_sync {
 	sqlite3 *writer; /* borrowed: the store's connection */
-	pthread_t threads[SYNC_THREADS];
-	int nthreads;
+	pthread_t thread;
+	int running;                /* the thread was started (join it) */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
 	/* Under mu: */
@@ -112,17 +110,14 @@ struct wal_sync *wal_sync_start(sqlite3 *writer, char *err, size_t errsz)
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024); /* it only calls fdatasync */
-	for (int i = 0; i < SYNC_THREADS; i++) {
-		int rc = pthread_create(&s->threads[i], &attr, run, s);
-		if (rc) {
-			snprintf(err, errsz, "cannot start a wal sync thread: %s", strerror(rc));
-			pthread_attr_destroy(&attr);
-			wal_sync_stop(s);
-			return NULL;
-		}
-		s->nthreads++;
-	}
+	int rc = pthread_create(&s->thread, &attr, run, s);
 	pthread_attr_destroy(&attr);
+	if (rc) {
+		snprintf(err, errsz, "cannot start the wal sync thread: %s", strerror(rc));
+		wal_sync_stop(s);
+		return NULL;
+	}
+	s->running = 1;
 	return s;
 }
 
@@ -134,8 +129,8 @@ void wal_sync_stop(struct wal_sync *s)
 	s->stopping = 1;
 	pthread_cond_broadcast(&s->wake);
 	pthread_mutex_unlock(&s->mu);
-	for (int i = 0; i < s->nthreads; i++)
-		pthread_join(s->threads[i], NULL);
+	if (s->running)
+		pthread_join(s->thread, NULL);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->mu);
 	free(s);

@@ -63,7 +63,7 @@ struct config {
 	char *test_start_at;   /* "YYYY-MM-DD HH:MM[:SS]" local: the test clock at start; empty = real time */
 	int test_no_descriptor_reserve; /* tests: lws may take every descriptor (exercises the accept back-off) */
 	int test_sync_normal;     /* testing.synchronous_normal: commits not synced (power-loss test) */
-	int test_wal_sync_delay_ms; /* testing.wal_sync_delay_ms: the WAL sync threads wait this long first */
+	int test_wal_sync_delay_ms; /* testing.wal_sync_delay_ms: the WAL sync thread waits this long first */
 	char *test_fail_marker;   /* testing.fail_events_containing: such messages fail to apply */
 	struct feishu_config feishu;
 	struct dingtalk_config dingtalk;

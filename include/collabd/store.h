@@ -116,14 +116,14 @@ void store_rollback(struct store *st);
  * a sync thread calls (on its own thread: it must be thread-safe, e.g.
  * lws_cancel_service) each time more commits are durable.  store_sync()
  * makes every commit durable now, on the caller's thread.  On PostgreSQL
- * (and SQLite without its threads) a commit is durable when it returns.
+ * (and SQLite without its sync thread) a commit is durable when it returns.
  */
 enum store_rc store_begin_nowait(struct store *st);
 enum store_rc store_commit_nowait(struct store *st, uint64_t *seq);
 int store_is_durable(struct store *st, uint64_t seq);
 void store_on_durable(struct store *st, void (*fn)(void *arg), void *arg);
 enum store_rc store_sync(struct store *st);
-/* No sync threads from now on (the caller cannot be woken by them): every
+/* No sync thread from now on (the caller cannot be woken by it): every
  * commit syncs before it returns.  Call before the first commit. */
 void store_wal_sync_off(struct store *st);
 /* 1 while a transaction is open (0 also after SQLite rolled one back on its
@@ -142,7 +142,7 @@ enum store_rc store_rollback_to(struct store *st);
  * outgrew its limit under a flood.  All zero on PostgreSQL. */
 struct store_wal_stats {
 	unsigned long long checkpoints, inline_checkpoints, failures;
-	unsigned long long syncs;        /* WAL syncs for the inbox's commits by the sync threads */
+	unsigned long long syncs;        /* WAL syncs for the inbox's commits by the sync thread */
 	unsigned long long inline_syncs; /* and on the loop (a full batch waiting, another commit, shutdown) */
 };
 void store_wal_stats(struct store *st, struct store_wal_stats *out);
@@ -151,7 +151,7 @@ void store_wal_stats(struct store *st, struct store_wal_stats *out);
  * synchronous=NORMAL, where a commit survives a crash of the process but
  * not a power cut.  The power-loss test shows the difference. */
 enum store_rc store_set_synchronous(struct store *st, int full);
-/* Testing only (testing.wal_sync_delay_ms): the sync threads wait ms before
+/* Testing only (testing.wal_sync_delay_ms): the sync thread waits ms before
  * each sync, so that a power cut lands between a commit and its sync often
  * and an ack sent before the sync would show as a loss. */
 void store_set_sync_delay(struct store *st, int ms);
